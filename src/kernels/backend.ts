@@ -1,0 +1,56 @@
+// The one seam between the model (bert.ts, weights.ts, search) and compute.
+//
+// Owns: the KernelBackend contract. Every tensor lives in one WebAssembly.Memory
+// (the "heap") and is addressed by a byte offset into it ("ptr"); kernels take
+// pointers and sizes, never arrays, so the same model code drives the scalar
+// TypeScript reference (the test oracle) and the AssemblyScript SIMD kernels.
+// Does not own: what a tensor means (bert.ts) or how weights get here (weights.ts).
+//
+// Conventions for every kernel (llm.c order: outputs, inputs, weights, sizes):
+// - all f32, row-major, pointers are byte offsets aligned to 16 bytes;
+// - dimension letters: T rows (tokens), C hidden, NH heads, HS head size, I intermediate;
+// - a kernel never allocates; scratch comes from the caller via the arena.
+
+/** Byte offset into the backend's heap. */
+export type Ptr = number;
+
+export interface KernelBackend {
+  /** 'reference' (scalar TypeScript) or 'wasm-simd'. */
+  readonly name: string;
+  /** The heap. Views over it must be re-created after it grows (see `f32`). */
+  readonly memory: WebAssembly.Memory;
+
+  /** Reserve `bytes` (rounded up to 16) and return its offset; grows the heap when needed. */
+  alloc(bytes: number): Ptr;
+  /** Current arena top, to give scratch back in LIFO order with `release`. */
+  mark(): Ptr;
+  release(mark: Ptr): void;
+  /** A fresh Float32Array view of `length` floats at `ptr` (valid until the heap grows). */
+  f32(ptr: Ptr, length: number): Float32Array;
+
+  /** Bytes `packLinear` needs for a [OUT, IN] weight. */
+  packedLinearBytes(OUT: number, IN: number): number;
+  /** Rearrange a Linear weight stored as Hugging Face does ([OUT, IN], row-major) into the
+   *  layout `linear` reads. `dst` and `src` must not overlap. */
+  packLinear(dst: Ptr, src: Ptr, OUT: number, IN: number): void;
+  /** out[T, OUT] = x[T, IN] · Wᵀ + bias[OUT]; `w` as produced by packLinear. */
+  linear(out: Ptr, x: Ptr, w: Ptr, bias: Ptr, T: number, IN: number, OUT: number): void;
+
+  /** out[m*ldc + n] = Σ_k a[m*lda + k] · b[n*ldb + k]   (A · Bᵀ, strides in floats). */
+  matmulNT(out: Ptr, a: Ptr, b: Ptr, M: number, N: number, K: number, lda: number, ldb: number, ldc: number): void;
+  /** out[m*ldc + n] = Σ_k a[m*lda + k] · b[k*ldb + n]   (A · B, strides in floats). */
+  matmulNN(out: Ptr, a: Ptr, b: Ptr, M: number, N: number, K: number, lda: number, ldb: number, ldc: number): void;
+
+  /** In place, each of `rows` rows of `cols`: softmax(x * scale + mask), mask[cols] additive (0 = no mask). */
+  softmaxRows(x: Ptr, mask: Ptr, rows: number, cols: number, scale: number): void;
+  /** out[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta, biased variance, for each row of C. */
+  layerNorm(out: Ptr, x: Ptr, gamma: Ptr, beta: Ptr, rows: number, C: number, eps: number): void;
+  /** out[i] += x[i]. */
+  addInPlace(out: Ptr, x: Ptr, n: number): void;
+  /** In place x = x/2 · (1 + erf(x/√2))  (exact GELU, as Hugging Face "gelu"). */
+  gelu(x: Ptr, n: number): void;
+  /** In place x = tanh(x). */
+  tanh(x: Ptr, n: number): void;
+  /** out[r] = Σ_d matrix[r*dim + d] · vec[d], for r < rows (exact search). */
+  dotRows(out: Ptr, matrix: Ptr, vec: Ptr, rows: number, dim: number): void;
+}
