@@ -1,0 +1,48 @@
+// Owns: the shape of a loaded BERT's parameters as the forward pass sees them — heap pointers
+// (see kernels/backend.ts), grouped like Hugging Face's BertModel module tree. weights.ts fills it;
+// bert.ts reads it. Nothing here allocates or computes.
+import type { Ptr } from './kernels/backend.js';
+
+/** nn.Linear: `weight` is already in the backend's packed layout (backend.packLinear). */
+export interface LinearParams {
+  weight: Ptr;
+  bias: Ptr;
+  inFeatures: number;
+  outFeatures: number;
+}
+
+/** nn.LayerNorm (old checkpoints call weight/bias gamma/beta). */
+export interface LayerNormParams {
+  weight: Ptr;
+  bias: Ptr;
+}
+
+/** One BertLayer: BertSelfAttention, BertSelfOutput, BertIntermediate, BertOutput. */
+export interface BertLayerParams {
+  query: LinearParams;
+  key: LinearParams;
+  value: LinearParams;
+  /** attention.output.dense */
+  attentionOutput: LinearParams;
+  /** attention.output.LayerNorm */
+  attentionLayerNorm: LayerNormParams;
+  /** intermediate.dense */
+  intermediate: LinearParams;
+  /** output.dense */
+  output: LinearParams;
+  /** output.LayerNorm */
+  outputLayerNorm: LayerNormParams;
+}
+
+export interface BertParams {
+  /** [vocab_size, C], plain row-major (rows are gathered, never multiplied). */
+  wordEmbeddings: Ptr;
+  /** [max_position_embeddings, C] */
+  positionEmbeddings: Ptr;
+  /** [type_vocab_size, C] */
+  tokenTypeEmbeddings: Ptr;
+  embeddingsLayerNorm: LayerNormParams;
+  layers: BertLayerParams[];
+  /** pooler.dense (applied to the first token, then tanh). */
+  pooler: LinearParams;
+}
