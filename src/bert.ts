@@ -1,0 +1,314 @@
+// Owns: the BERT forward pass (Hugging Face BertModel, encoder-only, no head), module by module as
+// in transformers' models/bert/modeling_bert.py, driving compute through the KernelBackend.
+// Each module is a plain function whose first comment is its shape contract; activations live in
+// scratch taken from the backend's arena for the duration of one call (mark/release).
+// Does not own: tokenization, weight loading (weights.ts fills BertParams), pooling choices
+// (pooling.ts), batching/sorting (encoder.ts) or any kernel arithmetic (kernels/).
+//
+// Batches: B sequences right-padded to the longest, T tokens each. Linear layers run on all B*T
+// rows at once; attention runs per sequence over its real length L only (keys and queries), so
+// padding never enters a real token's arithmetic: a sequence's output is the same whatever else
+// is in its batch (up to the kernels' row-blocking, which keeps each row's accumulation order).
+// Padded rows are kept finite (context rows zeroed) and ignored by the caller.
+import type { KernelBackend, Ptr } from './kernels/backend.js';
+import type { BertLayerParams, BertParams, LayerNormParams, LinearParams } from './bert-params.js';
+import { EncoderError } from './encoder-error.js';
+
+const F32 = 4;
+
+/** The configuration keys the forward pass reads (Hugging Face names; src/config.ts's BertConfig fits). */
+export interface BertDims {
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  max_position_embeddings: number;
+  type_vocab_size: number;
+  layer_norm_eps: number;
+}
+
+/** A padded batch of token ids; the attention mask is implied: the first lengths[b] tokens are real. */
+export interface BertInput {
+  B: number;
+  T: number;
+  /** [B, T] row-major, padding positions may hold any valid id (normally [PAD]). */
+  inputIds: Int32Array;
+  /** [B, T] segment ids (0 for single-sentence inputs). */
+  tokenTypeIds: Int32Array;
+  /** [B] real tokens per sequence, 1 <= lengths[b] <= T. */
+  lengths: ArrayLike<number>;
+}
+
+export interface BertOutput {
+  B: number;
+  T: number;
+  C: number;
+  /** [B, T, C] last_hidden_state (rows past lengths[b] are padding: finite, meaningless). */
+  lastHiddenState: Float32Array;
+  /** [B, C] pooler_output = tanh(dense(hidden[:, 0])). */
+  poolerOutput: Float32Array;
+}
+
+export interface BertForwardOptions {
+  /** Called with the hidden state after the embeddings (k = 0) and after each layer k (a view into
+   *  the heap, [B, T, C], valid only during the call) — for layer-by-layer parity checks. */
+  onHiddenState?: (k: number, hidden: Float32Array) => void;
+}
+
+/** Sizes of one forward call, derived from the config only. */
+interface Dims {
+  B: number;
+  T: number;
+  /** B * T rows of every [rows, C] activation. */
+  R: number;
+  C: number;
+  NH: number;
+  HS: number;
+  I: number;
+  eps: number;
+}
+
+/** Scratch of one forward call; every pointer is a row-major f32 tensor in the heap. */
+interface Scratch {
+  /** [R, C] the hidden state between modules. */
+  hidden: Ptr;
+  /** [R, C] dense outputs before residual + LayerNorm. */
+  tmp: Ptr;
+  /** [R, C] queries; also the attention context (see bertSelfAttention). */
+  q: Ptr;
+  k: Ptr;
+  v: Ptr;
+  /** [R, I] */
+  ffn: Ptr;
+  /** [T, T] attention scores/probabilities of one (sequence, head). */
+  scores: Ptr;
+  /** [T] additive mask, all zeros: keys past L are excluded by size instead. */
+  zeroMask: Ptr;
+  /** [B, C] first-token rows, then [B, C] pooler output. */
+  first: Ptr;
+  pooled: Ptr;
+}
+
+/** Check a batch against the config before any heap access: bad input must be a typed error,
+ *  never an out-of-bounds gather. */
+export function validateBertInput(config: BertDims, input: BertInput): void {
+  const { B, T, inputIds, tokenTypeIds, lengths } = input;
+  if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1) {
+    throw new EncoderError('ENCODER_BAD_INPUT', `batch shape B=${B}, T=${T}: both must be positive integers`);
+  }
+  if (T > config.max_position_embeddings) {
+    throw new EncoderError(
+      'ENCODER_SEQUENCE_TOO_LONG',
+      `sequence of ${T} tokens exceeds max_position_embeddings=${config.max_position_embeddings}`,
+    );
+  }
+  if (inputIds.length !== B * T || tokenTypeIds.length !== B * T || lengths.length !== B) {
+    throw new EncoderError(
+      'ENCODER_BAD_INPUT',
+      `batch arrays disagree with B=${B}, T=${T}: input_ids ${inputIds.length}, token_type_ids ${tokenTypeIds.length}, lengths ${lengths.length}`,
+    );
+  }
+  for (let b = 0; b < B; b++) {
+    const L = lengths[b];
+    if (!Number.isInteger(L) || L < 1 || L > T) {
+      throw new EncoderError('ENCODER_BAD_INPUT', `sequence ${b}: length ${L} is not in [1, ${T}]`);
+    }
+  }
+  for (let i = 0; i < B * T; i++) {
+    const id = inputIds[i];
+    if (id < 0 || id >= config.vocab_size) {
+      throw new EncoderError(
+        'ENCODER_BAD_IDS',
+        `sequence ${Math.floor(i / T)}, position ${i % T}: token id ${id} is outside [0, vocab_size=${config.vocab_size})`,
+      );
+    }
+    const tt = tokenTypeIds[i];
+    if (tt < 0 || tt >= config.type_vocab_size) {
+      throw new EncoderError(
+        'ENCODER_BAD_IDS',
+        `sequence ${Math.floor(i / T)}, position ${i % T}: token type id ${tt} is outside [0, type_vocab_size=${config.type_vocab_size})`,
+      );
+    }
+  }
+}
+
+/** BertModel.forward: embeddings -> encoder -> pooler, for one padded batch. */
+export function bertForward(
+  backend: KernelBackend,
+  params: BertParams,
+  config: BertDims,
+  input: BertInput,
+  options: BertForwardOptions = {},
+): BertOutput {
+  validateBertInput(config, input);
+  const C = config.hidden_size;
+  const NH = config.num_attention_heads;
+  const d: Dims = {
+    B: input.B,
+    T: input.T,
+    R: input.B * input.T,
+    C,
+    NH,
+    HS: C / NH,
+    I: config.intermediate_size,
+    eps: config.layer_norm_eps,
+  };
+  if (params.layers.length !== config.num_hidden_layers) {
+    throw new EncoderError(
+      'ENCODER_BAD_INPUT',
+      `parameters hold ${params.layers.length} layers but num_hidden_layers=${config.num_hidden_layers}`,
+    );
+  }
+
+  const mark = backend.mark();
+  try {
+    const s = allocScratch(backend, d);
+    bertEmbeddings(backend, s, params, d, input);
+    options.onHiddenState?.(0, backend.f32(s.hidden, d.R * C));
+    for (let l = 0; l < params.layers.length; l++) {
+      bertLayer(backend, s, params.layers[l], d, input.lengths);
+      options.onHiddenState?.(l + 1, backend.f32(s.hidden, d.R * C));
+    }
+    bertPooler(backend, s, params.pooler, d);
+    return {
+      B: d.B,
+      T: d.T,
+      C,
+      lastHiddenState: backend.f32(s.hidden, d.R * C).slice(),
+      poolerOutput: backend.f32(s.pooled, d.B * C).slice(),
+    };
+  } finally {
+    backend.release(mark);
+  }
+}
+
+function allocScratch(be: KernelBackend, d: Dims): Scratch {
+  const rc = d.R * d.C * F32;
+  const s: Scratch = {
+    hidden: be.alloc(rc),
+    tmp: be.alloc(rc),
+    q: be.alloc(rc),
+    k: be.alloc(rc),
+    v: be.alloc(rc),
+    ffn: be.alloc(d.R * d.I * F32),
+    scores: be.alloc(d.T * d.T * F32),
+    zeroMask: be.alloc(d.T * F32),
+    first: be.alloc(d.B * d.C * F32),
+    pooled: be.alloc(d.B * d.C * F32),
+  };
+  // The arena may hand back memory used by an earlier call: the mask must really be zero.
+  be.f32(s.zeroMask, d.T).fill(0);
+  return s;
+}
+
+/**
+ * BertEmbeddings (modeling_bert.py `BertEmbeddings.forward`, absolute positions).
+ * input_ids, token_type_ids: [B, T]; word [vocab_size, C], position [max_position_embeddings, C],
+ * token_type [type_vocab_size, C] -> hidden [B*T, C] = LayerNorm(word[id] + type[tt] + pos[t]).
+ * The sum is done in HF's order ((inputs_embeds + token_type_embeddings) + position_embeddings) so
+ * f32 rounding matches PyTorch's. Position ids restart at 0 for every sequence.
+ */
+function bertEmbeddings(be: KernelBackend, s: Scratch, p: BertParams, d: Dims, input: BertInput): void {
+  const { B, T, C } = d;
+  const out = be.f32(s.tmp, d.R * C);
+  // One view over the whole heap (created after all allocations); ids were validated against the
+  // config sizes, and weights.ts sized the tables from the same config.
+  const heap = new Float32Array(be.memory.buffer);
+  const wordBase = p.wordEmbeddings / F32;
+  const posBase = p.positionEmbeddings / F32;
+  const typeBase = p.tokenTypeEmbeddings / F32;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const r = b * T + t;
+      const w = wordBase + input.inputIds[r] * C;
+      const ty = typeBase + input.tokenTypeIds[r] * C;
+      const po = posBase + t * C;
+      const o = r * C;
+      for (let c = 0; c < C; c++) {
+        out[o + c] = Math.fround(Math.fround(heap[w + c] + heap[ty + c]) + heap[po + c]);
+      }
+    }
+  }
+  layerNorm(be, s.hidden, s.tmp, p.embeddingsLayerNorm, d);
+}
+
+/** BertLayer (modeling_bert.py `BertLayer.forward`): attention block then feed-forward block. */
+function bertLayer(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims, lengths: ArrayLike<number>): void {
+  bertSelfAttention(be, s, layer, d, lengths);
+  bertSelfOutput(be, s, layer, d);
+  bertIntermediate(be, s, layer, d);
+  bertOutput(be, s, layer, d);
+}
+
+/**
+ * BertSelfAttention (modeling_bert.py `BertSelfAttention.forward`, eager path, no cross-attention).
+ * hidden [B*T, C] -> context [B*T, C] (written over q).
+ * Q, K, V = hidden·Wᵀ + b on all rows. Head h of sequence b is the strided column block
+ * [b*T .. b*T+L, h*HS .. (h+1)*HS) of Q/K/V (row stride C), so no transpose is ever made:
+ *   scores[L, L] = Q_h · K_hᵀ                (matmulNT, lda = ldb = C)
+ *   probs = softmax(scores / sqrt(HS))       (masked keys are simply not there: L columns)
+ *   context_h[L, HS] = probs · V_h           (matmulNN, ldb = ldc = C)
+ * The context overwrites Q's storage: block (b, h) of Q is read only to form scores (b, h), which
+ * are complete before context (b, h) is written, and no other block reads it.
+ * Padded query rows (L..T) of the context are zeroed so downstream rows stay finite.
+ */
+function bertSelfAttention(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims, lengths: ArrayLike<number>): void {
+  const { B, T, R, C, NH, HS } = d;
+  linear(be, s.q, s.hidden, layer.query, R);
+  linear(be, s.k, s.hidden, layer.key, R);
+  linear(be, s.v, s.hidden, layer.value, R);
+  const scale = 1 / Math.sqrt(HS);
+  const ctx = s.q;
+  for (let b = 0; b < B; b++) {
+    const L = lengths[b];
+    const rowBase = b * T * C * F32;
+    for (let h = 0; h < NH; h++) {
+      const col = rowBase + h * HS * F32;
+      be.matmulNT(s.scores, s.q + col, s.k + col, L, L, HS, C, C, L);
+      be.softmaxRows(s.scores, s.zeroMask, L, L, scale);
+      be.matmulNN(ctx + col, s.scores, s.v + col, L, HS, L, L, C, C);
+    }
+    if (L < T) be.f32(ctx + rowBase + L * C * F32, (T - L) * C).fill(0);
+  }
+}
+
+/** BertSelfOutput (modeling_bert.py): hidden = LayerNorm(dense(context) + hidden). [B*T, C] -> [B*T, C]. */
+function bertSelfOutput(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
+  linear(be, s.tmp, s.q, layer.attentionOutput, d.R);
+  be.addInPlace(s.tmp, s.hidden, d.R * d.C);
+  layerNorm(be, s.hidden, s.tmp, layer.attentionLayerNorm, d);
+}
+
+/** BertIntermediate (modeling_bert.py): ffn = gelu(dense(hidden)), exact erf GELU. [B*T, C] -> [B*T, I]. */
+function bertIntermediate(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
+  linear(be, s.ffn, s.hidden, layer.intermediate, d.R);
+  be.gelu(s.ffn, d.R * d.I);
+}
+
+/** BertOutput (modeling_bert.py): hidden = LayerNorm(dense(ffn) + hidden). [B*T, I] -> [B*T, C]. */
+function bertOutput(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
+  linear(be, s.tmp, s.ffn, layer.output, d.R);
+  be.addInPlace(s.tmp, s.hidden, d.R * d.C);
+  layerNorm(be, s.hidden, s.tmp, layer.outputLayerNorm, d);
+}
+
+/** BertPooler (modeling_bert.py): pooled[B, C] = tanh(dense(hidden[b, 0])) — the first ([CLS]) token. */
+function bertPooler(be: KernelBackend, s: Scratch, pooler: LinearParams, d: Dims): void {
+  const { B, T, C } = d;
+  const hidden = be.f32(s.hidden, d.R * C);
+  const first = be.f32(s.first, B * C);
+  for (let b = 0; b < B; b++) first.set(hidden.subarray(b * T * C, b * T * C + C), b * C);
+  linear(be, s.pooled, s.first, pooler, B);
+  be.tanh(s.pooled, B * C);
+}
+
+/** nn.Linear over `rows` rows: out[rows, OUT] = x[rows, IN] · Wᵀ + b. */
+function linear(be: KernelBackend, out: Ptr, x: Ptr, p: LinearParams, rows: number): void {
+  be.linear(out, x, p.weight, p.bias, rows, p.inFeatures, p.outFeatures);
+}
+
+/** nn.LayerNorm over each of the B*T rows of C. */
+function layerNorm(be: KernelBackend, out: Ptr, x: Ptr, p: LayerNormParams, d: Dims): void {
+  be.layerNorm(out, x, p.weight, p.bias, d.R, d.C, d.eps);
+}
