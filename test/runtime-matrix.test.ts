@@ -1,0 +1,99 @@
+// Owns: the runtime matrix (issue 6, item 4). The same check (test/runtimes/check-core.mjs: load the
+// tiny question and context encoders from bytes, embed the model card's example, compare poolers
+// with tiny-golden.json) runs in Node, Deno, Bun and headless Chromium, for every thread count in
+// THREAD_COUNTS, each importing the package the way that runtime would: the command-line runtimes
+// by the package's own name (self-reference, so the `exports` map picks the entry) and the page
+// through the neutral entry the map gives browsers. A runtime that cannot start fails the test.
+// Does not own: the packaged-install variant (pack.test.ts) or the timings in the README
+// (bench/runtimes.ts measures those on the full-size synthetic model).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../scripts/serve-web.mjs';
+import {
+  type CheckResult,
+  type CliRuntime,
+  formatRow,
+  launchChromium,
+  REPO_ROOT,
+  runCliCheck,
+  TABLE_HEADER,
+} from './runtimes/launch.js';
+
+/** Thread counts each runtime is checked with. */
+const THREAD_COUNTS = [1];
+const POOLER_TOLERANCE = 2e-5;
+const SIMILARITY_TOLERANCE = 1e-5;
+/** Entry the exports map should give each runtime (see package.json "exports"). */
+const EXPECTED_ENTRY: Record<string, string> = { node: 'node', deno: 'node', bun: 'node', chromium: 'neutral' };
+
+const results: CheckResult[] = [];
+
+function expectPass(r: CheckResult, threads: number): void {
+  results.push(r);
+  expect(r.error, `${r.runtime} failed:\n${r.error}`).toBeUndefined();
+  expect(r.entry, `${r.runtime} got the ${r.entry} entry`).toBe(EXPECTED_ENTRY[r.runtime]);
+  expect(r.threads, `${r.runtime} ran with ${r.threads} threads, asked for ${threads}`).toBe(threads);
+  expect(r.maxError!, `${r.runtime}: ${r.worst}`).toBeLessThanOrEqual(POOLER_TOLERANCE);
+  expect(r.maxSimilarityError!).toBeLessThanOrEqual(SIMILARITY_TOLERANCE);
+}
+
+describe('runtime matrix: the tiny check in every runtime', () => {
+  beforeAll(() => {
+    for (const built of ['dist/index.js', 'dist/node/index.js', 'build/kernels.wasm']) {
+      if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
+    }
+  });
+
+  afterAll(() => {
+    console.log(`\nruntime matrix (tiny encoders, model card example; tolerance ${POOLER_TOLERANCE})\n${TABLE_HEADER}\n${results.map(formatRow).join('\n')}\n`);
+    for (const r of results) console.log(JSON.stringify(r));
+  });
+
+  for (const runtime of ['node', 'deno', 'bun'] as CliRuntime[]) {
+    for (const threads of THREAD_COUNTS) {
+      it(`${runtime}, ${threads} thread(s)`, async () => {
+        const r = await runCliCheck(runtime, {
+          cwd: REPO_ROOT,
+          script: 'test/runtimes/check.mjs',
+          lib: 'kmed-dpr',
+          threads,
+        });
+        expectPass(r, threads);
+      });
+    }
+  }
+
+  describe('chromium', () => {
+    let server: Awaited<ReturnType<typeof startServer>>;
+    let browser: Awaited<ReturnType<typeof launchChromium>>;
+
+    beforeAll(async () => {
+      server = await startServer();
+      browser = await launchChromium();
+    });
+    afterAll(async () => {
+      await browser?.close();
+      await server?.close();
+    });
+
+    for (const threads of THREAD_COUNTS) {
+      it(`chromium, ${threads} thread(s)`, async () => {
+        const page = await browser.newPage();
+        const logs: string[] = [];
+        page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+        page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+        await page.goto(`${server.url}/test/runtimes/browser.html?threads=${threads}`);
+        await page.waitForFunction(() => (window as unknown as { kmedCheck?: unknown }).kmedCheck !== undefined, null, {
+          timeout: 60_000,
+        });
+        const r = (await page.evaluate(() => (window as unknown as { kmedCheck: unknown }).kmedCheck)) as CheckResult;
+        await page.close();
+        if (r.error && logs.length) r.error += `\nconsole:\n${logs.join('\n')}`;
+        // The server sends COOP/COEP, so the page must be cross-origin isolated (threads need it).
+        expect(r.crossOriginIsolated, 'page is not cross-origin isolated').toBe(true);
+        expectPass(r, threads);
+      });
+    }
+  });
+});

@@ -1,0 +1,120 @@
+// Owns: starting the runtime check (check.mjs / browser.html) in each runtime and parsing its one
+// JSON line — shared by test/runtime-matrix.test.ts and test/pack.test.ts. Runtimes come from this
+// repository's devDependencies (deno, bun) and Debian's chromium; a missing one is an error that
+// says how to install it, never a silent skip.
+// Does not own: the check (check-core.mjs) or what the tests assert.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
+export const CHROMIUM = process.env.KMED_CHROMIUM ?? '/usr/bin/chromium';
+
+export type CliRuntime = 'node' | 'deno' | 'bun';
+
+export interface CheckResult {
+  runtime: string;
+  version: string;
+  entry?: string;
+  threads?: number;
+  requestedThreads?: number;
+  maxError?: number;
+  worst?: string;
+  maxSimilarityError?: number;
+  similarities?: number[];
+  ms?: number;
+  loadMs?: number;
+  crossOriginIsolated?: boolean;
+  lib?: string;
+  error?: string;
+}
+
+/** The command that runs a script in `runtime`, from this repository's node_modules. */
+export function runtimeCommand(runtime: CliRuntime): string[] {
+  if (runtime === 'node') return [process.execPath];
+  const bin = join(REPO_ROOT, 'node_modules', '.bin', runtime);
+  if (!existsSync(bin)) {
+    throw new Error(`${runtime} is not installed (${bin} missing): run \`npm ci\` (it is a devDependency)`);
+  }
+  // Deno asks for permissions; the check only reads files (fixtures, the package, kernels.wasm)
+  // and, through Node compatibility, may look at the environment.
+  return runtime === 'deno' ? [bin, 'run', '--allow-read', '--allow-env'] : [bin];
+}
+
+export interface RunOptions {
+  cwd: string;
+  /** Path of check.mjs (absolute, or relative to cwd). */
+  script: string;
+  /** Library specifier: an entry path or a package name. */
+  lib: string;
+  threads: number;
+  timeoutMs?: number;
+}
+
+/** Run check.mjs in a command-line runtime; resolves with its JSON result (or an error result). */
+export async function runCliCheck(runtime: CliRuntime, options: RunOptions): Promise<CheckResult> {
+  const [command, ...pre] = runtimeCommand(runtime);
+  const args = [...pre, options.script, '--lib', options.lib, '--fixtures', FIXTURES, '--threads', String(options.threads)];
+  const { code, stdout, stderr } = await run(command, args, options.cwd, options.timeoutMs ?? 90_000);
+  const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (!line) {
+    return { runtime, version: '?', error: `exit ${code}, no JSON line.\nstdout: ${stdout}\nstderr: ${stderr}` };
+  }
+  const result = JSON.parse(line) as CheckResult;
+  if (code !== 0 && !result.error) result.error = `exit ${code}; stderr: ${stderr}`;
+  if (result.error && stderr.trim()) result.error += `\nstderr: ${stderr.trim()}`;
+  return result;
+}
+
+export function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((ok, fail) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      stderr += `\n[killed after ${timeoutMs} ms]`;
+    }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      fail(new Error(`cannot start ${command}: ${error.message}`));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      ok({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Launch headless Chromium (Debian's) through playwright-core; throws with the fix when missing. */
+export async function launchChromium() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` ` +
+        '(.ci/run does this), or point KMED_CHROMIUM at a Chromium binary',
+    );
+  }
+  const { chromium } = await import('playwright-core');
+  // --no-sandbox: CI and these machines run as root, where Chromium's sandbox refuses to start.
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+}
+
+/** One line of the printed matrix. */
+export function formatRow(r: CheckResult): string {
+  const e = (x: number | undefined) => (x === undefined ? '-' : x.toExponential(2));
+  return `| ${r.runtime} | ${r.version} | ${r.entry ?? '-'} | ${r.threads ?? '-'} | ${e(r.maxError)} | ${e(r.maxSimilarityError)} | ${r.ms ?? '-'} | ${r.loadMs ?? '-'} |`;
+}
+
+export const TABLE_HEADER =
+  '| runtime | version | entry | threads | max pooler err | max similarity err | embed ms | load ms |\n' +
+  '|---|---|---|---|---|---|---|---|';
