@@ -1,0 +1,49 @@
+// Owns: the list of Hugging Face BertModel parameters — names and shapes — implied by a config,
+// in BertModel's own order (modeling_bert.py: embeddings, encoder.layer.{i}, pooler).
+// Linear weights are [out, in] as nn.Linear stores them. Shared by weights.ts (what to load) and
+// synthetic.ts (what to generate). Does not own reading or generating any values.
+import type { BertConfig } from './config.js';
+
+export type BertTensorKind = 'embedding' | 'linear-weight' | 'bias' | 'layernorm';
+
+export interface BertTensorSpec {
+  /** BertModel state_dict name, without a `bert.` prefix. */
+  name: string;
+  shape: number[];
+  kind: BertTensorKind;
+}
+
+type Sizes = Pick<BertConfig, 'vocab_size' | 'hidden_size' | 'num_hidden_layers' | 'intermediate_size' | 'max_position_embeddings' | 'type_vocab_size'>;
+
+export function bertTensorSpecs(config: Sizes): BertTensorSpec[] {
+  const C = config.hidden_size;
+  const I = config.intermediate_size;
+  const specs: BertTensorSpec[] = [
+    { name: 'embeddings.word_embeddings.weight', shape: [config.vocab_size, C], kind: 'embedding' },
+    { name: 'embeddings.position_embeddings.weight', shape: [config.max_position_embeddings, C], kind: 'embedding' },
+    { name: 'embeddings.token_type_embeddings.weight', shape: [config.type_vocab_size, C], kind: 'embedding' },
+    { name: 'embeddings.LayerNorm.weight', shape: [C], kind: 'layernorm' },
+    { name: 'embeddings.LayerNorm.bias', shape: [C], kind: 'layernorm' },
+  ];
+  const linear = (name: string, OUT: number, IN: number): void => {
+    specs.push({ name: `${name}.weight`, shape: [OUT, IN], kind: 'linear-weight' });
+    specs.push({ name: `${name}.bias`, shape: [OUT], kind: 'bias' });
+  };
+  const layerNorm = (name: string): void => {
+    specs.push({ name: `${name}.weight`, shape: [C], kind: 'layernorm' });
+    specs.push({ name: `${name}.bias`, shape: [C], kind: 'layernorm' });
+  };
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    const p = `encoder.layer.${l}.`;
+    linear(`${p}attention.self.query`, C, C);
+    linear(`${p}attention.self.key`, C, C);
+    linear(`${p}attention.self.value`, C, C);
+    linear(`${p}attention.output.dense`, C, C);
+    layerNorm(`${p}attention.output.LayerNorm`);
+    linear(`${p}intermediate.dense`, I, C);
+    linear(`${p}output.dense`, C, I);
+    layerNorm(`${p}output.LayerNorm`);
+  }
+  linear('pooler.dense', C, C);
+  return specs;
+}

@@ -1,0 +1,61 @@
+// Owns: a ByteSource over a file on disk (Node only), read piece by piece with positioned reads so
+// a 440 MB checkpoint is never held in memory as a whole — the loader copies each tensor straight
+// from the file into the heap. Does not own parsing (safetensors.ts) or deciding what to read.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { ByteSource } from '../byte-source.js';
+import { KmedError } from '../errors.js';
+
+export class FileSourceError extends KmedError {}
+
+export interface FileByteSource extends ByteSource {
+  /** Close the file descriptor; later reads throw FILE_CLOSED. Safe to call twice. */
+  close(): void;
+}
+
+/** Largest single readSync (Node refuses reads over 2 GiB; smaller steps also keep progress fair). */
+const MAX_READ = 1 << 30;
+
+/** Open `path` for positioned reads. Throws FileSourceError (FILE_OPEN_FAILED) naming the path. */
+export function fileSource(path: string): FileByteSource {
+  let fd: number | undefined;
+  let size: number;
+  try {
+    fd = openSync(path, 'r');
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new Error('not a regular file');
+    size = stat.size;
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    throw new FileSourceError('FILE_OPEN_FAILED', `${path}: cannot open for reading: ${(error as Error).message}`, { cause: error });
+  }
+  let open = true;
+  return {
+    name: path,
+    size,
+    readInto(offset, dst) {
+      if (!open) throw new FileSourceError('FILE_CLOSED', `${path}: read after close`);
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset + dst.length > size) {
+        throw new FileSourceError('FILE_READ_OUT_OF_RANGE', `${path}: read of ${dst.length} bytes at offset ${offset} is outside the file (${size} bytes)`);
+      }
+      let done = 0;
+      while (done < dst.length) {
+        let n: number;
+        try {
+          n = readSync(fd!, dst, done, Math.min(dst.length - done, MAX_READ), offset + done);
+        } catch (error) {
+          throw new FileSourceError('FILE_READ_FAILED', `${path}: read failed at byte ${offset + done}: ${(error as Error).message}`, { cause: error });
+        }
+        if (n === 0) {
+          throw new FileSourceError('FILE_TRUNCATED', `${path}: file ended at byte ${offset + done}, expected ${size} bytes (changed while reading?)`);
+        }
+        done += n;
+      }
+    },
+    close() {
+      if (open) {
+        open = false;
+        closeSync(fd!);
+      }
+    },
+  };
+}

@@ -1,0 +1,231 @@
+// Owns: getting a BERT's weights into the kernel heap as BertParams — finding each BertModel
+// tensor under its Hugging Face name (plain, `bert.`-prefixed, or old LayerNorm gamma/beta),
+// checking every shape against the config, and copying values straight into their final heap
+// place with bounded extra memory (one Linear-sized scratch region; F16/BF16 via 64 KiB chunks).
+// Does not own: the file format (safetensors.ts), the names/shapes list (bert-tensors.ts), or what
+// the parameters mean (bert.ts).
+//
+// Memory: every destination is allocated first (so the heap grows before any view is taken),
+// then a scratch region on top for Linear weights, released at the end. Peak ≈ the weights once
+// plus one Linear weight, never two full copies.
+import type { BertLayerParams, BertParams, LayerNormParams, LinearParams } from './bert-params.js';
+import { bertTensorSpecs, type BertTensorSpec } from './bert-tensors.js';
+import type { ByteSource } from './byte-source.js';
+import type { BertConfig } from './config.js';
+import type { KernelBackend, Ptr } from './kernels/backend.js';
+import {
+  numel,
+  parseSafetensorsHeader,
+  readTensorInfoF32,
+  SafetensorsError,
+  type SafetensorsHeader,
+  type SkippedTensor,
+} from './safetensors.js';
+
+/** Tensors readable as f32 by name: a safetensors file, or generated ones (synthetic.ts). */
+export interface TensorSource {
+  /** For messages (a file name, or e.g. 'synthetic:context'). */
+  readonly name: string;
+  /** Every tensor name present, in the order reading is cheapest (file order). */
+  names(): string[];
+  /** dtype and shape of `name`; `readable` false if it cannot be read as f32 (e.g. I64). */
+  info(name: string): { dtype: string; shape: readonly number[]; readable: boolean } | undefined;
+  /** Fill dst (length = element count) with the tensor's values as f32. */
+  read(name: string, dst: Float32Array): void;
+}
+
+export interface WeightsSummary {
+  source: string;
+  /** BertModel tensors loaded. */
+  tensorCount: number;
+  /** Tensors in the source, all dtypes. */
+  sourceTensorCount: number;
+  /** How many loaded tensors came in each dtype. */
+  dtypes: Record<string, number>;
+  /** Source names the model did not use (heads, position_ids, extra layers). */
+  ignored: string[];
+  /** Tensors of a dtype that is never read, with the reason. */
+  skipped: SkippedTensor[];
+  /** Bytes of heap taken by the parameters (after packing). */
+  heapBytes: number;
+}
+
+/** BertParams plus a summary of where they came from (for diagnostics). */
+export interface LoadedBertParams extends BertParams {
+  summary: WeightsSummary;
+}
+
+export interface LoadOptions {
+  /** An already parsed header of the same source (saves re-reading it). */
+  header?: SafetensorsHeader;
+  /** Called after each tensor with the elements loaded so far and in total. */
+  onProgress?: (loaded: number, total: number) => void;
+}
+
+/** A TensorSource over a safetensors file. */
+export function safetensorsTensorSource(source: ByteSource, header: SafetensorsHeader = parseSafetensorsHeader(source)): TensorSource & { header: SafetensorsHeader } {
+  const entries = [...header.tensors.values(), ...header.skipped.map((s) => ({ ...s, begin: Infinity }))];
+  const order = entries.sort((a, b) => a.begin - b.begin).map((e) => e.name);
+  const skipped = new Map(header.skipped.map((s) => [s.name, s]));
+  return {
+    name: header.fileName,
+    header,
+    names: () => order,
+    info(name) {
+      const t = header.tensors.get(name);
+      if (t) return { dtype: t.dtype, shape: t.shape, readable: true };
+      const s = skipped.get(name);
+      return s && { dtype: s.dtype, shape: s.shape, readable: false };
+    },
+    read(name, dst) {
+      const t = header.tensors.get(name);
+      if (!t) throw new SafetensorsError('SAFETENSORS_MISSING_TENSOR', `${header.fileName}: no readable tensor "${name}"`);
+      readTensorInfoF32(source, header, t, dst);
+    },
+  };
+}
+
+/**
+ * Load a Hugging Face BERT checkpoint (safetensors bytes) into `backend`'s heap.
+ * Throws SafetensorsError naming every missing tensor, or each tensor whose shape contradicts
+ * the config (expected vs actual).
+ */
+export function loadBertParams(source: ByteSource, config: BertConfig, backend: KernelBackend, options: LoadOptions = {}): LoadedBertParams {
+  const tensors = safetensorsTensorSource(source, options.header);
+  const params = loadBertParamsFromTensors(tensors, config, backend, options);
+  params.summary.skipped = tensors.header.skipped;
+  return params;
+}
+
+/** Candidate source names for a BertModel name: plain, `bert.`-prefixed, then old gamma/beta names. */
+function candidates(name: string): string[] {
+  const names = [name, `bert.${name}`];
+  const old = name.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta');
+  if (old !== name) names.push(old, `bert.${old}`);
+  return names;
+}
+
+const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+
+/** Load BertParams from any TensorSource (a safetensors file, or synthetic weights). */
+export function loadBertParamsFromTensors(tensors: TensorSource, config: BertConfig, backend: KernelBackend, options: LoadOptions = {}): LoadedBertParams {
+  const specs = bertTensorSpecs(config);
+  const resolved = new Map<string, string>(); // BertModel name -> source name
+  const missing: string[] = [];
+  const problems: string[] = [];
+  for (const spec of specs) {
+    const found = candidates(spec.name).filter((n) => tensors.info(n) !== undefined);
+    if (found.length === 0) {
+      missing.push(spec.name);
+      continue;
+    }
+    if (found.length > 1) {
+      throw new SafetensorsError('SAFETENSORS_AMBIGUOUS_TENSOR', `${tensors.name}: "${spec.name}" is present under several names (${found.map((n) => `"${n}"`).join(', ')}); refusing to guess`);
+    }
+    const sourceName = found[0];
+    const info = tensors.info(sourceName)!;
+    if (!info.readable) {
+      problems.push(`"${sourceName}" has dtype ${info.dtype}, which cannot be read as f32`);
+    } else if (info.shape.length !== spec.shape.length || info.shape.some((d, i) => d !== spec.shape[i])) {
+      problems.push(`"${sourceName}" has shape ${fmt(info.shape)}, config implies ${fmt(spec.shape)}`);
+    }
+    resolved.set(spec.name, sourceName);
+  }
+  if (missing.length > 0) {
+    throw new SafetensorsError('SAFETENSORS_MISSING_TENSOR', `${tensors.name}: missing ${missing.length} BertModel tensor(s) (also tried "bert." prefix and LayerNorm gamma/beta): ${missing.join(', ')}`);
+  }
+  if (problems.length > 0) {
+    const code = problems.every((p) => p.includes('dtype')) ? 'SAFETENSORS_UNSUPPORTED_DTYPE' : 'SAFETENSORS_SHAPE_MISMATCH';
+    throw new SafetensorsError(code, `${tensors.name}: ${problems.length} tensor(s) do not fit the config: ${problems.join('; ')}`);
+  }
+
+  // 1. Allocate every destination before taking any view (alloc may grow the heap).
+  const start = backend.mark();
+  const ptrs = new Map<string, Ptr>();
+  let maxLinear = 0;
+  for (const spec of specs) {
+    if (spec.kind === 'linear-weight') {
+      const [OUT, IN] = spec.shape;
+      ptrs.set(spec.name, backend.alloc(backend.packedLinearBytes(OUT, IN)));
+      maxLinear = Math.max(maxLinear, OUT * IN);
+    } else {
+      ptrs.set(spec.name, backend.alloc(numel(spec.shape) * 4));
+    }
+  }
+  const paramsEnd = backend.mark();
+  const scratchMark = backend.mark();
+  const scratch = maxLinear > 0 ? backend.alloc(maxLinear * 4) : 0;
+
+  // 2. Read in source order (sequential file reads), each straight into its place.
+  const bySource = new Map<string, BertTensorSpec>();
+  for (const spec of specs) bySource.set(resolved.get(spec.name)!, spec);
+  const total = specs.reduce((s, spec) => s + numel(spec.shape), 0);
+  const dtypes: Record<string, number> = {};
+  let loaded = 0;
+  try {
+    for (const sourceName of tensors.names()) {
+      const spec = bySource.get(sourceName);
+      if (!spec) continue;
+      const n = numel(spec.shape);
+      const dst = ptrs.get(spec.name)!;
+      if (spec.kind === 'linear-weight') {
+        tensors.read(sourceName, backend.f32(scratch, n));
+        backend.packLinear(dst, scratch, spec.shape[0], spec.shape[1]);
+      } else {
+        tensors.read(sourceName, backend.f32(dst, n));
+      }
+      const dtype = tensors.info(sourceName)!.dtype;
+      dtypes[dtype] = (dtypes[dtype] ?? 0) + 1;
+      loaded += n;
+      options.onProgress?.(loaded, total);
+    }
+  } catch (error) {
+    backend.release(start);
+    throw error;
+  }
+  backend.release(scratchMark);
+  if (Object.values(dtypes).reduce((a, b) => a + b, 0) !== specs.length) {
+    // names() did not list a tensor that info() knows: a broken TensorSource, not bad input.
+    backend.release(start);
+    throw new SafetensorsError('SAFETENSORS_MISSING_TENSOR', `${tensors.name}: tensor source listed fewer tensors than it described`);
+  }
+
+  const used = new Set(resolved.values());
+  const all = tensors.names();
+  const p = (name: string): Ptr => ptrs.get(name)!;
+  const linear = (name: string, OUT: number, IN: number): LinearParams => ({ weight: p(`${name}.weight`), bias: p(`${name}.bias`), inFeatures: IN, outFeatures: OUT });
+  const layerNorm = (name: string): LayerNormParams => ({ weight: p(`${name}.weight`), bias: p(`${name}.bias`) });
+  const C = config.hidden_size;
+  const I = config.intermediate_size;
+  const layers: BertLayerParams[] = [];
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    const q = `encoder.layer.${l}.`;
+    layers.push({
+      query: linear(`${q}attention.self.query`, C, C),
+      key: linear(`${q}attention.self.key`, C, C),
+      value: linear(`${q}attention.self.value`, C, C),
+      attentionOutput: linear(`${q}attention.output.dense`, C, C),
+      attentionLayerNorm: layerNorm(`${q}attention.output.LayerNorm`),
+      intermediate: linear(`${q}intermediate.dense`, I, C),
+      output: linear(`${q}output.dense`, C, I),
+      outputLayerNorm: layerNorm(`${q}output.LayerNorm`),
+    });
+  }
+  return {
+    wordEmbeddings: p('embeddings.word_embeddings.weight'),
+    positionEmbeddings: p('embeddings.position_embeddings.weight'),
+    tokenTypeEmbeddings: p('embeddings.token_type_embeddings.weight'),
+    embeddingsLayerNorm: layerNorm('embeddings.LayerNorm'),
+    layers,
+    pooler: linear('pooler.dense', C, C),
+    summary: {
+      source: tensors.name,
+      tensorCount: specs.length,
+      sourceTensorCount: all.length,
+      dtypes,
+      ignored: all.filter((n) => !used.has(n)),
+      skipped: [],
+      heapBytes: paramsEnd - start,
+    },
+  };
+}
