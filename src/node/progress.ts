@@ -124,7 +124,9 @@ export function createProgress(options: ProgressOptions): Progress {
     }
     const f = fields();
     const percent = options.total > 0 ? `${Math.floor(fraction * 100)}% ` : '';
-    line(`${f.label}: ${percent}${f.amount}, ${f.rate}, ETA ${f.etaText}${f.detail ? ` (${f.detail})` : ''}`);
+    // Rate and ETA only once measurable: a log line is read later, '--' would just be noise there.
+    const speed = meter.rate() > 0 ? `, ${f.rate}, ETA ${f.etaText}` : '';
+    line(`${f.label}: ${percent}${f.amount}${speed}${f.detail ? ` (${f.detail})` : ''}`);
   };
   line(`${options.label}: ${options.total > 0 ? fmt(options.total) : 'starting'}`);
   return {

@@ -36,7 +36,7 @@ export interface FileTransfer {
 }
 
 export interface TransferResult {
-  /** Bytes already in `.part` when the first request went out (0 for a fresh download). */
+  /** Bytes of an earlier `.part` that were kept (0 for a fresh download, or when it had to start over). */
   resumedFrom: number;
   /** Requests made; more than 1 means a broken transfer was resumed (or restarted). */
   requests: number;
@@ -51,7 +51,7 @@ export async function downloadFile(t: FileTransfer): Promise<TransferResult> {
     await removeQuietly(part);
     position = 0;
   }
-  const resumedFrom = position;
+  let resumedFrom = position;
   t.onProgress?.(position, 0);
   if (t.size === 0) await writeEmpty(part);
   let requests = 0;
@@ -75,6 +75,7 @@ export async function downloadFile(t: FileTransfer): Promise<TransferResult> {
     const before = position;
     const outcome = await oneRequest(t, part, position);
     position = outcome.position;
+    if (outcome.restarted) resumedFrom = 0;
     if (outcome.failure !== undefined) {
       lastFailure = outcome.failure;
       failedUrl = outcome.url;
@@ -103,6 +104,8 @@ interface RequestOutcome {
   position: number;
   /** Why the request ended early (network error, retryable status), if it did. */
   failure?: unknown;
+  /** The bytes kept so far were dropped and the file starts again from byte 0. */
+  restarted?: boolean;
   url: string;
 }
 
@@ -132,7 +135,12 @@ async function oneRequest(t: FileTransfer, part: string, position: number): Prom
       await response.body?.cancel();
       await removeQuietly(part);
       t.onProgress?.(0, 0);
-      return { position: 0, failure: new Error(`server sent Content-Range ${response.headers.get('content-range')}`), url };
+      return {
+        position: 0,
+        failure: new Error(`server sent Content-Range ${response.headers.get('content-range')}`),
+        url,
+        restarted: true,
+      };
     }
   } else if (response.status === 416) {
     // The `.part` does not fit what the server holds (the file changed): start over.
@@ -140,7 +148,7 @@ async function oneRequest(t: FileTransfer, part: string, position: number): Prom
     await response.body?.cancel();
     await removeQuietly(part);
     t.onProgress?.(0, 0);
-    return { position: 0, failure: new Error('HTTP 416 for the resume range'), url };
+    return { position: 0, failure: new Error('HTTP 416 for the resume range'), url, restarted: true };
   } else if (response.status !== 200) {
     clearTimeout(timer);
     await response.body?.cancel();
@@ -166,7 +174,9 @@ async function oneRequest(t: FileTransfer, part: string, position: number): Prom
     );
   }
   if (!append) t.onProgress?.(0, 0);
-  return await receiveBody(t, response, part, start, url, controller, timer);
+  const outcome = await receiveBody(t, response, part, start, url, controller, timer);
+  // A 200 to a Range request: the server ignored it and we started over.
+  return position > 0 && !append ? { ...outcome, restarted: true } : outcome;
 }
 
 /** Streams the body into `.part` (appending at `start`), resetting the stall timer per chunk. */
