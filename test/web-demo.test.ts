@@ -1,0 +1,134 @@
+// Owns: the web demo's end-to-end test (issue 6, item 5). Headless Chromium (Debian's, through
+// playwright-core) opens web/ from scripts/serve-web.mjs, waits for the tiny encoders to load,
+// types the model card's example, presses Score and checks the three scores printed on the page
+// against tiny-golden.json's seed_similarity_f64 (1e-5), then saves test-results/web-demo.png.
+// It also loads the same encoders through the folder pickers (<input webkitdirectory>).
+// Does not own: the page (web/) or the library's own parity tests.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../scripts/serve-web.mjs';
+import { FIXTURES, launchChromium, REPO_ROOT } from './runtimes/launch.js';
+
+const SIMILARITY_TOLERANCE = 1e-5;
+const SCREENSHOT = join(REPO_ROOT, 'test-results', 'web-demo.png');
+
+const golden = JSON.parse(readFileSync(join(FIXTURES, 'tiny-golden.json'), 'utf8')) as {
+  texts: string[];
+  seed_similarity_f64: number[];
+};
+const QUERY = golden.texts[0];
+const NOTES = golden.texts.slice(1, 4);
+
+type Page = Awaited<ReturnType<Awaited<ReturnType<typeof launchChromium>>['newPage']>>;
+
+describe('web demo in Chromium', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+
+  beforeAll(async () => {
+    for (const built of ['dist/index.js', 'build/kernels.wasm']) {
+      if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
+    }
+    server = await startServer();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function openDemo(): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    });
+    await page.goto(`${server.url}/web/`);
+    return { page, errors };
+  }
+
+  async function waitLoaded(page: Page, errors: string[]): Promise<void> {
+    try {
+      await page.waitForSelector('body[data-state="ready"]', { timeout: 60_000 });
+    } catch (error) {
+      const info = await page.textContent('#model-info');
+      throw new Error(`encoders did not load: ${info}\n${errors.join('\n')}`, { cause: error });
+    }
+  }
+
+  /** Types the card's example into the page and returns the scores it prints. */
+  async function scoreExample(page: Page): Promise<number[]> {
+    await page.fill('#question', '');
+    await page.type('#question', QUERY);
+    // Exactly three passage boxes, whatever the page started with.
+    while ((await page.locator('#passages textarea').count()) < NOTES.length) await page.click('#add-passage');
+    while ((await page.locator('#passages textarea').count()) > NOTES.length) {
+      await page.locator('#passages .remove').last().click();
+    }
+    for (let i = 0; i < NOTES.length; i++) {
+      const box = page.locator('#passages textarea').nth(i);
+      await box.fill('');
+      await box.type(NOTES[i]);
+    }
+    const before = Number((await page.getAttribute('body', 'data-scored')) ?? 0);
+    await page.click('#score');
+    await page.waitForFunction((n) => Number(document.body.dataset.scored ?? 0) > n, before, { timeout: 30_000 });
+    const cells = await page.locator('#results td.score').allTextContents();
+    return cells.map(Number);
+  }
+
+  function expectScores(scores: number[]): void {
+    expect(scores).toHaveLength(3);
+    scores.forEach((s, i) => {
+      const err = Math.abs(s - golden.seed_similarity_f64[i]);
+      expect(err, `score ${i + 1}: page ${s}, golden ${golden.seed_similarity_f64[i]}`).toBeLessThanOrEqual(
+        SIMILARITY_TOLERANCE,
+      );
+    });
+  }
+
+  it('loads the tiny encoders, scores the card example, and saves a screenshot', async () => {
+    const { page, errors } = await openDemo();
+    await waitLoaded(page, errors);
+    expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
+    const scores = await scoreExample(page);
+    console.log(
+      'web demo scores (page vs golden):\n' +
+        scores.map((s, i) => `  ${i + 1}: ${s.toFixed(6)}  ${golden.seed_similarity_f64[i].toFixed(6)}`).join('\n'),
+    );
+    expectScores(scores);
+    expect(await page.textContent('#model-info')).toMatch(/Loaded tiny-question \+ tiny-context/);
+    mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    console.log(`screenshot: ${SCREENSHOT}`);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('loads encoders from folders picked with <input webkitdirectory>', async () => {
+    const { page, errors } = await openDemo();
+    await waitLoaded(page, errors);
+    await page.setInputFiles('#question-dir', join(FIXTURES, 'tiny-question'));
+    await page.setInputFiles('#context-dir', join(FIXTURES, 'tiny-context'));
+    await page.evaluate(() => document.body.removeAttribute('data-state'));
+    await page.click('#load');
+    await waitLoaded(page, errors);
+    expect(await page.textContent('#model-info')).toMatch(/Loaded tiny-question \+ tiny-context .*read/);
+    expectScores(await scoreExample(page));
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('names the missing file when a picked folder is not a model', async () => {
+    const { page, errors } = await openDemo();
+    await waitLoaded(page, errors);
+    await page.setInputFiles('#question-dir', join(FIXTURES, 'corpus'));
+    await page.setInputFiles('#context-dir', join(FIXTURES, 'tiny-context'));
+    await page.click('#load');
+    await page.waitForSelector('body[data-state="error"]', { timeout: 30_000 });
+    expect(await page.textContent('#model-info')).toMatch(/question folder "corpus" has no config\.json/);
+    await page.close();
+  });
+});
