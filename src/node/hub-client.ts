@@ -97,7 +97,7 @@ export async function listRepoFiles(repo: string, options: HubRequestOptions): P
       if (file) files.push(file);
     }
   } catch (error) {
-    throw hubRequestError(error, listingUrl, `listing the files of ${repo} (revision ${options.revision})`, options);
+    throw hubRequestError(error, listingUrl, `listing the files of ${repo} at revision ${options.revision}`, options);
   }
   if (files.length === 0) {
     throw new DownloadError('HUB_BAD_LISTING', `the hub lists no files for ${repo} at revision ${options.revision} (${listingUrl})`, {
@@ -128,7 +128,7 @@ export function hubRequestError(error: unknown, url: string, doing: string, opti
   }
   const network = describeNetworkError(error, options.timeoutMs);
   if (network) {
-    return new DownloadError('HUB_UNREACHABLE', `cannot reach ${options.endpoint} while ${doing} (${network}; ${url})`, {
+    return new DownloadError('HUB_UNREACHABLE', `cannot reach ${options.endpoint} (${network}) while ${doing}: ${url}`, {
       url,
       cause: error,
     });
@@ -155,7 +155,7 @@ export function describeNetworkError(error: unknown, timeoutMs: number): string 
   switch (code) {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `DNS lookup failed: ${message ?? code}; is this machine offline?`;
+      return `DNS lookup failed: ${message ?? code}`;
     case 'ECONNREFUSED':
       return `connection refused: ${message ?? code}`;
     case 'ETIMEDOUT':
