@@ -13,6 +13,7 @@ const program = new Command()
 // One line per subcommand module; keep alphabetical.
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./download.js'),
+  () => import('./tokenize.js'),
 ];
 
 for (const load of commandModules) (await load()).register(program);
