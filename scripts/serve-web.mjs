@@ -47,7 +47,8 @@ const MIME = {
 
 /**
  * Start the server. Resolves once it listens; `port: 0` picks a free port.
- * @param {{ root?: string, host?: string, port?: number, isolation?: boolean, log?: (line: string) => void }} [options]
+ * `mounts` maps extra URL prefixes (ending in '/') to folders, e.g. a benchmark model folder.
+ * @param {{ root?: string, host?: string, port?: number, isolation?: boolean, mounts?: Record<string, string>, log?: (line: string) => void }} [options]
  * @returns {Promise<{ url: string, port: number, close: () => Promise<void> }>}
  */
 export async function startServer(options = {}) {
@@ -55,6 +56,7 @@ export async function startServer(options = {}) {
   const host = options.host ?? '127.0.0.1';
   const isolation = options.isolation ?? true;
   const log = options.log ?? (() => {});
+  const mounts = Object.entries(options.mounts ?? {}).map(([prefix, dir]) => [prefix, resolve(dir)]);
 
   const server = createServer(async (req, res) => {
     const reply = (status, body, headers = {}) => {
@@ -72,12 +74,20 @@ export async function startServer(options = {}) {
     }
     if (pathname === '/' || pathname === '/web') return reply(302, 'see /web/\n', { Location: '/web/' });
     if (pathname.endsWith('/')) pathname += 'index.html';
-    // Normalise first, then check: `/web/../package.json` must not slip past the prefix test.
-    const file = resolve(join(root, pathname));
-    const inside = file.startsWith(root + sep);
-    const rel = '/' + file.slice(root.length + 1).split(sep).join('/');
-    if (!inside || pathname.includes('\0') || !ALLOWED_PREFIXES.some((p) => rel === p || rel.startsWith(p))) {
-      return reply(404, 'not found\n');
+    if (pathname.includes('\0')) return reply(404, 'not found\n');
+    const mount = mounts.find(([prefix]) => pathname.startsWith(prefix));
+    let file;
+    if (mount) {
+      // Normalise first, then check: `/model/../x` must not leave the mounted folder.
+      file = resolve(join(mount[1], pathname.slice(mount[0].length)));
+      if (!file.startsWith(mount[1] + sep)) return reply(404, 'not found\n');
+    } else {
+      // Same here: `/web/../package.json` must not slip past the prefix test.
+      file = resolve(join(root, pathname));
+      const rel = '/' + file.slice(root.length + 1).split(sep).join('/');
+      if (!file.startsWith(root + sep) || !ALLOWED_PREFIXES.some((p) => rel === p || rel.startsWith(p))) {
+        return reply(404, 'not found\n');
+      }
     }
     let info;
     try {

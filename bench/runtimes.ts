@@ -1,0 +1,99 @@
+// Owns: `npm run bench:runtimes` — ms per 128-token sequence (batch 1) of the full-size synthetic
+// context model (klue/bert-base shape, `kmed synth --seed context`) in Node, Deno, Bun and headless
+// Chromium, each with every thread count in THREAD_COUNTS, printed as a markdown table with the
+// ratio against Node at 1 thread (the peer, measured in the same run) and the peak RSS of the
+// command-line runtimes. These numbers fill README.md's "Runtime support" table.
+// Does not own: the per-runtime timing loop (bench/runtimes/bench-core.mjs) or the model (kmed synth).
+//
+//   npm run bench:runtimes [-- --reps 5] [--quick] [--model DIR]
+import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startServer } from '../scripts/serve-web.mjs';
+import { type CliRuntime, launchChromium, REPO_ROOT, run, runtimeCommand } from '../test/runtimes/launch.js';
+
+const THREAD_COUNTS = [1];
+const T = 128;
+
+interface BenchResult {
+  runtime: string;
+  version: string;
+  threads?: number;
+  requestedThreads?: number;
+  msPerSequence?: number;
+  minMs?: number;
+  loadMs?: number;
+  peakRssMiB?: number | null;
+  crossOriginIsolated?: boolean;
+  error?: string;
+}
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const quick = process.argv.includes('--quick');
+const reps = Number(option('--reps', quick ? '3' : '7'));
+const modelDir = resolve(option('--model', join(REPO_ROOT, '.bench-cache', 'runtimes-synthetic-context')));
+
+async function ensureModel(): Promise<void> {
+  for (const built of ['dist/cli/main.js', 'dist/index.js', 'build/kernels.wasm']) {
+    if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
+  }
+  if (existsSync(join(modelDir, 'model.safetensors')) && existsSync(join(modelDir, 'config.json'))) return;
+  console.error(`making the synthetic context model in ${modelDir} (kmed synth, once)…`);
+  const vocab = join(REPO_ROOT, 'test', 'fixtures', 'tokenizer', 'vocab.txt');
+  const r = await run(process.execPath, ['dist/cli/main.js', 'synth', '--seed', 'context', '--out', modelDir, '--vocab', vocab], REPO_ROOT, 600_000);
+  if (r.code !== 0) throw new Error(`kmed synth failed (exit ${r.code}): ${r.stderr}`);
+}
+
+async function benchCli(runtime: CliRuntime, threads: number): Promise<BenchResult> {
+  const [command, ...pre] = runtimeCommand(runtime);
+  const args = [...pre, 'bench/runtimes/run.mjs', '--lib', 'dist/index.js', '--model', modelDir, '--threads', String(threads), '--T', String(T), '--reps', String(reps)];
+  const r = await run(command, args, REPO_ROOT, 600_000);
+  const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  return line ? (JSON.parse(line) as BenchResult) : { runtime, version: '?', error: `exit ${r.code}: ${r.stderr}` };
+}
+
+async function benchChromium(threads: number): Promise<BenchResult> {
+  const server = await startServer({ mounts: { '/model/': modelDir, '/bench/runtimes/': join(REPO_ROOT, 'bench', 'runtimes') } });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/bench/runtimes/page.html?threads=${threads}&T=${T}&reps=${reps}`);
+    await page.waitForFunction(() => (window as unknown as { kmedBench?: unknown }).kmedBench !== undefined, null, { timeout: 600_000 });
+    return (await page.evaluate(() => (window as unknown as { kmedBench: unknown }).kmedBench)) as BenchResult;
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+await ensureModel();
+console.error(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores; reps ${reps}`);
+const results: BenchResult[] = [];
+for (const threads of THREAD_COUNTS) {
+  for (const runtime of ['node', 'deno', 'bun'] as CliRuntime[]) {
+    results.push(await benchCli(runtime, threads));
+    console.error(JSON.stringify(results.at(-1)));
+  }
+  results.push(await benchChromium(threads));
+  console.error(JSON.stringify(results.at(-1)));
+}
+console.error(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+const peer = results.find((r) => r.runtime === 'node' && r.threads === 1 && !r.error);
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+console.log(`\nSynthetic klue/bert-base-shaped context model, one ${T}-token sequence (batch 1), median of ${reps} after a warm-up; ${cpu}.\n`);
+console.log('| runtime | version | threads | ms / 128-token sequence | vs Node 1 thread | load (ms) | peak RSS (MiB) |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of results) {
+  if (r.error) {
+    console.log(`| ${r.runtime} | ${r.version} | - | error: ${r.error.split('\n')[0]} | | | |`);
+    continue;
+  }
+  const ratio = peer?.msPerSequence && r.msPerSequence ? (peer.msPerSequence / r.msPerSequence).toFixed(2) + '×' : '-';
+  console.log(`| ${r.runtime} | ${r.version} | ${r.threads} | ${r.msPerSequence} | ${ratio} | ${r.loadMs} | ${r.peakRssMiB ?? 'n/a'} |`);
+}
+if (results.some((r) => r.error)) process.exitCode = 1;

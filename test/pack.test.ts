@@ -1,0 +1,96 @@
+// Owns: the packaging check (issue 6, item 6). `npm pack` the package as it would be published,
+// install the tarball into an empty folder (its dependencies from the npm registry), and run the
+// runtime check there in Node, Deno and Bun importing the package by name — so a file missing from
+// `files`, a wrong `exports` target or a path that only works inside this repository fails here.
+// Does not own: the in-repository matrix (runtime-matrix.test.ts).
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRuntime, formatRow, REPO_ROOT, run, runCliCheck, TABLE_HEADER, type CheckResult } from './runtimes/launch.js';
+
+const POOLER_TOLERANCE = 2e-5;
+const SIMILARITY_TOLERANCE = 1e-5;
+const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+describe('npm pack → install into an empty folder → import by name', () => {
+  let work: string;
+  let app: string;
+  let packed: { files: { path: string }[]; filename: string; size: number; unpackedSize: number };
+  const results: CheckResult[] = [];
+
+  beforeAll(async () => {
+    for (const built of ['dist/index.js', 'dist/node/index.js', 'build/kernels.wasm']) {
+      if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
+    }
+    work = mkdtempSync(join(tmpdir(), 'kmed-pack-'));
+    const pack = await run(NPM, ['pack', '--json', '--pack-destination', work], REPO_ROOT, 120_000);
+    if (pack.code !== 0) throw new Error(`npm pack failed (exit ${pack.code}):\n${pack.stderr}`);
+    // npm prints lifecycle output before the JSON on some versions: take from the first '['.
+    [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')));
+
+    app = join(work, 'app');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'kmed-pack-check', private: true, type: 'module' }));
+    const install = await run(
+      NPM,
+      ['install', '--no-audit', '--no-fund', '--no-package-lock', join(work, packed.filename)],
+      app,
+      300_000,
+    );
+    if (install.code !== 0) throw new Error(`npm install of the tarball failed (exit ${install.code}):\n${install.stderr}`);
+    // The check scripts travel with the app, so a bare `kmed-dpr` resolves from its node_modules.
+    for (const f of ['check.mjs', 'check-core.mjs']) copyFileSync(join(REPO_ROOT, 'test', 'runtimes', f), join(app, f));
+  }, 420_000);
+
+  afterAll(() => {
+    console.log(
+      `\nnpm pack: ${packed?.filename}, ${packed?.files.length} files, ${((packed?.size ?? 0) / 1024).toFixed(0)} KiB packed` +
+        `\n${TABLE_HEADER}\n${results.map(formatRow).join('\n')}\n`,
+    );
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the tarball holds the compiled library, the kernels and the CLI, and no sources or tests', () => {
+    const paths = packed.files.map((f) => f.path);
+    for (const needed of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/node/index.js', 'dist/node/index.d.ts', 'dist/cli/main.js', 'build/kernels.wasm']) {
+      expect(paths, `${needed} missing from the package`).toContain(needed);
+    }
+    expect(paths.filter((p) => /^(src|test|assembly|bench|web|scripts)\//.test(p))).toEqual([]);
+    // Every file the exports map names must be in the tarball.
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    const targets = new Set<string>();
+    const walk = (v: unknown) => {
+      if (typeof v === 'string') targets.add(v.replace(/^\.\//, ''));
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    };
+    walk(pkg.exports);
+    for (const t of targets) expect(paths, `exports target ${t} is not in the package`).toContain(t);
+  });
+
+  for (const runtime of ['node', 'deno', 'bun'] as CliRuntime[]) {
+    it(`${runtime} imports 'kmed-dpr' from the installed package and passes the check`, async () => {
+      const r = await runCliCheck(runtime, { cwd: app, script: join(app, 'check.mjs'), lib: 'kmed-dpr', threads: 1 });
+      results.push(r);
+      expect(r.error, `${runtime} failed:\n${r.error}`).toBeUndefined();
+      expect(r.entry).toBe('node');
+      expect(r.maxError!, r.worst).toBeLessThanOrEqual(POOLER_TOLERANCE);
+      expect(r.maxSimilarityError!).toBeLessThanOrEqual(SIMILARITY_TOLERANCE);
+    });
+  }
+
+  it("node imports the runtime-neutral entry 'kmed-dpr/web' from the installed package", async () => {
+    const r = await runCliCheck('node', { cwd: app, script: join(app, 'check.mjs'), lib: 'kmed-dpr/web', threads: 1 });
+    results.push({ ...r, runtime: 'node (kmed-dpr/web)' });
+    expect(r.error, r.error).toBeUndefined();
+    expect(r.entry).toBe('neutral');
+    expect(r.maxError!).toBeLessThanOrEqual(POOLER_TOLERANCE);
+  });
+
+  it('the installed `kmed` command starts', async () => {
+    const { code, stdout, stderr } = await run(join(app, 'node_modules', '.bin', 'kmed'), ['--help'], app, 30_000);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/Usage: kmed/);
+  });
+});
