@@ -13,6 +13,7 @@ const program = new Command()
 // One line per subcommand module; keep alphabetical.
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./download.js'),
+  () => import('./synth.js'),
   () => import('./tokenize.js'),
 ];
 
