@@ -32,6 +32,8 @@ interface Behaviour {
   statedSha256?: string;
   /** Extra raw listing entries. */
   extraEntries?: object[];
+  /** Served files left out of the listing. */
+  omit?: string[];
 }
 interface LogEntry {
   method: string;
@@ -53,6 +55,17 @@ const repos = new Map<string, Behaviour>([
   ['kmed-test/ignores-range', { ignoreRange: true }],
   ['kmed-test/bad-sha', { statedSha256: 'ab'.repeat(32) }],
   ['kmed-test/evil', { extraEntries: [{ type: 'file', oid: '0'.repeat(40), size: 4, path: '../escape.txt' }] }],
+  // Listed but never served: fetching either would fail the download.
+  ['kmed-test/other-formats', {
+    extraEntries: [
+      { type: 'file', oid: '1'.repeat(40), size: 4, path: 'pytorch_model.bin' },
+      { type: 'file', oid: '2'.repeat(40), size: 4, path: 'onnx/model.onnx' },
+    ],
+  }],
+  ['kmed-test/bin-only', {
+    omit: ['model.safetensors'],
+    extraEntries: [{ type: 'file', oid: '1'.repeat(40), size: 4, path: 'pytorch_model.bin' }],
+  }],
 ]);
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -93,7 +106,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     if (!behaviour) return reply(404, { 'content-type': 'application/json' }, JSON.stringify({ error: 'Repository not found' }));
     if (m[2] !== 'main') return reply(404, { 'content-type': 'application/json' }, JSON.stringify({ error: 'Invalid rev id: ' + m[2] }));
     const all: object[] = [{ type: 'directory', oid: 'f'.repeat(40), size: 0, path: '1_Pooling' }];
-    for (const [path, file] of [...files].sort(([a], [b]) => a.localeCompare(b))) all.push(treeEntry(path, file, behaviour));
+    for (const [path, file] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+      if (!behaviour.omit?.includes(path)) all.push(treeEntry(path, file, behaviour));
+    }
     all.push(...(behaviour.extraEntries ?? []));
     // Pages of 4 entries, linked like the hub's cursor pagination.
     const cursor = Number(url.searchParams.get('cursor') ?? 0);
@@ -318,6 +333,26 @@ describe('downloadModel against a local hub', () => {
     expect(error.code).toBe('HUB_BAD_LISTING');
     expect(error.message).toContain('../escape.txt');
     expect(existsSync(join(dest, 'escape.txt'))).toBe(false);
+  });
+
+  it('fetches safetensors only, skipping the other weight formats a repo lists', async () => {
+    const dest = await freshDir('other-formats');
+    const before = log.length;
+    const result = await downloadModel('kmed-test/other-formats', { destRoot: dest, endpoint: base, ...fast });
+    expect(result.files.map((f) => f.path)).toContain('model.safetensors');
+    expect(result.files.map((f) => f.path)).not.toContain('pytorch_model.bin');
+    expect(log.slice(before).some((e) => /pytorch_model|onnx/.test(e.path))).toBe(false);
+    expect(existsSync(join(dest, 'other-formats', 'pytorch_model.bin'))).toBe(false);
+  });
+
+  it('refuses a repo without safetensors before moving any byte', async () => {
+    const dest = await freshDir('bin-only');
+    const before = log.length;
+    const error = (await downloadModel('kmed-test/bin-only', { destRoot: dest, endpoint: base, ...fast }).catch((e: unknown) => e)) as DownloadError;
+    expect(error).toBeInstanceOf(DownloadError);
+    expect(error.code).toBe('HUB_NO_SAFETENSORS');
+    expect(error.message).toContain('kmed-test/bin-only');
+    expect(log.slice(before).filter((e) => e.path.includes('/resolve/'))).toEqual([]);
   });
 
   it('says quickly, in one line, that an unreachable hub can be replaced by copying into weights/', async () => {

@@ -14,6 +14,7 @@ interface DownloadFlags {
   dest: string;
   revision: string;
   endpoint?: string;
+  allFiles?: boolean;
 }
 
 export function register(program: Command): void {
@@ -26,6 +27,7 @@ export function register(program: Command): void {
     .option('--dest <dir>', 'folder that receives one subfolder per model', 'weights')
     .option('--revision <rev>', 'branch, tag or commit', 'main')
     .option('--endpoint <url>', 'hub URL (default: HF_ENDPOINT or https://huggingface.co)')
+    .option('--all-files', 'also fetch weight formats kmed does not read (pytorch_model.bin, ONNX, ...)')
     .action(async (repos: string[], flags: DownloadFlags) => {
       const [{ downloadModel }, { createProgress, formatAmount }] = await Promise.all([
         import('../node/hub-download.js'),
@@ -39,6 +41,7 @@ export function register(program: Command): void {
             destRoot: flags.dest,
             revision: flags.revision,
             endpoint: flags.endpoint,
+            allFiles: flags.allFiles,
             onProgress(event) {
               if (event.event === 'listed') {
                 progress = createProgress({ label: repo.slice(repo.indexOf('/') + 1), total: event.totalBytes, unit: 'bytes' });

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { DownloadError } from './download-error.js';
 import { checkRepoId, hubHeaders, listRepoFiles, normalizeEndpoint, resolveUrl, type RepoFile } from './hub-client.js';
+import { selectModelFiles } from './hub-file-selection.js';
 import { downloadFile, isComplete } from './resumable-download.js';
 
 export { DownloadError } from './download-error.js';
@@ -30,6 +31,8 @@ export interface DownloadModelOptions {
   retries?: number;
   /** First pause between retries, doubled each time; default 1 s. */
   retryDelayMs?: number;
+  /** Fetch every listed file, other weight formats too (default: safetensors and the small files only). */
+  allFiles?: boolean;
 }
 
 export interface DownloadProgress {
@@ -64,7 +67,7 @@ export interface DownloadModelResult {
   files: DownloadedFile[];
 }
 
-/** Downloads every file of model repo `repo` (e.g. 'snumin44/medical-biencoder-ko-bert-question'). */
+/** Downloads the files kmed needs (see hub-file-selection.ts) of model repo `repo` (e.g. 'snumin44/medical-biencoder-ko-bert-question'). */
 export async function downloadModel(repo: string, options: DownloadModelOptions = {}): Promise<DownloadModelResult> {
   checkRepoId(repo);
   const endpoint = normalizeEndpoint(options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co');
@@ -73,7 +76,8 @@ export async function downloadModel(repo: string, options: DownloadModelOptions 
   const timeoutMs = options.timeoutMs ?? 20_000;
   const dir = join(options.destRoot ?? 'weights', repo.slice(repo.indexOf('/') + 1));
 
-  const files = await listRepoFiles(repo, { endpoint, revision, token, timeoutMs });
+  const listed = await listRepoFiles(repo, { endpoint, revision, token, timeoutMs });
+  const files = selectModelFiles(repo, revision, listed, options.allFiles);
   const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
   let completedBytes = 0;
   const emit = (event: DownloadProgress['event'], file: string, filePosition: number, networkBytes = 0) =>
