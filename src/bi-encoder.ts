@@ -1,0 +1,311 @@
+// Owns: the bi-encoder — a question encoder and a context (passage) encoder that share one vector
+// space — and what users do with it: encode queries and passages, score them (cosine, as the model
+// card does, or dot), and search an index file with exact SIMD search. Runtime-neutral: it takes
+// bytes (EncoderFiles) or ready Encoders, never paths (node/bi-encoder.ts adds folders and hub ids).
+// Does not own: the BERT forward pass (encoder.ts), the index format (vector-index.ts) or the
+// arithmetic of similarity and top-k (similarity.ts).
+import { bytesSource, type ByteSource } from './byte-source.js';
+import { Encoder, type EncoderFiles, type EncoderOptions } from './encoder.js';
+import { KmedError } from './errors.js';
+import type { KernelBackend } from './kernels/backend.js';
+import { createBackend } from './kernels/index.js';
+import { modelFingerprint, shortFingerprint, type ModelIdentity } from './model-identity.js';
+import type { Pooling } from './pooling.js';
+import { checkMetric, ExactSearch, scoreMatrix, type Metric } from './similarity.js';
+import { IndexError, type IndexMeta, type VectorIndex } from './vector-index.js';
+
+export class BiEncoderError extends KmedError {}
+
+/** The card's example: the query and the three clinical notes of
+ *  snumin44/medical-biencoder-ko-bert-{question,context}'s model card, with its printed scores. */
+export const MODEL_CARD_EXAMPLE = {
+  query: 'high blood pressure 처방 사례',
+  passages: [
+    '고혈압 진단.\n환자 상담 및 생활습관 교정 권고. 저염식, 규칙적인 운동, 금연, 금주 지시.\n환자 재방문. 혈압: 150/95mmHg. 약물치료 시작. Amlodipine 5mg 1일 1회 처방.',
+    '응급실 도착 후 위 내시경 진행.\n소견: Gastric ulcer에서 Forrest IIb 관찰됨. 출혈은 소량의 삼출성 출혈 형태.\n처치: 에피네프린 주사로 출혈 감소 확인. Hemoclip 2개로 출혈 부위 클리핑하여 지혈 완료.',
+    '혈중 높은 지방 수치 및 지방간 소견.\n다발성 gallstones 확인. 증상 없을 경우 경과 관찰 권장.\n우측 renal cyst, 양성 가능성 높으며 추가적인 처치 불필요 함.',
+  ],
+  /** Cosine similarities as printed on the card (4 decimals). */
+  similarities: [0.2674, 0.0416, 0.0476],
+  /** The card prints 4 decimals; agreement means |ours − card| ≤ 5e-4 (rounding plus f32 noise). */
+  tolerance: 5e-4,
+} as const;
+
+/** What the bi-encoder needs from an encoder (Encoder satisfies it; tests may pass their own). */
+export interface EmbeddingModel {
+  readonly dimension: number;
+  embed(
+    texts: string[],
+    options?: { pooling?: Pooling; maxLength?: number; batchSize?: number },
+  ): Promise<Float32Array[]>;
+  dispose?(): void;
+}
+
+export interface BiEncoderOptions extends EncoderOptions {
+  /** Pooling for both towers; the model card uses pooler_output ('pooler', the default). */
+  pooling?: Pooling;
+  /** Truncation length in tokens (default 512, the model's limit). */
+  maxLength?: number;
+  /** Texts per forward pass (default 8). */
+  batchSize?: number;
+  /** Display names recorded in index files (default 'question' / 'context'). */
+  names?: { question?: string; context?: string };
+}
+
+export interface FromEncodersOptions {
+  pooling?: Pooling;
+  maxLength?: number;
+  batchSize?: number;
+  /** Identities of the two models, used to stamp and check index files; without them an index's
+   *  model identity cannot be checked (only its dimension and pooling). */
+  identity?: { question?: ModelIdentity | null; context?: ModelIdentity | null };
+  /** Kernel backend kind for exact search (default 'wasm'). */
+  backend?: 'wasm' | 'reference';
+  wasmBytes?: EncoderOptions['wasmBytes'];
+}
+
+export interface SearchHit {
+  id: string;
+  score: number;
+  text: string;
+}
+
+export interface ScoreOptions {
+  metric?: Metric;
+}
+
+type Vectors = ArrayLike<number>[];
+
+function weightsSource(weights: EncoderFiles['weights'], name: string): ByteSource {
+  if (weights instanceof Uint8Array) return bytesSource(weights, name);
+  if (weights instanceof ArrayBuffer) return bytesSource(new Uint8Array(weights), name);
+  return weights;
+}
+
+/** The two identities (null when unknown) of a question/context pair, for messages and headers. */
+export interface BiEncoderIdentity {
+  question: ModelIdentity | null;
+  context: ModelIdentity | null;
+}
+
+/** A question encoder and a context encoder whose vectors are compared by cosine (or dot). */
+export class BiEncoder {
+  readonly question: EmbeddingModel;
+  readonly context: EmbeddingModel;
+  readonly identity: BiEncoderIdentity;
+  readonly pooling: Pooling;
+  readonly maxLength: number;
+  readonly batchSize: number;
+  private readonly searchBackend: { kind: 'wasm' | 'reference'; wasmBytes?: EncoderOptions['wasmBytes'] };
+  private readonly sessions = new Map<VectorIndex, Map<Metric, ExactSearch>>();
+
+  /** Prefer `BiEncoder.fromEncoders` / `fromFiles` (or the Node entry's `fromDirectories`). */
+  constructor(question: EmbeddingModel, context: EmbeddingModel, options: FromEncodersOptions = {}) {
+    this.identity = { question: options.identity?.question ?? null, context: options.identity?.context ?? null };
+    if (question.dimension !== context.dimension) {
+      const q = this.identity.question?.name ?? 'question encoder';
+      const c = this.identity.context?.name ?? 'context encoder';
+      throw new BiEncoderError(
+        'BI_ENCODER_DIMENSION_MISMATCH',
+        `the question encoder (${q}) gives ${question.dimension}-dimensional vectors but the context encoder ` +
+          `(${c}) gives ${context.dimension}: the two must be a matched pair`,
+      );
+    }
+    this.question = question;
+    this.context = context;
+    this.pooling = options.pooling ?? 'pooler';
+    this.maxLength = options.maxLength ?? 512;
+    this.batchSize = options.batchSize ?? 8;
+    this.searchBackend = { kind: options.backend ?? 'wasm', wasmBytes: options.wasmBytes };
+  }
+
+  /** Pair two ready encoders (their dimensions must match). */
+  static fromEncoders<B extends BiEncoder>(
+    this: new (question: EmbeddingModel, context: EmbeddingModel, options?: FromEncodersOptions) => B,
+    question: EmbeddingModel,
+    context: EmbeddingModel,
+    options: FromEncodersOptions = {},
+  ): B {
+    return new this(question, context, options);
+  }
+
+  /** Load both encoders from their files' bytes (config.json, vocab.txt, ..., model.safetensors). */
+  static async fromFiles<B extends BiEncoder>(
+    this: new (question: EmbeddingModel, context: EmbeddingModel, options?: FromEncodersOptions) => B,
+    files: { question: EncoderFiles; context: EncoderFiles },
+    options: BiEncoderOptions = {},
+  ): Promise<B> {
+    const names = { question: options.names?.question ?? 'question', context: options.names?.context ?? 'context' };
+    const identity = {
+      question: {
+        name: names.question,
+        fingerprint: await modelFingerprint(files.question.config, weightsSource(files.question.weights, names.question)),
+      },
+      context: {
+        name: names.context,
+        fingerprint: await modelFingerprint(files.context.config, weightsSource(files.context.weights, names.context)),
+      },
+    };
+    const encoderOptions: EncoderOptions = { backend: options.backend, wasmBytes: options.wasmBytes };
+    const question = await Encoder.fromFiles(files.question, encoderOptions);
+    let context: Encoder;
+    try {
+      context = await Encoder.fromFiles(files.context, encoderOptions);
+    } catch (error) {
+      question.dispose();
+      throw error;
+    }
+    try {
+      return new this(question, context, { ...options, identity });
+    } catch (error) {
+      question.dispose();
+      context.dispose();
+      throw error;
+    }
+  }
+
+  /** Vector size shared by both encoders. */
+  get dimension(): number {
+    return this.question.dimension;
+  }
+
+  private embedOptions() {
+    return { pooling: this.pooling, maxLength: this.maxLength, batchSize: this.batchSize };
+  }
+
+  /** Question-encoder embeddings, one per text, in order. */
+  encodeQueries(texts: string[]): Promise<Float32Array[]> {
+    return this.question.embed(texts, this.embedOptions());
+  }
+
+  /** Context-encoder embeddings, one per text, in order. */
+  encodePassages(texts: string[]): Promise<Float32Array[]> {
+    return this.context.embed(texts, this.embedOptions());
+  }
+
+  /**
+   * scores[q][p] between every query and every passage: texts are encoded with the matching tower
+   * first; vectors are used as given. Cosine by default, as on the model card.
+   */
+  async score(
+    queries: string[] | Vectors,
+    passages: string[] | Vectors,
+    options: ScoreOptions = {},
+  ): Promise<number[][]> {
+    const metric = checkMetric(options.metric ?? 'cosine');
+    const isText = (xs: string[] | Vectors): xs is string[] => xs.length > 0 && typeof xs[0] === 'string';
+    const q = isText(queries) ? await this.encodeQueries(queries) : (queries as Vectors);
+    const p = isText(passages) ? await this.encodePassages(passages) : (passages as Vectors);
+    return scoreMatrix(q, p, metric);
+  }
+
+  /**
+   * Throws unless `index` was built for these encoders: same dimension and pooling and, where both
+   * sides know them, the same context (and question) model fingerprints.
+   */
+  checkIndex(index: VectorIndex): void {
+    checkIndexCompatibility(index, { dimension: this.dimension, pooling: this.pooling, ...this.identity });
+  }
+
+  /**
+   * The exact-search session for `index`: its vectors are copied into a kernel heap once, on the
+   * first search, and reused by every later search of the same index through this BiEncoder.
+   */
+  async openIndex(index: VectorIndex, options: ScoreOptions = {}): Promise<ExactSearch> {
+    const metric = checkMetric(options.metric ?? 'cosine');
+    this.checkIndex(index);
+    let byMetric = this.sessions.get(index);
+    if (!byMetric) this.sessions.set(index, (byMetric = new Map()));
+    let session = byMetric.get(metric);
+    if (!session) {
+      session = await openSearchSession(index, { metric, ...this.searchBackend });
+      byMetric.set(metric, session);
+    }
+    return session;
+  }
+
+  /** Forget the search session of `index` (its vectors leave the heap). */
+  closeIndex(index: VectorIndex): void {
+    const byMetric = this.sessions.get(index);
+    if (!byMetric) return;
+    for (const session of byMetric.values()) session.dispose();
+    this.sessions.delete(index);
+  }
+
+  /** The k passages of `index` most relevant to `query` (text or question vector), best first. */
+  async search(query: string | ArrayLike<number>, index: VectorIndex, k = 10, options: ScoreOptions = {}): Promise<SearchHit[]> {
+    const session = await this.openIndex(index, options);
+    const vector = typeof query === 'string' ? (await this.encodeQueries([query]))[0] : query;
+    return searchSession(session, index, vector, k);
+  }
+
+  /** Free both encoders and every search session. */
+  dispose(): void {
+    for (const index of [...this.sessions.keys()]) this.closeIndex(index);
+    this.question.dispose?.();
+    this.context.dispose?.();
+  }
+}
+
+/** What an index must match to be searched: the query side's dimension and pooling, and the model
+ *  identities where known (null or absent: not checked). */
+export interface IndexExpectation {
+  dimension: number;
+  pooling: Pooling;
+  question?: ModelIdentity | null;
+  context?: ModelIdentity | null;
+}
+
+/** Throws IndexError (INDEX_DIMENSION_MISMATCH, INDEX_MODEL_MISMATCH, INDEX_POOLING_MISMATCH) when
+ *  `index` was not built for the models described by `expected`. */
+export function checkIndexCompatibility(index: VectorIndex, expected: IndexExpectation): void {
+  const meta: IndexMeta = index.meta;
+  const rebuild = 'rebuild it with `kmed index` using these models, or search with the models it was built with';
+  if (index.dimension !== expected.dimension) {
+    throw new IndexError(
+      'INDEX_DIMENSION_MISMATCH',
+      `${index.name} holds ${index.dimension}-dimensional vectors (context model ${meta.context_model.name}) ` +
+        `but the question encoder gives ${expected.dimension}: ${rebuild}`,
+    );
+  }
+  for (const role of ['context', 'question'] as const) {
+    const recorded = role === 'context' ? meta.context_model : meta.question_model;
+    const ours = expected[role] ?? null;
+    if (recorded !== null && ours !== null && recorded.fingerprint !== ours.fingerprint) {
+      throw new IndexError(
+        'INDEX_MODEL_MISMATCH',
+        `${index.name} was built for ${role} model ${recorded.name} (${shortFingerprint(recorded.fingerprint)}) ` +
+          `but this ${role} model is ${ours.name} (${shortFingerprint(ours.fingerprint)}): ${rebuild}`,
+      );
+    }
+  }
+  if (meta.pooling !== expected.pooling) {
+    throw new IndexError(
+      'INDEX_POOLING_MISMATCH',
+      `${index.name} holds '${meta.pooling}'-pooled vectors but queries would use '${expected.pooling}': ` +
+        `use pooling '${meta.pooling}' or rebuild the index`,
+    );
+  }
+}
+
+/**
+ * Copy `index`'s vectors into a fresh kernel heap for exact search (L2-normalised there for
+ * cosine). A heap per session, so sessions can be disposed in any order (the arena is LIFO).
+ */
+export async function openSearchSession(
+  index: VectorIndex,
+  options: { metric?: Metric; kind?: 'wasm' | 'reference'; wasmBytes?: EncoderOptions['wasmBytes'] } = {},
+): Promise<ExactSearch> {
+  const backend: KernelBackend = await createBackend(options.kind ?? 'wasm', { wasmBytes: options.wasmBytes });
+  return ExactSearch.create(backend, index.count, index.dimension, (dst, row0, rows) => index.readVectors(dst, row0, rows), {
+    metric: options.metric,
+  });
+}
+
+/** The k best passages of `index` for a question vector, best first, as {id, score, text}. */
+export function searchSession(session: ExactSearch, index: VectorIndex, query: ArrayLike<number>, k: number): SearchHit[] {
+  return session.search(query, k).map(({ index: row, score }) => {
+    const { id, text } = index.entry(row);
+    return { id, score, text };
+  });
+}

@@ -1,0 +1,98 @@
+// Owns: `kmed index --corpus FILE --out INDEX` — embeds a corpus with the context encoder into an
+// index file, with a progress bar (passages/s, ETA), resumable after Ctrl-C or a crash (rerun the
+// same command). Named build-index.ts so it is not mistaken for a barrel file. Does not own the
+// build itself (../node/index-builder.ts).
+import type { Command } from 'commander';
+import { addModelOptions, positiveInt, type ModelFlags } from './model-options.js';
+
+interface IndexFlags extends ModelFlags {
+  corpus: string;
+  out: string;
+  batchSize: number;
+  force?: boolean;
+}
+
+export function register(program: Command): void {
+  addModelOptions(
+    program
+      .command('index')
+      .description('embed a corpus (.txt: one passage per line; .jsonl: {"id","text"} per line) with the context encoder into an index file; rerun to resume')
+      .requiredOption('--corpus <file>', 'corpus file (.txt or .jsonl)')
+      .requiredOption('--out <index>', 'index file to write')
+      .option('--batch-size <n>', 'passages per forward pass and per checkpoint', positiveInt, 32)
+      .option('--force', 'replace an existing index file (once the new one is complete)'),
+  ).action(async (flags: IndexFlags) => {
+    const { loadEncoder, modelIdentityOfDirectory, resolveModelDir } = await import('../node/bi-encoder.js');
+    const { buildIndex, IndexBuildError, partialPath } = await import('../node/index-builder.js');
+    const { createProgress } = await import('../node/progress.js');
+    const { existsSync } = await import('node:fs');
+    const { basename } = await import('node:path');
+    if (existsSync(flags.out) && !flags.force) {
+      // Before loading a 440 MB model: the answer does not depend on it.
+      throw new IndexBuildError('INDEX_EXISTS', `${flags.out} already exists: pass --force to replace it, or choose another --out`);
+    }
+    if (!existsSync(flags.corpus)) throw new IndexBuildError('CORPUS_NOT_FOUND', `corpus ${flags.corpus} not found`);
+
+    // The question model is only recorded (so `kmed search` can refuse a mismatched pair); when the
+    // default one is not downloaded the index simply does not name it.
+    let question = null;
+    try {
+      question = await modelIdentityOfDirectory(resolveModelDir('question', { model: flags.questionModel }));
+    } catch (error) {
+      if (flags.questionModel !== undefined) throw error;
+    }
+    const { encoder, identity } = await loadEncoder('context', { model: flags.contextModel });
+    const pooling = 'pooler';
+    const maxLength = 512;
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSigint = () => {
+      // First Ctrl-C: finish the batch in flight and checkpoint; a second one leaves at once (the
+      // checkpoint on disk is still consistent, only the batch in flight is redone).
+      if (++interrupts > 1) process.exit(130);
+      process.stderr.write(`\nkmed: stopping after the current batch (Ctrl-C again to quit now)\n`);
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    let progress: ReturnType<typeof createProgress> | undefined;
+    const started = Date.now();
+    try {
+      const result = await buildIndex({
+        corpus: flags.corpus,
+        out: flags.out,
+        embed: (texts) => encoder.embed(texts, { pooling, maxLength, batchSize: flags.batchSize }),
+        dimension: encoder.dimension,
+        meta: { context_model: identity, question_model: question, pooling, max_length: maxLength, created_by: 'kmed-dpr' },
+        batchSize: flags.batchSize,
+        force: flags.force,
+        signal: controller.signal,
+        onStart({ total, resumed }) {
+          if (resumed > 0) process.stderr.write(`kmed: resuming ${partialPath(flags.out)}/ after ${resumed} passages\n`);
+          progress = createProgress({ label: basename(flags.corpus), total, unit: 'items', itemName: 'passages' });
+          if (resumed > 0) progress.skip(resumed);
+        },
+        onBatch({ batch }) {
+          progress?.advance(batch);
+        },
+      });
+      progress?.stop();
+      progress = undefined;
+      const seconds = (Date.now() - started) / 1000;
+      if (flags.json) {
+        process.stdout.write(JSON.stringify({
+          out: result.out, count: result.count, dimension: result.dimension, bytes: result.bytes,
+          resumed_from: result.resumedFrom, context_model: identity, question_model: question, seconds,
+        }) + '\n');
+      } else {
+        process.stdout.write(
+          `${result.out}: ${result.count} passages × ${result.dimension} dims, ${result.bytes} bytes, ` +
+            `context model ${identity.name}${result.resumedFrom > 0 ? `, resumed after ${result.resumedFrom}` : ''} (${seconds.toFixed(1)} s)\n`,
+        );
+      }
+    } finally {
+      progress?.stop('stopped');
+      process.off('SIGINT', onSigint);
+      encoder.dispose();
+    }
+  });
+}
