@@ -8,7 +8,7 @@ import { loadTokenizerFromDirectory } from '../src/node/tokenizer-files.js';
 import { normalize } from '../src/tokenizer/normalizer.js';
 import { preTokenize } from '../src/tokenizer/pre-tokenizer.js';
 import { BertTokenizer } from '../src/tokenizer/tokenizer.js';
-import { toWellFormed } from '../src/tokenizer/unicode.js';
+import { CHINESE, DROPPED, PUNCTUATION, WHITESPACE, charFlags, toWellFormed } from '../src/tokenizer/unicode.js';
 import { splitWords } from '../src/tokenizer/word-splitter.js';
 
 const DIR = 'test/fixtures/tokenizer';
@@ -108,6 +108,25 @@ describe('BertTokenizer vs Hugging Face golden ids', () => {
 });
 
 describe('pipeline stages', () => {
+  it('classifies all 1,112,064 code points as the Rust tokenizers does (Unicode 9 tables, not the engine\'s)', () => {
+    // Made by running the real BertNormalizer + BertPreTokenizer on "a" + c + "b" for every c
+    // (the generator is stored in the file).
+    const fixture = JSON.parse(readFileSync('test/fixtures/tokenizer-char-classes.json', 'utf8')) as { runs: [number, number, string][] };
+    const want = new Uint8Array(0x110000).fill(0x6f); // 'o': an ordinary word character
+    for (const [first, last, k] of fixture.runs) want.fill(k.charCodeAt(0), first, last + 1);
+    const bad: string[] = [];
+    for (let cp = 0; cp < 0x110000; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const f = charFlags(cp);
+      const ours = f & DROPPED ? 'd' : f & WHITESPACE ? 'w' : f & CHINESE ? 'c' : f & PUNCTUATION ? 'p' : 'o';
+      if (ours.charCodeAt(0) !== want[cp]) bad.push(`U+${cp.toString(16).toUpperCase()} ours ${ours} rust ${String.fromCharCode(want[cp])}`);
+    }
+    expect(bad.slice(0, 10)).toEqual([]);
+    // The spots where Unicode 9 and today's Unicode disagree are what this guards.
+    expect(String.fromCharCode(want[0x2e45])).toBe('o'); // punctuation since Unicode 10
+    expect(String.fromCharCode(want[0x0890])).toBe('o'); // format character since Unicode 14
+  });
+
   it('the fused fast path equals normalize + preTokenize on every golden text', () => {
     const opts = { cleanText: true, handleChineseChars: true, stripAccents: false, lowercase: false };
     for (const c of golden.cases) {
