@@ -18,6 +18,7 @@ import {
   serializeSafetensors,
   type TensorToWrite,
 } from '../src/safetensors.js';
+import { createReferenceBackend } from '../src/kernels/reference.js';
 import { loadBertParams } from '../src/weights.js';
 
 // ---- helpers -------------------------------------------------------------------------------
@@ -286,14 +287,23 @@ describe('malformed files give a typed SafetensorsError', () => {
 const fixture = (name: string) => `test/fixtures/${name}`;
 const configOf = (name: string): BertConfig => parseBertConfig(readFileSync(`${fixture(name)}/config.json`, 'utf8'), `${name}/config.json`);
 
+/** The real scalar reference backend (packLinear is a plain copy there), with the same unpack helper. */
+function referenceBackend(): KernelBackend & { unpack(ptr: number, OUT: number, IN: number): Float32Array } {
+  const b = createReferenceBackend();
+  return Object.assign(Object.create(b) as KernelBackend, { unpack: (ptr: number, OUT: number, IN: number) => b.f32(ptr, OUT * IN).slice() }) as KernelBackend & { unpack(ptr: number, OUT: number, IN: number): Float32Array };
+}
+
 describe('loadBertParams', () => {
-  it('tiny-question (F32, plain names) from a file: values equal the file, Linear weights packed', () => {
+  it.each([
+    ['reference backend', referenceBackend],
+    ['transposing test double', loadOnlyBackend],
+  ])('tiny-question (F32, plain names) from a file, %s: values equal the file, Linear weights packed', (_, makeBackend) => {
     const path = `${fixture('tiny-question')}/model.safetensors`;
     const raw = readFileSync(path);
     const { start, entries } = independentHeader(raw);
     const at = (name: string, i: number) => raw.readFloatLE(start + entries[name].data_offsets[0] + 4 * i);
     const config = configOf('tiny-question');
-    const backend = loadOnlyBackend();
+    const backend = makeBackend();
     const src = fileSource(path);
     const params = (() => {
       try {
@@ -327,7 +337,7 @@ describe('loadBertParams', () => {
     const at = (name: string, i: number) => f16Value(raw.readUInt16LE(start + entries[`bert.${name}`].data_offsets[0] + 2 * i));
     const config = configOf('tiny-odd-f16');
     expect(config.intermediate_size).toBe(50);
-    const backend = loadOnlyBackend();
+    const backend = referenceBackend();
     const params = loadBertParams(bytesSource(raw, 'tiny-odd-f16/model.safetensors'), config, backend);
     const C = config.hidden_size;
     expect(params.layers).toHaveLength(3);

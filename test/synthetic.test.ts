@@ -3,8 +3,14 @@
 // TypeScript SHA-256, one through node:crypto), the portable SHA-256 itself against node:crypto,
 // and the streamed safetensors of a small synthetic model reading back equal to the rule.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SynthError, writeSyntheticFolder } from '../src/cli/synth.js';
+import { createReferenceBackend } from '../src/kernels/reference.js';
+import { fileSource } from '../src/node/file-source.js';
+import { loadBertParams } from '../src/weights.js';
 import { bytesSource } from '../src/byte-source.js';
 import { parseBertConfig } from '../src/config.js';
 import { parseSafetensorsHeader, readTensorF32, writeSafetensors } from '../src/safetensors.js';
@@ -55,13 +61,46 @@ describe('synthetic weight rule', () => {
     }
   });
 
-  it('full-size model sha256 equals the golden for both seeds', () => {
-    let t = performance.now();
+  it('full-size context model sha256 (portable SHA-256) equals the golden', () => {
+    const t = performance.now();
     expect(syntheticModelSha256('context', baseConfig)).toBe(golden.sha256.context);
-    const portableMs = performance.now() - t;
-    t = performance.now();
-    expect(syntheticModelSha256('question', baseConfig, nodeHasher())).toBe(golden.sha256.question);
-    console.log(`synthetic sha256 (110.6M params): portable SHA-256 ${portableMs.toFixed(0)} ms, node:crypto ${(performance.now() - t).toFixed(0)} ms`);
+    console.log(`synthetic context sha256 (110.6M params, portable SHA-256): ${(performance.now() - t).toFixed(0)} ms`);
+  });
+
+  it('kmed synth folder (question): golden sha256, HF files, and it loads through fileSource', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'kmed-synth-'));
+    try {
+      const dir = join(tmp, 'question');
+      const vocabPath = 'test/fixtures/tokenizer/vocab.txt';
+      let t = performance.now();
+      const result = writeSyntheticFolder('question', dir, vocabPath);
+      const writeMs = performance.now() - t;
+      expect(result.sha256).toBe(golden.sha256.question);
+      expect(result.vocabTokens).toBe(10336);
+      expect(statSync(join(dir, 'model.safetensors')).size).toBe(result.safetensorsBytes);
+      expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toEqual(JSON.parse(readFileSync('test/fixtures/synthetic-base-config.json', 'utf8')));
+      expect(JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'))).toEqual(JSON.parse(readFileSync('test/fixtures/tokenizer/tokenizer_config.json', 'utf8')));
+      expect(readFileSync(join(dir, 'vocab.txt'))).toEqual(readFileSync(vocabPath));
+      t = performance.now();
+      const backend = createReferenceBackend();
+      const src = fileSource(join(dir, 'model.safetensors'));
+      const params = loadBertParams(src, baseConfig, backend);
+      src.close();
+      console.log(`kmed synth question: write ${writeMs.toFixed(0)} ms, load into the reference heap ${(performance.now() - t).toFixed(0)} ms`);
+      expect(params.summary.tensorCount).toBe(199);
+      const ln = backend.f32(params.layers[11].outputLayerNorm.weight, 768);
+      expect(bitsAt(ln, 767)).toBe(0x3f8a3ba6);
+      const word = backend.f32(params.wordEmbeddings, 32000 * 768);
+      const want = syntheticTensor('question', 'embeddings.word_embeddings.weight', [32000, 768]);
+      for (const i of [0, 1, 12345678, 24575999]) expect(word[i]).toBe(want[i]);
+      // A vocabulary larger than vocab_size is refused before anything is written.
+      const big = join(tmp, 'big-vocab.txt');
+      writeFileSync(big, Array.from({ length: 32001 }, (_, i) => `t${i}`).join('\n'));
+      expect(() => writeSyntheticFolder('question', join(tmp, 'nope'), big)).toThrow(SynthError);
+      expect(() => statSync(join(tmp, 'nope'))).toThrow();
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('a small synthetic model streamed to safetensors reads back equal to the rule, hash included', () => {
