@@ -1,8 +1,10 @@
 // Owns: a model's identity as an index file records it — a display name and a cheap fingerprint
-// (sha256 over config.json, the weights file's size and its safetensors header), so that an index
-// built with one context encoder is never searched with another. Hashing the header rather than
-// the whole checkpoint keeps this instant for a 440 MB model while still changing with any
-// re-export (tensor names, dtypes, shapes and data offsets all live in the header).
+// (sha256 over config.json, the weights file's size, its safetensors header and 64 KiB of tensor
+// bytes sampled across the file), so that an index built with one context encoder is never searched
+// with another. The header alone is not enough: two fine-tunes of one base model (the question and
+// context encoders themselves) share config, header and size exactly, and differ only in values —
+// which fine-tuning changes everywhere, so any sample of them tells the two apart. Reading 64 KiB
+// instead of 440 MB keeps this instant.
 // Does not own: loading or validating the weights (safetensors.ts / weights.ts do that).
 import type { ByteSource } from './byte-source.js';
 
@@ -17,6 +19,10 @@ export interface ModelIdentity {
 const DOMAIN = 'kmed-dpr model fingerprint v1\0';
 // A real safetensors header is kilobytes; anything beyond this is not a header worth trusting.
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+// SAMPLES windows of SAMPLE_BYTES, evenly spaced over the bytes after the header (the last one
+// ends at the end of the file).
+const SAMPLES = 16;
+const SAMPLE_BYTES = 4096;
 
 function toBytes(data: string | Uint8Array | ArrayBuffer): Uint8Array {
   if (typeof data === 'string') return new TextEncoder().encode(data);
@@ -40,15 +46,33 @@ function headerBytes(weights: ByteSource): Uint8Array {
   return bytes;
 }
 
-/** sha256 of (domain, config.json bytes, weights size, safetensors header), as 'sha256:<hex>'. */
+/** Evenly spaced windows of the tensor data (everything after `headerLength`), concatenated. */
+function sampledBytes(weights: ByteSource, headerLength: number): Uint8Array {
+  const data = weights.size - headerLength;
+  if (data <= SAMPLES * SAMPLE_BYTES) {
+    const all = new Uint8Array(Math.max(data, 0));
+    if (data > 0) weights.readInto(headerLength, all);
+    return all;
+  }
+  const out = new Uint8Array(SAMPLES * SAMPLE_BYTES);
+  const stride = (data - SAMPLE_BYTES) / (SAMPLES - 1);
+  for (let i = 0; i < SAMPLES; i++) {
+    weights.readInto(headerLength + Math.floor(i * stride), out.subarray(i * SAMPLE_BYTES, (i + 1) * SAMPLE_BYTES));
+  }
+  return out;
+}
+
+/** sha256 of (domain, config.json bytes, weights size, safetensors header, sampled tensor bytes),
+ *  as 'sha256:<hex>'. */
 export async function modelFingerprint(
   config: string | Uint8Array | ArrayBuffer,
   weights: ByteSource,
 ): Promise<string> {
   const configBytes = toBytes(config);
   const header = headerBytes(weights);
+  const samples = sampledBytes(weights, header.length);
   const domain = new TextEncoder().encode(DOMAIN);
-  const buf = new Uint8Array(domain.length + 8 + configBytes.length + 8 + header.length);
+  const buf = new Uint8Array(domain.length + 8 + configBytes.length + 8 + header.length + samples.length);
   const view = new DataView(buf.buffer);
   let o = 0;
   buf.set(domain, o);
@@ -61,6 +85,8 @@ export async function modelFingerprint(
   view.setBigUint64(o, BigInt(weights.size), true);
   o += 8;
   buf.set(header, o);
+  o += header.length;
+  buf.set(samples, o);
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', buf));
   return 'sha256:' + Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
