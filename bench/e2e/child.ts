@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     const warmupMs = performance.now() - w0;
     const reps = Math.max(c.minReps, Math.min(c.maxReps, Math.ceil(c.budgetMs / warmupMs)));
     const runsMs: number[] = [];
-    let pooled = new Float32Array(0);
+    let pooled: Float32Array = new Float32Array(0);
     for (let r = 0; r < reps; r++) {
       const s = performance.now();
       pooled = await engine.run(batch);
