@@ -12,9 +12,13 @@ const program = new Command()
 
 // One line per subcommand module; keep alphabetical.
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
+  () => import('./build-index.js'),
   () => import('./download.js'),
+  () => import('./search.js'),
+  () => import('./similarity.js'),
   () => import('./synth.js'),
   () => import('./tokenize.js'),
+  () => import('./verify.js'),
 ];
 
 for (const load of commandModules) (await load()).register(program);
