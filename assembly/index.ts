@@ -1,6 +1,57 @@
-// The WebAssembly ABI of kmed-dpr: the export list of every kernel. Kernels live one family per file.
+// The WebAssembly ABI of kmed-dpr: the export list of every kernel, names `op_dtype`. Kernels live
+// one family per file; this file only re-exports them. Arguments: outputs, inputs, weights, sizes;
+// pointers are byte offsets into the imported memory; nothing here allocates.
+import { packLinear, linear, matmulNT, matmulNN, panelWidth } from './matmul';
+import { softmaxRows } from './softmax';
+import { layerNorm } from './layernorm';
+import { add } from './elementwise';
+import { gelu, tanh } from './activations';
+import { dotRows } from './dot';
+import { peakFma, peakFmaFlopsPerIteration } from './peak';
 
 /** First byte the JavaScript arena may use (everything below belongs to AssemblyScript's static data). */
 export function heap_base(): usize {
   return __heap_base;
+}
+
+export function linear_panel_f32(): i32 {
+  return panelWidth();
+}
+export function pack_linear_f32(dst: usize, src: usize, OUT: i32, IN: i32): void {
+  packLinear(dst, src, OUT, IN);
+}
+export function linear_f32(out: usize, x: usize, w: usize, bias: usize, T: i32, IN: i32, OUT: i32): void {
+  linear(out, x, w, bias, T, IN, OUT);
+}
+export function matmul_nt_f32(out: usize, a: usize, b: usize, M: i32, N: i32, K: i32, lda: i32, ldb: i32, ldc: i32): void {
+  matmulNT(out, a, b, M, N, K, lda, ldb, ldc);
+}
+export function matmul_nn_f32(out: usize, a: usize, b: usize, M: i32, N: i32, K: i32, lda: i32, ldb: i32, ldc: i32): void {
+  matmulNN(out, a, b, M, N, K, lda, ldb, ldc);
+}
+export function softmax_rows_f32(x: usize, mask: usize, rows: i32, cols: i32, scale: f32): void {
+  softmaxRows(x, mask, rows, cols, scale);
+}
+export function layernorm_f32(out: usize, x: usize, gamma: usize, beta: usize, rows: i32, C: i32, eps: f32): void {
+  layerNorm(out, x, gamma, beta, rows, C, eps);
+}
+export function add_f32(out: usize, x: usize, n: i32): void {
+  add(out, x, n);
+}
+export function gelu_f32(x: usize, n: i32): void {
+  gelu(x, n);
+}
+export function tanh_f32(x: usize, n: i32): void {
+  tanh(x, n);
+}
+export function dot_rows_f32(out: usize, matrix: usize, vec: usize, rows: i32, dim: i32): void {
+  dotRows(out, matrix, vec, rows, dim);
+}
+
+/** Bench only: register-resident f32x4 mul+add loop (see peak.ts). */
+export function peak_fma_f32(iterations: i32, m: f32, a: f32): f32 {
+  return peakFma(iterations, m, a);
+}
+export function peak_fma_flops_per_iteration(): i32 {
+  return peakFmaFlopsPerIteration();
 }

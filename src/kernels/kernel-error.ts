@@ -11,6 +11,7 @@ import { KmedError } from '../errors.js';
  * KERNEL_OUT_OF_MEMORY (the heap would pass 4 GiB, or memory.grow failed),
  * KERNEL_BAD_RELEASE (release() with a mark that is not a live arena position),
  * KERNEL_NO_SIMD (the engine cannot run WebAssembly SIMD),
- * KERNEL_LOAD_FAILED (kernels.wasm missing, unreadable or not the expected module).
+ * KERNEL_LOAD_FAILED (kernels.wasm missing, unreadable or not the expected module),
+ * KERNEL_BAD_OPTION (an unknown backend kind).
  */
 export class KernelError extends KmedError {}

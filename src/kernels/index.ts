@@ -1,0 +1,19 @@
+// Owns: createBackend, the one entry point that picks a KernelBackend implementation.
+// Does not own: either implementation (wasm.ts, reference.ts) or the contract (backend.ts).
+import type { KernelBackend } from './backend.js';
+import { createReferenceBackend } from './reference.js';
+import { KernelError } from './kernel-error.js';
+import { createWasmBackend, type WasmBackendOptions } from './wasm.js';
+
+export type BackendKind = 'wasm' | 'reference';
+
+/** 'wasm' (default): the SIMD kernels; 'reference': the scalar TypeScript oracle (slow). */
+export async function createBackend(kind: BackendKind = 'wasm', options: WasmBackendOptions = {}): Promise<KernelBackend> {
+  if (kind === 'reference') return createReferenceBackend();
+  if (kind === 'wasm') return createWasmBackend(options);
+  throw new KernelError('KERNEL_BAD_OPTION', `unknown kernel backend '${String(kind)}' (expected 'wasm' or 'reference')`);
+}
+
+export type { KernelBackend, Ptr } from './backend.js';
+export { KernelError } from './kernel-error.js';
+export type { WasmBackendOptions } from './wasm.js';

@@ -1,0 +1,148 @@
+// Owns: createWasmBackend, the KernelBackend over build/kernels.wasm (AssemblyScript, f32x4 SIMD):
+// finding and instantiating the module, detecting SIMD, and mapping the contract onto the exports.
+// Does not own: argument checks (guard.ts: every call is checked before it crosses into wasm, so a
+// bad pointer is a KernelError, never a trap) or the kernels themselves (assembly/).
+//
+// Runtime-neutral: the module comes as bytes or a compiled WebAssembly.Module from the caller, or is
+// found next to this file via import.meta.url — read with node:fs/promises (imported only when
+// needed, so browsers never see it) for file: URLs, with fetch otherwise.
+import type { KernelBackend } from './backend.js';
+import { Arena, WASM_PAGE } from './arena.js';
+import { guardBackend, type RawKernels } from './guard.js';
+import { KernelError } from './kernel-error.js';
+
+export interface WasmBackendOptions {
+  /** kernels.wasm as bytes or compiled; default: build/kernels.wasm next to the package. */
+  wasmBytes?: BufferSource | WebAssembly.Module;
+  /** Initial heap size in bytes (default 16 MiB); the arena grows it on demand. */
+  initialBytes?: number;
+}
+
+/** The exports of assembly/index.ts (the ABI). */
+interface KernelExports {
+  heap_base(): number;
+  linear_panel_f32(): number;
+  pack_linear_f32(dst: number, src: number, OUT: number, IN: number): void;
+  linear_f32(out: number, x: number, w: number, bias: number, T: number, IN: number, OUT: number): void;
+  matmul_nt_f32(out: number, a: number, b: number, M: number, N: number, K: number, lda: number, ldb: number, ldc: number): void;
+  matmul_nn_f32(out: number, a: number, b: number, M: number, N: number, K: number, lda: number, ldb: number, ldc: number): void;
+  softmax_rows_f32(x: number, mask: number, rows: number, cols: number, scale: number): void;
+  layernorm_f32(out: number, x: number, gamma: number, beta: number, rows: number, C: number, eps: number): void;
+  add_f32(out: number, x: number, n: number): void;
+  gelu_f32(x: number, n: number): void;
+  tanh_f32(x: number, n: number): void;
+  dot_rows_f32(out: number, matrix: number, vec: number, rows: number, dim: number): void;
+  peak_fma_f32(iterations: number, m: number, a: number): number;
+  peak_fma_flops_per_iteration(): number;
+}
+
+const REQUIRED_EXPORTS: ReadonlyArray<keyof KernelExports> = [
+  'heap_base', 'linear_panel_f32', 'pack_linear_f32', 'linear_f32', 'matmul_nt_f32', 'matmul_nn_f32',
+  'softmax_rows_f32', 'layernorm_f32', 'add_f32', 'gelu_f32', 'tanh_f32', 'dot_rows_f32',
+];
+
+/** (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)): a tiny module using SIMD
+ *  opcodes (wasm-feature-detect's probe), valid only where the engine has fixed-width SIMD. */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+export function hasWasmSimd(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+}
+
+const DEFAULT_WASM_URL = new URL('../../build/kernels.wasm', import.meta.url);
+
+async function readDefaultWasm(): Promise<Uint8Array<ArrayBuffer>> {
+  const url = DEFAULT_WASM_URL;
+  try {
+    const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+    if (url.protocol === 'file:' && proc?.versions?.node) {
+      // Node, Bun and Deno all provide node:fs; Node's fetch does not read file: URLs.
+      const fs = await import('node:fs/promises');
+      return new Uint8Array(await fs.readFile(url));
+    }
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  } catch (cause) {
+    throw new KernelError(
+      'KERNEL_LOAD_FAILED',
+      `cannot read the kernels at ${url.href} (${String((cause as Error)?.message ?? cause)}); run \`npm run build:wasm\` or pass wasmBytes`,
+      { cause },
+    );
+  }
+}
+
+/** Compile (if needed) and return the kernel module; throws KernelError without SIMD. */
+export async function loadKernelModule(source?: BufferSource | WebAssembly.Module): Promise<WebAssembly.Module> {
+  if (!hasWasmSimd()) {
+    throw new KernelError('KERNEL_NO_SIMD', 'this JavaScript engine cannot run WebAssembly SIMD (fixed-width 128-bit); use the reference backend');
+  }
+  if (source instanceof WebAssembly.Module) return source;
+  const bytes = source ?? (await readDefaultWasm());
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (cause) {
+    throw new KernelError('KERNEL_LOAD_FAILED', `kernels.wasm does not compile: ${String((cause as Error)?.message ?? cause)}`, { cause });
+  }
+}
+
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<KernelBackend> {
+  const module = await loadKernelModule(options.wasmBytes);
+  const initialPages = Math.max(1, Math.ceil((options.initialBytes ?? 16 * 2 ** 20) / WASM_PAGE));
+  const memory = new WebAssembly.Memory({ initial: initialPages });
+  const imports: WebAssembly.Imports = {};
+  for (const imp of WebAssembly.Module.imports(module)) {
+    const ns = (imports[imp.module] ??= {});
+    if (imp.kind === 'memory') ns[imp.name] = memory;
+    else if (imp.kind === 'function') {
+      // --runtime stub with --noAssert imports nothing else today; anything that does get called
+      // (abort) is a kernel bug, reported rather than trapping silently.
+      ns[imp.name] = () => {
+        throw new KernelError('KERNEL_LOAD_FAILED', `kernels.wasm called its import ${imp.module}.${imp.name}`);
+      };
+    } else {
+      throw new KernelError('KERNEL_LOAD_FAILED', `kernels.wasm wants an unexpected ${imp.kind} import ${imp.module}.${imp.name}`);
+    }
+  }
+  const instance = await WebAssembly.instantiate(module, imports);
+  const ex = instance.exports as unknown as KernelExports;
+  for (const name of REQUIRED_EXPORTS) {
+    if (typeof ex[name] !== 'function') {
+      throw new KernelError('KERNEL_LOAD_FAILED', `kernels.wasm has no export ${name}: built from another version of assembly/?`);
+    }
+  }
+  const panel = ex.linear_panel_f32();
+  const arena = new Arena(memory, ex.heap_base());
+
+  const raw: RawKernels = {
+    packedLinearBytes: (OUT, IN) => Math.ceil(OUT / panel) * panel * IN * 4,
+    packLinear: (dst, src, OUT, IN) => ex.pack_linear_f32(dst, src, OUT, IN),
+    linear: (out, x, w, bias, T, IN, OUT) => ex.linear_f32(out, x, w, bias, T, IN, OUT),
+    matmulNT: (out, a, b, M, N, K, lda, ldb, ldc) => ex.matmul_nt_f32(out, a, b, M, N, K, lda, ldb, ldc),
+    matmulNN: (out, a, b, M, N, K, lda, ldb, ldc) => ex.matmul_nn_f32(out, a, b, M, N, K, lda, ldb, ldc),
+    softmaxRows: (x, mask, rows, cols, scale) => ex.softmax_rows_f32(x, mask, rows, cols, scale),
+    layerNorm: (out, x, gamma, beta, rows, C, eps) => ex.layernorm_f32(out, x, gamma, beta, rows, C, eps),
+    addInPlace: (out, x, n) => ex.add_f32(out, x, n),
+    gelu: (x, n) => ex.gelu_f32(x, n),
+    tanh: (x, n) => ex.tanh_f32(x, n),
+    dotRows: (out, matrix, vec, rows, dim) => ex.dot_rows_f32(out, matrix, vec, rows, dim),
+  };
+  return guardBackend('wasm-simd', arena, raw);
+}
+
+/** Bench only: the peak f32x4 mul+add loop, on its own instance of the same module. */
+export async function createPeakProbe(options: { wasmBytes?: BufferSource | WebAssembly.Module } = {}): Promise<{
+  run(iterations: number): number;
+  flopsPerIteration: number;
+}> {
+  const module = await loadKernelModule(options.wasmBytes);
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const ex = instance.exports as unknown as KernelExports;
+  return {
+    run: (iterations) => ex.peak_fma_f32(iterations, 0.999, 0.001),
+    flopsPerIteration: ex.peak_fma_flops_per_iteration(),
+  };
+}
