@@ -139,30 +139,32 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
     throw new SafetensorsError(code, `${tensors.name}: ${problems.length} tensor(s) do not fit the config: ${problems.join('; ')}`);
   }
 
-  // 1. Allocate every destination before taking any view (alloc may grow the heap).
+  // 1. Allocate every destination before taking any view (alloc may grow the heap), then one
+  //    scratch region on top for Linear weights (read raw, then packed into place).
   const start = backend.mark();
   const ptrs = new Map<string, Ptr>();
-  let maxLinear = 0;
-  for (const spec of specs) {
-    if (spec.kind === 'linear-weight') {
-      const [OUT, IN] = spec.shape;
-      ptrs.set(spec.name, backend.alloc(backend.packedLinearBytes(OUT, IN)));
-      maxLinear = Math.max(maxLinear, OUT * IN);
-    } else {
-      ptrs.set(spec.name, backend.alloc(numel(spec.shape) * 4));
-    }
-  }
-  const paramsEnd = backend.mark();
-  const scratchMark = backend.mark();
-  const scratch = maxLinear > 0 ? backend.alloc(maxLinear * 4) : 0;
-
-  // 2. Read in source order (sequential file reads), each straight into its place.
-  const bySource = new Map<string, BertTensorSpec>();
-  for (const spec of specs) bySource.set(resolved.get(spec.name)!, spec);
   const total = specs.reduce((s, spec) => s + numel(spec.shape), 0);
   const dtypes: Record<string, number> = {};
-  let loaded = 0;
+  let paramsEnd = start;
   try {
+    let maxLinear = 0;
+    for (const spec of specs) {
+      if (spec.kind === 'linear-weight') {
+        const [OUT, IN] = spec.shape;
+        ptrs.set(spec.name, backend.alloc(backend.packedLinearBytes(OUT, IN)));
+        maxLinear = Math.max(maxLinear, OUT * IN);
+      } else {
+        ptrs.set(spec.name, backend.alloc(numel(spec.shape) * 4));
+      }
+    }
+    paramsEnd = backend.mark();
+    const scratch = maxLinear > 0 ? backend.alloc(maxLinear * 4) : 0;
+
+    // 2. Read in source order (sequential file reads), each straight into its place.
+    const bySource = new Map<string, BertTensorSpec>();
+    for (const spec of specs) bySource.set(resolved.get(spec.name)!, spec);
+    let loaded = 0;
+    let count = 0;
     for (const sourceName of tensors.names()) {
       const spec = bySource.get(sourceName);
       if (!spec) continue;
@@ -176,19 +178,19 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
       }
       const dtype = tensors.info(sourceName)!.dtype;
       dtypes[dtype] = (dtypes[dtype] ?? 0) + 1;
+      count++;
       loaded += n;
       options.onProgress?.(loaded, total);
+    }
+    if (count !== specs.length) {
+      // names() did not list a tensor that info() knows: a broken TensorSource, not bad input.
+      throw new SafetensorsError('SAFETENSORS_MISSING_TENSOR', `${tensors.name}: the tensor source listed ${count} of the ${specs.length} tensors it described`);
     }
   } catch (error) {
     backend.release(start);
     throw error;
   }
-  backend.release(scratchMark);
-  if (Object.values(dtypes).reduce((a, b) => a + b, 0) !== specs.length) {
-    // names() did not list a tensor that info() knows: a broken TensorSource, not bad input.
-    backend.release(start);
-    throw new SafetensorsError('SAFETENSORS_MISSING_TENSOR', `${tensors.name}: tensor source listed fewer tensors than it described`);
-  }
+  backend.release(paramsEnd); // the scratch region
 
   const used = new Set(resolved.values());
   const all = tensors.names();

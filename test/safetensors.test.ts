@@ -404,6 +404,22 @@ describe('loadBertParams', () => {
     const twice = rewrite((n, shape) => ({ name: n, shape }), [{ name: 'bert.pooler.dense.bias', dtype: 'F32', shape: [64], data: new Float32Array(64) }]);
     expectCode(() => loadBertParams(bytesSource(twice, 'twice'), configOf('tiny-question'), loadOnlyBackend()), 'SAFETENSORS_AMBIGUOUS_TENSOR', '"pooler.dense.bias"', '"bert.pooler.dense.bias"');
   });
+  it('a read failure part-way gives the heap back and passes the error on', () => {
+    const raw = readFileSync(`${fixture('tiny-question')}/model.safetensors`);
+    let reads = 0;
+    const flaky: ByteSource = {
+      name: 'flaky',
+      size: raw.length,
+      readInto(offset, dst) {
+        if (++reads > 12) throw new SafetensorsError('TEST_IO', `flaky: read at ${offset} failed`);
+        dst.set(raw.subarray(offset, offset + dst.length));
+      },
+    };
+    const backend = referenceBackend();
+    const before = backend.mark();
+    expectCode(() => loadBertParams(flaky, configOf('tiny-question'), backend), 'TEST_IO');
+    expect(backend.mark()).toBe(before);
+  });
 });
 
 describe('fileSource', () => {

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SynthError, writeSyntheticFolder } from '../src/cli/synth.js';
 import { createReferenceBackend } from '../src/kernels/reference.js';
 import { fileSource } from '../src/node/file-source.js';
-import { loadBertParams } from '../src/weights.js';
+import { loadBertParams, loadBertParamsFromTensors } from '../src/weights.js';
 import { bytesSource } from '../src/byte-source.js';
 import { parseBertConfig } from '../src/config.js';
 import { parseSafetensorsHeader, readTensorF32, writeSafetensors } from '../src/safetensors.js';
@@ -22,6 +22,7 @@ import {
   syntheticModelSha256,
   syntheticSafetensorsTensors,
   syntheticTensor,
+  syntheticTensorSource,
   bertTensorSpecs,
 } from '../src/synthetic.js';
 
@@ -124,5 +125,20 @@ describe('synthetic weight rule', () => {
     const parts: number[] = [];
     for (const c of syntheticChunks('question', 'embeddings.word_embeddings.weight', [50, 8], 7)) parts.push(...c);
     expect(parts).toEqual(Array.from(syntheticTensor('question', 'embeddings.word_embeddings.weight', [50, 8])));
+  });
+
+  it('loads straight into the heap from the rule (no file), equal to the streamed file', () => {
+    const config = parseBertConfig({ vocab_size: 40, hidden_size: 12, num_hidden_layers: 1, num_attention_heads: 3, intermediate_size: 20, max_position_embeddings: 8 });
+    const direct = createReferenceBackend();
+    const a = loadBertParamsFromTensors(syntheticTensorSource('context', config), config, direct);
+    const chunks: Uint8Array[] = [];
+    writeSafetensors((c) => chunks.push(c.slice()), syntheticSafetensorsTensors('context', config));
+    const file = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+    chunks.reduce((at, c) => (file.set(c, at), at + c.length), 0);
+    const viaFile = createReferenceBackend();
+    const b = loadBertParams(bytesSource(file, 'small'), config, viaFile);
+    expect(a.summary.heapBytes).toBe(b.summary.heapBytes);
+    expect(Array.from(direct.f32(a.wordEmbeddings, 40 * 12))).toEqual(Array.from(viaFile.f32(b.wordEmbeddings, 40 * 12)));
+    expect(Array.from(direct.f32(a.layers[0].intermediate.weight, 20 * 12))).toEqual(Array.from(syntheticTensor('context', 'encoder.layer.0.intermediate.dense.weight', [20, 12])));
   });
 });
