@@ -18,6 +18,7 @@ import {
   serializeSafetensors,
   type TensorToWrite,
 } from '../src/safetensors.js';
+import { createBackend } from '../src/kernels/index.js';
 import { createReferenceBackend } from '../src/kernels/reference.js';
 import { loadBertParams } from '../src/weights.js';
 
@@ -293,17 +294,43 @@ function referenceBackend(): KernelBackend & { unpack(ptr: number, OUT: number, 
   return Object.assign(Object.create(b) as KernelBackend, { unpack: (ptr: number, OUT: number, IN: number) => b.f32(ptr, OUT * IN).slice() }) as KernelBackend & { unpack(ptr: number, OUT: number, IN: number): Float32Array };
 }
 
+/**
+ * The wasm backend, whose packed layout is its own business: a weight is read back through the
+ * backend's own `linear` applied to the identity matrix (out[t, o] = W[o, t], exact: one product
+ * by 1.0 plus zeros).
+ */
+async function wasmBackend(): Promise<KernelBackend & { unpack(ptr: number, OUT: number, IN: number): Float32Array }> {
+  const b = await createBackend('wasm');
+  const unpack = (w: number, OUT: number, IN: number): Float32Array => {
+    const mark = b.mark();
+    const x = b.alloc(IN * IN * 4);
+    const bias = b.alloc(OUT * 4);
+    const out = b.alloc(IN * OUT * 4);
+    b.f32(x, IN * IN).fill(0);
+    for (let i = 0; i < IN; i++) b.f32(x, IN * IN)[i * IN + i] = 1;
+    b.f32(bias, OUT).fill(0);
+    b.linear(out, x, w, bias, IN, IN, OUT);
+    const y = b.f32(out, IN * OUT);
+    const W = new Float32Array(OUT * IN);
+    for (let o = 0; o < OUT; o++) for (let i = 0; i < IN; i++) W[o * IN + i] = y[i * OUT + o];
+    b.release(mark);
+    return W;
+  };
+  return Object.assign(Object.create(b) as KernelBackend, { unpack }) as KernelBackend & { unpack: typeof unpack };
+}
+
 describe('loadBertParams', () => {
   it.each([
-    ['reference backend', referenceBackend],
-    ['transposing test double', loadOnlyBackend],
-  ])('tiny-question (F32, plain names) from a file, %s: values equal the file, Linear weights packed', (_, makeBackend) => {
+    ['reference backend', async () => referenceBackend()],
+    ['wasm backend', wasmBackend],
+    ['transposing test double', async () => loadOnlyBackend()],
+  ])('tiny-question (F32, plain names) from a file, %s: values equal the file, Linear weights packed', async (_, makeBackend) => {
     const path = `${fixture('tiny-question')}/model.safetensors`;
     const raw = readFileSync(path);
     const { start, entries } = independentHeader(raw);
     const at = (name: string, i: number) => raw.readFloatLE(start + entries[name].data_offsets[0] + 4 * i);
     const config = configOf('tiny-question');
-    const backend = makeBackend();
+    const backend = await makeBackend();
     const src = fileSource(path);
     const params = (() => {
       try {
@@ -330,14 +357,14 @@ describe('loadBertParams', () => {
     expect(() => src.readInto(0, new Uint8Array(1))).toThrow(FileSourceError);
   });
 
-  it('tiny-odd-f16 (F16, bert. prefix): values equal the float16 file widened', () => {
+  it('tiny-odd-f16 (F16, bert. prefix), wasm backend: values equal the float16 file widened', async () => {
     const path = `${fixture('tiny-odd-f16')}/model.safetensors`;
     const raw = readFileSync(path);
     const { start, entries } = independentHeader(raw);
     const at = (name: string, i: number) => f16Value(raw.readUInt16LE(start + entries[`bert.${name}`].data_offsets[0] + 2 * i));
     const config = configOf('tiny-odd-f16');
     expect(config.intermediate_size).toBe(50);
-    const backend = referenceBackend();
+    const backend = await wasmBackend();
     const params = loadBertParams(bytesSource(raw, 'tiny-odd-f16/model.safetensors'), config, backend);
     const C = config.hidden_size;
     expect(params.layers).toHaveLength(3);
