@@ -1,0 +1,17 @@
+// Owns: the runtime-neutral public entry of kmed-dpr (browsers, Deno, Bun, Node without the file
+// helpers). Only re-exports; the Node entry (node/index.ts) adds path-based loading on top.
+// One line per module: keep it that way so helpers can add theirs without conflicts.
+export { KmedError } from './errors.js';
+export { bytesSource, type ByteSource } from './byte-source.js';
+export { Encoder, EncoderError, checkTokenIds, type EmbedOptions, type EncoderFiles, type EncoderOptions, type EncoderParts, type FileContent } from './encoder.js';
+export { POOLINGS, type Pooling } from './pooling.js';
+export { bertForward, type BertForwardOptions, type BertInput, type BertOutput } from './bert.js';
+export { BiEncoder, BiEncoderError, MODEL_CARD_EXAMPLE, checkIndexCompatibility, openSearchSession, searchSession, type BiEncoderOptions, type EmbeddingModel, type FromEncodersOptions, type IndexExpectation, type SearchHit } from './bi-encoder.js';
+export { ExactSearch, SimilarityError, TopK, cosine, dot, l2Norm, normalized, normalizeInPlace, scoreMatrix, similarity, topK, type Metric, type Scored } from './similarity.js';
+export { IndexError, VectorIndex, computeLayout, encodeHeader, serializeIndex, INDEX_FORMAT_VERSION, type IndexEntries, type IndexEntry, type IndexLayout, type IndexMeta } from './vector-index.js';
+export { modelFingerprint, type ModelIdentity } from './model-identity.js';
+export { SafetensorsError, parseSafetensorsHeader, readTensorF32, serializeSafetensors, writeSafetensors, type SafetensorsHeader, type SkippedTensor, type TensorInfo, type TensorToWrite } from './safetensors.js';
+export { ConfigError, parseBertConfig, type BertConfig } from './config.js';
+export { loadBertParams, loadBertParamsFromTensors, safetensorsTensorSource, type LoadedBertParams, type LoadOptions, type TensorSource, type WeightsSummary } from './weights.js';
+export { SYNTHETIC_BASE_CONFIG, fillSynthetic, syntheticModelSha256, syntheticTensor, syntheticTensorSource } from './synthetic.js';
+export { Sha256, type Hasher } from './sha256.js';

@@ -1,0 +1,9 @@
+// Owns: the Node entry of kmed-dpr (package.json exports "node"): everything the neutral entry
+// exports, with `Encoder` replaced by the subclass that adds `fromDirectory(dir)`.
+// One line per module, like ../index.ts.
+export * from '../index.js';
+export { Encoder } from './encoder.js';
+export { BiEncoder, loadBiEncoder, loadEncoder, modelIdentityOfDirectory, resolveModelDir, DEFAULT_CONTEXT_MODEL, DEFAULT_QUESTION_MODEL, type BiEncoderLocations } from './bi-encoder.js';
+export { buildIndex, IndexBuildError, type IndexBuildOptions, type IndexBuildResult } from './index-builder.js';
+export { CorpusError } from './corpus-reader.js';
+export { fileSource, FileSourceError, type FileByteSource } from './file-source.js';
