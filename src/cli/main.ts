@@ -14,6 +14,7 @@ const program = new Command()
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./build-index.js'),
   () => import('./download.js'),
+  () => import('./embed.js'),
   () => import('./search.js'),
   () => import('./similarity.js'),
   () => import('./synth.js'),

@@ -1,0 +1,296 @@
+// Owns: the public, runtime-neutral Encoder — text (or token ids) in, one vector per input out.
+// It wires the pieces together: config (config.ts) + tokenizer (tokenizer/) + weights (weights.ts)
+// into a kernel backend's heap, then batches inputs for the forward pass (bert.ts) and pools
+// (pooling.ts). Inputs are bytes or strings, never paths: the Node adapter (node/encoder.ts) adds
+// `fromDirectory`. Does not own any arithmetic, parsing or file access.
+//
+// Batching: inputs are sorted by token count (longest first) and cut into batches of `batchSize`,
+// so each batch pads to a length close to its members'; results come back in input order. Because
+// bert.ts attends over each sequence's real length only, the batching never changes a result.
+import { bertForward, type BertForwardOptions, type BertInput, type BertOutput } from './bert.js';
+import type { BertParams } from './bert-params.js';
+import { bytesSource, type ByteSource } from './byte-source.js';
+import { parseBertConfig, type BertConfig } from './config.js';
+import { EncoderError } from './encoder-error.js';
+import { createBackend } from './kernels/index.js';
+import type { KernelBackend } from './kernels/backend.js';
+import { checkPooling, poolSequence, type Pooling } from './pooling.js';
+import { BertTokenizer } from './tokenizer/tokenizer.js';
+import { loadBertParams } from './weights.js';
+
+export { EncoderError } from './encoder-error.js';
+
+/** A small text file's content: a string, or its UTF-8 bytes. */
+export type FileContent = string | Uint8Array | ArrayBuffer;
+
+/** The files of a Hugging Face BERT folder, as contents (never paths). */
+export interface EncoderFiles {
+  /** config.json */
+  config: FileContent;
+  /** vocab.txt */
+  vocab: FileContent;
+  /** tokenizer_config.json (klue/bert-base settings are assumed where absent). */
+  tokenizerConfig?: FileContent;
+  /** special_tokens_map.json */
+  specialTokensMap?: FileContent;
+  /** tokenizer.json (its normalizer settings win, as in Hugging Face's fast tokenizer). */
+  tokenizerJson?: FileContent;
+  /** model.safetensors: the bytes, or a ByteSource to read it piece by piece. */
+  weights: Uint8Array | ArrayBuffer | ByteSource;
+}
+
+export interface EncoderOptions {
+  /** Kernel implementation: 'wasm' (SIMD, default) or 'reference' (scalar TypeScript, slow). */
+  backend?: 'wasm' | 'reference';
+  /** The compiled kernels (build/kernels.wasm) where they cannot be found next to the module. */
+  wasmBytes?: BufferSource | WebAssembly.Module;
+}
+
+export interface EmbedOptions {
+  /** 'pooler' (default; pooler_output, as the model card), 'cls' (hidden row 0) or 'mean'. */
+  pooling?: Pooling;
+  /** Truncate to this many tokens, [CLS] and [SEP] included (default 512; capped at
+   *  max_position_embeddings). Applies to `embed` only: `embedIds` never truncates. */
+  maxLength?: number;
+  /** Sequences per forward pass (default 8). */
+  batchSize?: number;
+}
+
+/** Everything an Encoder holds; built by `fromFiles` (exposed so subclasses can reuse it). */
+export interface EncoderParts {
+  config: BertConfig;
+  tokenizer: BertTokenizer;
+  backend: KernelBackend;
+  params: BertParams;
+}
+
+interface Sequence {
+  ids: Int32Array;
+  tokenTypeIds: Int32Array;
+}
+
+export class Encoder {
+  /** The model's configuration (Hugging Face key names). */
+  readonly config: BertConfig;
+  /** The tokenizer `embed` uses. */
+  readonly tokenizer: BertTokenizer;
+  /** The kernel backend holding the weights. */
+  readonly backend: KernelBackend;
+  #params: BertParams | undefined;
+
+  /** Use `Encoder.fromFiles` (or the Node entry's `fromDirectory`). */
+  constructor(parts: EncoderParts) {
+    this.config = parts.config;
+    this.tokenizer = parts.tokenizer;
+    this.backend = parts.backend;
+    this.#params = parts.params;
+  }
+
+  /** Build an encoder from a model folder's file contents. */
+  static async fromFiles<E extends Encoder>(
+    this: new (parts: EncoderParts) => E,
+    files: EncoderFiles,
+    options: EncoderOptions = {},
+  ): Promise<E> {
+    if (files == null || typeof files !== 'object') {
+      throw new EncoderError('ENCODER_BAD_INPUT', 'Encoder.fromFiles needs an object of file contents');
+    }
+    for (const key of ['config', 'vocab', 'weights'] as const) {
+      if (files[key] == null) {
+        throw new EncoderError('ENCODER_MISSING_FILE', `Encoder.fromFiles: missing "${key}" (${FILE_NAMES[key]})`);
+      }
+    }
+    const config = parseBertConfig(asText(files.config, 'config.json'), 'config.json');
+    const tokenizer = BertTokenizer.fromFiles({
+      vocab: asStringOrBytes(files.vocab, 'vocab.txt'),
+      tokenizerConfig: optional(files.tokenizerConfig, 'tokenizer_config.json'),
+      specialTokensMap: optional(files.specialTokensMap, 'special_tokens_map.json'),
+      tokenizerJson: optional(files.tokenizerJson, 'tokenizer.json'),
+    });
+    const backend = await createBackend(options.backend ?? 'wasm', { wasmBytes: options.wasmBytes });
+    const params = loadBertParams(asByteSource(files.weights), config, backend);
+    return new this({ config, tokenizer, backend, params });
+  }
+
+  /** Length of every vector this encoder returns (hidden_size). */
+  get dimension(): number {
+    return this.config.hidden_size;
+  }
+
+  /** Embed texts: one Float32Array of `dimension` per text, in input order. */
+  async embed(texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    const { pooling, batchSize } = this.#checkOptions(options);
+    const maxLength = this.#checkMaxLength(options.maxLength);
+    if (!Array.isArray(texts)) throw new EncoderError('ENCODER_BAD_INPUT', 'embed expects an array of strings');
+    const seqs: Sequence[] = texts.map((text, i) => {
+      if (typeof text !== 'string') {
+        throw new EncoderError('ENCODER_BAD_INPUT', `texts[${i}] is ${text === null ? 'null' : typeof text}, not a string`);
+      }
+      const enc = this.tokenizer.encode(text, { maxLength });
+      return { ids: Int32Array.from(enc.ids), tokenTypeIds: Int32Array.from(enc.tokenTypeIds) };
+    });
+    return this.#run(seqs, pooling, batchSize);
+  }
+
+  /** Embed sequences of token ids (special tokens included, as the model should see them),
+   *  bypassing the tokenizer. Every id must be < vocab_size and every sequence 1 to
+   *  max_position_embeddings long; nothing is truncated. */
+  async embedIds(ids: ArrayLike<number>[], options: Omit<EmbedOptions, 'maxLength'> = {}): Promise<Float32Array[]> {
+    const { pooling, batchSize } = this.#checkOptions(options);
+    if (!Array.isArray(ids)) throw new EncoderError('ENCODER_BAD_INPUT', 'embedIds expects an array of id arrays');
+    const seqs: Sequence[] = ids.map((seq, i) => {
+      const out = checkTokenIds(seq, this.config, `ids[${i}]`);
+      return { ids: out, tokenTypeIds: new Int32Array(out.length) };
+    });
+    return this.#run(seqs, pooling, batchSize);
+  }
+
+  /**
+   * The raw model outputs for one batch, exactly as given (padded to the longest, not sorted, not
+   * truncated): last_hidden_state [B, T, C] and pooler_output [B, C], plus each sequence's length.
+   * `onHiddenState` sees the hidden state after the embeddings and after every layer.
+   */
+  forwardIds(ids: ArrayLike<number>[], options: BertForwardOptions = {}): BertOutput & { lengths: number[] } {
+    const params = this.#params;
+    if (params === undefined) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
+    if (!Array.isArray(ids) || ids.length === 0) {
+      throw new EncoderError('ENCODER_BAD_INPUT', 'forwardIds expects a non-empty array of id arrays');
+    }
+    const seqs = ids.map((seq, i) => checkTokenIds(seq, this.config, `ids[${i}]`));
+    const input = this.#batch(seqs.map((s) => ({ ids: s, tokenTypeIds: new Int32Array(s.length) })), seqs.map((_, i) => i));
+    const out = bertForward(this.backend, params, this.config, input, options);
+    return { ...out, lengths: Array.from(input.lengths) };
+  }
+
+  /** Drop the weights; any later call throws ENCODER_DISPOSED. The heap goes with the last reference. */
+  dispose(): void {
+    this.#params = undefined;
+  }
+
+  #checkOptions(options: EmbedOptions): { pooling: Pooling; batchSize: number } {
+    if (this.#params === undefined) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
+    const pooling = checkPooling(options.pooling ?? 'pooler');
+    const batchSize = options.batchSize ?? 8;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new EncoderError('ENCODER_BAD_OPTION', `batchSize ${batchSize} is not a positive integer`);
+    }
+    return { pooling, batchSize };
+  }
+
+  #checkMaxLength(maxLength: number | undefined): number {
+    const m = maxLength ?? 512;
+    // Two tokens are [CLS] and [SEP]; fewer would leave the model nothing to read.
+    if (!Number.isInteger(m) || m < 2) {
+      throw new EncoderError('ENCODER_BAD_OPTION', `maxLength ${m} is not an integer >= 2`);
+    }
+    return Math.min(m, this.config.max_position_embeddings);
+  }
+
+  async #run(seqs: Sequence[], pooling: Pooling, batchSize: number): Promise<Float32Array[]> {
+    const params = this.#params;
+    if (params === undefined) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
+    const results = new Array<Float32Array>(seqs.length);
+    // Longest first (stable): the first batch finds out at once whether the heap is big enough.
+    const order = seqs.map((_, i) => i).sort((a, b) => seqs[b].ids.length - seqs[a].ids.length || a - b);
+    for (let start = 0; start < order.length; start += batchSize) {
+      const members = order.slice(start, start + batchSize);
+      const input = this.#batch(seqs, members);
+      const out = bertForward(this.backend, params, this.config, input);
+      members.forEach((i, b) => {
+        results[i] = poolSequence(pooling, out, b, seqs[i].ids.length);
+      });
+    }
+    return results;
+  }
+
+  /** Pad `members` of `seqs` into one BertInput (right padding to the longest). */
+  #batch(seqs: Sequence[], members: number[]): BertInput {
+    const B = members.length;
+    let T = 0;
+    for (const i of members) T = Math.max(T, seqs[i].ids.length);
+    const input: BertInput = {
+      B,
+      T,
+      inputIds: new Int32Array(B * T).fill(this.#padId()),
+      tokenTypeIds: new Int32Array(B * T),
+      lengths: members.map((i) => seqs[i].ids.length),
+    };
+    members.forEach((i, b) => {
+      input.inputIds.set(seqs[i].ids, b * T);
+      input.tokenTypeIds.set(seqs[i].tokenTypeIds, b * T);
+    });
+    return input;
+  }
+
+  #padId(): number {
+    const pad = this.config.pad_token_id ?? 0;
+    return Number.isInteger(pad) && pad >= 0 && pad < this.config.vocab_size ? pad : 0;
+  }
+}
+
+/**
+ * Validate one sequence of token ids against a config (integers in [0, vocab_size), 1 to
+ * max_position_embeddings of them) and return it as an Int32Array. `label` names the sequence in
+ * the error (e.g. 'ids[3]' or 'line 12').
+ */
+export function checkTokenIds(
+  seq: unknown,
+  config: Pick<BertConfig, 'vocab_size' | 'max_position_embeddings'>,
+  label: string,
+): Int32Array {
+  const { vocab_size, max_position_embeddings } = config;
+  if (seq == null || typeof seq !== 'object' || typeof (seq as ArrayLike<number>).length !== 'number') {
+    throw new EncoderError('ENCODER_BAD_INPUT', `${label} is not an array of token ids`);
+  }
+  const s = seq as ArrayLike<unknown>;
+  if (s.length === 0) throw new EncoderError('ENCODER_EMPTY_SEQUENCE', `${label} is empty`);
+  if (s.length > max_position_embeddings) {
+    throw new EncoderError(
+      'ENCODER_SEQUENCE_TOO_LONG',
+      `${label} has ${s.length} tokens, more than max_position_embeddings=${max_position_embeddings}`,
+    );
+  }
+  const out = new Int32Array(s.length);
+  for (let p = 0; p < s.length; p++) {
+    const id = s[p];
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= vocab_size) {
+      throw new EncoderError(
+        'ENCODER_BAD_IDS',
+        `${label} position ${p}: token id ${JSON.stringify(id) ?? String(id)} is not an integer in [0, vocab_size=${vocab_size})`,
+      );
+    }
+    out[p] = id;
+  }
+  return out;
+}
+
+const FILE_NAMES = { config: 'config.json', vocab: 'vocab.txt', weights: 'model.safetensors' } as const;
+
+function asStringOrBytes(content: FileContent, name: string): string | Uint8Array {
+  if (typeof content === 'string' || content instanceof Uint8Array) return content;
+  if (content instanceof ArrayBuffer) return new Uint8Array(content);
+  throw new EncoderError('ENCODER_BAD_INPUT', `${name}: expected a string, Uint8Array or ArrayBuffer`);
+}
+
+function optional(content: FileContent | undefined, name: string): string | Uint8Array | undefined {
+  return content == null ? undefined : asStringOrBytes(content, name);
+}
+
+function asText(content: FileContent, name: string): string {
+  const c = asStringOrBytes(content, name);
+  if (typeof c === 'string') return c;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(c);
+  } catch (cause) {
+    throw new EncoderError('ENCODER_BAD_INPUT', `${name}: not valid UTF-8`, { cause });
+  }
+}
+
+function asByteSource(weights: Uint8Array | ArrayBuffer | ByteSource): ByteSource {
+  if (weights instanceof Uint8Array) return bytesSource(weights, 'model.safetensors (bytes)');
+  if (weights instanceof ArrayBuffer) return bytesSource(new Uint8Array(weights), 'model.safetensors (bytes)');
+  if (weights != null && typeof weights === 'object' && typeof weights.readInto === 'function' && Number.isInteger(weights.size)) {
+    return weights;
+  }
+  throw new EncoderError('ENCODER_BAD_INPUT', 'weights: expected a Uint8Array, ArrayBuffer or ByteSource');
+}

@@ -1,0 +1,56 @@
+// Owns: loading an Encoder from a Hugging Face model folder on disk (Node only). Small files are
+// read whole; model.safetensors is streamed through fileSource so loading needs about one copy of
+// the weights (the heap), not two. Does not own parsing or the model (see ../encoder.ts).
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Encoder as BaseEncoder, EncoderError, type EncoderOptions } from '../encoder.js';
+import { fileSource } from './file-source.js';
+
+export class Encoder extends BaseEncoder {
+  /**
+   * Load from a folder holding config.json, vocab.txt, model.safetensors and, when present,
+   * tokenizer_config.json, special_tokens_map.json and tokenizer.json.
+   */
+  static async fromDirectory(dir: string, options: EncoderOptions = {}): Promise<Encoder> {
+    if (!(await exists(dir))) {
+      throw new EncoderError('ENCODER_MISSING_FILE', `model folder ${dir} does not exist`);
+    }
+    const required = async (name: string): Promise<Uint8Array> => {
+      const path = join(dir, name);
+      if (!(await exists(path))) {
+        throw new EncoderError('ENCODER_MISSING_FILE', `${path} is missing (a model folder needs config.json, vocab.txt and model.safetensors)`);
+      }
+      return readFile(path);
+    };
+    const optional = async (name: string): Promise<Uint8Array | undefined> => {
+      const path = join(dir, name);
+      return (await exists(path)) ? readFile(path) : undefined;
+    };
+    const config = await required('config.json');
+    const vocab = await required('vocab.txt');
+    const weightsPath = join(dir, 'model.safetensors');
+    if (!(await exists(weightsPath))) {
+      throw new EncoderError('ENCODER_MISSING_FILE', `${weightsPath} is missing (a model folder needs config.json, vocab.txt and model.safetensors)`);
+    }
+    const [tokenizerConfig, specialTokensMap, tokenizerJson] = await Promise.all([
+      optional('tokenizer_config.json'),
+      optional('special_tokens_map.json'),
+      optional('tokenizer.json'),
+    ]);
+    const weights = fileSource(weightsPath);
+    try {
+      return await Encoder.fromFiles({ config, vocab, tokenizerConfig, specialTokensMap, tokenizerJson, weights }, options);
+    } finally {
+      weights.close();
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
