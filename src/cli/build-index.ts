@@ -55,6 +55,7 @@ export function register(program: Command): void {
     };
     process.on('SIGINT', onSigint);
     let progress: ReturnType<typeof createProgress> | undefined;
+    let startProgress = () => {};
     const started = Date.now();
     try {
       const result = await buildIndex({
@@ -68,10 +69,15 @@ export function register(program: Command): void {
         signal: controller.signal,
         onStart({ total, resumed }) {
           if (resumed > 0) process.stderr.write(`kmed: resuming ${partialPath(flags.out)}/ after ${resumed} passages\n`);
-          progress = createProgress({ label: basename(flags.corpus), total, unit: 'items', itemName: 'passages' });
-          if (resumed > 0) progress.skip(resumed);
+          // Drawn from the first finished batch on, so a corpus that fails at once (empty, bad
+          // first line) prints nothing but its one error line.
+          startProgress = () => {
+            progress = createProgress({ label: basename(flags.corpus), total, unit: 'items', itemName: 'passages' });
+            if (resumed > 0) progress.skip(resumed);
+          };
         },
         onBatch({ batch }) {
+          if (!progress) startProgress();
           progress?.advance(batch);
         },
       });
@@ -89,6 +95,12 @@ export function register(program: Command): void {
             `context model ${identity.name}${result.resumedFrom > 0 ? `, resumed after ${result.resumedFrom}` : ''} (${seconds.toFixed(1)} s)\n`,
         );
       }
+    } catch (error) {
+      if (!(error instanceof IndexBuildError && error.code === 'INDEX_INTERRUPTED')) throw error;
+      progress?.stop('interrupted');
+      progress = undefined;
+      process.stderr.write(`kmed: ${error.message}\n`);
+      process.exitCode = 130; // the shell's code for "stopped by SIGINT"
     } finally {
       progress?.stop('stopped');
       process.off('SIGINT', onSigint);

@@ -166,6 +166,13 @@ export async function buildIndex(options: IndexBuildOptions): Promise<IndexBuild
     await closeAll(handles);
     await rm(partial, { recursive: true, force: true });
     return { out, count: state.count, dimension, resumedFrom, bytes };
+  } catch (error) {
+    // Nothing was checkpointed (e.g. the first line is bad): leave no empty .partial behind.
+    if (state.count === 0) {
+      await closeAll(handles);
+      await rm(partial, { recursive: true, force: true });
+    }
+    throw error;
   } finally {
     await closeAll(handles);
   }
