@@ -24,9 +24,12 @@ export class WordPiece {
   private readonly first: ReadonlyMap<string, number>;
   /** Tokens that start with the prefix, keyed without it: no string concatenation per lookup. */
   private readonly cont = new Map<string, number>();
-  /** Longest key of each map in UTF-16 units: no match can be longer, so start there. */
-  private readonly firstMaxUnits: number;
-  private readonly contMaxUnits: number;
+  /** Longest key of each map by its first UTF-16 unit (capped at 255): no match at a position
+   *  can be longer, so the greedy search starts there instead of at the end of the word. */
+  private readonly firstMaxUnits = new Uint8Array(0x10000);
+  private readonly contMaxUnits = new Uint8Array(0x10000);
+  /** True when some key is longer than 255 units: then the per-unit limits are not used. */
+  private readonly longKeys: boolean;
   /** word -> id (one piece) or ids. */
   private readonly cache = new Map<string, number | readonly number[]>();
 
@@ -42,23 +45,19 @@ export class WordPiece {
     this.maxChars = options.maxInputCharsPerWord;
     this.first = vocab.ids;
     const prefix = options.continuingSubwordPrefix;
-    let firstMax = 0;
-    let contMax = 0;
     for (const [token, id] of vocab.ids) {
-      firstMax = Math.max(firstMax, token.length);
-      if (prefix !== '' && token.startsWith(prefix) && token.length > prefix.length) {
-        const key = token.slice(prefix.length);
-        this.cont.set(key, id);
-        contMax = Math.max(contMax, key.length);
-      }
+      if (prefix !== '' && token.startsWith(prefix) && token.length > prefix.length) this.cont.set(token.slice(prefix.length), id);
     }
     // An empty prefix makes continuation pieces plain tokens.
-    if (prefix === '') {
-      for (const [token, id] of vocab.ids) this.cont.set(token, id);
-      contMax = firstMax;
-    }
-    this.firstMaxUnits = firstMax;
-    this.contMaxUnits = contMax;
+    if (prefix === '') for (const [token, id] of vocab.ids) this.cont.set(token, id);
+    const note = (table: Uint8Array, key: string): void => {
+      if (key === '') return;
+      const c = key.charCodeAt(0);
+      table[c] = Math.max(table[c], Math.min(255, key.length));
+    };
+    for (const token of this.first.keys()) note(this.firstMaxUnits, token);
+    for (const key of this.cont.keys()) note(this.contMaxUnits, key);
+    this.longKeys = [...this.first.keys(), ...this.cont.keys()].some((k) => k.length > 255);
   }
 
   /** Append the ids of `word` (non-empty, well-formed) to `out`. */
@@ -84,7 +83,8 @@ export class WordPiece {
     let start = 0;
     while (start < n) {
       const map = start === 0 ? this.first : this.cont;
-      let end = Math.min(n, start + (start === 0 ? this.firstMaxUnits : this.contMaxUnits));
+      const limit = this.longKeys ? n : (start === 0 ? this.firstMaxUnits : this.contMaxUnits)[word.charCodeAt(start)];
+      let end = Math.min(n, start + limit);
       // Never cut a surrogate pair: pieces are whole code points, as Rust's char boundaries.
       if (end < n && isLowSurrogate(word.charCodeAt(end))) end--;
       let id: number | undefined;
