@@ -16,6 +16,8 @@ export type DownloadErrorCode =
   | 'HUB_REPO_NOT_FOUND'
   /** The file listing is malformed or names a path outside the destination folder. */
   | 'HUB_BAD_LISTING'
+  /** The repository has weights only in formats kmed cannot read (no model.safetensors). */
+  | 'HUB_NO_SAFETENSORS'
   /** The bytes received do not have the size the hub stated. */
   | 'SIZE_MISMATCH'
   /** The bytes received do not have the sha256 (LFS) or git blob id the hub stated. */
