@@ -1,0 +1,194 @@
+// The product commands as a user runs them (node dist/cli/main.js, so `npm run build` first; `npm
+// test` does it in pretest), with the tiny encoders: similarity, index over passages.txt, search
+// with a query from queries.txt (tables and --json), an index interrupted by Ctrl-C and resumed to
+// the same bytes, verify exiting 1 with its table for models that are not the card's, and every
+// user error as one `kmed: ...` line with a non-zero exit.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = 'dist/cli/main.js';
+const Q = 'test/fixtures/tiny-question';
+const C = 'test/fixtures/tiny-context';
+const MODELS = ['--question-model', Q, '--context-model', C];
+const golden = JSON.parse(readFileSync('test/fixtures/tiny-golden.json', 'utf8')) as {
+  texts: string[];
+  seed_similarity_f64: number[];
+  retrieval: { scores_f64: number[][] };
+};
+const queries = readFileSync('test/fixtures/corpus/queries.txt', 'utf8').split('\n').filter((l) => l !== '');
+const passages = readFileSync('test/fixtures/corpus/passages.txt', 'utf8').split('\n').filter((l) => l !== '');
+
+const dir = mkdtempSync(join(tmpdir(), 'kmed-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function kmed(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A user error: exit code 1 and exactly one line on stderr, starting 'kmed: ', matching `mention`. */
+function expectOneLineError(result: ReturnType<typeof kmed>, mention: RegExp): void {
+  expect(result.code, result.stderr).toBe(1);
+  const lines = result.stderr.trim().split('\n');
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^kmed: /);
+  expect(lines[0]).toMatch(mention);
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does it in pretest)`);
+});
+
+describe('kmed similarity', () => {
+  it('prints the card-style table and, with --json, the golden seed similarities', () => {
+    const args = ['similarity', ...MODELS, '--query', golden.texts[0], ...golden.texts.slice(1, 4).flatMap((p) => ['--passage', p])];
+    const json = kmed(...args, '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { query: string; scores: { passage: string; score: number }[] };
+    expect(parsed.query).toBe(golden.texts[0]);
+    parsed.scores.forEach((s, i) => {
+      expect(s.passage).toBe(golden.texts[1 + i]);
+      expect(Math.abs(s.score - golden.seed_similarity_f64[i])).toBeLessThanOrEqual(1e-5);
+    });
+    const table = kmed(...args);
+    expect(table.code).toBe(0);
+    const rows = table.stdout.trim().split('\n');
+    expect(rows[0]).toBe(`query: ${golden.texts[0]}`);
+    expect(rows).toHaveLength(5);
+    rows.slice(2).forEach((row, i) => expect(row).toContain(golden.seed_similarity_f64[i].toFixed(4)));
+  });
+});
+
+describe('kmed index + kmed search', () => {
+  const index = join(dir, 'passages.kidx');
+  const topTen = (q: number) =>
+    golden.retrieval.scores_f64[q].map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, 10).map(([, i]) => i);
+
+  it('indexes passages.txt and returns the golden top-10 for queries from queries.txt', () => {
+    const built = kmed('index', ...MODELS, '--corpus', 'test/fixtures/corpus/passages.txt', '--out', index, '--batch-size', '8');
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stdout).toMatch(/40 passages × 64 dims/);
+    expect(built.stderr).toMatch(/done, 40 passages/); // the progress display ran (plain lines off a TTY)
+    for (const q of [1, 17, 39]) {
+      const r = kmed('search', ...MODELS, '--index', index, '--query', queries[q], '--json');
+      expect(r.code, r.stderr).toBe(0);
+      const hits = JSON.parse(r.stdout) as { id: string; score: number; text: string }[];
+      // .txt ids are line numbers: passage p is line p + 1.
+      expect(hits.map((h) => Number(h.id) - 1)).toEqual(topTen(q));
+      hits.forEach((h) => {
+        expect(h.text).toBe(passages[Number(h.id) - 1]);
+        expect(Math.abs(h.score - golden.retrieval.scores_f64[q][Number(h.id) - 1])).toBeLessThanOrEqual(1e-5);
+      });
+      expect(Object.keys(hits[0])).toEqual(['id', 'score', 'text']);
+    }
+    const table = kmed('search', ...MODELS, '--index', index, '--query', queries[0], '-k', '3');
+    expect(table.code).toBe(0);
+    const rows = table.stdout.trim().split('\n');
+    expect(rows).toHaveLength(5); // query line, header, 3 hits
+    expect(rows[2]).toMatch(new RegExp(`^1\\s+\\d\\.\\d{4}\\s+${topTen(0)[0] + 1}\\s`));
+  });
+
+  it('resumes an index interrupted by Ctrl-C to the same bytes as an uninterrupted run', async () => {
+    // 200 lines of corpus.txt in batches of one: long enough (about a second) to interrupt.
+    const corpus = join(dir, 'corpus-200.txt');
+    writeFileSync(corpus, readFileSync('test/fixtures/corpus/corpus.txt', 'utf8').split('\n').slice(0, 200).join('\n') + '\n');
+    const whole = join(dir, 'whole.kidx');
+    const args = (out: string) => [CLI, 'index', ...MODELS, '--corpus', corpus, '--out', out, '--batch-size', '1'];
+    expect(spawnSync(process.execPath, args(whole)).status).toBe(0);
+
+    const out = join(dir, 'interrupted.kidx');
+    const child = spawn(process.execPath, args(out), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    // Interrupt as soon as the first checkpoint is on disk.
+    const checkpoint = join(`${out}.partial`, 'checkpoint.json');
+    for (let i = 0; i < 2000 && !existsSync(checkpoint) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(stderr).toMatch(/kmed: interrupted after (\d+) passages; progress is saved in .*interrupted\.kidx\.partial\/: rerun the same command/);
+    const doneBefore = Number(/interrupted after (\d+)/.exec(stderr)![1]);
+    expect(doneBefore).toBeGreaterThan(0);
+    expect(doneBefore).toBeLessThan(200);
+    expect(existsSync(out)).toBe(false);
+
+    const resumed = spawnSync(process.execPath, args(out), { encoding: 'utf8' });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`resuming ${out}.partial/ after ${doneBefore} passages`);
+    expect(resumed.stdout).toMatch(new RegExp(`200 passages .* resumed after ${doneBefore}`));
+    expect(readFileSync(out).equals(readFileSync(whole))).toBe(true);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('refuses an index made with another context model or dimension', () => {
+    const foreign = join(dir, 'foreign.kidx');
+    expect(kmed('index', '--question-model', Q, '--context-model', Q, '--corpus', 'test/fixtures/corpus/passages.txt', '--out', foreign).code).toBe(0);
+    expectOneLineError(kmed('search', ...MODELS, '--index', foreign, '--query', 'x'),
+      /foreign\.kidx was built for context model tiny-question \(\w+\) but this context model is tiny-context/);
+    const odd = join(dir, 'odd.kidx');
+    const F = 'test/fixtures/tiny-odd-f16';
+    expect(kmed('index', '--question-model', F, '--context-model', F, '--corpus', 'test/fixtures/corpus/passages.txt', '--out', odd).code).toBe(0);
+    expectOneLineError(kmed('search', ...MODELS, '--index', odd, '--query', 'x'), /holds 36-dimensional vectors .* gives 64/);
+  });
+});
+
+describe('kmed verify', () => {
+  it('prints our similarities beside the card and exits 1 when they are off (the tiny models are not the card\'s)', () => {
+    const r = kmed('verify', ...MODELS);
+    expect(r.code).toBe(1);
+    for (const [i, card] of ['0.2674', '0.0416', '0.0476'].entries()) {
+      const row = r.stdout.split('\n').find((l) => l.startsWith(`${i + 1} `));
+      expect(row).toBeDefined();
+      const [, ours, shown] = row!.trim().split(/\s+/);
+      expect(Math.abs(Number(ours) - golden.seed_similarity_f64[i])).toBeLessThanOrEqual(1e-5);
+      expect(shown).toBe(card);
+      expect(row).toMatch(/\bNO\b/);
+    }
+    expectOneLineError(r, /verify failed: 3 of 3 similarities differ from the model card by more than 0\.0005/);
+    const json = kmed('verify', ...MODELS, '--json');
+    const parsed = JSON.parse(json.stdout) as { ok: boolean; results: { ours: number }[] };
+    expect(parsed.ok).toBe(false);
+    expect(Math.abs(parsed.results[0].ours - golden.seed_similarity_f64[0])).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe('user errors: one clear line, non-zero exit, nothing lost', () => {
+  it('missing models name kmed download; a mismatched pair names both dimensions', () => {
+    const missing = join(dir, 'no-weights');
+    expectOneLineError(kmed('similarity', '--question-model', 'snumin44/medical-biencoder-ko-bert-question', '--context-model', C, '--query', 'a', '--passage', 'b'),
+      /question model folder weights\/medical-biencoder-ko-bert-question not found: run `kmed download/);
+    expectOneLineError(kmed('verify', '--question-model', missing, '--context-model', C), /question model folder .*no-weights not found/);
+    expectOneLineError(kmed('similarity', '--question-model', Q, '--context-model', 'test/fixtures/tiny-odd-f16', '--query', 'a', '--passage', 'b'),
+      /gives 64-dimensional vectors but the context encoder \(tiny-odd-f16\) gives 36/);
+    const noWeights = join(dir, 'half-model');
+    spawnSync('mkdir', ['-p', noWeights]);
+    writeFileSync(join(noWeights, 'config.json'), readFileSync(join(Q, 'config.json')));
+    expectOneLineError(kmed('similarity', '--question-model', noWeights, '--context-model', C, '--query', 'a', '--passage', 'b'), /has no model\.safetensors/);
+  });
+
+  it('empty corpus, unreadable line, missing corpus or index, damaged index, existing output', () => {
+    const empty = join(dir, 'empty.txt');
+    writeFileSync(empty, '\n   \n');
+    expectOneLineError(kmed('index', ...MODELS, '--corpus', empty, '--out', join(dir, 'e.kidx')), /empty\.txt has no passages/);
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, '{"id": 1, "text": "fine"}\n{"id": 2, "text": ');
+    expectOneLineError(kmed('index', ...MODELS, '--corpus', bad, '--out', join(dir, 'b.kidx')), /bad\.jsonl line 2: not valid JSON/);
+    expectOneLineError(kmed('index', ...MODELS, '--corpus', join(dir, 'none.txt'), '--out', join(dir, 'n.kidx')), /corpus .*none\.txt not found/);
+    expect(existsSync(join(dir, 'e.kidx.partial')) || existsSync(join(dir, 'b.kidx.partial'))).toBe(false);
+
+    const index = join(dir, 'passages.kidx');
+    const before = readFileSync(index);
+    expectOneLineError(kmed('index', ...MODELS, '--corpus', 'test/fixtures/corpus/passages.txt', '--out', index), /already exists: pass --force/);
+    expect(readFileSync(index).equals(before)).toBe(true);
+
+    expectOneLineError(kmed('search', ...MODELS, '--index', join(dir, 'none.kidx'), '--query', 'x'), /none\.kidx not found: build one with kmed index/);
+    const cut = join(dir, 'cut.kidx');
+    writeFileSync(cut, before.subarray(0, before.length - 100));
+    expectOneLineError(kmed('search', ...MODELS, '--index', cut, '--query', 'x'), /cut\.kidx: header at offset 56 says the file is \d+ bytes but it is \d+ \(truncated/);
+    writeFileSync(cut, Buffer.from('not an index at all, just some bytes to fill the header size ...'));
+    expectOneLineError(kmed('search', ...MODELS, '--index', cut, '--query', 'x'), /not a kmed index/);
+  });
+});
