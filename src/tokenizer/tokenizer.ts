@@ -62,14 +62,29 @@ export class BertTokenizer {
     this.tokenToIdMap = new Map(vocab.ids);
 
     // Added tokens: their fixed id, else their vocab id, else the next free id (HF add_tokens).
-    const entries = settings.addedTokens.map((spec) => {
+    // Except the role tokens: HF would give a missing [CLS] a new id past the model's embeddings,
+    // so a missing [UNK]/[CLS]/[SEP] is an error, and a missing [PAD]/[MASK] is left out.
+    const roles = new Map<string, string>([
+      [settings.unkToken, 'unk_token'],
+      [settings.clsToken, 'cls_token'],
+      [settings.sepToken, 'sep_token'],
+    ]);
+    const optionalRoles = new Set([settings.padToken, settings.maskToken]);
+    const entries = settings.addedTokens.flatMap((spec) => {
       let id = spec.id ?? this.tokenToIdMap.get(spec.content);
+      if (id === undefined && roles.has(spec.content)) {
+        throw new TokenizerError(
+          'TOKENIZER_MISSING_SPECIAL_TOKEN',
+          `${vocab.fileName}: the ${roles.get(spec.content)} ${JSON.stringify(spec.content)} is not in the vocabulary`,
+        );
+      }
+      if (id === undefined && optionalRoles.has(spec.content)) return [];
       if (id === undefined) id = this.idToToken.length;
       if (this.idToToken[id] === undefined) {
         this.idToToken[id] = spec.content;
         this.tokenToIdMap.set(spec.content, id);
       }
-      return { ...spec, id };
+      return [{ ...spec, id }];
     });
     this.rawMatcher = new AddedTokenMatcher(entries.filter((e) => !e.normalized));
     // Rust matches these against their normalized form.
