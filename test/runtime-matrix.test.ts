@@ -6,7 +6,7 @@
 // through the neutral entry the map gives browsers. A runtime that cannot start fails the test.
 // Does not own: the packaged-install variant (pack.test.ts) or the timings in the README
 // (bench/runtimes.ts measures those on the full-size synthetic model).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../scripts/serve-web.mjs';
@@ -16,6 +16,7 @@ import {
   formatRow,
   launchChromium,
   REPO_ROOT,
+  resolveExport,
   runCliCheck,
   TABLE_HEADER,
 } from './runtimes/launch.js';
@@ -24,15 +25,20 @@ import {
 const THREAD_COUNTS = [1];
 const POOLER_TOLERANCE = 2e-5;
 const SIMILARITY_TOLERANCE = 1e-5;
-/** Entry the exports map should give each runtime (see package.json "exports"). */
-const EXPECTED_ENTRY: Record<string, string> = { node: 'node', deno: 'node', bun: 'node', chromium: 'neutral' };
+/** What each runtime imports, and the entry the exports map must resolve it to: by name, the
+ *  command-line runtimes get the Node entry; `kmed-dpr/web` is the neutral one everywhere (what a
+ *  browser gets by name), checked here in the command-line runtimes too. */
+const IMPORTS = [
+  { lib: 'kmed-dpr', entry: 'node' },
+  { lib: 'kmed-dpr/web', entry: 'neutral' },
+];
 
 const results: CheckResult[] = [];
 
-function expectPass(r: CheckResult, threads: number): void {
+function expectPass(r: CheckResult, threads: number, entry: string): void {
   results.push(r);
   expect(r.error, `${r.runtime} failed:\n${r.error}`).toBeUndefined();
-  expect(r.entry, `${r.runtime} got the ${r.entry} entry`).toBe(EXPECTED_ENTRY[r.runtime]);
+  expect(r.entry, `${r.runtime} importing ${r.lib} got the ${r.entry} entry`).toBe(entry);
   expect(r.threads, `${r.runtime} ran with ${r.threads} threads, asked for ${threads}`).toBe(threads);
   expect(r.maxError!, `${r.runtime}: ${r.worst}`).toBeLessThanOrEqual(POOLER_TOLERANCE);
   expect(r.maxSimilarityError!).toBeLessThanOrEqual(SIMILARITY_TOLERANCE);
@@ -47,20 +53,16 @@ describe('runtime matrix: the tiny check in every runtime', () => {
 
   afterAll(() => {
     console.log(`\nruntime matrix (tiny encoders, model card example; tolerance ${POOLER_TOLERANCE})\n${TABLE_HEADER}\n${results.map(formatRow).join('\n')}\n`);
-    for (const r of results) console.log(JSON.stringify(r));
   });
 
   for (const runtime of ['node', 'deno', 'bun'] as CliRuntime[]) {
     for (const threads of THREAD_COUNTS) {
-      it(`${runtime}, ${threads} thread(s)`, async () => {
-        const r = await runCliCheck(runtime, {
-          cwd: REPO_ROOT,
-          script: 'test/runtimes/check.mjs',
-          lib: 'kmed-dpr',
-          threads,
+      for (const { lib, entry } of IMPORTS) {
+        it(`${runtime}, ${threads} thread(s), import '${lib}'`, async () => {
+          const r = await runCliCheck(runtime, { cwd: REPO_ROOT, script: 'test/runtimes/check.mjs', lib, threads });
+          expectPass(r, threads, entry);
         });
-        expectPass(r, threads);
-      });
+      }
     }
   }
 
@@ -77,22 +79,28 @@ describe('runtime matrix: the tiny check in every runtime', () => {
       await server?.close();
     });
 
+    // What the exports map gives a browser for `import 'kmed-dpr'` (conditions a bundler sets).
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    const browserEntry = '/' + resolveExport(pkg.exports, '.', ['browser', 'import']).replace(/^\.\//, '');
+
     for (const threads of THREAD_COUNTS) {
-      it(`chromium, ${threads} thread(s)`, async () => {
+      it(`chromium, ${threads} thread(s), import '${browserEntry}' (exports["."] for browser)`, async () => {
         const page = await browser.newPage();
         const logs: string[] = [];
         page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
         page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-        await page.goto(`${server.url}/test/runtimes/browser.html?threads=${threads}`);
+        await page.goto(`${server.url}/test/runtimes/browser.html?threads=${threads}&lib=${encodeURIComponent(browserEntry)}`);
         await page.waitForFunction(() => (window as unknown as { kmedCheck?: unknown }).kmedCheck !== undefined, null, {
           timeout: 60_000,
         });
         const r = (await page.evaluate(() => (window as unknown as { kmedCheck: unknown }).kmedCheck)) as CheckResult;
         await page.close();
+        // The user agent is frozen at 156.0.0.0; the browser object knows the full version.
+        r.version = browser.version();
         if (r.error && logs.length) r.error += `\nconsole:\n${logs.join('\n')}`;
         // The server sends COOP/COEP, so the page must be cross-origin isolated (threads need it).
         expect(r.crossOriginIsolated, 'page is not cross-origin isolated').toBe(true);
-        expectPass(r, threads);
+        expectPass(r, threads, 'neutral');
       });
     }
   });

@@ -45,6 +45,9 @@ describe('web demo in Chromium', () => {
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(`console: ${m.text()}`);
     });
+    page.on('response', (r) => {
+      if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`);
+    });
     await page.goto(`${server.url}/web/`);
     return { page, errors };
   }

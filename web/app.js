@@ -253,7 +253,9 @@ async function score() {
     const [scores] = await biEncoder.score([query], passages);
     const ms = performance.now() - started;
     const best = scores.indexOf(Math.max(...scores));
-    tbody.replaceChildren(...passages.map((text, i) => resultRow(i, text, scores[i], i === best)));
+    // Bars are relative to the largest |score| shown, so small cosines still compare at a glance.
+    const scale = Math.max(...scores.map(Math.abs)) || 1;
+    tbody.replaceChildren(...passages.map((text, i) => resultRow(i, text, scores[i], i === best, scale)));
     $('timing').textContent =
       `${passages.length + 1} texts embedded and scored in ${ms.toFixed(1)} ms with ${loadedLabel}.`;
     document.body.dataset.scored = String(Number(document.body.dataset.scored ?? 0) + 1);
@@ -274,7 +276,7 @@ function emptyRow(message) {
   return tr;
 }
 
-function resultRow(i, text, value, best) {
+function resultRow(i, text, value, best, scale) {
   const tr = document.createElement('tr');
   if (best) tr.className = 'best';
   tr.insertCell().textContent = String(i + 1);
@@ -292,7 +294,8 @@ function resultRow(i, text, value, best) {
   barCell.className = 'bar-col';
   const bar = document.createElement('div');
   bar.className = value < 0 ? 'bar negative' : 'bar';
-  bar.style.width = `${Math.min(100, Math.abs(value) * 100).toFixed(1)}%`;
+  bar.style.width = `${Math.min(100, (Math.abs(value) / scale) * 100).toFixed(1)}%`;
+  bar.title = value < 0 ? 'negative cosine' : '';
   barCell.append(bar);
   return tr;
 }

@@ -10,8 +10,9 @@ const spec = params.get('lib') ?? '/dist/index.js';
 const out = document.getElementById('out');
 
 function browserVersion() {
-  const brand = navigator.userAgentData?.brands?.find((b) => /chrom/i.test(b.brand));
-  return brand?.version ?? /Chrom(?:e|ium)\/([\d.]+)/.exec(navigator.userAgent)?.[1] ?? navigator.userAgent;
+  // The user agent has the full version (e.g. HeadlessChrome/156.0.8078.108); brands only the major.
+  const full = /Chrom(?:e|ium)\/([\d.]+)/.exec(navigator.userAgent)?.[1];
+  return full ?? navigator.userAgentData?.brands?.find((b) => /chrom/i.test(b.brand))?.version ?? navigator.userAgent;
 }
 
 async function read(path) {

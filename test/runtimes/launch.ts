@@ -109,12 +109,36 @@ export async function launchChromium() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
 }
 
+/**
+ * The file `exports[subpath]` of package.json resolves to under `conditions`, following Node's
+ * algorithm for conditional objects (first matching key in the object's own order wins), so the
+ * browser check loads exactly what a bundler or import-map generator would pick.
+ */
+export function resolveExport(exportsField: unknown, subpath: string, conditions: string[]): string {
+  const pick = (target: unknown): string | undefined => {
+    if (typeof target === 'string') return target;
+    if (target && typeof target === 'object' && !Array.isArray(target)) {
+      for (const [key, value] of Object.entries(target)) {
+        if (key === 'default' || conditions.includes(key)) {
+          const found = pick(value);
+          if (found !== undefined) return found;
+        }
+      }
+    }
+    return undefined;
+  };
+  const entry = (exportsField as Record<string, unknown>)[subpath];
+  const found = pick(entry);
+  if (found === undefined) throw new Error(`package.json exports["${subpath}"] has no target for ${conditions.join('+')}`);
+  return found;
+}
+
 /** One line of the printed matrix. */
 export function formatRow(r: CheckResult): string {
   const e = (x: number | undefined) => (x === undefined ? '-' : x.toExponential(2));
-  return `| ${r.runtime} | ${r.version} | ${r.entry ?? '-'} | ${r.threads ?? '-'} | ${e(r.maxError)} | ${e(r.maxSimilarityError)} | ${r.ms ?? '-'} | ${r.loadMs ?? '-'} |`;
+  return `| ${r.runtime} | ${r.version} | ${r.lib ?? '-'} → ${r.entry ?? '-'} | ${r.threads ?? '-'} | ${e(r.maxError)} | ${e(r.maxSimilarityError)} | ${r.ms ?? '-'} | ${r.loadMs ?? '-'} |`;
 }
 
 export const TABLE_HEADER =
-  '| runtime | version | entry | threads | max pooler err | max similarity err | embed ms | load ms |\n' +
+  '| runtime | version | import → entry | threads | max pooler err | max similarity err | embed ms | load ms |\n' +
   '|---|---|---|---|---|---|---|---|';
