@@ -4,6 +4,7 @@
 export { KmedError } from './errors.js';
 export { bytesSource, type ByteSource } from './byte-source.js';
 export { Encoder, EncoderError, checkTokenIds, type EmbedOptions, type EncoderFiles, type EncoderOptions, type EncoderParts, type FileContent } from './encoder.js';
+export { BertTokenizer, TokenizerError, type EncodeOptions, type Encoding, type TokenizerFiles } from './tokenizer/index.js';
 export { POOLINGS, type Pooling } from './pooling.js';
 export { bertForward, type BertForwardOptions, type BertInput, type BertOutput } from './bert.js';
 export { BiEncoder, BiEncoderError, MODEL_CARD_EXAMPLE, checkIndexCompatibility, openSearchSession, searchSession, type BiEncoderOptions, type EmbeddingModel, type FromEncodersOptions, type IndexExpectation, type SearchHit } from './bi-encoder.js';

@@ -7,3 +7,4 @@ export { BiEncoder, loadBiEncoder, loadEncoder, modelIdentityOfDirectory, resolv
 export { buildIndex, IndexBuildError, type IndexBuildOptions, type IndexBuildResult } from './index-builder.js';
 export { CorpusError } from './corpus-reader.js';
 export { fileSource, FileSourceError, type FileByteSource } from './file-source.js';
+export { loadTokenizerFromDirectory } from './tokenizer-files.js';
