@@ -1,13 +1,15 @@
-// Builds the AssemblyScript kernels into build/kernels.wasm (SIMD on, memory imported from JS so the
-// TypeScript side owns the heap layout). Run by `npm run build:wasm`.
+// Builds the AssemblyScript kernels (SIMD on, memory imported from JS so the TypeScript side owns the
+// heap layout), one .wasm per variant in VARIANTS. Run by `npm run build:wasm`.
+// - kernels.wasm: single thread, plain imported memory.
+// - kernels-mt.wasm: the same sources over an imported *shared* memory (the thread pool's workers
+//   instantiate it over one heap); the code is identical, only the memory type differs, so results
+//   are bitwise the same as kernels.wasm's.
+// A new variant (e.g. relaxed SIMD) is one more entry: its name and the flags it adds.
 import asc from 'assemblyscript/asc';
 import { mkdirSync } from 'node:fs';
 
-mkdirSync('build', { recursive: true });
-const { error, stderr } = await asc.main([
-  'assembly/index.ts',
-  '--outFile', 'build/kernels.wasm',
-  '--textFile', 'build/kernels.wat',
+/** Flags every variant shares. */
+const COMMON = [
   '--runtime', 'stub',
   '--optimizeLevel', '3',
   '--shrinkLevel', '0',
@@ -15,9 +17,30 @@ const { error, stderr } = await asc.main([
   '--enable', 'simd',
   '--importMemory',
   '--initialMemory', '1',
-]);
-if (error) {
-  console.error(stderr.toString());
-  console.error(error.message);
-  process.exit(1);
+];
+
+/** Every build variant: output name (build/<name>.wasm) and the flags it adds to COMMON. */
+const VARIANTS = [
+  { name: 'kernels', flags: [] },
+  // 65536 pages = 4 GiB, the wasm32 limit the arena allows; a shared memory must declare a maximum.
+  { name: 'kernels-mt', flags: ['--sharedMemory', '--maximumMemory', '65536', '--enable', 'threads'] },
+];
+
+mkdirSync('build', { recursive: true });
+const only = process.argv.slice(2);
+for (const variant of VARIANTS) {
+  if (only.length && !only.includes(variant.name)) continue;
+  const { error, stderr } = await asc.main([
+    'assembly/index.ts',
+    '--outFile', `build/${variant.name}.wasm`,
+    '--textFile', `build/${variant.name}.wat`,
+    ...COMMON,
+    ...variant.flags,
+  ]);
+  if (error) {
+    console.error(`build/${variant.name}.wasm:`);
+    console.error(stderr.toString());
+    console.error(error.message);
+    process.exit(1);
+  }
 }
