@@ -49,7 +49,9 @@ async function ensureModel(): Promise<void> {
 }
 
 async function benchCli(runtime: CliRuntime, threads: number): Promise<BenchResult> {
-  const [command, ...pre] = runtimeCommand(runtime);
+  let [command, ...pre] = runtimeCommand(runtime);
+  // Deno only lets a script read /proc/self/status (for the peak RSS) with every permission.
+  if (runtime === 'deno') pre = ['run', '--allow-all'];
   const args = [...pre, 'bench/runtimes/run.mjs', '--lib', 'dist/index.js', '--model', modelDir, '--threads', String(threads), '--T', String(T), '--reps', String(reps)];
   const r = await run(command, args, REPO_ROOT, 600_000);
   const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
@@ -63,7 +65,9 @@ async function benchChromium(threads: number): Promise<BenchResult> {
     const page = await browser.newPage();
     await page.goto(`${server.url}/bench/runtimes/page.html?threads=${threads}&T=${T}&reps=${reps}`);
     await page.waitForFunction(() => (window as unknown as { kmedBench?: unknown }).kmedBench !== undefined, null, { timeout: 600_000 });
-    return (await page.evaluate(() => (window as unknown as { kmedBench: unknown }).kmedBench)) as BenchResult;
+    const result = (await page.evaluate(() => (window as unknown as { kmedBench: unknown }).kmedBench)) as BenchResult;
+    // The user agent's version is frozen (156.0.0.0); the browser object knows the full one.
+    return { ...result, version: browser.version() };
   } finally {
     await browser.close();
     await server.close();
