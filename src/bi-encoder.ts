@@ -199,6 +199,18 @@ export class BiEncoder {
     return scoreMatrix(q, p, metric);
   }
 
+  /** Header metadata for an index of passages encoded by this bi-encoder (serializeIndex,
+   *  buildIndex). Needs the models' identities (fromFiles and the Node loaders provide them). */
+  indexMeta(): IndexMeta {
+    if (!this.identity.context) {
+      throw new BiEncoderError(
+        'BI_ENCODER_NO_IDENTITY',
+        'this BiEncoder has no model identities to stamp an index with: pass `identity` to fromEncoders',
+      );
+    }
+    return { context_model: this.identity.context, question_model: this.identity.question, pooling: this.pooling, max_length: this.maxLength };
+  }
+
   /**
    * Throws unless `index` was built for these encoders: same dimension and pooling and, where both
    * sides know them, the same context (and question) model fingerprints.

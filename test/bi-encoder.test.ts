@@ -80,7 +80,7 @@ describe('BiEncoder on the tiny fixtures', () => {
     const { queries, passages, scores_f64 } = golden.retrieval;
     const vectors = await bi.encodePassages(passages);
     const index = VectorIndex.fromBytes(serializeIndex({
-      meta: { context_model: bi.identity.context!, question_model: bi.identity.question, pooling: 'pooler', max_length: 512 },
+      meta: bi.indexMeta(),
       dimension: bi.dimension,
       vectors,
       ids: passages.map((_, i) => `p${i}`),
