@@ -107,6 +107,13 @@ export class Encoder {
       specialTokensMap: optional(files.specialTokensMap, 'special_tokens_map.json'),
       tokenizerJson: optional(files.tokenizerJson, 'tokenizer.json'),
     });
+    // A vocabulary the embedding table cannot index would fail on the first unlucky text; say so now.
+    if (tokenizer.vocabSize > config.vocab_size) {
+      throw new EncoderError(
+        'ENCODER_BAD_INPUT',
+        `vocab.txt has ${tokenizer.vocabSize} tokens but config.json says vocab_size=${config.vocab_size}: the tokenizer does not belong to this model`,
+      );
+    }
     const backend = await createBackend(options.backend ?? 'wasm', { wasmBytes: options.wasmBytes });
     const params = loadBertParams(asByteSource(files.weights), config, backend);
     return new this({ config, tokenizer, backend, params });

@@ -77,6 +77,16 @@ describe('Encoder', () => {
     expect(await enc.embed([long], { maxLength: 100_000 })).toEqual(await enc.embed([long], { maxLength: 512 }));
   });
 
+  it('refuses a vocabulary larger than the embedding table', async () => {
+    const read = (n: string) => readFileSync(`${DIR}/${n}`);
+    const config = JSON.parse(read('config.json').toString('utf8'));
+    await expectRejects(
+      BaseEncoder.fromFiles({ config: JSON.stringify({ ...config, vocab_size: 100 }), vocab: read('vocab.txt'), weights: read('model.safetensors') }),
+      'ENCODER_BAD_INPUT',
+      /vocab\.txt has 10336 tokens but config\.json says vocab_size=100/,
+    );
+  });
+
   it('fromDirectory names the missing folder or file', async () => {
     await expectRejects(Encoder.fromDirectory('test/fixtures/nope'), 'ENCODER_MISSING_FILE', /test\/fixtures\/nope does not exist/);
     await expectRejects(Encoder.fromDirectory('test/fixtures/tokenizer'), 'ENCODER_MISSING_FILE', /config\.json is missing/);
