@@ -86,13 +86,14 @@ function tanh4(x: v128): v128 {
   const a = f32x4.abs(x);
   const e = exp4(f32x4.mul(a, f32x4.splat(-2.0)));
   const big = f32x4.div(f32x4.sub(f32x4.splat(1.0), e), f32x4.add(f32x4.splat(1.0), e));
-  const signed = v128.or(big, v128.and(x, i32x4.splat(SIGN_MASK)));
-  const x2 = f32x4.mul(x, x);
-  let p = f32x4.add(f32x4.mul(f32x4.splat(TANH_T4), x2), f32x4.splat(TANH_T3));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(TANH_T2));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(TANH_T1));
-  const small = f32x4.add(x, f32x4.mul(x, f32x4.mul(p, x2)));
-  return v128.bitselect(small, signed, f32x4.lt(a, f32x4.splat(TANH_SMALL)));
+  const a2 = f32x4.mul(a, a);
+  let p = f32x4.add(f32x4.mul(f32x4.splat(TANH_T4), a2), f32x4.splat(TANH_T3));
+  p = f32x4.add(f32x4.mul(p, a2), f32x4.splat(TANH_T2));
+  p = f32x4.add(f32x4.mul(p, a2), f32x4.splat(TANH_T1));
+  const small = f32x4.add(a, f32x4.mul(a, f32x4.mul(p, a2)));
+  // Both paths work on |x| (results ≥ 0); the sign of x is put back last, so -0 stays -0.
+  const magnitude = v128.bitselect(small, big, f32x4.lt(a, f32x4.splat(TANH_SMALL)));
+  return v128.or(magnitude, v128.and(x, i32x4.splat(SIGN_MASK)));
 }
 
 /** In place x[i] = tanh(x[i]) for i < n. */

@@ -97,6 +97,93 @@ function tile4x8(o: usize, x: usize, w: usize, init0: v128, init1: v128, K: i32,
   v128.store(o + os * 3, a31, V128);
 }
 
+/*
+ * Why the packed tile exists three times. Measured on this machine (Zen 4, Node 20 / V8 11.3; see
+ * bench/kernels.ts), the inner loop is front-end bound, not FP bound: 16 mul/add issue in 4 cycles,
+ * so every extra instruction costs. Variants tried:
+ * - k unrolled 2/4/8 with immediate offsets: V8's scheduler hoists every load of the unrolled body
+ *   to the top, 20+ live v128 values spill to the stack: 2-3x slower. Rejected.
+ * - generic row stride (tile4x8 with x + xs, x + 2xs, x + 3xs): three address adds per k step,
+ *   ~89 % of the mul+add peak.
+ * - row stride as a load immediate (tile4x8In768/In3072): V8 hoists memory_base + offset out of the
+ *   loop, the body is 6 loads + 16 FP + 2 pointer bumps + compare/branch: ~94 % of peak. Kept for
+ *   BERT-base's two IN values; every other IN takes the generic path (same results bit for bit).
+ */
+
+/** tile4x8Packed for IN = 768 (see tile4x8Packed): rows 3072 bytes apart as load immediates. */
+// @ts-ignore: decorator
+@inline
+function tile4x8In768(o: usize, x: usize, w: usize, init0: v128, init1: v128, os: usize): void {
+  let a00 = init0, a01 = init1, a10 = init0, a11 = init1;
+  let a20 = init0, a21 = init1, a30 = init0, a31 = init1;
+  let x0 = x;
+  let wp = w;
+  const end = x + <usize>768 * F32;
+  while (x0 < end) {
+    const w0 = v128.load(wp);
+    const w1 = v128.load(wp, V128);
+    let v = v128.load32_splat(x0);
+    a00 = f32x4.add(a00, f32x4.mul(v, w0));
+    a01 = f32x4.add(a01, f32x4.mul(v, w1));
+    v = v128.load32_splat(x0, 3072);
+    a10 = f32x4.add(a10, f32x4.mul(v, w0));
+    a11 = f32x4.add(a11, f32x4.mul(v, w1));
+    v = v128.load32_splat(x0, 6144);
+    a20 = f32x4.add(a20, f32x4.mul(v, w0));
+    a21 = f32x4.add(a21, f32x4.mul(v, w1));
+    v = v128.load32_splat(x0, 9216);
+    a30 = f32x4.add(a30, f32x4.mul(v, w0));
+    a31 = f32x4.add(a31, f32x4.mul(v, w1));
+    x0 += F32;
+    wp += <usize>PANEL * F32;
+  }
+  v128.store(o, a00);
+  v128.store(o, a01, V128);
+  v128.store(o + os, a10);
+  v128.store(o + os, a11, V128);
+  v128.store(o + os * 2, a20);
+  v128.store(o + os * 2, a21, V128);
+  v128.store(o + os * 3, a30);
+  v128.store(o + os * 3, a31, V128);
+}
+
+/** tile4x8Packed for IN = 3072 (see tile4x8Packed): rows 12288 bytes apart as load immediates. */
+// @ts-ignore: decorator
+@inline
+function tile4x8In3072(o: usize, x: usize, w: usize, init0: v128, init1: v128, os: usize): void {
+  let a00 = init0, a01 = init1, a10 = init0, a11 = init1;
+  let a20 = init0, a21 = init1, a30 = init0, a31 = init1;
+  let x0 = x;
+  let wp = w;
+  const end = x + <usize>3072 * F32;
+  while (x0 < end) {
+    const w0 = v128.load(wp);
+    const w1 = v128.load(wp, V128);
+    let v = v128.load32_splat(x0);
+    a00 = f32x4.add(a00, f32x4.mul(v, w0));
+    a01 = f32x4.add(a01, f32x4.mul(v, w1));
+    v = v128.load32_splat(x0, 12288);
+    a10 = f32x4.add(a10, f32x4.mul(v, w0));
+    a11 = f32x4.add(a11, f32x4.mul(v, w1));
+    v = v128.load32_splat(x0, 24576);
+    a20 = f32x4.add(a20, f32x4.mul(v, w0));
+    a21 = f32x4.add(a21, f32x4.mul(v, w1));
+    v = v128.load32_splat(x0, 36864);
+    a30 = f32x4.add(a30, f32x4.mul(v, w0));
+    a31 = f32x4.add(a31, f32x4.mul(v, w1));
+    x0 += F32;
+    wp += <usize>PANEL * F32;
+  }
+  v128.store(o, a00);
+  v128.store(o, a01, V128);
+  v128.store(o + os, a10);
+  v128.store(o + os, a11, V128);
+  v128.store(o + os * 2, a20);
+  v128.store(o + os * 2, a21, V128);
+  v128.store(o + os * 3, a30);
+  v128.store(o + os * 3, a31, V128);
+}
+
 /** 1 row × 8 columns, same contract and accumulation order as tile4x8; stores `cols` ≤ 8 columns. */
 function tile1x8(o: usize, x: usize, w: usize, init0: v128, init1: v128, K: i32, ws: usize, cols: i32): void {
   let a0 = init0, a1 = init1;
@@ -162,7 +249,11 @@ export function linear(out: usize, x: usize, w: usize, bias: usize, T: i32, IN: 
     let t = 0;
     if (cols == PANEL) {
       for (; t + TILE_ROWS <= T; t += TILE_ROWS) {
-        tile4x8(op + <usize>t * os, x + <usize>t * xs, wp, b0, b1, IN, xs, os, <usize>PANEL * F32);
+        const ot = op + <usize>t * os;
+        const xt = x + <usize>t * xs;
+        if (IN == 768) tile4x8In768(ot, xt, wp, b0, b1, os);
+        else if (IN == 3072) tile4x8In3072(ot, xt, wp, b0, b1, os);
+        else tile4x8(ot, xt, wp, b0, b1, IN, xs, os, <usize>PANEL * F32);
       }
     }
     for (; t < T; t++) {
