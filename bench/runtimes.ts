@@ -10,9 +10,9 @@ import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startServer } from '../scripts/serve-web.mjs';
-import { type CliRuntime, launchChromium, REPO_ROOT, run, runtimeCommand } from '../test/runtimes/launch.js';
+import { type CliRuntime, launchChromium, REPO_ROOT, run, runtimeCommand, threadCounts } from '../test/runtimes/launch.js';
 
-const THREAD_COUNTS = [1];
+const THREAD_COUNTS = threadCounts();
 const T = 128;
 
 interface BenchResult {

@@ -19,10 +19,11 @@ import {
   resolveExport,
   runCliCheck,
   TABLE_HEADER,
+  threadCounts,
 } from './runtimes/launch.js';
 
-/** Thread counts each runtime is checked with. */
-const THREAD_COUNTS = [1];
+/** Thread counts each runtime is checked with: [1], and [1, 2] once the `threads` option exists. */
+const THREAD_COUNTS = threadCounts();
 const POOLER_TOLERANCE = 2e-5;
 const SIMILARITY_TOLERANCE = 1e-5;
 /** What each runtime imports, and the entry the exports map must resolve it to: by name, the

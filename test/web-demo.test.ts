@@ -38,8 +38,9 @@ describe('web demo in Chromium', () => {
     await server?.close();
   });
 
-  async function openDemo(): Promise<{ page: Page; errors: string[] }> {
+  async function openDemo(before?: (page: Page) => Promise<void>): Promise<{ page: Page; errors: string[] }> {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await before?.(page);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     page.on('console', (m) => {
@@ -93,8 +94,22 @@ describe('web demo in Chromium', () => {
   }
 
   it('loads the tiny encoders, scores the card example, and saves a screenshot', async () => {
-    const { page, errors } = await openDemo();
+    // Hold the context weights back a moment so the progress indicator can be seen mid-load.
+    const { page, errors } = await openDemo((p) =>
+      p.route('**/tiny-context/model.safetensors', async (route) => {
+        if (route.request().method() === 'GET') await new Promise((r) => setTimeout(r, 1500));
+        await route.continue();
+      }),
+    );
+    await page.waitForFunction(
+      () => /tiny-context\/model\.safetensors/.test(document.getElementById('progress-text')?.textContent ?? ''),
+      null,
+      { timeout: 30_000 },
+    );
+    expect(await page.isVisible('#progress')).toBe(true);
+    expect(await page.textContent('#progress-text')).toMatch(/Reading .*tiny-context\/model\.safetensors — [\d.]+ MiB of 6\.5 MiB/);
     await waitLoaded(page, errors);
+    expect(await page.isHidden('#progress-box')).toBe(true);
     expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
     const scores = await scoreExample(page);
     console.log(

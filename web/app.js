@@ -211,7 +211,7 @@ async function load() {
     progress.stage('Building the encoders (parsing weights into WebAssembly memory)…');
     await new Promise((r) => setTimeout(r, 0)); // let the label paint before the heavy part
     const threads = Number($('threads').value) || 1;
-    biEncoder = await kmed.BiEncoder.fromFiles(files, { names, ...(threads > 1 ? { threads } : {}) });
+    biEncoder = await kmed.BiEncoder.fromFiles(files, { names, threads });
     const config = biEncoder.question.config;
     const ran = biEncoder.question.threads ?? 1;
     loadedLabel = `${names.question} + ${names.context}`;
@@ -219,6 +219,7 @@ async function load() {
       `Loaded ${loadedLabel} in ${((performance.now() - started) / 1000).toFixed(2)} s — ` +
       `hidden ${config?.hidden_size ?? biEncoder.dimension}, ${config?.num_hidden_layers ?? '?'} layers, ` +
       `${formatBytes(total)} read · ${ran} thread${ran === 1 ? '' : 's'}` +
+      (ran < threads ? ` (asked for ${threads}; this build of the library runs ${ran})` : '') +
       (globalThis.crossOriginIsolated ? '' : ' (page not cross-origin isolated)');
     document.body.dataset.state = 'ready';
   } catch (error) {

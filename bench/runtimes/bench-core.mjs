@@ -57,7 +57,7 @@ export async function runBench({ lib, read, threads, T, reps, runtime, version }
   const readMs = performance.now() - readStart;
 
   const loadStart = performance.now();
-  const encoder = await lib.Encoder.fromFiles(files, threads > 1 ? { threads } : {});
+  const encoder = await lib.Encoder.fromFiles(files, { threads });
   const loadMs = performance.now() - loadStart;
   // The file bytes are in the heap now; drop ours so peak memory reflects a real program.
   for (const key of Object.keys(files)) delete files[key];

@@ -42,7 +42,8 @@ export async function runCheck({ lib, read, threads, runtime, version }) {
   );
   const readMs = performance.now() - started;
 
-  const options = threads > 1 ? { threads } : {};
+  // Always explicit: a library whose default is several threads must still run 1 when asked.
+  const options = { threads };
   const loadStart = performance.now();
   const question = await lib.Encoder.fromFiles(questionFiles, options);
   const context = await lib.Encoder.fromFiles(contextFiles, options);

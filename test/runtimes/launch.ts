@@ -4,7 +4,7 @@
 // says how to install it, never a silent skip.
 // Does not own: the check (check-core.mjs) or what the tests assert.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +13,18 @@ export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
 export const CHROMIUM = process.env.KMED_CHROMIUM ?? '/usr/bin/chromium';
 
 export type CliRuntime = 'node' | 'deno' | 'bun';
+
+/**
+ * Thread counts to check: 1, plus 2 once the library has a `threads` option (its compiled
+ * EncoderOptions declares one), so the matrix grows by itself when multi-threading lands. Each
+ * check then insists the encoder reports (`encoder.threads`) the count it was asked for.
+ */
+export function threadCounts(): number[] {
+  const dts = join(REPO_ROOT, 'dist', 'encoder.d.ts');
+  const hasThreads = existsSync(dts) && /\bthreads\??\s*:/.test(readFileSync(dts, 'utf8'));
+  if (!hasThreads) console.log('threads: the library has no `threads` option yet, so every runtime runs with 1 thread only');
+  return hasThreads ? [1, 2] : [1];
+}
 
 export interface CheckResult {
   runtime: string;
