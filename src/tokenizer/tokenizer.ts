@@ -38,7 +38,8 @@ export interface EncodeOptions {
 export class BertTokenizer {
   /** Default truncation length: model_max_length, or Infinity when the files set none. */
   readonly maxLength: number;
-  /** Largest id + 1 (vocab.txt lines, plus added tokens that are not in it). */
+  /** Largest id + 1 (vocab.txt lines, plus added tokens that are not in it; a tokenizer.json
+   *  added token with a far id leaves ids in between that idsToTokens rejects). */
   readonly vocabSize: number;
   readonly padId: number | null;
   readonly clsId: number;
@@ -55,8 +56,9 @@ export class BertTokenizer {
   private readonly fastPath: boolean;
 
   private constructor(vocab: Vocab, settings: TokenizerSettings) {
-    this.settings = settings;
     if (settings.jsonVocab !== null) checkSameVocab(vocab, settings.jsonVocab);
+    // Keep the settings, not tokenizer.json's copy of the vocabulary (megabytes for 32k tokens).
+    this.settings = { ...settings, jsonVocab: null };
     this.wordPiece = new WordPiece(vocab, settings);
     this.idToToken = vocab.tokens.slice();
     this.tokenToIdMap = new Map(vocab.ids);
@@ -91,7 +93,6 @@ export class BertTokenizer {
     this.normalizedMatcher = new AddedTokenMatcher(
       entries.filter((e) => e.normalized).map((e) => ({ ...e, content: normalize(toWellFormed(e.content), settings) })),
     );
-    for (let i = 0; i < this.idToToken.length; i++) if (this.idToToken[i] === undefined) this.idToToken[i] = '';
     this.vocabSize = this.idToToken.length;
 
     const need = (token: string, role: string): number => {
