@@ -7,7 +7,18 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliRuntime, formatRow, REPO_ROOT, run, runCliCheck, TABLE_HEADER, type CheckResult } from './runtimes/launch.js';
+import { startServer } from '../scripts/serve-web.mjs';
+import {
+  type CheckResult,
+  type CliRuntime,
+  formatRow,
+  launchChromium,
+  REPO_ROOT,
+  resolveExport,
+  run,
+  runCliCheck,
+  TABLE_HEADER,
+} from './runtimes/launch.js';
 
 const POOLER_TOLERANCE = 2e-5;
 const SIMILARITY_TOLERANCE = 1e-5;
@@ -86,6 +97,31 @@ describe('npm pack → install into an empty folder → import by name', () => {
     expect(r.error, r.error).toBeUndefined();
     expect(r.entry).toBe('neutral');
     expect(r.maxError!).toBeLessThanOrEqual(POOLER_TOLERANCE);
+  });
+
+  it('chromium loads the installed package through its exports map (browser condition)', async () => {
+    const installed = join(app, 'node_modules', 'kmed-dpr');
+    const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+    const entry = '/pkg/' + resolveExport(pkg.exports, '.', ['browser', 'import']).replace(/^\.\//, '');
+    const server = await startServer({ mounts: { '/pkg/': installed } });
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/test/runtimes/browser.html?threads=1&lib=${encodeURIComponent(entry)}`);
+      await page.waitForFunction(() => (window as unknown as { kmedCheck?: unknown }).kmedCheck !== undefined, null, {
+        timeout: 60_000,
+      });
+      const r = (await page.evaluate(() => (window as unknown as { kmedCheck: unknown }).kmedCheck)) as CheckResult;
+      r.version = browser.version();
+      results.push(r);
+      expect(r.error, r.error).toBeUndefined();
+      expect(r.entry).toBe('neutral');
+      expect(r.maxError!, r.worst).toBeLessThanOrEqual(POOLER_TOLERANCE);
+      expect(r.maxSimilarityError!).toBeLessThanOrEqual(SIMILARITY_TOLERANCE);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
   });
 
   it('the installed `kmed` command starts', async () => {
