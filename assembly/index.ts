@@ -7,6 +7,7 @@ import { layerNorm } from './layernorm';
 import { add } from './elementwise';
 import { gelu, tanh } from './activations';
 import { dotRows } from './dot';
+import { attention } from './attention';
 import { peakFma, peakFmaFlopsPerIteration } from './peak';
 
 /** First byte the JavaScript arena may use (everything below belongs to AssemblyScript's static data). */
@@ -48,6 +49,10 @@ export function dot_rows_f32(out: usize, matrix: usize, vec: usize, rows: i32, d
   dotRows(out, matrix, vec, rows, dim);
 }
 
+export function attention_f32(ctx: usize, q: usize, k: usize, v: usize, scores: usize, NH: i32, L: i32, HS: i32, ld: i32, scale: f32): void {
+  attention(ctx, q, k, v, scores, NH, L, HS, ld, scale);
+}
+
 /** Bench only: register-resident f32x4 mul+add loop (see peak.ts). */
 export function peak_fma_f32(iterations: i32, m: f32, a: f32): f32 {
   return peakFma(iterations, m, a);
@@ -55,3 +60,7 @@ export function peak_fma_f32(iterations: i32, m: f32, a: f32): f32 {
 export function peak_fma_flops_per_iteration(): i32 {
   return peakFmaFlopsPerIteration();
 }
+
+// int8 (quant.ts): per-row activation quantization, per-output-channel weight packing, int8 Linear.
+export { qRowBytes as q_row_bytes_i8, packedLinearI8Bytes as packed_linear_bytes_i8 } from './quant';
+export { quantizeRows as quantize_rows_i8, packLinearI8 as pack_linear_i8, linearQ8 as linear_q8 } from './quant';

@@ -81,10 +81,8 @@ interface Scratch {
   v: Ptr;
   /** [R, I] */
   ffn: Ptr;
-  /** [T, T] attention scores/probabilities of one (sequence, head). */
+  /** [NH, T, T] attention scores/probabilities of one sequence, one [L, L] block per head. */
   scores: Ptr;
-  /** [T] additive mask, all zeros: keys past L are excluded by size instead. */
-  zeroMask: Ptr;
   /** [B, C] first-token rows, then [B, C] pooler output. */
   first: Ptr;
   pooled: Ptr;
@@ -192,13 +190,10 @@ function allocScratch(be: KernelBackend, d: Dims): Scratch {
     k: be.alloc(rc),
     v: be.alloc(rc),
     ffn: be.alloc(d.R * d.I * F32),
-    scores: be.alloc(d.T * d.T * F32),
-    zeroMask: be.alloc(d.T * F32),
+    scores: be.alloc(d.NH * d.T * d.T * F32),
     first: be.alloc(d.B * d.C * F32),
     pooled: be.alloc(d.B * d.C * F32),
   };
-  // The arena may hand back memory used by an earlier call: the mask must really be zero.
-  be.f32(s.zeroMask, d.T).fill(0);
   return s;
 }
 
@@ -245,12 +240,15 @@ function bertLayer(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dim
  * BertSelfAttention (modeling_bert.py `BertSelfAttention.forward`, eager path, no cross-attention).
  * hidden [B*T, C] -> context [B*T, C] (written over q).
  * Q, K, V = hidden·Wᵀ + b on all rows. Head h of sequence b is the strided column block
- * [b*T .. b*T+L, h*HS .. (h+1)*HS) of Q/K/V (row stride C), so no transpose is ever made:
- *   scores[L, L] = Q_h · K_hᵀ                (matmulNT, lda = ldb = C)
- *   probs = softmax(scores / sqrt(HS))       (masked keys are simply not there: L columns)
- *   context_h[L, HS] = probs · V_h           (matmulNN, ldb = ldc = C)
- * The context overwrites Q's storage: block (b, h) of Q is read only to form scores (b, h), which
- * are complete before context (b, h) is written, and no other block reads it.
+ * [b*T .. b*T+L, h*HS .. (h+1)*HS) of Q/K/V (row stride C), so no transpose is ever made; one
+ * `attention` call per sequence does, for every head h:
+ *   scores[L, L] = Q_h · K_hᵀ                (masked keys are simply not there: L columns)
+ *   probs = softmax(scores / sqrt(HS))
+ *   context_h[L, HS] = probs · V_h
+ * (one call per sequence rather than three per head: a thread pool splits it by head, and per-call
+ * overhead would otherwise dominate). The context overwrites Q's storage: block (b, h) of Q is read
+ * only to form scores (b, h), which are complete before context (b, h) is written, and no other
+ * block reads it.
  * Padded query rows (L..T) of the context are zeroed so downstream rows stay finite.
  */
 function bertSelfAttention(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims, lengths: ArrayLike<number>): void {
@@ -263,12 +261,7 @@ function bertSelfAttention(be: KernelBackend, s: Scratch, layer: BertLayerParams
   for (let b = 0; b < B; b++) {
     const L = lengths[b];
     const rowBase = b * T * C * F32;
-    for (let h = 0; h < NH; h++) {
-      const col = rowBase + h * HS * F32;
-      be.matmulNT(s.scores, s.q + col, s.k + col, L, L, HS, C, C, L);
-      be.softmaxRows(s.scores, s.zeroMask, L, L, scale);
-      be.matmulNN(ctx + col, s.scores, s.v + col, L, HS, L, L, C, C);
-    }
+    be.attention(ctx + rowBase, s.q + rowBase, s.k + rowBase, s.v + rowBase, s.scores, NH, L, HS, C, scale);
     if (L < T) be.f32(ctx + rowBase + L * C * F32, (T - L) * C).fill(0);
   }
 }

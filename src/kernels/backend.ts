@@ -17,6 +17,8 @@ export type Ptr = number;
 export interface KernelBackend {
   /** 'reference' (scalar TypeScript) or 'wasm-simd'. */
   readonly name: string;
+  /** Threads its kernels run on (the calling thread included); 1 unless built with a thread pool. */
+  readonly threads: number;
   /** The heap. Views over it must be re-created after it grows (see `f32`). */
   readonly memory: WebAssembly.Memory;
 
@@ -41,6 +43,11 @@ export interface KernelBackend {
   /** out[m*ldc + n] = Σ_k a[m*lda + k] · b[k*ldb + n]   (A · B, strides in floats). */
   matmulNN(out: Ptr, a: Ptr, b: Ptr, M: number, N: number, K: number, lda: number, ldb: number, ldc: number): void;
 
+  /** Attention of one sequence of L tokens, all NH heads: head h is the column block [h*HS, (h+1)*HS)
+   *  of q, k, v and ctx (row stride `ld` floats); per head, scores_h[L, L] (at scores + h*L*L floats)
+   *  = softmax(Q_h·K_hᵀ · scale) and ctx_h = scores_h · V_h — bitwise what matmulNT, softmaxRows
+   *  (no mask) and matmulNN give. ctx may be q itself (each head reads only its own Q block). */
+  attention(ctx: Ptr, q: Ptr, k: Ptr, v: Ptr, scores: Ptr, NH: number, L: number, HS: number, ld: number, scale: number): void;
   /** In place, each of `rows` rows of `cols`: softmax(x * scale + mask), mask[cols] additive (0 = no mask). */
   softmaxRows(x: Ptr, mask: Ptr, rows: number, cols: number, scale: number): void;
   /** out[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta, biased variance, for each row of C. */
@@ -53,4 +60,8 @@ export interface KernelBackend {
   tanh(x: Ptr, n: number): void;
   /** out[r] = Σ_d matrix[r*dim + d] · vec[d], for r < rows (exact search). */
   dotRows(out: Ptr, matrix: Ptr, vec: Ptr, rows: number, dim: number): void;
+
+  /** Stop the backend's worker threads, if any (idempotent). The heap stays readable; kernels
+   *  called afterwards run on the calling thread alone. */
+  dispose(): void;
 }

@@ -17,6 +17,7 @@ export type RawKernels = Pick<
   | 'linear'
   | 'matmulNT'
   | 'matmulNN'
+  | 'attention'
   | 'softmaxRows'
   | 'layerNorm'
   | 'addInPlace'
@@ -31,7 +32,18 @@ interface Region {
   end: number;
 }
 
-export function guardBackend(name: string, arena: Arena, raw: RawKernels): KernelBackend {
+/** What a backend adds beyond its kernels: its thread count and how to stop its threads. */
+export interface BackendLifecycle {
+  threads: number;
+  dispose(): void;
+}
+
+export function guardBackend(
+  name: string,
+  arena: Arena,
+  raw: RawKernels,
+  lifecycle: BackendLifecycle = { threads: 1, dispose() {} },
+): KernelBackend {
   const memory = arena.memory;
 
   function size(op: string, label: string, v: number): void {
@@ -85,6 +97,10 @@ export function guardBackend(name: string, arena: Arena, raw: RawKernels): Kerne
   return {
     name,
     memory,
+    get threads() {
+      return lifecycle.threads;
+    },
+    dispose: () => lifecycle.dispose(),
     alloc: (bytes) => arena.alloc(bytes),
     mark: () => arena.mark(),
     release: (m) => arena.release(m),
@@ -141,6 +157,27 @@ export function guardBackend(name: string, arena: Arena, raw: RawKernels): Kerne
       const br = region(op, 'b', b, M === 0 ? 0 : strided(op, 'b', K, N, ldb));
       disjoint(op, o, ar, br);
       raw.matmulNN(out, a, b, M, N, K, lda, ldb, ldc);
+    },
+    attention(ctx, q, k, v, scores, NH, L, HS, ld, scale) {
+      const op = 'attention';
+      size(op, 'NH', NH);
+      size(op, 'L', L);
+      size(op, 'HS', HS);
+      if (typeof scale !== 'number' || Number.isNaN(scale)) {
+        throw new KernelError('KERNEL_BAD_SIZE', `${op}: scale = ${scale} must be a number`);
+      }
+      size(op, 'NH*HS', NH * HS);
+      size(op, 'NH*L*L', NH * L * L);
+      const span = strided(op, '', L, NH * HS, ld);
+      const c = region(op, 'ctx', ctx, span);
+      const qr = region(op, 'q', q, span);
+      const kr = region(op, 'k', k, span);
+      const vr = region(op, 'v', v, span);
+      const sr = region(op, 'scores', scores, NH * L * L);
+      sameOrDisjoint(op, c, qr);
+      disjoint(op, c, kr, vr, sr);
+      disjoint(op, sr, qr, kr, vr);
+      raw.attention(ctx, q, k, v, scores, NH, L, HS, ld, scale);
     },
     softmaxRows(x, mask, rows, cols, scale) {
       const op = 'softmaxRows';

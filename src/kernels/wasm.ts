@@ -26,6 +26,7 @@ interface KernelExports {
   linear_f32(out: number, x: number, w: number, bias: number, T: number, IN: number, OUT: number): void;
   matmul_nt_f32(out: number, a: number, b: number, M: number, N: number, K: number, lda: number, ldb: number, ldc: number): void;
   matmul_nn_f32(out: number, a: number, b: number, M: number, N: number, K: number, lda: number, ldb: number, ldc: number): void;
+  attention_f32(ctx: number, q: number, k: number, v: number, scores: number, NH: number, L: number, HS: number, ld: number, scale: number): void;
   softmax_rows_f32(x: number, mask: number, rows: number, cols: number, scale: number): void;
   layernorm_f32(out: number, x: number, gamma: number, beta: number, rows: number, C: number, eps: number): void;
   add_f32(out: number, x: number, n: number): void;
@@ -37,7 +38,7 @@ interface KernelExports {
 }
 
 const REQUIRED_EXPORTS: ReadonlyArray<keyof KernelExports> = [
-  'heap_base', 'linear_panel_f32', 'pack_linear_f32', 'linear_f32', 'matmul_nt_f32', 'matmul_nn_f32',
+  'heap_base', 'linear_panel_f32', 'pack_linear_f32', 'linear_f32', 'matmul_nt_f32', 'matmul_nn_f32', 'attention_f32',
   'softmax_rows_f32', 'layernorm_f32', 'add_f32', 'gelu_f32', 'tanh_f32', 'dot_rows_f32',
 ];
 
@@ -122,6 +123,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     linear: (out, x, w, bias, T, IN, OUT) => ex.linear_f32(out, x, w, bias, T, IN, OUT),
     matmulNT: (out, a, b, M, N, K, lda, ldb, ldc) => ex.matmul_nt_f32(out, a, b, M, N, K, lda, ldb, ldc),
     matmulNN: (out, a, b, M, N, K, lda, ldb, ldc) => ex.matmul_nn_f32(out, a, b, M, N, K, lda, ldb, ldc),
+    attention: (ctx, q, k, v, scores, NH, L, HS, ld, scale) => ex.attention_f32(ctx, q, k, v, scores, NH, L, HS, ld, scale),
     softmaxRows: (x, mask, rows, cols, scale) => ex.softmax_rows_f32(x, mask, rows, cols, scale),
     layerNorm: (out, x, gamma, beta, rows, C, eps) => ex.layernorm_f32(out, x, gamma, beta, rows, C, eps),
     addInPlace: (out, x, n) => ex.add_f32(out, x, n),
