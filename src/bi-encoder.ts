@@ -135,18 +135,13 @@ export class BiEncoder {
     files: { question: EncoderFiles; context: EncoderFiles },
     options: BiEncoderOptions = {},
   ): Promise<B> {
+    if (files == null || typeof files !== 'object' || files.question == null || files.context == null) {
+      throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'BiEncoder.fromFiles needs { question: EncoderFiles, context: EncoderFiles }');
+    }
     const names = { question: options.names?.question ?? 'question', context: options.names?.context ?? 'context' };
-    const identity = {
-      question: {
-        name: names.question,
-        fingerprint: await modelFingerprint(files.question.config, weightsSource(files.question.weights, names.question)),
-      },
-      context: {
-        name: names.context,
-        fingerprint: await modelFingerprint(files.context.config, weightsSource(files.context.weights, names.context)),
-      },
-    };
     const encoderOptions: EncoderOptions = { backend: options.backend, wasmBytes: options.wasmBytes };
+    // Encoders first: Encoder.fromFiles names a missing or malformed file; the fingerprints then
+    // hash inputs known to be well-formed.
     const question = await Encoder.fromFiles(files.question, encoderOptions);
     let context: Encoder;
     try {
@@ -156,6 +151,16 @@ export class BiEncoder {
       throw error;
     }
     try {
+      const identity = {
+        question: {
+          name: names.question,
+          fingerprint: await modelFingerprint(files.question.config, weightsSource(files.question.weights, names.question)),
+        },
+        context: {
+          name: names.context,
+          fingerprint: await modelFingerprint(files.context.config, weightsSource(files.context.weights, names.context)),
+        },
+      };
       return new this(question, context, { ...options, identity });
     } catch (error) {
       question.dispose();
