@@ -124,6 +124,28 @@ describe('npm pack → install into an empty folder → import by name', () => {
     }
   });
 
+  it('TypeScript finds the types of both entries through the exports map', async () => {
+    // Compiles against the installed package with Node's resolution (nodenext): the Node entry must
+    // type Encoder.fromDirectory, the neutral one must not have it.
+    writeFileSync(
+      join(app, 'types-check.ts'),
+      [
+        "import { Encoder, BiEncoder, type EncoderFiles } from 'kmed-dpr';",
+        "import * as web from 'kmed-dpr/web';",
+        "export const a: Promise<Encoder> = Encoder.fromDirectory('model');",
+        'export const b: (files: EncoderFiles) => Promise<web.Encoder> = (files) => web.Encoder.fromFiles(files);',
+        'export const c: typeof BiEncoder.fromFiles = web.BiEncoder.fromFiles;',
+        '// @ts-expect-error the neutral entry takes bytes, not paths',
+        "web.Encoder.fromDirectory('model');",
+        '',
+      ].join('\n'),
+    );
+    const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = [tsc, '--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', 'types-check.ts'];
+    const { code, stdout, stderr } = await run(process.execPath, args, app, 120_000);
+    expect(code, `tsc failed:\n${stdout}${stderr}`).toBe(0);
+  });
+
   it('the installed `kmed` command starts', async () => {
     const { code, stdout, stderr } = await run(join(app, 'node_modules', '.bin', 'kmed'), ['--help'], app, 30_000);
     expect(code, stderr).toBe(0);
