@@ -314,9 +314,15 @@ export async function openSearchSession(
   options: { metric?: Metric; kind?: 'wasm' | 'reference'; wasmBytes?: EncoderOptions['wasmBytes'] } = {},
 ): Promise<ExactSearch> {
   const backend: KernelBackend = await createBackend(options.kind ?? 'wasm', { wasmBytes: options.wasmBytes });
-  return ExactSearch.create(backend, index.count, index.dimension, (dst, row0, rows) => index.readVectors(dst, row0, rows), {
-    metric: options.metric,
-  });
+  try {
+    return ExactSearch.create(backend, index.count, index.dimension, (dst, row0, rows) => index.readVectors(dst, row0, rows), {
+      metric: options.metric,
+      ownsBackend: true,
+    });
+  } catch (error) {
+    backend.dispose();
+    throw error;
+  }
 }
 
 /** The k best passages of `index` for a question vector, best first, as {id, score, text}. */

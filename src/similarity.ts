@@ -183,6 +183,7 @@ export class ExactSearch {
   private readonly query: Ptr;
   private readonly scores: Ptr;
   private disposed = false;
+  private ownsBackend = false;
 
   private constructor(backend: KernelBackend, rows: number, dimension: number, metric: Metric) {
     this.backend = backend;
@@ -202,13 +203,14 @@ export class ExactSearch {
     rows: number,
     dimension: number,
     read: RowReader,
-    options: { metric?: Metric } = {},
+    options: { metric?: Metric; ownsBackend?: boolean } = {},
   ): ExactSearch {
     const metric = checkMetric(options.metric ?? 'cosine');
     if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(dimension) || dimension <= 0) {
       throw new SimilarityError('SIMILARITY_BAD_SHAPE', `bad matrix shape [${rows}, ${dimension}]`);
     }
     const search = new ExactSearch(backend, rows, dimension, metric);
+    search.ownsBackend = options.ownsBackend ?? false;
     const chunkRows = Math.max(1, Math.floor(LOAD_CHUNK_FLOATS / dimension));
     for (let row0 = 0; row0 < rows; row0 += chunkRows) {
       const n = Math.min(chunkRows, rows - row0);
@@ -242,9 +244,11 @@ export class ExactSearch {
     return topK(this.scoreAll(query), k);
   }
 
+  /** Give the rows' heap space back (and stop the backend, when the session was given it to own). */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.backend.release(this.base);
+    if (this.ownsBackend) this.backend.dispose();
   }
 }

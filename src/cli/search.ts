@@ -58,8 +58,12 @@ export function register(program: Command): void {
       try {
         const [vector] = await encoder.embed([flags.query], { pooling, maxLength: index.meta.max_length });
         const session = await openSearchSession(index, { metric });
-        const hits = searchSession(session, index, vector, flags.k);
-        session.dispose();
+        let hits;
+        try {
+          hits = searchSession(session, index, vector, flags.k);
+        } finally {
+          session.dispose();
+        }
         if (flags.json) {
           process.stdout.write(JSON.stringify(hits) + '\n');
           return;
