@@ -139,7 +139,8 @@ export class BiEncoder {
       throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'BiEncoder.fromFiles needs { question: EncoderFiles, context: EncoderFiles }');
     }
     const names = { question: options.names?.question ?? 'question', context: options.names?.context ?? 'context' };
-    const encoderOptions: EncoderOptions = { backend: options.backend, wasmBytes: options.wasmBytes };
+    // Whatever else EncoderOptions grows (threads, ...) passes straight through.
+    const { pooling: _p, maxLength: _m, batchSize: _b, names: _n, ...encoderOptions } = options;
     // Encoders first: Encoder.fromFiles names a missing or malformed file; the fingerprints then
     // hash inputs known to be well-formed.
     const question = await Encoder.fromFiles(files.question, encoderOptions);

@@ -74,7 +74,8 @@ export async function loadEncoder(
 ): Promise<{ encoder: Encoder; identity: ModelIdentity; dir: string }> {
   const dir = resolveModelDir(role, location);
   const identity = await modelIdentityOfDirectory(dir);
-  const encoder = await Encoder.fromDirectory(dir, { backend: options.backend, wasmBytes: options.wasmBytes });
+  const { pooling: _p, maxLength: _m, batchSize: _b, names: _n, ...encoderOptions } = options;
+  const encoder = await Encoder.fromDirectory(dir, encoderOptions);
   return { encoder, identity, dir };
 }
 
