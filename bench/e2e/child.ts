@@ -5,7 +5,7 @@
 // Does not own: choosing cases or comparing engines (../e2e.ts), or the engines themselves.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadEngine, type EngineName, type EngineOutputs, type EnginePaths } from './engines.js';
+import { loadEngine, type EngineName, type EngineOutputs, type EnginePaths, type OursDtype } from './engines.js';
 import { makeBatch } from './inputs.js';
 
 export interface TimedCase {
@@ -25,6 +25,10 @@ export interface ParityCase {
 
 export interface ChildSpec {
   engine: EngineName;
+  /** Weight format (ours only; the peers run f32). */
+  dtype: OursDtype;
+  /** 'ours', 'ours-int8', 'ort-node', ...: names files and log lines. */
+  label: string;
   threads: number;
   paths: EnginePaths;
   seed: number;
@@ -56,6 +60,7 @@ export interface CaseResult {
 
 export interface ChildResult {
   engine: EngineName;
+  label: string;
   threads: number;
   loadMs: number;
   rssAfterLoadMiB: number;
@@ -86,7 +91,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 function save(spec: ChildSpec, tag: string, out: EngineOutputs): OutputFiles {
-  const base = join(spec.outDir, `${spec.engine}-t${spec.threads}-${tag}`);
+  const base = join(spec.outDir, `${spec.label}-t${spec.threads}-${tag}`);
   const files = { pooler: `${base}.pooler.f32`, hidden: `${base}.hidden.f32`, T: out.T };
   writeFileSync(files.pooler, new Uint8Array(out.pooler.buffer, out.pooler.byteOffset, out.pooler.byteLength));
   writeFileSync(files.hidden, new Uint8Array(out.hidden.buffer, out.hidden.byteOffset, out.hidden.byteLength));
@@ -95,11 +100,11 @@ function save(spec: ChildSpec, tag: string, out: EngineOutputs): OutputFiles {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as ChildSpec;
-  const label = `${spec.engine} t${spec.threads}`;
+  const label = `${spec.label} t${spec.threads}`;
   const log = (line: string): void => void process.stderr.write(`  [${label}] ${line}\n`);
 
   const t0 = performance.now();
-  const engine = await loadEngine(spec.engine, spec.paths, spec.threads);
+  const engine = await loadEngine(spec.engine, spec.paths, spec.threads, spec.dtype);
   const loadMs = performance.now() - t0;
   const rssAfterLoadMiB = procStatusMiB('VmRSS');
   log(`loaded in ${loadMs.toFixed(0)} ms, RSS ${rssAfterLoadMiB.toFixed(0)} MiB`);
@@ -141,6 +146,7 @@ async function main(): Promise<void> {
 
   const result: ChildResult = {
     engine: spec.engine,
+    label: spec.label,
     threads: spec.threads,
     loadMs,
     rssAfterLoadMiB,

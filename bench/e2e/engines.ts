@@ -43,12 +43,17 @@ export interface EnginePaths {
 
 type OursModule = typeof import('../../src/node/index.js');
 
-async function loadOurs(paths: EnginePaths, threads: number): Promise<Engine> {
+/** Our weight formats; f32 is the one the peers share. */
+export const OURS_DTYPES = ['f32', 'f16', 'int8'] as const;
+export type OursDtype = (typeof OURS_DTYPES)[number];
+
+async function loadOurs(paths: EnginePaths, threads: number, dtype: OursDtype): Promise<Engine> {
   // The built package, not src/ through tsx: what users run, worker scripts included.
   const url = pathToFileURL(join(paths.root, 'dist', 'node', 'index.js')).href;
   const { Encoder } = (await import(url)) as OursModule;
-  // `threads` is passed only when asked for more than one, so this runs before the option exists.
-  const options: Record<string, unknown> = threads > 1 ? { threads } : {};
+  // `threads` is always explicit (the default is the core count); the parent only asks for more
+  // than one once EncoderOptions declares it. `dtype` only when not the default, for the same reason.
+  const options: Record<string, unknown> = dtype === 'f32' ? { threads } : { threads, dtype };
   const encoder = await Encoder.fromDirectory(paths.modelDir, options);
   return {
     name: 'ours',
@@ -147,9 +152,10 @@ async function loadOrtWeb(paths: EnginePaths, threads: number): Promise<Engine> 
   return ortEngine('ort-web', ort, session);
 }
 
-export function loadEngine(name: EngineName, paths: EnginePaths, threads: number): Promise<Engine> {
+export function loadEngine(name: EngineName, paths: EnginePaths, threads: number, dtype: OursDtype = 'f32'): Promise<Engine> {
+  if (name !== 'ours' && dtype !== 'f32') throw new Error(`${name} runs the f32 ONNX model only (asked for ${dtype})`);
   switch (name) {
-    case 'ours': return loadOurs(paths, threads);
+    case 'ours': return loadOurs(paths, threads, dtype);
     case 'ort-node': return loadOrtNode(paths, threads);
     case 'ort-web': return loadOrtWeb(paths, threads);
   }
