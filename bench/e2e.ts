@@ -97,7 +97,7 @@ function timedCases(args: Args): TimedCase[] {
       const big = T * B >= 2048;
       out.push(args.quick
         ? { T, B, budgetMs: 1000, minReps: 2, maxReps: 10 }
-        : { T, B, budgetMs: big ? 0 : 5000, minReps: big ? 2 : 3, maxReps: 20 });
+        : { T, B, budgetMs: big ? 0 : 3000, minReps: big ? 2 : 3, maxReps: 20 });
     }
   }
   return out;
