@@ -13,6 +13,7 @@ import { bytesSource, type ByteSource } from './byte-source.js';
 import { parseBertConfig, type BertConfig } from './config.js';
 import { EncoderError } from './encoder-error.js';
 import { createBackend } from './kernels/index.js';
+import { defaultThreadCount } from './kernels/thread-pool.js';
 import type { KernelBackend } from './kernels/backend.js';
 import { checkPooling, poolSequence, type Pooling } from './pooling.js';
 import { BertTokenizer } from './tokenizer/tokenizer.js';
@@ -44,6 +45,12 @@ export interface EncoderOptions {
   backend?: 'wasm' | 'reference';
   /** The compiled kernels (build/kernels.wasm) where they cannot be found next to the module. */
   wasmBytes?: BufferSource | WebAssembly.Module;
+  /** Threads the forward pass runs on, the calling one included (default: the core count, at most
+   *  8). Results are bitwise the same for any count. Needs SharedArrayBuffer (in a browser, a
+   *  cross-origin isolated page); without it the encoder runs on 1 thread and says why once. */
+  threads?: number;
+  /** build/kernels-mt.wasm (for threads > 1) where it cannot be found next to the module. */
+  wasmThreadsBytes?: BufferSource | WebAssembly.Module;
 }
 
 export interface EmbedOptions {
@@ -114,9 +121,23 @@ export class Encoder {
         `vocab.txt has ${tokenizer.vocabSize} tokens but config.json says vocab_size=${config.vocab_size}: the tokenizer does not belong to this model`,
       );
     }
-    const backend = await createBackend(options.backend ?? 'wasm', { wasmBytes: options.wasmBytes });
-    const params = loadBertParams(asByteSource(files.weights), config, backend);
-    return new this({ config, tokenizer, backend, params });
+    const backend = await createBackend(options.backend ?? 'wasm', {
+      wasmBytes: options.wasmBytes,
+      wasmThreadsBytes: options.wasmThreadsBytes,
+      threads: options.threads ?? defaultThreadCount(),
+    });
+    try {
+      const params = loadBertParams(asByteSource(files.weights), config, backend);
+      return new this({ config, tokenizer, backend, params });
+    } catch (error) {
+      backend.dispose();
+      throw error;
+    }
+  }
+
+  /** Threads the forward pass runs on (1 after a fallback, or with the reference backend). */
+  get threads(): number {
+    return this.backend.threads;
   }
 
   /** Length of every vector this encoder returns (hidden_size). */
@@ -169,9 +190,11 @@ export class Encoder {
     return { ...out, lengths: Array.from(input.lengths) };
   }
 
-  /** Drop the weights; any later call throws ENCODER_DISPOSED. The heap goes with the last reference. */
+  /** Drop the weights and stop the worker threads; any later call throws ENCODER_DISPOSED. The heap
+   *  goes with the last reference. */
   dispose(): void {
     this.#params = undefined;
+    this.backend.dispose();
   }
 
   #checkOptions(options: EmbedOptions): { pooling: Pooling; batchSize: number } {

@@ -12,6 +12,7 @@ import { KmedError } from '../errors.js';
  * KERNEL_BAD_RELEASE (release() with a mark that is not a live arena position),
  * KERNEL_NO_SIMD (the engine cannot run WebAssembly SIMD),
  * KERNEL_LOAD_FAILED (kernels.wasm missing, unreadable or not the expected module),
- * KERNEL_BAD_OPTION (an unknown backend kind).
+ * KERNEL_BAD_OPTION (an unknown backend kind, or a thread count out of range),
+ * KERNEL_THREAD_FAILED (a kernel worker could not start, threw, or stopped answering).
  */
 export class KernelError extends KmedError {}

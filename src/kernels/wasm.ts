@@ -10,16 +10,27 @@ import type { KernelBackend } from './backend.js';
 import { Arena, WASM_PAGE } from './arena.js';
 import { guardBackend, type RawKernels } from './guard.js';
 import { KernelError } from './kernel-error.js';
+import type { KernelWorkerFactory } from './thread-pool.js';
+import { createThreadedWasmBackend } from './wasm-threaded.js';
 
 export interface WasmBackendOptions {
   /** kernels.wasm as bytes or compiled; default: build/kernels.wasm next to the package. */
   wasmBytes?: BufferSource | WebAssembly.Module;
   /** Initial heap size in bytes (default 16 MiB); the arena grows it on demand. */
   initialBytes?: number;
+  /** Threads the kernels run on, the calling one included (default 1). More than 1 needs shared
+   *  memory (SharedArrayBuffer; in a browser, a cross-origin isolated page) and workers; without
+   *  them the backend runs on 1 thread and says why once (console.warn). */
+  threads?: number;
+  /** kernels-mt.wasm (the same kernels over a shared memory) as bytes or compiled, for threads > 1;
+   *  default: build/kernels-mt.wasm next to the package. */
+  wasmThreadsBytes?: BufferSource | WebAssembly.Module;
+  /** Where worker threads come from (default: Web Workers, else what the runtime adapter registered). */
+  workerFactory?: KernelWorkerFactory;
 }
 
 /** The exports of assembly/index.ts (the ABI). */
-interface KernelExports {
+export interface KernelExports {
   heap_base(): number;
   linear_panel_f32(): number;
   pack_linear_f32(dst: number, src: number, OUT: number, IN: number): void;
@@ -54,8 +65,7 @@ export function hasWasmSimd(): boolean {
 
 const DEFAULT_WASM_URL = new URL('../../build/kernels.wasm', import.meta.url);
 
-async function readDefaultWasm(): Promise<Uint8Array<ArrayBuffer>> {
-  const url = DEFAULT_WASM_URL;
+async function readDefaultWasm(url: URL): Promise<Uint8Array<ArrayBuffer>> {
   try {
     const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
     if (url.protocol === 'file:' && proc?.versions?.node) {
@@ -75,24 +85,38 @@ async function readDefaultWasm(): Promise<Uint8Array<ArrayBuffer>> {
   }
 }
 
-/** Compile (if needed) and return the kernel module; throws KernelError without SIMD. */
-export async function loadKernelModule(source?: BufferSource | WebAssembly.Module): Promise<WebAssembly.Module> {
+/** Compile (if needed) and return the kernel module (by default `url`'s); throws KernelError without SIMD. */
+export async function loadKernelModule(source?: BufferSource | WebAssembly.Module, url: URL = DEFAULT_WASM_URL): Promise<WebAssembly.Module> {
   if (!hasWasmSimd()) {
     throw new KernelError('KERNEL_NO_SIMD', 'this JavaScript engine cannot run WebAssembly SIMD (fixed-width 128-bit); use the reference backend');
   }
   if (source instanceof WebAssembly.Module) return source;
-  const bytes = source ?? (await readDefaultWasm());
+  const bytes = source ?? (await readDefaultWasm(url));
   try {
     return await WebAssembly.compile(bytes);
   } catch (cause) {
-    throw new KernelError('KERNEL_LOAD_FAILED', `kernels.wasm does not compile: ${String((cause as Error)?.message ?? cause)}`, { cause });
+    throw new KernelError('KERNEL_LOAD_FAILED', `${url.pathname.split('/').pop()} does not compile: ${String((cause as Error)?.message ?? cause)}`, { cause });
   }
 }
 
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<KernelBackend> {
+  if (options.threads !== undefined && options.threads !== 1) {
+    // Undefined means it could not (it warned why): the single-thread backend below stands in.
+    const threaded = await createThreadedWasmBackend(options);
+    if (threaded) return threaded;
+  }
   const module = await loadKernelModule(options.wasmBytes);
-  const initialPages = Math.max(1, Math.ceil((options.initialBytes ?? 16 * 2 ** 20) / WASM_PAGE));
-  const memory = new WebAssembly.Memory({ initial: initialPages });
+  const memory = new WebAssembly.Memory({ initial: initialPages(options) });
+  const ex = await instantiateKernels(module, memory, 'kernels.wasm');
+  return guardBackend('wasm-simd', new Arena(memory, ex.heap_base()), rawKernels(ex));
+}
+
+export function initialPages(options: WasmBackendOptions): number {
+  return Math.max(1, Math.ceil((options.initialBytes ?? 16 * 2 ** 20) / WASM_PAGE));
+}
+
+/** Instantiate the kernels over `memory` and check they are the ones this file maps. */
+export async function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory, file: string): Promise<KernelExports> {
   const imports: WebAssembly.Imports = {};
   for (const imp of WebAssembly.Module.imports(module)) {
     const ns = (imports[imp.module] ??= {});
@@ -101,23 +125,31 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       // --runtime stub with --noAssert imports nothing else today; anything that does get called
       // (abort) is a kernel bug, reported rather than trapping silently.
       ns[imp.name] = () => {
-        throw new KernelError('KERNEL_LOAD_FAILED', `kernels.wasm called its import ${imp.module}.${imp.name}`);
+        throw new KernelError('KERNEL_LOAD_FAILED', `${file} called its import ${imp.module}.${imp.name}`);
       };
     } else {
-      throw new KernelError('KERNEL_LOAD_FAILED', `kernels.wasm wants an unexpected ${imp.kind} import ${imp.module}.${imp.name}`);
+      throw new KernelError('KERNEL_LOAD_FAILED', `${file} wants an unexpected ${imp.kind} import ${imp.module}.${imp.name}`);
     }
   }
-  const instance = await WebAssembly.instantiate(module, imports);
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(module, imports);
+  } catch (cause) {
+    throw new KernelError('KERNEL_LOAD_FAILED', `${file} does not instantiate: ${String((cause as Error)?.message ?? cause)}`, { cause });
+  }
   const ex = instance.exports as unknown as KernelExports;
   for (const name of REQUIRED_EXPORTS) {
     if (typeof ex[name] !== 'function') {
-      throw new KernelError('KERNEL_LOAD_FAILED', `kernels.wasm has no export ${name}: built from another version of assembly/?`);
+      throw new KernelError('KERNEL_LOAD_FAILED', `${file} has no export ${name}: built from another version of assembly/?`);
     }
   }
-  const panel = ex.linear_panel_f32();
-  const arena = new Arena(memory, ex.heap_base());
+  return ex;
+}
 
-  const raw: RawKernels = {
+/** The contract's kernels over an instance's exports (which may run on a thread pool). */
+export function rawKernels(ex: KernelExports): RawKernels {
+  const panel = ex.linear_panel_f32();
+  return {
     packedLinearBytes: (OUT, IN) => Math.ceil(OUT / panel) * panel * IN * 4,
     packLinear: (dst, src, OUT, IN) => ex.pack_linear_f32(dst, src, OUT, IN),
     linear: (out, x, w, bias, T, IN, OUT) => ex.linear_f32(out, x, w, bias, T, IN, OUT),
@@ -131,7 +163,6 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     tanh: (x, n) => ex.tanh_f32(x, n),
     dotRows: (out, matrix, vec, rows, dim) => ex.dot_rows_f32(out, matrix, vec, rows, dim),
   };
-  return guardBackend('wasm-simd', arena, raw);
 }
 
 /** Bench only: the peak f32x4 mul+add loop, on its own instance of the same module. */

@@ -5,6 +5,10 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Encoder as BaseEncoder, EncoderError, type EncoderOptions } from '../encoder.js';
 import { fileSource } from './file-source.js';
+import { useNodeThreads } from './worker-threads.js';
+
+// Worker threads for the thread pool come from node:worker_threads where there are no Web Workers.
+useNodeThreads();
 
 export class Encoder extends BaseEncoder {
   /**

@@ -1,0 +1,325 @@
+// Owns: KernelThreadPool — worker threads that run kernel exports over the one shared heap — plus
+// what deciding on threads needs: whether this runtime can share memory (and why not), the default
+// thread count, the one-time fallback warning, and the Web Worker factory (browsers, Deno, Bun).
+// Runtime-neutral: Node (no Web Worker global) registers its worker_threads factory and core count
+// through `registerThreadPlatform` (src/node/worker-threads.ts); nothing here imports node: modules.
+// Does not own: how a kernel call is split into shares (parallel-kernels.ts), what a worker does
+// (kernel-worker.ts) or the heap (arena.ts).
+//
+// A job: the calling thread writes each worker's arguments into its slot of the control block,
+// sets PENDING, bumps GEN and notifies; runs share 0 itself; then waits for PENDING = 0 — with
+// Atomics.wait where the thread may block (Node, Deno, Bun, any worker), by polling Atomics.load in a
+// browser's main thread (Atomics.wait throws there). Kernel calls stay synchronous.
+import {
+  CONTROL_LAYOUT as L,
+  controlBytes,
+  kernelWorkerSource,
+  type KernelWorkerInit,
+  type KernelWorkerMessage,
+} from './kernel-worker.js';
+import { KernelError } from './kernel-error.js';
+
+/** A started worker, as the pool needs it (a thin face over Web Worker or worker_threads). */
+export interface KernelWorkerHandle {
+  postMessage(message: KernelWorkerInit): void;
+  /** Each message the worker posts, and an Error if it fails to load or dies. */
+  listen(onMessage: (message: KernelWorkerMessage) => void, onError: (error: Error) => void): void;
+  /** Let the process exit while the worker lives (where the runtime has the notion). */
+  unref(): void;
+  terminate(): void;
+}
+
+/** Starts one worker running kernelWorkerMain (kernel-worker.ts's kernelWorkerSource gives the script
+ *  text, given the host's way to post and receive messages). */
+export type KernelWorkerFactory = () => KernelWorkerHandle;
+
+/** Default thread counts above this are capped: past it, the synchronisation per kernel call and the
+ *  memory bandwidth shared by the cores eat the gain for BERT-base-sized calls. */
+export const DEFAULT_MAX_THREADS = 8;
+/** Explicit thread counts above this are refused (a typo, not a plan). */
+export const MAX_THREADS = 64;
+
+interface ThreadPlatform {
+  workerFactory?: KernelWorkerFactory;
+  hardwareConcurrency?: () => number;
+}
+
+let platform: ThreadPlatform = {};
+
+/** For runtime adapters: where workers come from and how many cores there are, when the runtime
+ *  has no Web Worker / navigator.hardwareConcurrency (Node). Web Workers win where both exist. */
+export function registerThreadPlatform(p: ThreadPlatform): void {
+  platform = { ...platform, ...p };
+}
+
+/** Cores of this machine as the runtime reports them (1 when it does not say). */
+export function hardwareConcurrency(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  const n = platform.hardwareConcurrency?.() ?? nav?.hardwareConcurrency;
+  return Number.isInteger(n) && (n as number) > 0 ? (n as number) : 1;
+}
+
+/** The `threads` default: the core count, capped at DEFAULT_MAX_THREADS. */
+export function defaultThreadCount(): number {
+  return Math.min(hardwareConcurrency(), DEFAULT_MAX_THREADS);
+}
+
+/** Validate a `threads` option (undefined = the default). */
+export function resolveThreadCount(threads: number | undefined): number {
+  if (threads === undefined) return defaultThreadCount();
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new KernelError('KERNEL_BAD_OPTION', `threads = ${threads} must be an integer from 1 to ${MAX_THREADS}`);
+  }
+  return threads;
+}
+
+/** The Web Worker factory (browsers, Deno, Bun): the worker runs from a Blob URL of the source. */
+export function webWorkerFactory(): KernelWorkerFactory | undefined {
+  const g = globalThis as {
+    Worker?: new (url: string | URL, options?: { type?: 'module' | 'classic'; name?: string }) => Worker;
+    Blob?: typeof Blob;
+    URL?: typeof URL;
+  };
+  if (typeof g.Worker !== 'function' || typeof g.Blob !== 'function' || typeof g.URL?.createObjectURL !== 'function') {
+    return undefined;
+  }
+  const WorkerCtor = g.Worker;
+  return () => {
+    const script = kernelWorkerSource(
+      '',
+      '{ post: (m) => self.postMessage(m), listen: (cb) => { self.onmessage = (e) => cb(e.data); }, close: () => self.close() }',
+    );
+    const url = URL.createObjectURL(new Blob([script], { type: 'text/javascript' }));
+    // Module type: Deno runs only module workers; browsers and Bun take both.
+    const worker = new WorkerCtor(url, { type: 'module', name: 'kmed-dpr kernels' });
+    return {
+      postMessage: (m) => worker.postMessage(m),
+      listen(onMessage, onError) {
+        worker.onmessage = (e: MessageEvent) => onMessage(e.data as KernelWorkerMessage);
+        worker.onerror = (e: ErrorEvent) => {
+          e.preventDefault?.();
+          onError(new Error(e.message || 'the worker script failed to load'));
+        };
+        worker.onmessageerror = () => onError(new Error('a message to the worker could not be cloned'));
+      },
+      unref: () => (worker as unknown as { unref?: () => void }).unref?.(),
+      terminate() {
+        worker.terminate();
+        URL.revokeObjectURL(url);
+      },
+    };
+  };
+}
+
+/** Where this runtime's workers come from: the caller's, Web Workers, or the registered factory. */
+export function pickWorkerFactory(explicit?: KernelWorkerFactory): KernelWorkerFactory | undefined {
+  return explicit ?? webWorkerFactory() ?? platform.workerFactory;
+}
+
+/** Why this runtime cannot run the thread pool, or undefined when it can. */
+export function sharedMemoryUnavailable(): string | undefined {
+  const g = globalThis as { SharedArrayBuffer?: unknown; crossOriginIsolated?: boolean; Atomics?: unknown };
+  if (typeof g.SharedArrayBuffer !== 'function' || typeof g.Atomics !== 'object') {
+    return 'SharedArrayBuffer is not available in this runtime';
+  }
+  if (g.crossOriginIsolated === false) {
+    return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  }
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  } catch {
+    return 'this engine cannot create a shared WebAssembly.Memory';
+  }
+  return undefined;
+}
+
+let warned = false;
+
+/** Say once per program that threads were asked for and one is used, and why. */
+export function warnSingleThread(requested: number, reason: string): void {
+  if (warned) return;
+  warned = true;
+  console.warn(`kmed-dpr: running on 1 thread instead of ${requested}: ${reason}`);
+}
+
+/** Test hook: forget that the fallback warning was given. */
+export function resetThreadWarning(): void {
+  warned = false;
+}
+
+/** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface ThreadPoolOptions {
+  /** kernels-mt.wasm, compiled. */
+  module: WebAssembly.Module;
+  /** The shared heap. */
+  memory: WebAssembly.Memory;
+  /** The calling thread's instance of `module` over `memory` (it runs share 0). */
+  exports: WebAssembly.Exports;
+  /** Byte offset of the control block (controlBytes(threads) bytes, outside the arena). */
+  control: number;
+  /** Participants, the calling thread included (>= 2). */
+  threads: number;
+  factory: KernelWorkerFactory;
+  /** How long workers may take to start (default 30 s). */
+  startTimeoutMs?: number;
+}
+
+/** Polls of the counter before sleeping (see KernelWorkerInit.spin). */
+const SPIN = 4000;
+/** A job whose workers have not finished this long after the calling thread finished its own share
+ *  (or 60 s, if more) means a worker died: fail instead of hanging. */
+const STALL_FACTOR = 50;
+const STALL_MIN_MS = 60_000;
+
+export class KernelThreadPool {
+  readonly threads: number;
+  readonly #exports: Record<string, (...args: number[]) => void>;
+  readonly #ops: Map<string, number>;
+  readonly #ctl: Int32Array;
+  readonly #slots: Float64Array;
+  readonly #workers: KernelWorkerHandle[];
+  readonly #blocking: boolean;
+  #state: 'running' | 'disposed' | 'failed' = 'running';
+
+  private constructor(o: ThreadPoolOptions, workers: KernelWorkerHandle[], ops: string[]) {
+    this.threads = o.threads;
+    this.#exports = o.exports as unknown as Record<string, (...args: number[]) => void>;
+    this.#ops = new Map(ops.map((name, i) => [name, i]));
+    this.#ctl = new Int32Array(o.memory.buffer, o.control, L.SLOTS_BYTE / 4);
+    this.#slots = new Float64Array(o.memory.buffer, o.control + L.SLOTS_BYTE, o.threads * L.SLOT_F64);
+    this.#workers = workers;
+    this.#blocking = canBlock();
+  }
+
+  /** Start threads-1 workers over `memory` and wait until each has instantiated the module. */
+  static async create(o: ThreadPoolOptions): Promise<KernelThreadPool> {
+    if (!Number.isInteger(o.threads) || o.threads < 2) throw new KernelError('KERNEL_BAD_OPTION', `a thread pool needs >= 2 threads, got ${o.threads}`);
+    if (o.control % 8 !== 0 || o.control + controlBytes(o.threads) > o.memory.buffer.byteLength) {
+      throw new KernelError('KERNEL_BAD_POINTER', `thread pool control block at ${o.control} does not fit the heap`);
+    }
+    const ops = WebAssembly.Module.exports(o.module).filter((e) => e.kind === 'function').map((e) => e.name);
+    new Int32Array(o.memory.buffer, o.control, controlBytes(o.threads) / 4).fill(0);
+    const workers: KernelWorkerHandle[] = [];
+    const timeoutMs = o.startTimeoutMs ?? 30_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const ready = [];
+      for (let index = 1; index < o.threads; index++) {
+        const worker = o.factory();
+        workers.push(worker);
+        ready.push(
+          new Promise<void>((resolve, reject) => {
+            worker.listen(
+              (m) => {
+                if ('ready' in m) resolve();
+                else reject(new Error(m.error));
+              },
+              reject,
+            );
+          }),
+        );
+        worker.postMessage({ module: o.module, memory: o.memory, control: o.control, index, ops, layout: L, spin: SPIN });
+      }
+      await Promise.race([
+        Promise.all(ready),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`workers did not start within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (cause) {
+      for (const w of workers) w.terminate();
+      throw new KernelError('KERNEL_THREAD_FAILED', `cannot start ${o.threads - 1} kernel worker(s): ${String((cause as Error)?.message ?? cause)}`, { cause });
+    } finally {
+      clearTimeout(timer);
+    }
+    // Started: from now on they must not keep a program alive (dispose() ends them; a program that
+    // forgets to call it still exits).
+    for (const w of workers) w.unref();
+    return new KernelThreadPool(o, workers, ops);
+  }
+
+  /**
+   * Run export `name` once per share, share i with arguments shares[i]; share 0 on this thread, the
+   * others on workers 1..shares.length-1, all at once. Returns when every share is done. Shares must
+   * write disjoint memory. After dispose() every share runs here, one after another.
+   */
+  run(name: string, shares: ReadonlyArray<ReadonlyArray<number>>): void {
+    const fn = this.#exports[name];
+    const op = this.#ops.get(name);
+    if (typeof fn !== 'function' || op === undefined) throw new KernelError('KERNEL_LOAD_FAILED', `kernels-mt.wasm has no export ${name}`);
+    if (shares.length > this.threads) throw new KernelError('KERNEL_BAD_SIZE', `${name}: ${shares.length} shares for ${this.threads} threads`);
+    if (this.#state === 'failed') throw new KernelError('KERNEL_THREAD_FAILED', 'the kernel thread pool failed earlier; create a new backend');
+    if (this.#state === 'disposed' || shares.length <= 1) {
+      for (const args of shares) fn(...args);
+      return;
+    }
+    const ctl = this.#ctl;
+    const slots = this.#slots;
+    for (let w = 1; w < this.threads; w++) {
+      const base = w * L.SLOT_F64;
+      const args = shares[w];
+      if (args === undefined) {
+        slots[base] = -1;
+        continue;
+      }
+      if (args.length >= L.SLOT_F64) throw new KernelError('KERNEL_BAD_SIZE', `${name}: ${args.length} arguments, at most ${L.SLOT_F64 - 1}`);
+      slots[base] = args.length;
+      for (let i = 0; i < args.length; i++) slots[base + 1 + i] = args[i];
+    }
+    Atomics.store(ctl, L.OP, op);
+    Atomics.store(ctl, L.FAILED, 0);
+    Atomics.store(ctl, L.PENDING, shares.length - 1);
+    Atomics.add(ctl, L.GEN, 1);
+    Atomics.notify(ctl, L.GEN);
+    const started = performance.now();
+    try {
+      fn(...shares[0]);
+    } finally {
+      // Even if share 0 threw, the workers are writing the heap: wait for them before returning.
+      this.#join(name, performance.now() - started);
+    }
+    const failed = Atomics.load(ctl, L.FAILED);
+    if (failed !== 0) {
+      throw new KernelError('KERNEL_THREAD_FAILED', `${name}: kernel worker ${failed - 1} threw (see the console); its output rows are not valid`);
+    }
+  }
+
+  #join(name: string, ownMs: number): void {
+    const ctl = this.#ctl;
+    for (let i = SPIN; i > 0; i--) if (Atomics.load(ctl, L.PENDING) === 0) return;
+    const limitMs = Math.max(STALL_MIN_MS, ownMs * STALL_FACTOR);
+    const deadline = performance.now() + limitMs;
+    for (;;) {
+      const pending = Atomics.load(ctl, L.PENDING);
+      if (pending === 0) return;
+      if (this.#blocking) Atomics.wait(ctl, L.PENDING, pending, 100);
+      else for (let i = 0; i < 1000 && Atomics.load(ctl, L.PENDING) === pending; i++);
+      if (performance.now() > deadline) {
+        this.#state = 'failed';
+        throw new KernelError(
+          'KERNEL_THREAD_FAILED',
+          `${name}: ${Atomics.load(ctl, L.PENDING)} kernel worker(s) did not finish within ${Math.round(limitMs)} ms (a worker died or was terminated)`,
+        );
+      }
+    }
+  }
+
+  /** Stop the workers (idempotent). Later run() calls execute every share on this thread. */
+  dispose(): void {
+    if (this.#state === 'disposed') return;
+    this.#state = 'disposed';
+    Atomics.store(this.#ctl, L.OP, L.QUIT);
+    Atomics.add(this.#ctl, L.GEN, 1);
+    Atomics.notify(this.#ctl, L.GEN);
+    for (const w of this.#workers) w.terminate();
+  }
+}

@@ -1,0 +1,81 @@
+// Owns: the multi-threaded wasm backend — kernels-mt.wasm over one shared WebAssembly.Memory, the
+// calling thread's instance plus a KernelThreadPool of workers, each split export run as shares
+// (parallel-kernels.ts) — and the decision to fall back to one thread when the runtime cannot.
+// Does not own: the kernel mapping or module loading (wasm.ts), the pool (thread-pool.ts), the
+// argument checks (guard.ts: the same guard, so a bad call never reaches a worker).
+//
+// Heap layout: [AssemblyScript static data | pool control block | arena ...]. The control block sits
+// below the arena's base, so no kernel call can name it and no release() can free it.
+import type { KernelBackend } from './backend.js';
+import { Arena, MAX_HEAP_BYTES, WASM_PAGE } from './arena.js';
+import { guardBackend } from './guard.js';
+import { controlBytes } from './kernel-worker.js';
+import { KernelError } from './kernel-error.js';
+import { parallelExports } from './parallel-kernels.js';
+import {
+  KernelThreadPool,
+  pickWorkerFactory,
+  resolveThreadCount,
+  sharedMemoryUnavailable,
+  warnSingleThread,
+} from './thread-pool.js';
+import { initialPages, instantiateKernels, loadKernelModule, rawKernels, type WasmBackendOptions } from './wasm.js';
+
+const DEFAULT_MT_URL = new URL('../../build/kernels-mt.wasm', import.meta.url);
+
+/** A shared memory must declare its maximum up front (it can never move); the engine reserves that
+ *  much address space. 4 GiB first (the arena's limit), smaller where an engine refuses it. */
+const MAXIMUM_PAGES = [MAX_HEAP_BYTES / WASM_PAGE, 16384, 4096];
+
+/**
+ * The threaded backend, or undefined when this runtime cannot run one (after warning why, once).
+ * Invalid options and a missing SIMD still throw, as for one thread.
+ */
+export async function createThreadedWasmBackend(options: WasmBackendOptions): Promise<KernelBackend | undefined> {
+  const threads = resolveThreadCount(options.threads);
+  if (threads === 1) return undefined;
+  const unavailable = sharedMemoryUnavailable();
+  if (unavailable) return fallBack(threads, unavailable);
+  const factory = pickWorkerFactory(options.workerFactory);
+  if (!factory) return fallBack(threads, 'this runtime has no Worker API (and no worker factory was registered)');
+
+  let module: WebAssembly.Module;
+  try {
+    module = await loadKernelModule(options.wasmThreadsBytes, DEFAULT_MT_URL);
+  } catch (error) {
+    if ((error as KernelError).code === 'KERNEL_NO_SIMD') throw error;
+    return fallBack(threads, (error as Error).message);
+  }
+  const memory = sharedMemory(initialPages(options));
+  if (!memory) return fallBack(threads, 'no shared WebAssembly.Memory could be reserved');
+  const ex = await instantiateKernels(module, memory, 'kernels-mt.wasm');
+  // 64-byte aligned: the control block's counters each own a cache line.
+  const control = Math.ceil(Math.max(16, ex.heap_base()) / 64) * 64;
+  const arena = new Arena(memory, control + controlBytes(threads));
+  let pool: KernelThreadPool;
+  try {
+    pool = await KernelThreadPool.create({ module, memory, exports: ex as unknown as WebAssembly.Exports, control, threads, factory });
+  } catch (error) {
+    return fallBack(threads, (error as Error).message);
+  }
+  return guardBackend('wasm-simd', arena, rawKernels(parallelExports(ex, pool)), {
+    threads,
+    dispose: () => pool.dispose(),
+  });
+}
+
+function sharedMemory(initial: number): WebAssembly.Memory | undefined {
+  for (const maximum of MAXIMUM_PAGES) {
+    try {
+      return new WebAssembly.Memory({ initial: Math.min(initial, maximum), maximum, shared: true });
+    } catch {
+      // Address space refused: try a smaller reservation.
+    }
+  }
+  return undefined;
+}
+
+function fallBack(threads: number, reason: string): undefined {
+  warnSingleThread(threads, reason);
+  return undefined;
+}
