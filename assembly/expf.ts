@@ -3,8 +3,12 @@
 // Method (Cephes expf): n = round(x·log2 e), r = x - n·ln2 in two parts (Cody–Waite: C1 has 9
 // significant bits, so n·C1 is exact for |n| ≤ 128), e^r by a degree-5 minimax polynomial on
 // |r| ≤ ln2/2, then scale by 2^n built directly in the exponent bits.
-// Measured error (all f32 in [-87.3, 0] against Math.exp, round-to-nearest f32 being 0.5 ulp):
-// see the comment on EXP_MAX_ULP below.
+// Speed notes (V8 on x64): f32x4.min/max carry wasm's NaN and ±0 rules and cost ~8 instructions
+// each, pmin/pmax are one minps/maxps — with x as the first operand they still pass a NaN x
+// through. Rounding uses the 1.5·2^23 "magic number" add, which leaves n in the low mantissa bits,
+// so 2^n needs an integer add and shift instead of roundps + the multi-instruction trunc_sat.
+// Measured error: at most 0.98 ulp against Math.exp (float64) over every 4th f32 in [-87.34, 0]
+// (2.8e8 values; a correctly rounded exp would be 0.5 ulp), i.e. relative error < 1.2e-7.
 // Domain: every caller passes x ≤ ~0 (softmax: x - max; tanh: -2|x|; GELU: -z² + small), so the
 // top is clamped at EXP_HI without an overflow path. Below EXP_LO (where e^x < FLT_MIN) the result
 // is exactly 0: this is what makes masked softmax columns exactly 0, and denormals, which would be
@@ -26,11 +30,19 @@ const EXP_P3: f32 = 4.1665795894e-2;
 const EXP_P4: f32 = 1.6666665459e-1;
 const EXP_P5: f32 = 5.0000001201e-1;
 
+/** 1.5·2^23: adding it to |v| < 2^22 rounds v to an integer (nearest, ties to even) held in the
+ *  low mantissa bits. */
+const ROUND_MAGIC: f32 = 12582912.0;
+/** Bit pattern of ROUND_MAGIC. */
+const ROUND_MAGIC_BITS: i32 = 0x4b400000;
+const EXP_BIAS: i32 = 127;
+
 // @ts-ignore: decorator
 @inline
 export function exp4(x: v128): v128 {
-  const xc = f32x4.min(f32x4.max(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
-  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
+  const xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
+  const t = f32x4.add(f32x4.mul(xc, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
+  const n = f32x4.sub(t, f32x4.splat(ROUND_MAGIC));
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(EXP_C1)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(EXP_C2)));
   let p = f32x4.add(f32x4.mul(f32x4.splat(EXP_P0), r), f32x4.splat(EXP_P1));
@@ -41,7 +53,7 @@ export function exp4(x: v128): v128 {
   // e^r = 1 + r + r²·p, added small-to-large.
   const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
   // 2^n: n in [-126, 127] after the clamp, so the biased exponent n + 127 is in [1, 254].
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const scale = i32x4.shl(i32x4.add(t, i32x4.splat(EXP_BIAS - ROUND_MAGIC_BITS)), 23);
   const e = f32x4.mul(y, scale);
   // x < EXP_LO (including -∞) → exactly 0. NaN compares false and keeps its NaN.
   return v128.andnot(e, f32x4.lt(x, f32x4.splat(EXP_LO)));
