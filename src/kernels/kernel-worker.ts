@@ -116,11 +116,13 @@ export function kernelWorkerMain(io: KernelWorkerIO): void {
 }
 
 /**
- * Source text of a worker script: the body, started with `io` (a JavaScript expression the host's
- * bootstrap defines). Some TypeScript runners (esbuild with keepNames, e.g. tsx) compile functions
- * to call a `__name` helper that only exists in the module they came from; the stub keeps the text
- * runnable on its own.
+ * Source text of a worker script: the body, started with `io` (a JavaScript expression for a
+ * KernelWorkerIO). With `host`, an expression for a promise (e.g. a dynamic import of the host's
+ * messaging module), the body starts once it resolves, and `io` may use its value as `host`.
+ * Some TypeScript runners (esbuild with keepNames, e.g. tsx) compile functions to call a `__name`
+ * helper that only exists in the module they came from; the stub keeps the text runnable alone.
  */
-export function kernelWorkerSource(prelude: string, io: string): string {
-  return `var __name = (f) => f;\n${prelude}\n(${String(kernelWorkerMain)})(${io});\n`;
+export function kernelWorkerSource(io: string, host?: string): string {
+  const start = `(${String(kernelWorkerMain)})(${io})`;
+  return `var __name = (f) => f;\n${host ? `${host}.then((host) => ${start});` : `${start};`}\n`;
 }

@@ -86,7 +86,6 @@ export function webWorkerFactory(): KernelWorkerFactory | undefined {
   const WorkerCtor = g.Worker;
   return () => {
     const script = kernelWorkerSource(
-      '',
       '{ post: (m) => self.postMessage(m), listen: (cb) => { self.onmessage = (e) => cb(e.data); }, close: () => self.close() }',
     );
     const url = URL.createObjectURL(new Blob([script], { type: 'text/javascript' }));
@@ -111,9 +110,50 @@ export function webWorkerFactory(): KernelWorkerFactory | undefined {
   };
 }
 
-/** Where this runtime's workers come from: the caller's, Web Workers, or the registered factory. */
-export function pickWorkerFactory(explicit?: KernelWorkerFactory): KernelWorkerFactory | undefined {
-  return explicit ?? webWorkerFactory() ?? platform.workerFactory;
+/** The constructor of node:worker_threads' Worker, as far as the factory needs it. */
+export type WorkerThreadsWorker = new (code: string, options: { eval: true; name?: string }) => {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (message: KernelWorkerMessage) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+  unref(): void;
+  terminate(): Promise<number>;
+};
+
+/** A factory over node:worker_threads' Worker (Node): the body runs as an eval worker that reaches
+ *  its parentPort through a dynamic import. Takes the class so this file never imports node:. */
+export function workerThreadsFactory(Worker: WorkerThreadsWorker): KernelWorkerFactory {
+  const host = "import('node:worker_threads')";
+  const io = "{ post: (m) => host.parentPort.postMessage(m), listen: (cb) => host.parentPort.on('message', cb), close: () => host.parentPort.close() }";
+  return () => {
+    const worker = new Worker(kernelWorkerSource(io, host), { eval: true, name: 'kmed-dpr kernels' });
+    return {
+      postMessage: (m) => worker.postMessage(m),
+      listen(onMessage, onError) {
+        worker.on('message', onMessage);
+        worker.on('error', onError);
+        worker.on('exit', (code) => onError(new Error(`the kernel worker exited with code ${code}`)));
+      },
+      unref: () => worker.unref(),
+      terminate: () => void worker.terminate(),
+    };
+  };
+}
+
+/** Where this runtime's workers come from: the caller's, Web Workers, the registered factory, or —
+ *  in Node reached through the neutral entry, where nothing registered one — node:worker_threads,
+ *  imported only then (as wasm.ts imports node:fs only to read a file: URL). */
+export async function pickWorkerFactory(explicit?: KernelWorkerFactory): Promise<KernelWorkerFactory | undefined> {
+  const chosen = explicit ?? webWorkerFactory() ?? platform.workerFactory;
+  if (chosen) return chosen;
+  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  if (!proc?.versions?.node) return undefined;
+  try {
+    const { Worker } = (await import('node:worker_threads')) as unknown as { Worker: WorkerThreadsWorker };
+    return workerThreadsFactory(Worker);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why this runtime cannot run the thread pool, or undefined when it can. */

@@ -36,7 +36,7 @@ export async function createThreadedWasmBackend(options: WasmBackendOptions): Pr
   if (threads === 1) return undefined;
   const unavailable = sharedMemoryUnavailable();
   if (unavailable) return fallBack(threads, unavailable);
-  const factory = pickWorkerFactory(options.workerFactory);
+  const factory = await pickWorkerFactory(options.workerFactory);
   if (!factory) return fallBack(threads, 'this runtime has no Worker API (and no worker factory was registered)');
 
   let module: WebAssembly.Module;
