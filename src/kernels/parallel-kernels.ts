@@ -113,10 +113,10 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
  * equal as the grain allows, and none cheaper than MIN_SHARE_NS. Returns the shares' argument
  * lists (one share: the call as it came).
  */
-export function splitCall(split: RowSplit, args: Args, threads: number): number[][] {
+export function splitCall(split: RowSplit, args: Args, threads: number, minShareNs = MIN_SHARE_NS): number[][] {
   const rows = args[split.rows];
   const units = Math.ceil(rows / split.grain);
-  const affordable = Math.floor((rows * split.nsPerRow(args)) / MIN_SHARE_NS);
+  const affordable = minShareNs <= 0 ? units : Math.floor((rows * split.nsPerRow(args)) / minShareNs);
   const n = Math.max(1, Math.min(threads, units, affordable));
   if (n === 1) return [args.slice()];
   const moves = split.advance.map(([arg, perRow]) => [arg, perRow(args)] as const);
@@ -132,14 +132,20 @@ export function splitCall(split: RowSplit, args: Args, threads: number): number[
   return shares;
 }
 
-/** `exports` with every export named in `splits` run as shares on `pool`; others unchanged. */
-export function parallelExports<E extends object>(exports: E, pool: KernelThreadPool, splits: Readonly<Record<string, RowSplit>> = ROW_SPLITS): E {
+/** `exports` with every export named in `splits` run as shares on `pool`; others unchanged.
+ *  `minShareNs` (default MIN_SHARE_NS; 0 splits everything) is a knob for bench/threads.ts. */
+export function parallelExports<E extends object>(
+  exports: E,
+  pool: KernelThreadPool,
+  splits: Readonly<Record<string, RowSplit>> = ROW_SPLITS,
+  minShareNs = MIN_SHARE_NS,
+): E {
   const out: Record<string, unknown> = { ...(exports as Record<string, unknown>) };
   for (const [name, split] of Object.entries(splits)) {
     const fn = out[name];
     if (typeof fn !== 'function') continue;
     out[name] = (...args: number[]) => {
-      const shares = splitCall(split, args, pool.threads);
+      const shares = splitCall(split, args, pool.threads, minShareNs);
       if (shares.length === 1) return (fn as (...a: number[]) => unknown)(...args);
       pool.run(name, shares);
     };

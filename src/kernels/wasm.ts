@@ -27,6 +27,8 @@ export interface WasmBackendOptions {
   wasmThreadsBytes?: BufferSource | WebAssembly.Module;
   /** Where worker threads come from (default: Web Workers, else what the runtime adapter registered). */
   workerFactory?: KernelWorkerFactory;
+  /** Bench knob: the least estimated work (ns) worth a share on another thread (0: split every call). */
+  minShareNs?: number;
 }
 
 /** The exports of assembly/index.ts (the ABI). */
