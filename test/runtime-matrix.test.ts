@@ -104,5 +104,33 @@ describe('runtime matrix: the tiny check in every runtime', () => {
         expectPass(r, threads, 'neutral');
       });
     }
+
+    // Without COOP/COEP a page has no SharedArrayBuffer: asked for several threads, the library
+    // must still give the right answer on one, and say so exactly once (issue 6, item 3).
+    it.runIf(THREAD_COUNTS.includes(2))('chromium without cross-origin isolation falls back to 1 thread, warning once', async () => {
+      const plain = await startServer({ isolation: false });
+      try {
+        const page = await browser.newPage();
+        const warnings: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'warning' && /thread/i.test(m.text())) warnings.push(m.text());
+        });
+        await page.goto(`${plain.url}/test/runtimes/browser.html?threads=2&lib=${encodeURIComponent(browserEntry)}`);
+        await page.waitForFunction(() => (window as unknown as { kmedCheck?: unknown }).kmedCheck !== undefined, null, {
+          timeout: 60_000,
+        });
+        const r = (await page.evaluate(() => (window as unknown as { kmedCheck: unknown }).kmedCheck)) as CheckResult;
+        await page.close();
+        r.version = browser.version();
+        expect(r.crossOriginIsolated).toBe(false);
+        expectPass({ ...r, runtime: 'chromium (no COOP/COEP)' }, 1, 'neutral');
+        expect(r.requestedThreads).toBe(2);
+        console.log(`fallback warning: ${warnings.join(' | ')}`);
+        // Two encoders were asked for 2 threads; one warning in all.
+        expect(warnings).toHaveLength(1);
+      } finally {
+        await plain.close();
+      }
+    });
   });
 });

@@ -117,7 +117,13 @@ describe('web demo in Chromium', () => {
         scores.map((s, i) => `  ${i + 1}: ${s.toFixed(6)}  ${golden.seed_similarity_f64[i].toFixed(6)}`).join('\n'),
     );
     expectScores(scores);
-    expect(await page.textContent('#model-info')).toMatch(/Loaded tiny-question \+ tiny-context/);
+    const info = (await page.textContent('#model-info')) ?? '';
+    expect(info).toMatch(/Loaded tiny-question \+ tiny-context/);
+    // The thread count picked on the page is the one the encoders run with (cross-origin isolated).
+    const picked = Number(await page.inputValue('#threads'));
+    expect(info).toContain(`· ${picked} thread${picked === 1 ? '' : 's'}`);
+    expect(info).not.toMatch(/asked for/);
+    console.log(`model info: ${info}`);
     mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     console.log(`screenshot: ${SCREENSHOT}`);

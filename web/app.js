@@ -61,6 +61,8 @@ function setupThreads() {
   const cores = navigator.hardwareConcurrency || 1;
   const counts = isolated ? [1, 2, 4, 8].filter((n) => n === 1 || n <= cores) : [1];
   select.replaceChildren(...counts.map((n) => new Option(String(n), String(n))));
+  // Default to the most threads the page can use: encoding is the slow part.
+  select.value = String(counts[counts.length - 1]);
   select.title = isolated
     ? `This page is cross-origin isolated: workers can share the model's memory (${cores} cores).`
     : 'This page is not cross-origin isolated (no COOP/COEP headers), so it runs on one thread.';
