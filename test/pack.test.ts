@@ -18,10 +18,12 @@ import {
   run,
   runCliCheck,
   TABLE_HEADER,
+  threadCounts,
 } from './runtimes/launch.js';
 
 const POOLER_TOLERANCE = 2e-5;
 const SIMILARITY_TOLERANCE = 1e-5;
+const THREAD_COUNTS = threadCounts();
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 describe('npm pack → install into an empty folder → import by name', () => {
@@ -80,15 +82,19 @@ describe('npm pack → install into an empty folder → import by name', () => {
     for (const t of targets) expect(paths, `exports target ${t} is not in the package`).toContain(t);
   });
 
+  // Every thread count too: threads need build/kernels-mt.wasm and the worker code in the tarball.
   for (const runtime of ['node', 'deno', 'bun'] as CliRuntime[]) {
-    it(`${runtime} imports 'kmed-dpr' from the installed package and passes the check`, async () => {
-      const r = await runCliCheck(runtime, { cwd: app, script: join(app, 'check.mjs'), lib: 'kmed-dpr', threads: 1 });
-      results.push(r);
-      expect(r.error, `${runtime} failed:\n${r.error}`).toBeUndefined();
-      expect(r.entry).toBe('node');
-      expect(r.maxError!, r.worst).toBeLessThanOrEqual(POOLER_TOLERANCE);
-      expect(r.maxSimilarityError!).toBeLessThanOrEqual(SIMILARITY_TOLERANCE);
-    });
+    for (const threads of THREAD_COUNTS) {
+      it(`${runtime} imports 'kmed-dpr' from the installed package and passes the check (${threads} thread(s))`, async () => {
+        const r = await runCliCheck(runtime, { cwd: app, script: join(app, 'check.mjs'), lib: 'kmed-dpr', threads });
+        results.push(r);
+        expect(r.error, `${runtime} failed:\n${r.error}`).toBeUndefined();
+        expect(r.entry).toBe('node');
+        expect(r.threads).toBe(threads);
+        expect(r.maxError!, r.worst).toBeLessThanOrEqual(POOLER_TOLERANCE);
+        expect(r.maxSimilarityError!).toBeLessThanOrEqual(SIMILARITY_TOLERANCE);
+      });
+    }
   }
 
   it("node imports the runtime-neutral entry 'kmed-dpr/web' from the installed package", async () => {
@@ -107,7 +113,8 @@ describe('npm pack → install into an empty folder → import by name', () => {
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
-      await page.goto(`${server.url}/test/runtimes/browser.html?threads=1&lib=${encodeURIComponent(entry)}`);
+      const threads = Math.max(...THREAD_COUNTS);
+      await page.goto(`${server.url}/test/runtimes/browser.html?threads=${threads}&lib=${encodeURIComponent(entry)}`);
       await page.waitForFunction(() => (window as unknown as { kmedCheck?: unknown }).kmedCheck !== undefined, null, {
         timeout: 60_000,
       });
@@ -116,6 +123,7 @@ describe('npm pack → install into an empty folder → import by name', () => {
       results.push(r);
       expect(r.error, r.error).toBeUndefined();
       expect(r.entry).toBe('neutral');
+      expect(r.threads).toBe(threads);
       expect(r.maxError!, r.worst).toBeLessThanOrEqual(POOLER_TOLERANCE);
       expect(r.maxSimilarityError!).toBeLessThanOrEqual(SIMILARITY_TOLERANCE);
     } finally {
