@@ -1,8 +1,8 @@
 // Benchmark: the WebAssembly SIMD kernels against the scalar TypeScript reference backend (the peer),
 // in the same process, single-threaded.
 // - linear (packed x·Wᵀ + b) on BERT-base shapes T×768·768ᵀ, T×768·3072ᵀ, T×3072·768ᵀ for T = 16,
-//   128, 512: GFLOP/s and the fraction of a register-resident f32x4 mul+add peak measured in the same
-//   run (assembly/peak.ts), interleaved with the linear runs so both see the same machine load;
+//   128, 512: GFLOP/s and the fraction of a register-resident f32x4 mul+add peak (assembly/peak.ts)
+//   sampled right before every run, so both see the same machine load;
 // - attention products, softmax, layernorm, GELU, tanh, add, dotRows on BERT-base sizes: GB/s
 //   (bytes read + written once) or GFLOP/s.
 // Median of RUNS runs (each run repeats the call until it lasts ≥ MIN_RUN_MS); peak RSS at the end.
@@ -28,16 +28,24 @@ const median = (a: number[]): number => {
 };
 
 const peakSamples: number[] = [];
-function samplePeak(): void {
+/** One ~10 ms run of the peak loop; returns GFLOP/s. */
+function samplePeak(): number {
   const iterations = 200_000;
   peak.run(iterations); // warm
   const t = performance.now();
   peak.run(iterations * 10);
-  peakSamples.push((iterations * 10 * peak.flopsPerIteration) / ((performance.now() - t) * 1e6));
+  const gflops = (iterations * 10 * peak.flopsPerIteration) / ((performance.now() - t) * 1e6);
+  peakSamples.push(gflops);
+  return gflops;
 }
 
-/** Seconds per call: median over RUNS runs; each run repeats `fn` until it lasts ≥ minMs. */
-function time(fn: () => void, minMs: number, interleave?: () => void): { median: number; best: number } {
+/**
+ * Seconds per call: median over RUNS runs; each run repeats `fn` until it lasts ≥ minMs.
+ * With `interleave`, it runs right before each run and the per-run ratio (its value × seconds per
+ * call) is kept too: on a shared machine the load drifts, and a peak sampled next to each run
+ * tracks it better than one measured once.
+ */
+function time(fn: () => void, minMs: number, interleave?: () => number): { median: number; best: number; ratios: number[] } {
   fn(); // warm-up: compile tiers, touch memory
   let reps = 1;
   for (;;) {
@@ -47,13 +55,16 @@ function time(fn: () => void, minMs: number, interleave?: () => void): { median:
     reps *= 2;
   }
   const perCall: number[] = [];
+  const ratios: number[] = [];
   for (let r = 0; r < RUNS; r++) {
-    interleave?.();
+    const near = interleave?.();
     const t = performance.now();
     for (let i = 0; i < reps; i++) fn();
-    perCall.push((performance.now() - t) / 1000 / reps);
+    const sec = (performance.now() - t) / 1000 / reps;
+    perCall.push(sec);
+    if (near !== undefined) ratios.push(near * sec);
   }
-  return { median: median(perCall), best: Math.min(...perCall) };
+  return { median: median(perCall), best: Math.min(...perCall), ratios };
 }
 
 function fill(be: KernelBackend, p: Ptr, n: number, seed: number, lo = -1, hi = 1): void {
@@ -87,6 +98,8 @@ function bench(kernel: string, shape: string, unit: 'GFLOP/s' | 'GB/s', work: nu
     if (be === wasm) {
       result.ours = work / t.median / 1e9;
       result.oursBest = work / t.best / 1e9;
+      // Fraction of the peak sampled just before each run (GFLOP/s of the run ÷ that peak).
+      if (t.ratios.length) result.peakFraction = median(t.ratios.map((peakTimesSec) => work / 1e9 / peakTimesSec));
     } else result.reference = work / t.median / 1e9;
     be.release(mark);
   }
@@ -183,10 +196,10 @@ for (const T of [16, 128, 512]) {
 
 if (peakSamples.length === 0) samplePeak();
 const peakMedian = median(peakSamples);
-for (const r of rows) if (r.unit === 'GFLOP/s') r.peakFraction = r.ours / peakMedian;
 
 console.log(`\n### Kernels: wasm SIMD vs scalar reference (Node ${process.versions.node}, ${process.arch}, single thread, median of ${RUNS} runs)\n`);
 console.log(`f32x4 mul+add peak (register-resident, assembly/peak.ts): median ${peakMedian.toFixed(1)} GFLOP/s, best ${Math.max(...peakSamples).toFixed(1)} (${peakSamples.length} samples interleaved with the runs)\n`);
+console.log('% of peak: median over runs of (run GFLOP/s ÷ the peak sampled just before that run).\n');
 console.log('| kernel | shape | wasm SIMD (median) | best run | % of peak | reference (peer) | speed-up |');
 console.log('|---|---|---:|---:|---:|---:|---:|');
 for (const r of rows) {
