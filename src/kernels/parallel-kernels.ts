@@ -29,8 +29,8 @@ export interface RowSplit {
   nsPerRow: (args: Args) => number;
 }
 
-/** A share worth less than this stays on the calling thread: posting a job and waking a worker
- *  costs a few µs when it is polling and tens of µs when asleep (measured by bench/threads.ts). */
+/** A share worth less than this stays on the calling thread: an empty job costs ~6 µs while the
+ *  workers still poll, tens of µs once they sleep (bench/threads.ts), and more on a busy machine. */
 export const MIN_SHARE_NS = 30_000;
 
 /** At ~40 GFLOP/s (assembly/matmul.ts on one core) a multiply-add pair costs 1/20 ns. */
@@ -78,8 +78,8 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
       [4, bytes((a) => a[6] * a[6])],
     ],
     grain: 1,
-    // two L×L×HS products and an L×L softmax (~2 ns per exp) per head
-    nsPerRow: (a) => 2 * a[6] * a[6] * a[7] * NS_PER_MAC + 2 * a[6] * a[6],
+    // two L×L×HS products and an L×L softmax per head: ~160 µs at L = 128 (bench/threads.ts)
+    nsPerRow: (a) => 4 * a[6] * a[6] * a[7] * NS_PER_MAC + 2 * a[6] * a[6],
   },
   // softmax_rows_f32(x, mask, rows, cols, scale)
   softmax_rows_f32: {
@@ -93,12 +93,12 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
     rows: 4,
     advance: [[0, bytes((a) => a[5])], [1, bytes((a) => a[5])]],
     grain: 1,
-    nsPerRow: (a) => 0.5 * a[5],
+    nsPerRow: (a) => 0.35 * a[5],
   },
   // Element-wise kernels: elements, in 64-byte (cache line) steps so shares never share a line.
   add_f32: { rows: 2, advance: [[0, () => F32], [1, () => F32]], grain: 16, nsPerRow: () => 0.15 },
-  gelu_f32: { rows: 1, advance: [[0, () => F32]], grain: 16, nsPerRow: () => 1 },
-  tanh_f32: { rows: 1, advance: [[0, () => F32]], grain: 16, nsPerRow: () => 1 },
+  gelu_f32: { rows: 1, advance: [[0, () => F32]], grain: 16, nsPerRow: () => 3 },
+  tanh_f32: { rows: 1, advance: [[0, () => F32]], grain: 16, nsPerRow: () => 3 },
   // dot_rows_f32(out, matrix, vec, rows, dim)
   dot_rows_f32: {
     rows: 3,
