@@ -102,7 +102,7 @@ function tile4x8(o: usize, x: usize, w: usize, init0: v128, init1: v128, K: i32,
 }
 
 /*
- * Why the packed tile exists three times. Measured on this machine (Zen 4, Node 20 / V8 11.3; see
+ * Why the 4x8 tile exists three times. Measured on this machine (Zen 4, Node 20 / V8 11.3; see
  * bench/kernels.ts), the inner loop is front-end bound, not FP bound: 16 mul/add issue in 4 cycles,
  * so every extra instruction costs. Variants tried:
  * - k unrolled 2/4/8 with immediate offsets: V8's scheduler hoists every load of the unrolled body
@@ -114,7 +114,7 @@ function tile4x8(o: usize, x: usize, w: usize, init0: v128, init1: v128, K: i32,
  *   BERT-base's two IN values; every other IN takes the generic path (same results bit for bit).
  */
 
-/** tile4x8Packed for IN = 768 (see tile4x8Packed): rows 3072 bytes apart as load immediates. */
+/** tile4x8 on a packed panel (ws = 32) for IN = 768: rows 3072 bytes apart as load immediates. */
 // @ts-ignore: decorator
 @inline
 function tile4x8In768(o: usize, x: usize, w: usize, init0: v128, init1: v128, os: usize): void {
@@ -151,7 +151,7 @@ function tile4x8In768(o: usize, x: usize, w: usize, init0: v128, init1: v128, os
   v128.store(o + os * 3, a31, V128);
 }
 
-/** tile4x8Packed for IN = 3072 (see tile4x8Packed): rows 12288 bytes apart as load immediates. */
+/** tile4x8 on a packed panel (ws = 32) for IN = 3072: rows 12288 bytes apart as load immediates. */
 // @ts-ignore: decorator
 @inline
 function tile4x8In3072(o: usize, x: usize, w: usize, init0: v128, init1: v128, os: usize): void {
