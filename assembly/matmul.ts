@@ -4,7 +4,8 @@
 // memory (the caller passes every buffer; nothing here allocates or keeps state).
 //
 // Row ranges: every kernel takes a pointer to its first output row and a row count, so a caller
-// (later: one worker per row range over shared memory) runs rows [r0, r1) by offsetting out and x.
+// (the thread pool: one worker per row range over shared memory) runs rows [r0, r1) by offsetting
+// out and x.
 //
 // Accumulation order (the same for every tile shape, so a row's result never depends on which tile
 // it fell in, i.e. on T or on its batch neighbours): linear and matmulNN start from the bias (or 0)
