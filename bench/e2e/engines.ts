@@ -55,6 +55,11 @@ async function loadOurs(paths: EnginePaths, threads: number, dtype: OursDtype): 
   // than one once EncoderOptions declares it. `dtype` only when not the default, for the same reason.
   const options: Record<string, unknown> = dtype === 'f32' ? { threads } : { threads, dtype };
   const encoder = await Encoder.fromDirectory(paths.modelDir, options);
+  // A silent fallback (e.g. no shared memory) would put a 1-thread time in a 2-thread row.
+  const actual = (encoder as { threads?: unknown }).threads;
+  if (typeof actual === 'number' && actual !== threads) {
+    throw new Error(`ours: asked for ${threads} threads, the Encoder runs ${actual}`);
+  }
   return {
     name: 'ours',
     async run(batch) {
