@@ -15,7 +15,7 @@
 export type Ptr = number;
 
 export interface KernelBackend {
-  /** 'reference' (scalar TypeScript) or 'wasm-simd'. */
+  /** 'reference' (scalar TypeScript), 'wasm-simd', or 'wasm-relaxed-simd' (the int8 Linear uses relaxed SIMD). */
   readonly name: string;
   /** Threads its kernels run on (the calling thread included); 1 unless built with a thread pool. */
   readonly threads: number;
@@ -60,6 +60,24 @@ export interface KernelBackend {
   tanh(x: Ptr, n: number): void;
   /** out[r] = Σ_d matrix[r*dim + d] · vec[d], for r < rows (exact search). */
   dotRows(out: Ptr, matrix: Ptr, vec: Ptr, rows: number, dim: number): void;
+
+  // Lower precision (numerics in assembly/quant.ts and assembly/half.ts; layouts are the backend's
+  // own, sized by the *Bytes methods; the reference and wasm backends give bit-identical int8 results).
+  /** Bytes `quantizeRows` writes for T rows of IN. */
+  quantizedRowsBytes(T: number, IN: number): number;
+  /** q ← x[T, IN] quantized per row to int8: scale max|x|/127, nearest, in the layout linearInt8 reads. */
+  quantizeRows(q: Ptr, x: Ptr, T: number, IN: number): void;
+  /** Bytes `packLinearInt8` needs for a [OUT, IN] weight (int8 values and per-channel scales). */
+  packedLinearInt8Bytes(OUT: number, IN: number): number;
+  /** Quantize rows [r0, r0 + rows) of a Linear weight W[OUT, IN] (src: those rows, f32) per output
+   *  channel (scale max|W[n]|/63, 7-bit) into their place in the packed weight at dst. */
+  packLinearInt8(dst: Ptr, src: Ptr, OUT: number, IN: number, r0: number, rows: number): void;
+  /** out[T, OUT] = (q · Wqᵀ) · scale_row · scale_channel + bias[OUT]; q from quantizeRows, w from packLinearInt8. */
+  linearInt8(out: Ptr, q: Ptr, w: Ptr, bias: Ptr, T: number, IN: number, OUT: number): void;
+  /** dst[i] = f16 bit pattern of src[i] (u16, round to nearest even, overflow to ±∞), i < n. */
+  f32ToF16(dst: Ptr, src: Ptr, n: number): void;
+  /** dst[i] = f32 value of the f16 bit pattern src[i] (exact), i < n. */
+  f16ToF32(dst: Ptr, src: Ptr, n: number): void;
 
   /** Stop the backend's worker threads, if any (idempotent). The heap stays readable; kernels
    *  called afterwards run on the calling thread alone. */

@@ -6,6 +6,8 @@
 import type { KernelBackend, Ptr } from './backend.js';
 import type { Arena } from './arena.js';
 import { KernelError } from './kernel-error.js';
+import { guardLowPrecision } from './guard-lowp.js';
+import type { RawLowPrecisionKernels } from './reference-lowp.js';
 
 const F32 = 4;
 
@@ -24,7 +26,8 @@ export type RawKernels = Pick<
   | 'gelu'
   | 'tanh'
   | 'dotRows'
->;
+> &
+  RawLowPrecisionKernels;
 
 interface Region {
   name: string;
@@ -101,6 +104,7 @@ export function guardBackend(
       return lifecycle.threads;
     },
     dispose: () => lifecycle.dispose(),
+    ...guardLowPrecision(arena, raw),
     alloc: (bytes) => arena.alloc(bytes),
     mark: () => arena.mark(),
     release: (m) => arena.release(m),

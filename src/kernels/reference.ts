@@ -9,6 +9,7 @@ import type { KernelBackend } from './backend.js';
 import { Arena } from './arena.js';
 import { guardBackend, type RawKernels } from './guard.js';
 import { gelu64 } from './reference-math.js';
+import { referenceLowPrecisionKernels } from './reference-lowp.js';
 
 const F32 = 4;
 
@@ -131,6 +132,7 @@ export function createReferenceBackend(): KernelBackend {
         h[o + r] = s;
       }
     },
+    ...referenceLowPrecisionKernels(memory),
   };
   return guardBackend('reference', arena, raw);
 }

@@ -10,6 +10,8 @@ import type { KernelBackend } from './backend.js';
 import { Arena, WASM_PAGE } from './arena.js';
 import { guardBackend, type RawKernels } from './guard.js';
 import { KernelError } from './kernel-error.js';
+import { chooseKernelModule } from './relaxed.js';
+import { LOW_PRECISION_EXPORTS, lowPrecisionKernels, type LowPrecisionExports } from './wasm-lowp.js';
 import type { KernelWorkerFactory } from './thread-pool.js';
 import { createThreadedWasmBackend } from './wasm-threaded.js';
 
@@ -29,10 +31,16 @@ export interface WasmBackendOptions {
   workerFactory?: KernelWorkerFactory;
   /** Bench knob: the least estimated work (ns) worth a share on another thread (0: split every call). */
   minShareNs?: number;
+  /** Run the int8 Linear on relaxed SIMD where the engine validates it and a self-test matches the
+   *  baseline (default true; single thread only). */
+  relaxedSimd?: boolean;
+  /** kernels-relaxed.wasm as bytes or compiled; default: build/kernels-relaxed.wasm next to the
+   *  package (looked for only when wasmBytes is not given, or when this is). */
+  wasmRelaxedBytes?: BufferSource | WebAssembly.Module;
 }
 
 /** The exports of assembly/index.ts (the ABI). */
-export interface KernelExports {
+export interface KernelExports extends LowPrecisionExports {
   heap_base(): number;
   linear_panel_f32(): number;
   pack_linear_f32(dst: number, src: number, OUT: number, IN: number): void;
@@ -53,6 +61,7 @@ export interface KernelExports {
 const REQUIRED_EXPORTS: ReadonlyArray<keyof KernelExports> = [
   'heap_base', 'linear_panel_f32', 'pack_linear_f32', 'linear_f32', 'matmul_nt_f32', 'matmul_nn_f32', 'attention_f32',
   'softmax_rows_f32', 'layernorm_f32', 'add_f32', 'gelu_f32', 'tanh_f32', 'dot_rows_f32',
+  ...LOW_PRECISION_EXPORTS,
 ];
 
 /** (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)): a tiny module using SIMD
@@ -66,6 +75,7 @@ export function hasWasmSimd(): boolean {
 }
 
 const DEFAULT_WASM_URL = new URL('../../build/kernels.wasm', import.meta.url);
+const DEFAULT_RELAXED_URL = new URL('../../build/kernels-relaxed.wasm', import.meta.url);
 
 async function readDefaultWasm(url: URL): Promise<Uint8Array<ArrayBuffer>> {
   try {
@@ -107,10 +117,15 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     const threaded = await createThreadedWasmBackend(options);
     if (threaded) return threaded;
   }
-  const module = await loadKernelModule(options.wasmBytes);
+  const baseline = await loadKernelModule(options.wasmBytes);
+  const relaxedSource = options.wasmRelaxedBytes ?? (options.wasmBytes === undefined ? undefined : null);
+  const { module, relaxed } = await chooseKernelModule(
+    baseline,
+    options.relaxedSimd === false || relaxedSource === null ? undefined : () => loadKernelModule(relaxedSource, DEFAULT_RELAXED_URL),
+  );
   const memory = new WebAssembly.Memory({ initial: initialPages(options) });
-  const ex = await instantiateKernels(module, memory, 'kernels.wasm');
-  return guardBackend('wasm-simd', new Arena(memory, ex.heap_base()), rawKernels(ex));
+  const ex = await instantiateKernels(module, memory, relaxed ? 'kernels-relaxed.wasm' : 'kernels.wasm');
+  return guardBackend(relaxed ? 'wasm-relaxed-simd' : 'wasm-simd', new Arena(memory, ex.heap_base()), rawKernels(ex));
 }
 
 export function initialPages(options: WasmBackendOptions): number {
@@ -164,6 +179,7 @@ export function rawKernels(ex: KernelExports): RawKernels {
     gelu: (x, n) => ex.gelu_f32(x, n),
     tanh: (x, n) => ex.tanh_f32(x, n),
     dotRows: (out, matrix, vec, rows, dim) => ex.dot_rows_f32(out, matrix, vec, rows, dim),
+    ...lowPrecisionKernels(ex),
   };
 }
 

@@ -1,0 +1,167 @@
+// Owns: the scalar TypeScript oracle of the lower-precision kernels (int8 quantization and Linear,
+// f16 conversions), plus the bit-level helpers they share with the loader (f32 <-> f16, round half
+// to even). Every f32 operation of assembly/quant.ts and assembly/half.ts is repeated here in the
+// same order with Math.fround, so the wasm kernels must match this file bit for bit.
+// Does not own: argument checks (guard-lowp.ts) or the heap (arena.ts, via `memory`).
+//
+// Layouts (the reference's own; only its own kernels read them):
+// - quantized rows: row stride INp + 16 bytes (INp = IN rounded up to 16): INp int8, f32 scale,
+//   i32 Σ q, 8 bytes padding;
+// - packed int8 weight: [OUT][INp] u8 holding wq + 64, then OUT f32 scales (the wasm layout).
+import { f16BitsToF32Bits } from '../safetensors.js';
+import type { KernelBackend } from './backend.js';
+
+/** The lower-precision kernels of a backend, called only with checked arguments. */
+export type RawLowPrecisionKernels = Pick<
+  KernelBackend,
+  | 'quantizedRowsBytes'
+  | 'quantizeRows'
+  | 'packedLinearInt8Bytes'
+  | 'packLinearInt8'
+  | 'linearInt8'
+  | 'f32ToF16'
+  | 'f16ToF32'
+>;
+
+/** Quantization constants shared with assembly/quant.ts. */
+export const X_LEVELS = 127;
+export const W_LEVELS = 63;
+export const W_OFFSET = 64;
+const TINY = Math.fround(1e-30);
+const K_ALIGN = 16;
+const ROW_TAIL = 16;
+
+export const paddedIn = (IN: number): number => Math.ceil(IN / K_ALIGN) * K_ALIGN;
+
+/** Round half to even (WebAssembly's f32.nearest) of a value already rounded to f32. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  // Math.round sends x.5 up; the even neighbour is wanted on exact ties.
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** max |x[i]| of a row, NaN if any element is NaN (as f32x4.max). */
+function absMax(h: Float32Array, start: number, n: number): number {
+  let m = 0;
+  for (let k = 0; k < n; k++) {
+    const a = Math.abs(h[start + k]);
+    if (Number.isNaN(a)) return NaN;
+    if (a > m) m = a;
+  }
+  return m;
+}
+
+/** Scale and multiplier of a row with max |x| = m at `levels`; [0, 0] (zero row) or [NaN, 0]. */
+function rowScale(m: number, levels: number): [scale: number, inv: number] {
+  if (m >= TINY && m < Infinity) return [Math.fround(m / levels), Math.fround(levels / m)];
+  return [m < Infinity ? 0 : NaN, 0];
+}
+
+/** nearest(x · inv) clamped to [-lim, lim], with f32 rounding of the product. */
+const quantize = (x: number, inv: number, lim: number): number =>
+  Math.min(lim, Math.max(-lim, roundHalfEven(Math.fround(x * inv))));
+
+/** f32 bit pattern -> f16 bit pattern, round to nearest even (the same branches as assembly/half.ts).
+ *  Bits in and out, so NaN payloads survive (a JS number may not keep them). */
+export function f32BitsToF16Bits(bits: number): number {
+  const sign = (bits >>> 16) & 0x8000;
+  const x = (bits & 0x7fffffff) >>> 0;
+  let h: number;
+  if (x >= 0x7f800000) h = x > 0x7f800000 ? 0x7e00 | ((x >>> 13) & 0x3ff) : 0x7c00;
+  else if (x >= 0x477ff000) h = 0x7c00;
+  else if (x >= 0x38800000) h = (x - 0x38000000 + 0xfff + ((x >>> 13) & 1)) >>> 13;
+  else if (x > 0x33000000) {
+    const e = x >>> 23;
+    const m = (x & 0x7fffff) | 0x800000;
+    const shift = 126 - e;
+    h = m >>> shift;
+    const rem = m & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && (h & 1) !== 0)) h++;
+  } else h = 0;
+  return sign | h;
+}
+
+let f16Values: Float32Array | undefined;
+
+/** f16 bit pattern -> its f32 value, as a 65536-entry table (built on first use, 256 KiB). */
+export function f16Table(): Float32Array {
+  if (!f16Values) {
+    const bits = new Uint32Array(65536);
+    for (let h = 0; h < 65536; h++) bits[h] = f16BitsToF32Bits(h);
+    f16Values = new Float32Array(bits.buffer);
+  }
+  return f16Values;
+}
+
+/** The lower-precision kernels over `memory` (views re-created per call: the heap may have grown). */
+export function referenceLowPrecisionKernels(memory: WebAssembly.Memory): RawLowPrecisionKernels {
+  const rowStride = (IN: number) => paddedIn(IN) + ROW_TAIL;
+  return {
+    quantizedRowsBytes: (T, IN) => T * rowStride(IN),
+    quantizeRows(q, x, T, IN) {
+      const h = new Float32Array(memory.buffer);
+      const dv = new DataView(memory.buffer);
+      const bytes = new Int8Array(memory.buffer);
+      const inp = paddedIn(IN);
+      for (let t = 0; t < T; t++) {
+        const src = x / 4 + t * IN;
+        const dst = q + t * rowStride(IN);
+        const [scale, inv] = rowScale(absMax(h, src, IN), X_LEVELS);
+        let sum = 0;
+        for (let k = 0; k < inp; k++) {
+          const v = k < IN && inv !== 0 ? quantize(h[src + k], inv, X_LEVELS) : 0;
+          bytes[dst + k] = v;
+          sum += v;
+        }
+        dv.setFloat32(dst + inp, scale, true);
+        dv.setInt32(dst + inp + 4, sum, true);
+        dv.setBigInt64(dst + inp + 8, 0n, true);
+      }
+    },
+    packedLinearInt8Bytes: (OUT, IN) => OUT * paddedIn(IN) + OUT * 4,
+    packLinearInt8(dst, src, OUT, IN, r0, rows) {
+      const h = new Float32Array(memory.buffer);
+      const dv = new DataView(memory.buffer);
+      const bytes = new Uint8Array(memory.buffer);
+      const inp = paddedIn(IN);
+      for (let r = 0; r < rows; r++) {
+        const s = src / 4 + r * IN;
+        const d = dst + (r0 + r) * inp;
+        const [scale, inv] = rowScale(absMax(h, s, IN), W_LEVELS);
+        for (let k = 0; k < inp; k++) bytes[d + k] = (k < IN && inv !== 0 ? quantize(h[s + k], inv, W_LEVELS) : 0) + W_OFFSET;
+        dv.setFloat32(dst + OUT * inp + (r0 + r) * 4, scale, true);
+      }
+    },
+    linearInt8(out, q, w, bias, T, IN, OUT) {
+      const h = new Float32Array(memory.buffer);
+      const dv = new DataView(memory.buffer);
+      const xs = new Int8Array(memory.buffer);
+      const ws = new Uint8Array(memory.buffer);
+      const inp = paddedIn(IN);
+      for (let t = 0; t < T; t++) {
+        const qr = q + t * rowStride(IN);
+        const sx = dv.getFloat32(qr + inp, true);
+        const corr = dv.getInt32(qr + inp + 4, true) * W_OFFSET;
+        for (let n = 0; n < OUT; n++) {
+          const wr = w + n * inp;
+          let acc = 0;
+          for (let k = 0; k < inp; k++) acc += xs[qr + k] * ws[wr + k];
+          const sw = dv.getFloat32(w + OUT * inp + n * 4, true);
+          const f = Math.fround(Math.fround(Math.fround(acc - corr) * sx) * sw);
+          h[out / 4 + t * OUT + n] = f + h[bias / 4 + n];
+        }
+      }
+    },
+    f32ToF16(dst, src, n) {
+      const bits = new Uint32Array(memory.buffer);
+      const u = new Uint16Array(memory.buffer);
+      for (let i = 0; i < n; i++) u[dst / 2 + i] = f32BitsToF16Bits(bits[src / 4 + i]);
+    },
+    f16ToF32(dst, src, n) {
+      const bits = new Uint32Array(memory.buffer);
+      const u = new Uint16Array(memory.buffer);
+      for (let i = 0; i < n; i++) bits[dst / 4 + i] = f16BitsToF32Bits(u[src / 2 + i]);
+    },
+  };
+}
