@@ -348,14 +348,14 @@ async function main(): Promise<void> {
 
   lines.push('');
   const fileMiB = (p: string): number => statSync(p).size / 2 ** 20;
-  lines.push('| engine | threads | load ms | RSS after load MiB | peak RSS MiB | peak RSS / f32 weights file |');
-  lines.push('|---|---:|---:|---:|---:|---:|');
+  lines.push('| engine | threads | load ms | RSS after load MiB | peak RSS MiB | peak RSS / f32 weights file | 1-min load avg, start → end |');
+  lines.push('|---|---:|---:|---:|---:|---:|---|');
   for (const threads of args.threads) {
     for (const v of variants) {
       const r = results.get(key(v.label, threads));
       if (!r) continue;
       const file = v.engine === 'ours' ? fileMiB(weightsPath) : fileMiB(onnx.dataPath);
-      lines.push(`| ${v.label} | ${threads} | ${r.loadMs.toFixed(0)} | ${r.rssAfterLoadMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} | ${(r.peakRssMiB / file).toFixed(2)} |`);
+      lines.push(`| ${v.label} | ${threads} | ${r.loadMs.toFixed(0)} | ${r.rssAfterLoadMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} | ${(r.peakRssMiB / file).toFixed(2)} | ${r.loadAverage.map((l) => l.toFixed(2)).join(' → ')} |`);
     }
   }
 

@@ -4,6 +4,7 @@
 // line of results on stdout. Progress goes to stderr.
 // Does not own: choosing cases or comparing engines (../e2e.ts), or the engines themselves.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadEngine, type EngineName, type EngineOutputs, type EnginePaths, type OursDtype } from './engines.js';
 import { makeBatch } from './inputs.js';
@@ -65,6 +66,8 @@ export interface ChildResult {
   loadMs: number;
   rssAfterLoadMiB: number;
   peakRssMiB: number;
+  /** 1-minute load average when the process started and when it ended (the machine is shared). */
+  loadAverage: [number, number];
   cases: CaseResult[];
   parity: Array<{ id: string; lengths: number[]; outputs: OutputFiles }>;
 }
@@ -100,6 +103,7 @@ function save(spec: ChildSpec, tag: string, out: EngineOutputs): OutputFiles {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as ChildSpec;
+  const loadAtStart = loadavg()[0];
   const label = `${spec.label} t${spec.threads}`;
   const log = (line: string): void => void process.stderr.write(`  [${label}] ${line}\n`);
 
@@ -151,6 +155,7 @@ async function main(): Promise<void> {
     loadMs,
     rssAfterLoadMiB,
     peakRssMiB: procStatusMiB('VmHWM'),
+    loadAverage: [loadAtStart, loadavg()[0]],
     cases,
     parity,
   };
