@@ -5,7 +5,7 @@
 // command-line runtimes. These numbers fill README.md's "Runtime support" table.
 // Does not own: the per-runtime timing loop (bench/runtimes/bench-core.mjs) or the model (kmed synth).
 //
-//   npm run bench:runtimes [-- --reps 5] [--quick] [--model DIR]
+//   npm run bench:runtimes [-- --reps 5] [--quick] [--model DIR] [--only node,chromium]
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,6 +35,7 @@ function option(name: string, fallback: string): string {
 
 const quick = process.argv.includes('--quick');
 const reps = Number(option('--reps', quick ? '3' : '7'));
+const only = option('--only', 'node,deno,bun,chromium').split(',');
 const modelDir = resolve(option('--model', join(REPO_ROOT, '.bench-cache', 'runtimes-synthetic-context')));
 
 async function ensureModel(): Promise<void> {
@@ -78,19 +79,21 @@ await ensureModel();
 console.error(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores; reps ${reps}`);
 const results: BenchResult[] = [];
 for (const threads of THREAD_COUNTS) {
-  for (const runtime of ['node', 'deno', 'bun'] as CliRuntime[]) {
+  for (const runtime of (['node', 'deno', 'bun'] as CliRuntime[]).filter((r) => only.includes(r))) {
     results.push(await benchCli(runtime, threads));
     console.error(JSON.stringify(results.at(-1)));
   }
-  results.push(await benchChromium(threads));
-  console.error(JSON.stringify(results.at(-1)));
+  if (only.includes('chromium')) {
+    results.push(await benchChromium(threads));
+    console.error(JSON.stringify(results.at(-1)));
+  }
 }
 console.error(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
 const peer = results.find((r) => r.runtime === 'node' && r.threads === 1 && !r.error);
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`\nSynthetic klue/bert-base-shaped context model, one ${T}-token sequence (batch 1), median of ${reps} after a warm-up; ${cpu}.\n`);
-console.log('| runtime | version | threads | ms / 128-token sequence | vs Node 1 thread | load (ms) | peak RSS (MiB) |');
+console.log('| runtime | version | threads | ms / 128-token sequence | speed vs Node, 1 thread | load (ms) | peak RSS (MiB) |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of results) {
   if (r.error) {
