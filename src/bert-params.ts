@@ -3,12 +3,18 @@
 // bert.ts reads it. Nothing here allocates or computes.
 import type { Ptr } from './kernels/backend.js';
 
+/** How a big tensor is stored in the heap (weights.ts `dtype`; biases and LayerNorms stay f32). */
+export type WeightDtype = 'f32' | 'f16' | 'int8';
+
 /** nn.Linear: `weight` is already in the backend's packed layout (backend.packLinear). */
 export interface LinearParams {
   weight: Ptr;
   bias: Ptr;
   inFeatures: number;
   outFeatures: number;
+  /** Absent or 'f32': packLinear's layout; 'f16': that layout with every float as f16 (widened
+   *  before each use); 'int8': packLinearInt8's layout (x quantized per row at run time). */
+  dtype?: WeightDtype;
 }
 
 /** nn.LayerNorm (old checkpoints call weight/bias gamma/beta). */
@@ -37,6 +43,9 @@ export interface BertLayerParams {
 export interface BertParams {
   /** [vocab_size, C], plain row-major (rows are gathered, never multiplied). */
   wordEmbeddings: Ptr;
+  /** How wordEmbeddings is stored (absent: 'f32'): 'f16' [vocab_size, C] f16; 'int8' [vocab_size, C]
+   *  int8 then [vocab_size] f32 row scales (value = q · scale). */
+  wordEmbeddingsDtype?: WeightDtype;
   /** [max_position_embeddings, C] */
   positionEmbeddings: Ptr;
   /** [type_vocab_size, C] */

@@ -13,6 +13,7 @@
 import type { KernelBackend, Ptr } from './kernels/backend.js';
 import type { BertLayerParams, BertParams, LayerNormParams, LinearParams } from './bert-params.js';
 import { EncoderError } from './encoder-error.js';
+import { allocLowPrecisionScratch, lowPrecisionLinear, wordEmbeddingRows, type LowPrecisionScratch } from './bert-lowp.js';
 
 const F32 = 4;
 
@@ -67,6 +68,8 @@ interface Dims {
   HS: number;
   I: number;
   eps: number;
+  /** vocab_size (rows of the word-embedding table). */
+  vocab: number;
 }
 
 /** Scratch of one forward call; every pointer is a row-major f32 tensor in the heap. */
@@ -86,6 +89,8 @@ interface Scratch {
   /** [B, C] first-token rows, then [B, C] pooler output. */
   first: Ptr;
   pooled: Ptr;
+  /** What f16 / int8 Linear layers need (bert-lowp.ts); zeros for an f32 model. */
+  lowp: LowPrecisionScratch;
 }
 
 /** Check a batch against the config before any heap access: bad input must be a typed error,
@@ -151,6 +156,7 @@ export function bertForward(
     HS: C / NH,
     I: config.intermediate_size,
     eps: config.layer_norm_eps,
+    vocab: config.vocab_size,
   };
   if (params.layers.length !== config.num_hidden_layers) {
     throw new EncoderError(
@@ -161,7 +167,7 @@ export function bertForward(
 
   const mark = backend.mark();
   try {
-    const s = allocScratch(backend, d);
+    const s = allocScratch(backend, d, params);
     bertEmbeddings(backend, s, params, d, input);
     options.onHiddenState?.(0, backend.f32(s.hidden, d.R * C));
     for (let l = 0; l < params.layers.length; l++) {
@@ -181,7 +187,7 @@ export function bertForward(
   }
 }
 
-function allocScratch(be: KernelBackend, d: Dims): Scratch {
+function allocScratch(be: KernelBackend, d: Dims, params: BertParams): Scratch {
   const rc = d.R * d.C * F32;
   const s: Scratch = {
     hidden: be.alloc(rc),
@@ -193,6 +199,7 @@ function allocScratch(be: KernelBackend, d: Dims): Scratch {
     scores: be.alloc(d.NH * d.T * d.T * F32),
     first: be.alloc(d.B * d.C * F32),
     pooled: be.alloc(d.B * d.C * F32),
+    lowp: allocLowPrecisionScratch(be, params, d.R),
   };
   return s;
 }
@@ -210,18 +217,18 @@ function bertEmbeddings(be: KernelBackend, s: Scratch, p: BertParams, d: Dims, i
   // One view over the whole heap (created after all allocations); ids were validated against the
   // config sizes, and weights.ts sized the tables from the same config.
   const heap = new Float32Array(be.memory.buffer);
-  const wordBase = p.wordEmbeddings / F32;
+  const word = wordEmbeddingRows(be, p, d.vocab, C);
   const posBase = p.positionEmbeddings / F32;
   const typeBase = p.tokenTypeEmbeddings / F32;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const r = b * T + t;
-      const w = wordBase + input.inputIds[r] * C;
+      const [wordRow, w] = word(input.inputIds[r]);
       const ty = typeBase + input.tokenTypeIds[r] * C;
       const po = posBase + t * C;
       const o = r * C;
       for (let c = 0; c < C; c++) {
-        out[o + c] = Math.fround(Math.fround(heap[w + c] + heap[ty + c]) + heap[po + c]);
+        out[o + c] = Math.fround(Math.fround(wordRow[w + c] + heap[ty + c]) + heap[po + c]);
       }
     }
   }
@@ -253,9 +260,9 @@ function bertLayer(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dim
  */
 function bertSelfAttention(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims, lengths: ArrayLike<number>): void {
   const { B, T, R, C, NH, HS } = d;
-  linear(be, s.q, s.hidden, layer.query, R);
-  linear(be, s.k, s.hidden, layer.key, R);
-  linear(be, s.v, s.hidden, layer.value, R);
+  linear(be, s, s.q, s.hidden, layer.query, R);
+  linear(be, s, s.k, s.hidden, layer.key, R);
+  linear(be, s, s.v, s.hidden, layer.value, R);
   const scale = 1 / Math.sqrt(HS);
   const ctx = s.q;
   for (let b = 0; b < B; b++) {
@@ -268,20 +275,20 @@ function bertSelfAttention(be: KernelBackend, s: Scratch, layer: BertLayerParams
 
 /** BertSelfOutput (modeling_bert.py): hidden = LayerNorm(dense(context) + hidden). [B*T, C] -> [B*T, C]. */
 function bertSelfOutput(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
-  linear(be, s.tmp, s.q, layer.attentionOutput, d.R);
+  linear(be, s, s.tmp, s.q, layer.attentionOutput, d.R);
   be.addInPlace(s.tmp, s.hidden, d.R * d.C);
   layerNorm(be, s.hidden, s.tmp, layer.attentionLayerNorm, d);
 }
 
 /** BertIntermediate (modeling_bert.py): ffn = gelu(dense(hidden)), exact erf GELU. [B*T, C] -> [B*T, I]. */
 function bertIntermediate(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
-  linear(be, s.ffn, s.hidden, layer.intermediate, d.R);
+  linear(be, s, s.ffn, s.hidden, layer.intermediate, d.R);
   be.gelu(s.ffn, d.R * d.I);
 }
 
 /** BertOutput (modeling_bert.py): hidden = LayerNorm(dense(ffn) + hidden). [B*T, I] -> [B*T, C]. */
 function bertOutput(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
-  linear(be, s.tmp, s.ffn, layer.output, d.R);
+  linear(be, s, s.tmp, s.ffn, layer.output, d.R);
   be.addInPlace(s.tmp, s.hidden, d.R * d.C);
   layerNorm(be, s.hidden, s.tmp, layer.outputLayerNorm, d);
 }
@@ -292,12 +299,13 @@ function bertPooler(be: KernelBackend, s: Scratch, pooler: LinearParams, d: Dims
   const hidden = be.f32(s.hidden, d.R * C);
   const first = be.f32(s.first, B * C);
   for (let b = 0; b < B; b++) first.set(hidden.subarray(b * T * C, b * T * C + C), b * C);
-  linear(be, s.pooled, s.first, pooler, B);
+  linear(be, s, s.pooled, s.first, pooler, B);
   be.tanh(s.pooled, B * C);
 }
 
 /** nn.Linear over `rows` rows: out[rows, OUT] = x[rows, IN] · Wᵀ + b. */
-function linear(be: KernelBackend, out: Ptr, x: Ptr, p: LinearParams, rows: number): void {
+function linear(be: KernelBackend, s: Scratch, out: Ptr, x: Ptr, p: LinearParams, rows: number): void {
+  if (p.dtype === 'f16' || p.dtype === 'int8') return lowPrecisionLinear(be, s.lowp, out, x, p, rows);
   be.linear(out, x, p.weight, p.bias, rows, p.inFeatures, p.outFeatures);
 }
 

@@ -151,5 +151,8 @@ export function syntheticTensorSource(seed: string, config: BertConfig): TensorS
     read(name, dst) {
       fillSynthetic(seed, name, dst);
     },
+    readRange(name, start, dst) {
+      fillSynthetic(seed, name, dst, start);
+    },
   };
 }

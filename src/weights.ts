@@ -8,11 +8,12 @@
 // Memory: every destination is allocated first (so the heap grows before any view is taken),
 // then a scratch region on top for Linear weights, released at the end. Peak ≈ the weights once
 // plus one Linear weight, never two full copies.
-import type { BertLayerParams, BertParams, LayerNormParams, LinearParams } from './bert-params.js';
+import type { BertLayerParams, BertParams, LayerNormParams, LinearParams, WeightDtype } from './bert-params.js';
 import { bertTensorSpecs, type BertTensorSpec } from './bert-tensors.js';
 import type { ByteSource } from './byte-source.js';
 import type { BertConfig } from './config.js';
 import type { KernelBackend, Ptr } from './kernels/backend.js';
+import { isLowPrecision, loadLowPrecision, lowPrecisionBytes, lowPrecisionScratchFloats } from './weights-lowp.js';
 import {
   numel,
   parseSafetensorsHeader,
@@ -32,6 +33,9 @@ export interface TensorSource {
   info(name: string): { dtype: string; shape: readonly number[]; readable: boolean } | undefined;
   /** Fill dst (length = element count) with the tensor's values as f32. */
   read(name: string, dst: Float32Array): void;
+  /** Optional: fill dst with elements [start, start + dst.length) of the tensor (flat index), so
+   *  lower-precision loads never need a whole tensor in f32. */
+  readRange?(name: string, start: number, dst: Float32Array): void;
 }
 
 export interface WeightsSummary {
@@ -60,6 +64,9 @@ export interface LoadOptions {
   header?: SafetensorsHeader;
   /** Called after each tensor with the elements loaded so far and in total. */
   onProgress?: (loaded: number, total: number) => void;
+  /** How Linear weights and word embeddings are stored (default 'f32'): 'f16' halves them, 'int8'
+   *  quarters them (per-output-channel scales; activations quantized per row at run time). */
+  dtype?: WeightDtype;
 }
 
 /** A TensorSource over a safetensors file. */
@@ -81,6 +88,18 @@ export function safetensorsTensorSource(source: ByteSource, header: SafetensorsH
       const t = header.tensors.get(name);
       if (!t) throw new SafetensorsError('SAFETENSORS_MISSING_TENSOR', `${header.fileName}: no readable tensor "${name}"`);
       readTensorInfoF32(source, header, t, dst);
+    },
+    readRange(name, start, dst) {
+      const t = header.tensors.get(name);
+      if (!t) throw new SafetensorsError('SAFETENSORS_MISSING_TENSOR', `${header.fileName}: no readable tensor "${name}"`);
+      const n = numel(t.shape);
+      if (!Number.isInteger(start) || start < 0 || start + dst.length > n) {
+        throw new SafetensorsError('SAFETENSORS_DESTINATION_SIZE', `${header.fileName}: elements [${start}, ${start + dst.length}) of "${name}" are outside its ${n}`);
+      }
+      // The same reader over a slice: a 1-D tensor of dst.length elements starting `start` in.
+      const size = t.dtype === 'F32' ? 4 : 2;
+      const begin = t.begin + start * size;
+      readTensorInfoF32(source, header, { ...t, shape: [dst.length], begin, end: begin + dst.length * size }, dst);
     },
   };
 }
@@ -146,10 +165,18 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
   const total = specs.reduce((s, spec) => s + numel(spec.shape), 0);
   const dtypes: Record<string, number> = {};
   let paramsEnd = start;
+  const dtype = options.dtype ?? 'f32';
+  if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'int8') {
+    throw new SafetensorsError('SAFETENSORS_UNSUPPORTED_DTYPE', `${tensors.name}: cannot store weights as "${String(dtype)}" (expected 'f32', 'f16' or 'int8')`);
+  }
   try {
     let maxLinear = 0;
+    let maxLowCols = 0;
     for (const spec of specs) {
-      if (spec.kind === 'linear-weight') {
+      if (isLowPrecision(spec, dtype)) {
+        ptrs.set(spec.name, backend.alloc(lowPrecisionBytes(backend, spec, dtype)));
+        maxLowCols = Math.max(maxLowCols, spec.shape[1]);
+      } else if (spec.kind === 'linear-weight') {
         const [OUT, IN] = spec.shape;
         ptrs.set(spec.name, backend.alloc(backend.packedLinearBytes(OUT, IN)));
         maxLinear = Math.max(maxLinear, OUT * IN);
@@ -158,7 +185,8 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
       }
     }
     paramsEnd = backend.mark();
-    const scratch = maxLinear > 0 ? backend.alloc(maxLinear * 4) : 0;
+    const scratchFloats = Math.max(maxLinear, maxLowCols > 0 ? lowPrecisionScratchFloats(maxLowCols) : 0);
+    const scratch = scratchFloats > 0 ? backend.alloc(scratchFloats * 4) : 0;
 
     // 2. Read in source order (sequential file reads), each straight into its place.
     const bySource = new Map<string, BertTensorSpec>();
@@ -170,14 +198,16 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
       if (!spec) continue;
       const n = numel(spec.shape);
       const dst = ptrs.get(spec.name)!;
-      if (spec.kind === 'linear-weight') {
+      if (isLowPrecision(spec, dtype)) {
+        loadLowPrecision(backend, tensors, sourceName, spec, dtype, dst, scratch);
+      } else if (spec.kind === 'linear-weight') {
         tensors.read(sourceName, backend.f32(scratch, n));
         backend.packLinear(dst, scratch, spec.shape[0], spec.shape[1]);
       } else {
         tensors.read(sourceName, backend.f32(dst, n));
       }
-      const dtype = tensors.info(sourceName)!.dtype;
-      dtypes[dtype] = (dtypes[dtype] ?? 0) + 1;
+      const fileDtype = tensors.info(sourceName)!.dtype;
+      dtypes[fileDtype] = (dtypes[fileDtype] ?? 0) + 1;
       count++;
       loaded += n;
       options.onProgress?.(loaded, total);
@@ -195,7 +225,7 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
   const used = new Set(resolved.values());
   const all = tensors.names();
   const p = (name: string): Ptr => ptrs.get(name)!;
-  const linear = (name: string, OUT: number, IN: number): LinearParams => ({ weight: p(`${name}.weight`), bias: p(`${name}.bias`), inFeatures: IN, outFeatures: OUT });
+  const linear = (name: string, OUT: number, IN: number): LinearParams => ({ weight: p(`${name}.weight`), bias: p(`${name}.bias`), inFeatures: IN, outFeatures: OUT, dtype });
   const layerNorm = (name: string): LayerNormParams => ({ weight: p(`${name}.weight`), bias: p(`${name}.bias`) });
   const C = config.hidden_size;
   const I = config.intermediate_size;
@@ -220,6 +250,7 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
     embeddingsLayerNorm: layerNorm('embeddings.LayerNorm'),
     layers,
     pooler: linear('pooler.dense', C, C),
+    wordEmbeddingsDtype: dtype,
     summary: {
       source: tensors.name,
       tensorCount: specs.length,

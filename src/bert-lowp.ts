@@ -1,0 +1,82 @@
+// Owns: the forward pass's side of lower-precision weights (bert-params.ts `dtype`) — the scratch they
+// need per call, the int8 / f16 Linear (quantize the input rows then the int8 kernel; or widen the
+// f16 weight into f32 scratch just before the f32 kernel), and reading one word-embedding row back
+// as f32. bert.ts calls these where a layer is not f32; nothing here knows the model's structure.
+// Does not own: the numerics (kernels/) or loading (weights-lowp.ts).
+//
+// f16 cost: every weight is widened once per forward pass (85M values for klue/bert-base), which
+// bench/int8.ts reports next to the f32 and int8 timings; the widened copy is one Linear at most.
+import type { BertParams, LinearParams } from './bert-params.js';
+import type { KernelBackend, Ptr } from './kernels/backend.js';
+import { f16Table } from './kernels/reference-lowp.js';
+import { embeddingScalesOffset } from './weights-lowp.js';
+
+/** Scratch of one forward call for lower-precision layers (0 where no layer needs it). */
+export interface LowPrecisionScratch {
+  /** Quantized input rows of an int8 Linear (rows × the widest int8 input). */
+  q: Ptr;
+  /** The widest f16 Linear weight widened to f32. */
+  weight: Ptr;
+}
+
+function linears(params: BertParams): LinearParams[] {
+  return [...params.layers.flatMap((l) => [l.query, l.key, l.value, l.attentionOutput, l.intermediate, l.output]), params.pooler];
+}
+
+/** Allocate (from the arena, freed with the caller's mark) what `params`' layers need for `rows` rows. */
+export function allocLowPrecisionScratch(be: KernelBackend, params: BertParams, rows: number): LowPrecisionScratch {
+  let maxIn = 0;
+  let maxWeight = 0;
+  for (const p of linears(params)) {
+    if (p.dtype === 'int8') maxIn = Math.max(maxIn, p.inFeatures);
+    if (p.dtype === 'f16') maxWeight = Math.max(maxWeight, be.packedLinearBytes(p.outFeatures, p.inFeatures));
+  }
+  return {
+    q: maxIn > 0 ? be.alloc(be.quantizedRowsBytes(rows, maxIn)) : 0,
+    weight: maxWeight > 0 ? be.alloc(maxWeight) : 0,
+  };
+}
+
+/** nn.Linear over `rows` rows for an f16 or int8 layer: out[rows, OUT] = x[rows, IN] · Wᵀ + b. */
+export function lowPrecisionLinear(be: KernelBackend, s: LowPrecisionScratch, out: Ptr, x: Ptr, p: LinearParams, rows: number): void {
+  const IN = p.inFeatures;
+  const OUT = p.outFeatures;
+  if (p.dtype === 'int8') {
+    be.quantizeRows(s.q, x, rows, IN);
+    be.linearInt8(out, s.q, p.weight, p.bias, rows, IN, OUT);
+  } else {
+    be.f16ToF32(s.weight, p.weight, be.packedLinearBytes(OUT, IN) / 4);
+    be.linear(out, x, s.weight, p.bias, rows, IN, OUT);
+  }
+}
+
+/**
+ * A reader of word-embedding rows as f32: `row(id)` returns [array, offset] with the row at
+ * array[offset .. offset + C). f32 tables are read in place (a view over the heap, valid until the
+ * heap grows); f16 and int8 rows are dequantized into one reused buffer (valid until the next call).
+ */
+export function wordEmbeddingRows(be: KernelBackend, p: BertParams, vocab: number, C: number): (id: number) => [Float32Array, number] {
+  const dtype = p.wordEmbeddingsDtype ?? 'f32';
+  const buffer = be.memory.buffer;
+  if (dtype === 'f32') {
+    const heap = new Float32Array(buffer);
+    const base = p.wordEmbeddings / 4;
+    return (id) => [heap, base + id * C];
+  }
+  const row = new Float32Array(C);
+  if (dtype === 'f16') {
+    const table = f16Table();
+    const half = new Uint16Array(buffer, p.wordEmbeddings, vocab * C);
+    return (id) => {
+      for (let c = 0; c < C; c++) row[c] = table[half[id * C + c]];
+      return [row, 0];
+    };
+  }
+  const q = new Int8Array(buffer, p.wordEmbeddings, vocab * C);
+  const scales = new Float32Array(buffer, p.wordEmbeddings + embeddingScalesOffset(vocab, C), vocab);
+  return (id) => {
+    const scale = scales[id];
+    for (let c = 0; c < C; c++) row[c] = q[id * C + c] * scale;
+    return [row, 0];
+  };
+}
