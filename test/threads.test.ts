@@ -20,6 +20,7 @@ import { syntheticTensorSource } from '../src/synthetic.js';
 import { BertTokenizer } from '../src/tokenizer/tokenizer.js';
 import { loadBertParams, loadBertParamsFromTensors } from '../src/weights.js';
 import { diff } from './helpers/compare.js';
+import { REPO_ROOT, run, runtimeCommand, type CliRuntime } from './runtimes/launch.js';
 
 const THREADS = [1, 2, 3] as const;
 const F32 = 4;
@@ -238,6 +239,26 @@ describe('whole models: bitwise the same for any thread count', () => {
       });
     }
   }, 60_000);
+});
+
+describe('Node, Deno and Bun (built dist/, test/threads-check.mjs)', () => {
+  for (const runtime of ['node', 'deno', 'bun'] as CliRuntime[]) {
+    it(`${runtime}: 2 threads on worker_threads${runtime === 'node' ? '' : ' and on Web Workers'}, bitwise as 1, exits without dispose`, async () => {
+      if (!existsSync('dist/index.js') || !existsSync('build/kernels-mt.wasm')) {
+        console.log('skipped: dist/ or build/kernels-mt.wasm missing (run `npm run build`)');
+        return;
+      }
+      const [command, ...pre] = runtimeCommand(runtime);
+      const r = await run(command, [...pre, 'test/threads-check.mjs', REPO_ROOT], REPO_ROOT, 60_000);
+      const line = r.stdout.trim().split('\n').pop() ?? '';
+      expect(r.code, `${runtime} exited ${r.code} (null: killed, i.e. it did not exit by itself)\n${r.stdout}\n${r.stderr}`).toBe(0);
+      const result = JSON.parse(line) as { threads: Record<string, number>; identical: Record<string, boolean> };
+      const expected = runtime === 'node' ? { one: 1, workerThreads: 2 } : { one: 1, workerThreads: 2, webWorkers: 2 };
+      expect(result.threads).toEqual(expected);
+      expect(Object.values(result.identical).every(Boolean), line).toBe(true);
+      console.log(line);
+    }, 70_000);
+  }
 });
 
 describe('lifecycle and fallback', () => {

@@ -124,7 +124,8 @@ export type WorkerThreadsWorker = new (code: string, options: { eval: true; name
  *  its parentPort through a dynamic import. Takes the class so this file never imports node:. */
 export function workerThreadsFactory(Worker: WorkerThreadsWorker): KernelWorkerFactory {
   const host = "import('node:worker_threads')";
-  const io = "{ post: (m) => host.parentPort.postMessage(m), listen: (cb) => host.parentPort.on('message', cb), close: () => host.parentPort.close() }";
+  // Deno's parentPort has no close(); terminate() ends the worker there.
+  const io = "{ post: (m) => host.parentPort.postMessage(m), listen: (cb) => host.parentPort.on('message', cb), close: () => host.parentPort.close?.() }";
   return () => {
     const worker = new Worker(kernelWorkerSource(io, host), { eval: true, name: 'kmed-dpr kernels' });
     return {
@@ -140,20 +141,26 @@ export function workerThreadsFactory(Worker: WorkerThreadsWorker): KernelWorkerF
   };
 }
 
-/** Where this runtime's workers come from: the caller's, Web Workers, the registered factory, or —
- *  in Node reached through the neutral entry, where nothing registered one — node:worker_threads,
- *  imported only then (as wasm.ts imports node:fs only to read a file: URL). */
+/**
+ * Where this runtime's workers come from: the caller's; the registered factory (the Node entry's);
+ * node:worker_threads wherever the runtime has it (Node, Deno, Bun; imported only then, as wasm.ts
+ * imports node:fs only to read a file: URL); else Web Workers (browsers).
+ * Why worker_threads first where both exist: its workers can be unref'd, so a program that forgets
+ * dispose() still exits — Deno's Web Workers cannot, and keep it alive for ever.
+ */
 export async function pickWorkerFactory(explicit?: KernelWorkerFactory): Promise<KernelWorkerFactory | undefined> {
-  const chosen = explicit ?? webWorkerFactory() ?? platform.workerFactory;
+  const chosen = explicit ?? platform.workerFactory;
   if (chosen) return chosen;
   const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  if (!proc?.versions?.node) return undefined;
-  try {
-    const { Worker } = (await import('node:worker_threads')) as unknown as { Worker: WorkerThreadsWorker };
-    return workerThreadsFactory(Worker);
-  } catch {
-    return undefined;
+  if (proc?.versions?.node) {
+    try {
+      const { Worker } = (await import('node:worker_threads')) as unknown as { Worker: WorkerThreadsWorker };
+      if (typeof Worker === 'function') return workerThreadsFactory(Worker);
+    } catch {
+      // No usable worker_threads: Web Workers below.
+    }
   }
+  return webWorkerFactory();
 }
 
 /** Why this runtime cannot run the thread pool, or undefined when it can. */

@@ -4,9 +4,8 @@
 // adapter hands it the Worker class.
 // Does not own: the factory itself (workerThreadsFactory), the pool or the worker body.
 //
-// Deno and Bun get this entry too (package.json "exports"), but they have Web Workers, which the pool
-// prefers: Deno's worker_threads cannot close a worker's port, and each runtime's native Worker is
-// the one it tests best.
+// Deno and Bun get this entry too (package.json "exports") and use it as well: their worker_threads
+// workers can be unref'd (Deno's Web Workers cannot), so a program that forgets dispose() exits.
 import { availableParallelism, cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { registerThreadPlatform, workerThreadsFactory, type KernelWorkerFactory, type WorkerThreadsWorker } from '../kernels/thread-pool.js';
