@@ -3,7 +3,7 @@
 // same command). Named build-index.ts so it is not mistaken for a barrel file. Does not own the
 // build itself (../node/index-builder.ts).
 import type { Command } from 'commander';
-import { addModelOptions, positiveInt, type ModelFlags } from './model-options.js';
+import { addDtypeOption, addModelOptions, positiveInt, type ModelFlags } from './model-options.js';
 
 interface IndexFlags extends ModelFlags {
   corpus: string;
@@ -13,7 +13,7 @@ interface IndexFlags extends ModelFlags {
 }
 
 export function register(program: Command): void {
-  addModelOptions(
+  addDtypeOption(addModelOptions(
     program
       .command('index')
       .description('embed a corpus (.txt: one passage per line; .jsonl: {"id","text"} per line) with the context encoder into an index file; rerun to resume')
@@ -21,7 +21,7 @@ export function register(program: Command): void {
       .requiredOption('--out <index>', 'index file to write')
       .option('--batch-size <n>', 'passages per forward pass and per checkpoint', positiveInt, 32)
       .option('--force', 'replace an existing index file (once the new one is complete)'),
-  ).action(async (flags: IndexFlags) => {
+  )).action(async (flags: IndexFlags) => {
     const { loadEncoder, modelIdentityOfDirectory, resolveModelDir } = await import('../node/bi-encoder.js');
     const { buildIndex, IndexBuildError, partialPath } = await import('../node/index-builder.js');
     const { createProgress } = await import('../node/progress.js');
@@ -41,7 +41,7 @@ export function register(program: Command): void {
     } catch (error) {
       if (flags.questionModel !== undefined) throw error;
     }
-    const { encoder, identity } = await loadEncoder('context', { model: flags.contextModel });
+    const { encoder, identity } = await loadEncoder('context', { model: flags.contextModel }, { dtype: flags.dtype });
     const pooling = 'pooler';
     const maxLength = 512;
     const controller = new AbortController();

@@ -7,10 +7,12 @@ import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { checkTokenIds, EncoderError } from '../encoder.js';
 import { Encoder } from '../node/encoder.js';
+import { addDtypeOption } from './model-options.js';
 import { checkPooling, POOLINGS, type Pooling } from '../pooling.js';
 
 interface EmbedCliOptions {
   model: string;
+  dtype?: 'f32' | 'f16' | 'int8';
   pooling: string;
   maxLength?: number;
   batchSize: number;
@@ -19,18 +21,18 @@ interface EmbedCliOptions {
 type Item = { line: number; text: string } | { line: number; ids: Int32Array };
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('embed')
     .description('embed JSON lines from stdin ({"text": "..."} or {"ids": [...]}) into {"embedding": [...]} lines')
     .requiredOption('--model <dir>', 'Hugging Face model folder (config.json, vocab.txt, model.safetensors, ...)')
     .option('--pooling <kind>', `how to pool the token vectors: ${POOLINGS.join('|')}`, 'pooler')
     .option('--max-length <n>', 'truncate texts to n tokens ([CLS] and [SEP] included; default 512)', positiveInt)
-    .option('--batch-size <n>', 'sequences per forward pass', positiveInt, 8)
-    .action(async (options: EmbedCliOptions) => {
-      const pooling = checkPooling(options.pooling);
-      const encoder = await Encoder.fromDirectory(options.model);
-      await embedStream(encoder, pooling, options);
-    });
+    .option('--batch-size <n>', 'sequences per forward pass', positiveInt, 8);
+  addDtypeOption(command).action(async (options: EmbedCliOptions) => {
+    const pooling = checkPooling(options.pooling);
+    const encoder = await Encoder.fromDirectory(options.model, { dtype: options.dtype });
+    await embedStream(encoder, pooling, options);
+  });
 }
 
 function positiveInt(value: string): number {

@@ -4,7 +4,7 @@
 // identified by its fingerprint (config + safetensors header), never loaded. Does not own the
 // search (../similarity.ts, ../bi-encoder.ts) or the file format (../vector-index.ts).
 import type { Command } from 'commander';
-import { addModelOptions, fmtScore, oneLine, positiveInt, table, type ModelFlags } from './model-options.js';
+import { addDtypeOption, addModelOptions, fmtScore, oneLine, positiveInt, table, type ModelFlags } from './model-options.js';
 
 interface SearchFlags extends ModelFlags {
   index: string;
@@ -14,7 +14,7 @@ interface SearchFlags extends ModelFlags {
 }
 
 export function register(program: Command): void {
-  addModelOptions(
+  addDtypeOption(addModelOptions(
     program
       .command('search')
       .description('print the k passages of an index most relevant to a question (exact search, SIMD dot products)')
@@ -22,7 +22,7 @@ export function register(program: Command): void {
       .requiredOption('--query <text>', 'the question')
       .option('-k, --k <n>', 'how many passages', positiveInt, 10)
       .option('--metric <metric>', 'cosine or dot', 'cosine'),
-  ).action(async (flags: SearchFlags) => {
+  )).action(async (flags: SearchFlags) => {
     const { existsSync, readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { parseBertConfig } = await import('../config.js');
@@ -54,7 +54,7 @@ export function register(program: Command): void {
       const { hidden_size } = parseBertConfig(readFileSync(configPath, 'utf8'), configPath);
       checkIndexCompatibility(index, { dimension: hidden_size, pooling, question, context });
 
-      const { encoder } = await loadEncoder('question', { model: flags.questionModel });
+      const { encoder } = await loadEncoder('question', { model: flags.questionModel }, { dtype: flags.dtype });
       try {
         const [vector] = await encoder.embed([flags.query], { pooling, maxLength: index.meta.max_length });
         const session = await openSearchSession(index, { metric });
