@@ -95,12 +95,12 @@ describe('web demo in Chromium', () => {
 
   it('loads the tiny encoders, scores the card example, and saves a screenshot', async () => {
     // Hold the context weights back a moment so the progress indicator can be seen mid-load.
-    const { page, errors } = await openDemo((p) =>
-      p.route('**/tiny-context/model.safetensors', async (route) => {
+    const { page, errors } = await openDemo(async (p) => {
+      await p.route('**/tiny-context/model.safetensors', async (route) => {
         if (route.request().method() === 'GET') await new Promise((r) => setTimeout(r, 1500));
         await route.continue();
-      }),
-    );
+      });
+    });
     await page.waitForFunction(
       () => /tiny-context\/model\.safetensors/.test(document.getElementById('progress-text')?.textContent ?? ''),
       null,
