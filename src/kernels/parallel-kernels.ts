@@ -17,12 +17,15 @@ import type { KernelThreadPool } from './thread-pool.js';
 const F32 = 4;
 
 type Args = readonly number[];
+/** The instance's exports, for sizes only the module knows (e.g. an int8 row's bytes). */
+type Exports = Readonly<Record<string, unknown>>;
+const call = (ex: Exports, name: string, ...args: number[]): number => (ex[name] as (...a: number[]) => number)(...args);
 
 export interface RowSplit {
   /** Index of the argument holding the number of rows (or heads, elements) to split. */
   rows: number;
   /** Pointer arguments that move to a share's first row: [argument index, bytes per row]. */
-  advance: ReadonlyArray<readonly [arg: number, bytesPerRow: (args: Args) => number]>;
+  advance: ReadonlyArray<readonly [arg: number, bytesPerRow: (args: Args, ex: Exports) => number]>;
   /** Shares start on multiples of this many rows (the kernel's row tile). */
   grain: number;
   /** Estimated nanoseconds one row costs on one thread (see MIN_SHARE_NS). */
@@ -99,6 +102,28 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
   add_f32: { rows: 2, advance: [[0, () => F32], [1, () => F32]], grain: 16, nsPerRow: () => 0.15 },
   gelu_f32: { rows: 1, advance: [[0, () => F32]], grain: 16, nsPerRow: () => 3 },
   tanh_f32: { rows: 1, advance: [[0, () => F32]], grain: 16, nsPerRow: () => 3 },
+  // int8 (assembly/quant.ts): quantize_rows_i8(q, x, rows, IN), rows of q_row_bytes_i8(IN) bytes.
+  quantize_rows_i8: {
+    rows: 2,
+    advance: [[0, (a, ex) => call(ex, 'q_row_bytes_i8', a[3])], [1, bytes((a) => a[3])]],
+    grain: 4,
+    nsPerRow: (a) => a[3],
+  },
+  // linear_q8(out, q, w, bias, rows, IN, OUT): grain 4, a multiple of its row tile (2 or 4).
+  linear_q8: {
+    rows: 4,
+    advance: [[0, bytes((a) => a[6])], [1, (a, ex) => call(ex, 'q_row_bytes_i8', a[5])]],
+    grain: 4,
+    nsPerRow: (a) => (a[5] * a[6] * NS_PER_MAC) / 2,
+  },
+  // pack_linear_i8(dstRows, dstScales, src, rows, IN): output channels; a channel's int8 row is
+  // packed_linear_bytes_i8(1, IN) - 4 bytes (its padded IN), its scale 4 (load time only).
+  pack_linear_i8: {
+    rows: 3,
+    advance: [[0, (a, ex) => call(ex, 'packed_linear_bytes_i8', 1, a[4]) - F32], [1, () => F32], [2, bytes((a) => a[4])]],
+    grain: 1,
+    nsPerRow: (a) => a[4] * 2,
+  },
   // dot_rows_f32(out, matrix, vec, rows, dim)
   dot_rows_f32: {
     rows: 3,
@@ -113,13 +138,13 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
  * equal as the grain allows, and none cheaper than MIN_SHARE_NS. Returns the shares' argument
  * lists (one share: the call as it came).
  */
-export function splitCall(split: RowSplit, args: Args, threads: number, minShareNs = MIN_SHARE_NS): number[][] {
+export function splitCall(split: RowSplit, args: Args, threads: number, minShareNs = MIN_SHARE_NS, ex: Exports = {}): number[][] {
   const rows = args[split.rows];
   const units = Math.ceil(rows / split.grain);
   const affordable = minShareNs <= 0 ? units : Math.floor((rows * split.nsPerRow(args)) / minShareNs);
   const n = Math.max(1, Math.min(threads, units, affordable));
   if (n === 1) return [args.slice()];
-  const moves = split.advance.map(([arg, perRow]) => [arg, perRow(args)] as const);
+  const moves = split.advance.map(([arg, perRow]) => [arg, perRow(args, ex)] as const);
   const shares: number[][] = [];
   for (let i = 0; i < n; i++) {
     const r0 = Math.min(rows, Math.floor((i * units) / n) * split.grain);
@@ -145,7 +170,7 @@ export function parallelExports<E extends object>(
     const fn = out[name];
     if (typeof fn !== 'function') continue;
     out[name] = (...args: number[]) => {
-      const shares = splitCall(split, args, pool.threads, minShareNs);
+      const shares = splitCall(split, args, pool.threads, minShareNs, exports as Exports);
       if (shares.length === 1) return (fn as (...a: number[]) => unknown)(...args);
       pool.run(name, shares);
     };
