@@ -2,22 +2,27 @@
 // in the same process, single-threaded.
 // - linear (packed x·Wᵀ + b) on BERT-base shapes T×768·768ᵀ, T×768·3072ᵀ, T×3072·768ᵀ for T = 16,
 //   128, 512: GFLOP/s and the fraction of a register-resident f32x4 mul+add peak (assembly/peak.ts)
-//   sampled right before every run, so both see the same machine load;
+//   sampled right before every matmul run, so both see the same machine load;
 // - attention products, softmax, layernorm, GELU, tanh, add, dotRows on BERT-base sizes: GB/s
 //   (bytes read + written once) or GFLOP/s.
-// Median of RUNS runs (each run repeats the call until it lasts ≥ MIN_RUN_MS); peak RSS at the end.
+// Median and best of RUNS runs (each repeats the call until it lasts ≥ MIN_RUN_MS: short, so that on
+// a shared machine some runs fall inside one scheduler slice); the load average; peak RSS at the end.
 // Run: npm run bench:kernels   (or: npx tsx bench/kernels.ts [runs] [kernel-name-filter])
 import { createReferenceBackend } from '../src/kernels/reference.js';
 import { createPeakProbe, createWasmBackend } from '../src/kernels/wasm.js';
 import type { KernelBackend, Ptr } from '../src/kernels/backend.js';
+import { cpus, loadavg } from 'node:os';
 
-const RUNS = Math.max(5, Number(process.argv[2] ?? 7));
+const RUNS = Math.max(5, Number(process.argv[2] ?? 15));
 /** Optional substring: only kernels whose name contains it (e.g. `gelu`). */
 const ONLY = process.argv[3] ?? '';
-const MIN_RUN_MS = 40;
-/** The reference is ~50-100x slower; its runs are single calls once they pass this. */
+const MIN_RUN_MS = 5;
+/** The reference is ~30-50x slower; one call already passes this for the big shapes. */
 const REF_MIN_RUN_MS = 40;
+/** Runs of the reference: 5, its big shapes take seconds per call. */
+const REF_RUNS = 5;
 
+const loadBefore = loadavg().map((v) => v.toFixed(2)).join(' ');
 const wasm = await createWasmBackend();
 const ref = createReferenceBackend();
 const peak = await createPeakProbe();
@@ -29,23 +34,19 @@ const median = (a: number[]): number => {
 
 const peakSamples: number[] = [];
 /** One ~10 ms run of the peak loop; returns GFLOP/s. */
-function samplePeak(): number {
+function samplePeak(): void {
   const iterations = 200_000;
   peak.run(iterations); // warm
   const t = performance.now();
   peak.run(iterations * 10);
-  const gflops = (iterations * 10 * peak.flopsPerIteration) / ((performance.now() - t) * 1e6);
-  peakSamples.push(gflops);
-  return gflops;
+  peakSamples.push((iterations * 10 * peak.flopsPerIteration) / ((performance.now() - t) * 1e6));
 }
 
 /**
- * Seconds per call: median over RUNS runs; each run repeats `fn` until it lasts ≥ minMs.
- * With `interleave`, it runs right before each run and the per-run ratio (its value × seconds per
- * call) is kept too: on a shared machine the load drifts, and a peak sampled next to each run
- * tracks it better than one measured once.
+ * Seconds per call: median and best over `runs` runs; each run repeats `fn` until it lasts ≥ minMs.
+ * `interleave` (the peak sampler) runs before each run so the peak sees the same machine load.
  */
-function time(fn: () => void, minMs: number, interleave?: () => number): { median: number; best: number; ratios: number[] } {
+function time(fn: () => void, runs: number, minMs: number, interleave?: () => void): { median: number; best: number } {
   fn(); // warm-up: compile tiers, touch memory
   let reps = 1;
   for (;;) {
@@ -55,16 +56,13 @@ function time(fn: () => void, minMs: number, interleave?: () => number): { media
     reps *= 2;
   }
   const perCall: number[] = [];
-  const ratios: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const near = interleave?.();
+  for (let r = 0; r < runs; r++) {
+    interleave?.();
     const t = performance.now();
     for (let i = 0; i < reps; i++) fn();
-    const sec = (performance.now() - t) / 1000 / reps;
-    perCall.push(sec);
-    if (near !== undefined) ratios.push(near * sec);
+    perCall.push((performance.now() - t) / 1000 / reps);
   }
-  return { median: median(perCall), best: Math.min(...perCall), ratios };
+  return { median: median(perCall), best: Math.min(...perCall) };
 }
 
 function fill(be: KernelBackend, p: Ptr, n: number, seed: number, lo = -1, hi = 1): void {
@@ -82,7 +80,6 @@ interface Row {
   unit: string;
   ours: number;
   oursBest?: number;
-  peakFraction?: number;
   reference: number;
 }
 const rows: Row[] = [];
@@ -94,12 +91,10 @@ function bench(kernel: string, shape: string, unit: 'GFLOP/s' | 'GB/s', work: nu
   for (const be of [wasm, ref]) {
     const mark = be.mark();
     const call = setup(be);
-    const t = time(call, be === wasm ? MIN_RUN_MS : REF_MIN_RUN_MS, be === wasm && withPeak ? samplePeak : undefined);
+    const t = be === wasm ? time(call, RUNS, MIN_RUN_MS, withPeak ? samplePeak : undefined) : time(call, REF_RUNS, REF_MIN_RUN_MS);
     if (be === wasm) {
       result.ours = work / t.median / 1e9;
       result.oursBest = work / t.best / 1e9;
-      // Fraction of the peak sampled just before each run (GFLOP/s of the run ÷ that peak).
-      if (t.ratios.length) result.peakFraction = median(t.ratios.map((peakTimesSec) => work / 1e9 / peakTimesSec));
     } else result.reference = work / t.median / 1e9;
     be.release(mark);
   }
@@ -196,16 +191,18 @@ for (const T of [16, 128, 512]) {
 
 if (peakSamples.length === 0) samplePeak();
 const peakMedian = median(peakSamples);
+const peakBest = Math.max(...peakSamples);
 
-console.log(`\n### Kernels: wasm SIMD vs scalar reference (Node ${process.versions.node}, ${process.arch}, single thread, median of ${RUNS} runs)\n`);
-console.log(`f32x4 mul+add peak (register-resident, assembly/peak.ts): median ${peakMedian.toFixed(1)} GFLOP/s, best ${Math.max(...peakSamples).toFixed(1)} (${peakSamples.length} samples interleaved with the runs)\n`);
-console.log('% of peak: median over runs of (run GFLOP/s ÷ the peak sampled just before that run).\n');
-console.log('| kernel | shape | wasm SIMD (median) | best run | % of peak | reference (peer) | speed-up |');
-console.log('|---|---|---:|---:|---:|---:|---:|');
+console.log(`\n### Kernels: wasm SIMD vs scalar reference (Node ${process.versions.node}, ${process.arch}, ${cpus()[0]?.model ?? ''}, single thread, ${RUNS} runs of ours, ${REF_RUNS} of the reference)\n`);
+console.log(`f32x4 mul+add peak (register-resident, assembly/peak.ts): median ${peakMedian.toFixed(1)} GFLOP/s, best ${peakBest.toFixed(1)} (${peakSamples.length} samples interleaved with the matmul runs)`);
+console.log(`load average while running: ${loadBefore} → ${loadavg().map((v) => v.toFixed(2)).join(' ')} on ${cpus().length} CPUs (other processes share the cores: compare "best" columns when it is high)\n`);
+console.log('| kernel | shape | wasm SIMD median | best run | % of peak (median / median) | % of peak (best / best) | reference (peer) median | speed-up |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  const pct = r.peakFraction === undefined ? '' : `${(r.peakFraction * 100).toFixed(0)} %`;
+  const flops = r.unit === 'GFLOP/s';
+  const pct = (v: number): string => (flops ? `${(v * 100).toFixed(0)} %` : '');
   console.log(
-    `| ${r.kernel} | ${r.shape} | ${r.ours.toFixed(2)} ${r.unit} | ${r.oursBest!.toFixed(2)} | ${pct} | ${r.reference.toFixed(3)} ${r.unit} | ${(r.ours / r.reference).toFixed(0)}× |`,
+    `| ${r.kernel} | ${r.shape} | ${r.ours.toFixed(2)} ${r.unit} | ${r.oursBest!.toFixed(2)} | ${pct(r.ours / peakMedian)} | ${pct(r.oursBest! / peakBest)} | ${r.reference.toFixed(3)} ${r.unit} | ${(r.ours / r.reference).toFixed(0)}× |`,
   );
 }
 console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
