@@ -1,39 +1,61 @@
 // Owns: what a kernel worker thread does, and the layout of the control block it shares with the
 // pool (thread-pool.ts). A worker instantiates kernels-mt.wasm over the pool's shared heap, then
-// loops: sleep on the control block's generation counter (Atomics.wait), run its share of the job
-// (one export, its own arguments), count itself done (Atomics.sub + Atomics.notify).
-// Does not own: starting workers (a KernelWorkerFactory does, in thread-pool.ts for Web Workers and
-// src/node/worker-threads.ts for Node), how a job is split (parallel-kernels.ts) or any arithmetic.
+// loops: sleep on the control block's generation counter (Atomics.wait), claim chunks of the job —
+// one export, its arguments, a row range per chunk — from a shared counter until none is left, then
+// count itself done (Atomics.sub + Atomics.notify).
+// Does not own: starting workers (a KernelWorkerFactory, thread-pool.ts), how a call is cut into
+// chunks (parallel-kernels.ts) or any arithmetic.
+//
+// Why chunks claimed from a counter rather than one fixed share per thread: a thread that starts
+// late (descheduled on a busy machine, or a slow core of a big.LITTLE phone) simply takes fewer
+// chunks. Chunk c always covers the same rows, whoever runs it, so results stay bitwise the same.
 //
 // Why a function and not a module file: `kernelWorkerMain` is sent to the worker as source text
 // (`String(kernelWorkerMain)`), so a worker needs no URL of ours — that works from a CDN (cross-origin
 // worker scripts are refused), under bundlers, and from src/ under a TypeScript test runner. Hence
 // its body is self-contained: no imports, no outer constants (the layout arrives in the init message).
 
-/** Control block layout (Int32 indices and byte offsets from the block's start). The counters live
- *  on separate cache lines: workers poll GEN while finishing workers hammer PENDING. */
+/** Control block layout: Int32 indices into the header, float64 indices into the job area (which
+ *  starts JOB_BYTE bytes in). The counters each own a cache line: workers poll GEN while others
+ *  hammer NEXT and PENDING. */
 export const CONTROL_LAYOUT = {
-  /** Int32 index: job generation; the pool bumps it to post a job (workers wait on it). */
+  /** Int32: job generation; the pool bumps it to post a job (workers wait on it). */
   GEN: 0,
-  /** Int32 index: export id of the current job, or QUIT. */
+  /** Int32: export id of the current job, or QUIT. */
   OP: 1,
-  /** Int32 index: 0, or 1 + the index of a worker whose kernel threw. */
+  /** Int32: 0, or 1 + the index of a worker whose kernel threw. */
   FAILED: 2,
-  /** Int32 index: workers still running the current job (the pool waits on it). */
+  /** Int32: workers 1..PARTICIPANTS-1 take part in the current job; the others go back to sleep. */
+  PARTICIPANTS: 3,
+  /** Int32: workers still busy with the current job (the pool waits on it). */
   PENDING: 16,
-  /** Byte offset of the argument slots: one per participant, SLOT_F64 float64 each:
-   *  [argument count (-1: no share of this job), arguments...]. */
-  SLOTS_BYTE: 128,
-  SLOT_F64: 16,
+  /** Int32: next chunk to claim. */
+  NEXT: 32,
+  /** Bytes of the Int32 header. */
+  JOB_BYTE: 256,
+  /** Float64 job fields: argument count, the arguments, the chunking. */
+  NARGS: 0,
+  ARGS: 1,
+  MAX_ARGS: 16,
+  /** Which argument is the row count, rows in all, rows per chunk, chunks. */
+  ROWS_ARG: 17,
+  ROWS: 18,
+  CHUNK_ROWS: 19,
+  CHUNKS: 20,
+  /** Pointer arguments moved to a chunk's first row: count, then (argument index, bytes per row). */
+  NADV: 21,
+  ADV: 22,
+  MAX_ADV: 8,
+  JOB_F64: 38,
   /** OP value that tells workers to leave their loop. */
   QUIT: -1,
 } as const;
 
 export type ControlLayout = typeof CONTROL_LAYOUT;
 
-/** Bytes of the control block for `threads` participants (slot 0, the calling thread, unused). */
-export function controlBytes(threads: number): number {
-  return CONTROL_LAYOUT.SLOTS_BYTE + threads * CONTROL_LAYOUT.SLOT_F64 * 8;
+/** Bytes of the control block (the same for any thread count). */
+export function controlBytes(): number {
+  return CONTROL_LAYOUT.JOB_BYTE + CONTROL_LAYOUT.JOB_F64 * 8;
 }
 
 /** The first (and only) message a worker receives. */
@@ -68,7 +90,7 @@ export function kernelWorkerMain(io: KernelWorkerIO): void {
   io.listen((init) => {
     if (started) return;
     started = true;
-    const { memory, layout } = init;
+    const { memory, layout: L } = init;
     const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
     for (const imp of WebAssembly.Module.imports(init.module)) {
       const ns = (imports[imp.module] ??= {});
@@ -83,30 +105,40 @@ export function kernelWorkerMain(io: KernelWorkerIO): void {
       (instance) => {
         const exported = instance.exports as Record<string, unknown>;
         const fns = init.ops.map((name) => exported[name] as (...args: number[]) => void);
-        const ctl = new Int32Array(memory.buffer, init.control, layout.SLOTS_BYTE / 4);
-        const slot = new Float64Array(memory.buffer, init.control + layout.SLOTS_BYTE + init.index * layout.SLOT_F64 * 8, layout.SLOT_F64);
+        const ctl = new Int32Array(memory.buffer, init.control, L.JOB_BYTE / 4);
+        const job = new Float64Array(memory.buffer, init.control + L.JOB_BYTE, L.JOB_F64);
         const args: number[] = [];
         // Read before saying ready: the pool posts no job until every worker is ready, so this is the
         // generation to wait past (reading it later could miss the first job).
-        let seen = Atomics.load(ctl, layout.GEN);
+        let seen = Atomics.load(ctl, L.GEN);
         io.post({ ready: true });
         for (;;) {
-          for (let i = init.spin; i > 0 && Atomics.load(ctl, layout.GEN) === seen; i--);
-          while (Atomics.load(ctl, layout.GEN) === seen) Atomics.wait(ctl, layout.GEN, seen);
-          seen = Atomics.load(ctl, layout.GEN);
-          const op = Atomics.load(ctl, layout.OP);
-          if (op === layout.QUIT) break;
-          const n = slot[0];
-          if (n < 0) continue; // no share of this job: not counted in PENDING
+          for (let i = init.spin; i > 0 && Atomics.load(ctl, L.GEN) === seen; i--);
+          while (Atomics.load(ctl, L.GEN) === seen) Atomics.wait(ctl, L.GEN, seen);
+          seen = Atomics.load(ctl, L.GEN);
+          const op = Atomics.load(ctl, L.OP);
+          if (op === L.QUIT) break;
+          if (init.index >= Atomics.load(ctl, L.PARTICIPANTS)) continue; // not counted in PENDING
+          const n = job[L.NARGS];
           args.length = n;
-          for (let i = 0; i < n; i++) args[i] = slot[1 + i];
+          for (let i = 0; i < n; i++) args[i] = job[L.ARGS + i];
+          const rowsArg = job[L.ROWS_ARG], rows = job[L.ROWS], chunkRows = job[L.CHUNK_ROWS];
+          const chunks = job[L.CHUNKS], nadv = job[L.NADV];
           try {
-            fns[op](...args);
+            for (let c = Atomics.add(ctl, L.NEXT, 1); c < chunks; c = Atomics.add(ctl, L.NEXT, 1)) {
+              const r0 = c * chunkRows;
+              args[rowsArg] = Math.min(rows - r0, chunkRows);
+              for (let a = 0; a < nadv; a++) {
+                const i = job[L.ADV + 2 * a];
+                args[i] = job[L.ARGS + i] + r0 * job[L.ADV + 2 * a + 1];
+              }
+              fns[op](...args);
+            }
           } catch (error) {
-            Atomics.compareExchange(ctl, layout.FAILED, 0, 1 + init.index);
+            Atomics.compareExchange(ctl, L.FAILED, 0, 1 + init.index);
             console.error(`kmed-dpr kernel worker ${init.index}: ${init.ops[op]} failed:`, error);
           }
-          if (Atomics.sub(ctl, layout.PENDING, 1) === 1) Atomics.notify(ctl, layout.PENDING);
+          if (Atomics.sub(ctl, L.PENDING, 1) === 1) Atomics.notify(ctl, L.PENDING);
         }
         io.close();
       },

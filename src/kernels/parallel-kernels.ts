@@ -1,18 +1,21 @@
-// Owns: how each kernel export is split across the thread pool — which argument is its row range,
-// which pointers move with the first row, the row grain, and a rough cost so small calls stay on the
-// calling thread — and `parallelExports`, which wraps an instance's exports so each call of a split
-// export runs as shares on the pool.
+// Owns: how each kernel export is cut into chunks for the thread pool — which argument is its row
+// range, which pointers move with the first row, the row grain, and a rough cost so small calls stay
+// on the calling thread — and `parallelExports`, which wraps an instance's exports so each call of
+// such an export runs as chunks on the pool.
 // Does not own: the pool (thread-pool.ts) or the kernels (assembly/).
 //
-// Why results do not depend on the thread count: a share is the same kernel on a sub-range of
+// Why results do not depend on the thread count: a chunk is the same kernel on a sub-range of
 // output rows (or heads), with its pointers moved to the range's first row. Every kernel computes an
 // output row by the same code whatever rows surround it (assembly/matmul.ts keeps one accumulation
-// order across its tile shapes), so every output element is bitwise the same for 1, 2 or N threads;
-// test/threads.test.ts checks it. Split points fall on multiples of each kernel's row tile all the
-// same, so a share's rows take the fast tiled path.
+// order across its tile shapes), so every output element is bitwise the same for 1, 2 or N threads,
+// whichever thread runs which chunk; test/threads.test.ts checks it. Chunks start on multiples of
+// each kernel's row tile all the same, so their rows take the fast tiled path.
+//
+// Chunk count: CHUNKS_PER_THREAD per thread, so a thread that starts late leaves its second chunk to
+// the others, but no more: each chunk of a Linear streams the whole weight matrix once.
 //
 // Adding a kernel (e.g. an int8 linear): one ROW_SPLITS entry naming its export.
-import type { KernelThreadPool } from './thread-pool.js';
+import type { ChunkPlan, KernelThreadPool } from './thread-pool.js';
 
 const F32 = 4;
 
@@ -26,15 +29,18 @@ export interface RowSplit {
   rows: number;
   /** Pointer arguments that move to a share's first row: [argument index, bytes per row]. */
   advance: ReadonlyArray<readonly [arg: number, bytesPerRow: (args: Args, ex: Exports) => number]>;
-  /** Shares start on multiples of this many rows (the kernel's row tile). */
+  /** Chunks start on multiples of this many rows (the kernel's row tile). */
   grain: number;
   /** Estimated nanoseconds one row costs on one thread (see MIN_SHARE_NS). */
   nsPerRow: (args: Args) => number;
 }
 
-/** A share worth less than this stays on the calling thread: an empty job costs ~6 µs while the
- *  workers still poll, tens of µs once they sleep (bench/threads.ts), and more on a busy machine. */
+/** A chunk worth less than this is not cut off for another thread: an empty job costs ~6 µs while
+ *  the workers still poll, tens of µs once they sleep (bench/threads.ts), and more on a busy machine. */
 export const MIN_SHARE_NS = 30_000;
+
+/** Chunks per thread (see the header). */
+export const CHUNKS_PER_THREAD = 2;
 
 /** At ~40 GFLOP/s (assembly/matmul.ts on one core) a multiply-add pair costs 1/20 ns. */
 const NS_PER_MAC = 1 / 20;
@@ -134,30 +140,27 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
 };
 
 /**
- * Cut a call into at most `threads` shares: rows [r_i, r_i+1) each, on grain boundaries, sizes as
- * equal as the grain allows, and none cheaper than MIN_SHARE_NS. Returns the shares' argument
- * lists (one share: the call as it came).
+ * Plan a call as chunks for `threads` threads: rows in grain steps, at most CHUNKS_PER_THREAD per
+ * thread, none cheaper than `minShareNs` (0: as many as the grain allows). Undefined: one chunk,
+ * run the call as it came.
  */
-export function splitCall(split: RowSplit, args: Args, threads: number, minShareNs = MIN_SHARE_NS, ex: Exports = {}): number[][] {
+export function planCall(split: RowSplit, args: Args, threads: number, minShareNs = MIN_SHARE_NS, ex: Exports = {}): ChunkPlan | undefined {
   const rows = args[split.rows];
   const units = Math.ceil(rows / split.grain);
   const affordable = minShareNs <= 0 ? units : Math.floor((rows * split.nsPerRow(args)) / minShareNs);
-  const n = Math.max(1, Math.min(threads, units, affordable));
-  if (n === 1) return [args.slice()];
-  const moves = split.advance.map(([arg, perRow]) => [arg, perRow(args, ex)] as const);
-  const shares: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    const r0 = Math.min(rows, Math.floor((i * units) / n) * split.grain);
-    const r1 = Math.min(rows, Math.floor(((i + 1) * units) / n) * split.grain);
-    const share = args.slice();
-    share[split.rows] = r1 - r0;
-    for (const [arg, perRow] of moves) share[arg] = args[arg] + r0 * perRow;
-    shares.push(share);
-  }
-  return shares;
+  const chunks = Math.min(units, threads * CHUNKS_PER_THREAD, affordable);
+  if (chunks < 2 || threads < 2) return undefined;
+  const chunkRows = Math.ceil(units / chunks) * split.grain;
+  if (chunkRows >= rows) return undefined;
+  return {
+    rowsArg: split.rows,
+    rows,
+    chunkRows,
+    advance: split.advance.map(([arg, perRow]) => [arg, perRow(args, ex)] as const),
+  };
 }
 
-/** `exports` with every export named in `splits` run as shares on `pool`; others unchanged.
+/** `exports` with every export named in `splits` run as chunks on `pool`; others unchanged.
  *  `minShareNs` (default MIN_SHARE_NS; 0 splits everything) is a knob for bench/threads.ts. */
 export function parallelExports<E extends object>(
   exports: E,
@@ -170,9 +173,9 @@ export function parallelExports<E extends object>(
     const fn = out[name];
     if (typeof fn !== 'function') continue;
     out[name] = (...args: number[]) => {
-      const shares = splitCall(split, args, pool.threads, minShareNs, exports as Exports);
-      if (shares.length === 1) return (fn as (...a: number[]) => unknown)(...args);
-      pool.run(name, shares);
+      const plan = planCall(split, args, pool.threads, minShareNs, exports as Exports);
+      if (plan === undefined) return (fn as (...a: number[]) => unknown)(...args);
+      pool.run(name, args, plan);
     };
   }
   return out as E;

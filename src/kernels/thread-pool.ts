@@ -6,10 +6,11 @@
 // Does not own: how a kernel call is split into shares (parallel-kernels.ts), what a worker does
 // (kernel-worker.ts) or the heap (arena.ts).
 //
-// A job: the calling thread writes each worker's arguments into its slot of the control block,
-// sets PENDING, bumps GEN and notifies; runs share 0 itself; then waits for PENDING = 0 — with
-// Atomics.wait where the thread may block (Node, Deno, Bun, any worker), by polling Atomics.load in a
-// browser's main thread (Atomics.wait throws there). Kernel calls stay synchronous.
+// A job: the calling thread writes the export, its arguments and the chunking into the control
+// block, sets PENDING, bumps GEN and notifies; claims chunks itself like any worker; then waits for
+// PENDING = 0 — with Atomics.wait where the thread may block (Node, Deno, Bun, any worker), by
+// polling Atomics.load in a browser's main thread (Atomics.wait throws there). Kernel calls stay
+// synchronous.
 import {
   CONTROL_LAYOUT as L,
   controlBytes,
@@ -204,6 +205,16 @@ function canBlock(): boolean {
   }
 }
 
+/** How a call is cut into chunks of rows (parallel-kernels.ts makes these). Chunk c covers rows
+ *  [c*chunkRows, min(rows, (c+1)*chunkRows)): argument `rowsArg` becomes its row count and each
+ *  `advance` pointer moves by r0 * bytesPerRow. */
+export interface ChunkPlan {
+  rowsArg: number;
+  rows: number;
+  chunkRows: number;
+  advance: ReadonlyArray<readonly [arg: number, bytesPerRow: number]>;
+}
+
 export interface ThreadPoolOptions {
   /** kernels-mt.wasm, compiled. */
   module: WebAssembly.Module;
@@ -211,7 +222,7 @@ export interface ThreadPoolOptions {
   memory: WebAssembly.Memory;
   /** The calling thread's instance of `module` over `memory` (it runs share 0). */
   exports: WebAssembly.Exports;
-  /** Byte offset of the control block (controlBytes(threads) bytes, outside the arena). */
+  /** Byte offset of the control block (controlBytes() bytes, 8-aligned, outside the arena). */
   control: number;
   /** Participants, the calling thread included (>= 2). */
   threads: number;
@@ -232,7 +243,8 @@ export class KernelThreadPool {
   readonly #exports: Record<string, (...args: number[]) => void>;
   readonly #ops: Map<string, number>;
   readonly #ctl: Int32Array;
-  readonly #slots: Float64Array;
+  readonly #job: Float64Array;
+  readonly #args: number[] = [];
   readonly #workers: KernelWorkerHandle[];
   readonly #blocking: boolean;
   #state: 'running' | 'disposed' | 'failed' = 'running';
@@ -241,8 +253,8 @@ export class KernelThreadPool {
     this.threads = o.threads;
     this.#exports = o.exports as unknown as Record<string, (...args: number[]) => void>;
     this.#ops = new Map(ops.map((name, i) => [name, i]));
-    this.#ctl = new Int32Array(o.memory.buffer, o.control, L.SLOTS_BYTE / 4);
-    this.#slots = new Float64Array(o.memory.buffer, o.control + L.SLOTS_BYTE, o.threads * L.SLOT_F64);
+    this.#ctl = new Int32Array(o.memory.buffer, o.control, L.JOB_BYTE / 4);
+    this.#job = new Float64Array(o.memory.buffer, o.control + L.JOB_BYTE, L.JOB_F64);
     this.#workers = workers;
     this.#blocking = canBlock();
   }
@@ -250,11 +262,11 @@ export class KernelThreadPool {
   /** Start threads-1 workers over `memory` and wait until each has instantiated the module. */
   static async create(o: ThreadPoolOptions): Promise<KernelThreadPool> {
     if (!Number.isInteger(o.threads) || o.threads < 2) throw new KernelError('KERNEL_BAD_OPTION', `a thread pool needs >= 2 threads, got ${o.threads}`);
-    if (o.control % 8 !== 0 || o.control + controlBytes(o.threads) > o.memory.buffer.byteLength) {
+    if (o.control % 8 !== 0 || o.control + controlBytes() > o.memory.buffer.byteLength) {
       throw new KernelError('KERNEL_BAD_POINTER', `thread pool control block at ${o.control} does not fit the heap`);
     }
     const ops = WebAssembly.Module.exports(o.module).filter((e) => e.kind === 'function').map((e) => e.name);
-    new Int32Array(o.memory.buffer, o.control, controlBytes(o.threads) / 4).fill(0);
+    new Int32Array(o.memory.buffer, o.control, controlBytes() / 4).fill(0);
     const workers: KernelWorkerHandle[] = [];
     const timeoutMs = o.startTimeoutMs ?? 30_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -295,49 +307,71 @@ export class KernelThreadPool {
   }
 
   /**
-   * Run export `name` once per share, share i with arguments shares[i]; share 0 on this thread, the
-   * others on workers 1..shares.length-1, all at once. Returns when every share is done. Shares must
-   * write disjoint memory. After dispose() every share runs here, one after another.
+   * Run export `name` over `args` cut into the chunks of `plan`, on this thread and up to
+   * `participants` - 1 workers at once (each claims chunks until none is left); returns when all
+   * are done. Chunks must write disjoint memory. Without a plan, after dispose() or with one chunk,
+   * everything runs here, chunk after chunk.
    */
-  run(name: string, shares: ReadonlyArray<ReadonlyArray<number>>): void {
+  run(name: string, args: ReadonlyArray<number>, plan?: ChunkPlan, participants = this.threads): void {
     const fn = this.#exports[name];
     const op = this.#ops.get(name);
     if (typeof fn !== 'function' || op === undefined) throw new KernelError('KERNEL_LOAD_FAILED', `kernels-mt.wasm has no export ${name}`);
-    if (shares.length > this.threads) throw new KernelError('KERNEL_BAD_SIZE', `${name}: ${shares.length} shares for ${this.threads} threads`);
     if (this.#state === 'failed') throw new KernelError('KERNEL_THREAD_FAILED', 'the kernel thread pool failed earlier; create a new backend');
-    if (this.#state === 'disposed' || shares.length <= 1) {
-      for (const args of shares) fn(...args);
+    if (args.length > L.MAX_ARGS || (plan && plan.advance.length > L.MAX_ADV)) {
+      throw new KernelError('KERNEL_BAD_SIZE', `${name}: ${args.length} arguments / ${plan?.advance.length} moving pointers is more than a job holds`);
+    }
+    if (!plan) {
+      fn(...args);
+      return;
+    }
+    const chunks = Math.ceil(plan.rows / plan.chunkRows);
+    const helpers = Math.min(participants, this.threads, chunks) - 1;
+    if (this.#state === 'disposed' || helpers < 1) {
+      for (let c = 0; c < chunks; c++) this.#chunk(fn, args, plan, c);
       return;
     }
     const ctl = this.#ctl;
-    const slots = this.#slots;
-    for (let w = 1; w < this.threads; w++) {
-      const base = w * L.SLOT_F64;
-      const args = shares[w];
-      if (args === undefined) {
-        slots[base] = -1;
-        continue;
-      }
-      if (args.length >= L.SLOT_F64) throw new KernelError('KERNEL_BAD_SIZE', `${name}: ${args.length} arguments, at most ${L.SLOT_F64 - 1}`);
-      slots[base] = args.length;
-      for (let i = 0; i < args.length; i++) slots[base + 1 + i] = args[i];
-    }
+    const job = this.#job;
+    job[L.NARGS] = args.length;
+    for (let i = 0; i < args.length; i++) job[L.ARGS + i] = args[i];
+    job[L.ROWS_ARG] = plan.rowsArg;
+    job[L.ROWS] = plan.rows;
+    job[L.CHUNK_ROWS] = plan.chunkRows;
+    job[L.CHUNKS] = chunks;
+    job[L.NADV] = plan.advance.length;
+    plan.advance.forEach(([arg, perRow], a) => {
+      job[L.ADV + 2 * a] = arg;
+      job[L.ADV + 2 * a + 1] = perRow;
+    });
     Atomics.store(ctl, L.OP, op);
     Atomics.store(ctl, L.FAILED, 0);
-    Atomics.store(ctl, L.PENDING, shares.length - 1);
+    Atomics.store(ctl, L.NEXT, 0);
+    Atomics.store(ctl, L.PARTICIPANTS, helpers + 1);
+    Atomics.store(ctl, L.PENDING, helpers);
     Atomics.add(ctl, L.GEN, 1);
     Atomics.notify(ctl, L.GEN);
     const started = performance.now();
     try {
-      fn(...shares[0]);
+      for (let c = Atomics.add(ctl, L.NEXT, 1); c < chunks; c = Atomics.add(ctl, L.NEXT, 1)) this.#chunk(fn, args, plan, c);
     } finally {
-      // Even if share 0 threw, the workers are writing the heap: wait for them before returning.
+      // Even if a chunk threw here, the workers are writing the heap: wait for them before returning.
       this.#join(name, performance.now() - started);
     }
     const failed = Atomics.load(ctl, L.FAILED);
     if (failed !== 0) {
       throw new KernelError('KERNEL_THREAD_FAILED', `${name}: kernel worker ${failed - 1} threw (see the console); its output rows are not valid`);
     }
+  }
+
+  /** Chunk c of a call, on this thread (the same arguments a worker would compute). */
+  #chunk(fn: (...args: number[]) => void, args: ReadonlyArray<number>, plan: ChunkPlan, c: number): void {
+    const a = this.#args;
+    a.length = args.length;
+    for (let i = 0; i < args.length; i++) a[i] = args[i];
+    const r0 = c * plan.chunkRows;
+    a[plan.rowsArg] = Math.min(plan.rows - r0, plan.chunkRows);
+    for (const [arg, perRow] of plan.advance) a[arg] = args[arg] + r0 * perRow;
+    fn(...a);
   }
 
   #join(name: string, ownMs: number): void {

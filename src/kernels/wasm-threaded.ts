@@ -51,7 +51,7 @@ export async function createThreadedWasmBackend(options: WasmBackendOptions): Pr
   const ex = await instantiateKernels(module, memory, 'kernels-mt.wasm');
   // 64-byte aligned: the control block's counters each own a cache line.
   const control = Math.ceil(Math.max(16, ex.heap_base()) / 64) * 64;
-  const arena = new Arena(memory, control + controlBytes(threads));
+  const arena = new Arena(memory, control + controlBytes());
   let pool: KernelThreadPool;
   try {
     pool = await KernelThreadPool.create({ module, memory, exports: ex as unknown as WebAssembly.Exports, control, threads, factory });
