@@ -17,10 +17,6 @@ const PANEL: i32 = 8;
 /** Rows of x per register tile: 4 rows × 2 v128 = 8 accumulators, + 2 for W + 1 for the splat of x
  *  keeps 11 of the 16 xmm registers V8 can use on x64, so nothing spills. */
 const TILE_ROWS: i32 = 4;
-/** Bytes of x per row block of linear (rows rounded down to TILE_ROWS): with panels inner, the
- *  block is re-read once per panel, so it must stay in L2 (1 MiB per core on Zen 4, 256 KiB-2 MiB
- *  elsewhere); 384 KiB leaves room for the W panel and the output. 128 rows at IN = 768, 32 at 3072. */
-const ROW_BLOCK_BYTES: usize = 384 * 1024;
 /** Bytes per f32. */
 const F32: usize = 4;
 /** Bytes per v128. */
@@ -230,22 +226,15 @@ function loadPartial(p: usize, cols: i32, half: i32): v128 {
 /**
  * out[T, OUT] = x[T, IN] · Wᵀ + bias[OUT].
  * w: packed by packLinear (ceil(OUT/8)*8*IN floats); out must not overlap x, w or bias.
- * Loop order: row blocks (ROW_BLOCK_BYTES of x, kept in L2), then panels, then 4-row tiles — one
- * panel of W (IN*32 bytes: 24 KiB at IN = 768) stays in L1 while the block's rows stream past it.
- * Without the row blocks, x beyond L2 (T=128 at IN=3072, T=512 at IN=768) came from L3 once per
- * panel: up to 600 MB per call, and the first thing to suffer when other processes share L3.
+ * Loop order: panel outer, 4-row tiles inner — one panel of W (IN*32 bytes: 24 KiB at IN = 768)
+ * is fetched from L3 once by the first tile and then read from L1/L2 by the others, while the rows
+ * of x stream past it. Tried and measured worse: row blocks of x sized for L2 (384 KiB) around the
+ * panel loop, so that x beyond L2 (T = 128 at IN = 3072, T = 512) is not re-read from L3 once per
+ * panel: the hardware prefetcher streams x well, whereas every extra pass over W pays the first
+ * tile's L3 latency again (T=128, 3072→768: 42.3 → 37.2 GFLOP/s in one process, A/B).
+ * The same effect is why small T is slower: at T = 16 a quarter of all tiles are first tiles.
  */
 export function linear(out: usize, x: usize, w: usize, bias: usize, T: i32, IN: i32, OUT: i32): void {
-  const xs = <usize>IN * F32;
-  // Row blocks of x small enough to stay in L2 while every panel of W passes over them.
-  const rb = max(TILE_ROWS, <i32>(ROW_BLOCK_BYTES / xs) & ~(TILE_ROWS - 1));
-  for (let t0 = 0; t0 < T; t0 += rb) {
-    linearRows(out + <usize>t0 * <usize>OUT * F32, x + <usize>t0 * xs, w, bias, min(rb, T - t0), IN, OUT);
-  }
-}
-
-/** linear over one row block: every panel of W, rows inner. */
-function linearRows(out: usize, x: usize, w: usize, bias: usize, T: i32, IN: i32, OUT: i32): void {
   const xs = <usize>IN * F32;
   const os = <usize>OUT * F32;
   const panelBytes = <usize>IN * <usize>PANEL * F32;

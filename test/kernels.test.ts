@@ -160,7 +160,7 @@ describe('linear_f32 (packed x·Wᵀ + b)', () => {
     for (const T of SIZES) linearCase(T, 19, 13, seed++);
     for (const IN of SIZES) linearCase(6, IN, 17, seed++);
     for (const OUT of SIZES) linearCase(5, 21, OUT, seed++);
-    // Several row blocks of x (32 rows at IN = 3072) with a short last block and a row tail.
+    // The IN = 3072 fast path with a row tail.
     linearCase(70, 3072, 13, seed++, [0, 31, 32, 33, 63, 64, 65, 68, 69]);
   });
 
