@@ -15,6 +15,7 @@
 // the others, but no more: each chunk of a Linear streams the whole weight matrix once.
 //
 // Adding a kernel (e.g. an int8 linear): one ROW_SPLITS entry naming its export.
+import { paddedIn } from './reference-lowp.js';
 import type { ChunkPlan, KernelThreadPool } from './thread-pool.js';
 
 const F32 = 4;
@@ -123,10 +124,10 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
     nsPerRow: (a) => (a[5] * a[6] * NS_PER_MAC) / 2,
   },
   // pack_linear_i8(dstRows, dstScales, src, rows, IN): output channels; a channel's int8 row is
-  // packed_linear_bytes_i8(1, IN) - 4 bytes (its padded IN), its scale 4 (load time only).
+  // paddedIn(IN) bytes (the layout wasm-lowp.ts packs), its scale 4 (load time only).
   pack_linear_i8: {
     rows: 3,
-    advance: [[0, (a, ex) => call(ex, 'packed_linear_bytes_i8', 1, a[4]) - F32], [1, () => F32], [2, bytes((a) => a[4])]],
+    advance: [[0, (a) => paddedIn(a[4])], [1, () => F32], [2, bytes((a) => a[4])]],
     grain: 1,
     nsPerRow: (a) => a[4] * 2,
   },
