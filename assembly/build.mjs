@@ -24,9 +24,6 @@ const VARIANTS = [
   { name: 'kernels', flags: [] },
   // 65536 pages = 4 GiB, the wasm32 limit the arena allows; a shared memory must declare a maximum.
   { name: 'kernels-mt', flags: ['--sharedMemory', '--maximumMemory', '65536', '--enable', 'threads'] },
-  // The int8 Linear with relaxed SIMD's i8×i7 dot product (quant.ts switches on ASC_FEATURE_RELAXED_SIMD);
-  // loaded only where WebAssembly.validate accepts relaxed SIMD and a self-test matches the baseline.
-  { name: 'kernels-relaxed', flags: ['--enable', 'relaxed-simd'] },
 ];
 
 mkdirSync('build', { recursive: true });

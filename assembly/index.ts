@@ -61,12 +61,8 @@ export function peak_fma_flops_per_iteration(): i32 {
   return peakFmaFlopsPerIteration();
 }
 
-// int8 (quant.ts): per-row activation quantization, per-output-channel weight packing, int8 Linear.
+// int8 (quant.ts): per-output-channel weight packing, per-row activation quantization, int8 Linear.
 // f16 (half.ts): storage conversions. Row-range kernels: (first row pointers, row count, sizes).
-export { qRowBytes as q_row_bytes_i8, packedLinearI8Bytes as packed_linear_bytes_i8 } from './quant';
+export { qRowBytes as q_row_bytes_i8, xLevels as x_levels_i8 } from './quant';
 export { quantizeRows as quantize_rows_i8, packLinearI8 as pack_linear_i8, linearQ8 as linear_q8 } from './quant';
 export { f32ToF16 as f32_to_f16, f16ToF32 as f16_to_f32 } from './half';
-/** 1 when this build's int8 kernels use relaxed SIMD (kernels-relaxed.wasm), else 0. */
-export function relaxed_simd(): i32 {
-  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
-}

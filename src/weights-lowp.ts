@@ -7,11 +7,11 @@
 // Stored forms (see bert-params.ts): an int8 Linear is backend.packLinearInt8's layout; an f16
 // Linear is backend.packLinear's layout with each float as f16 (widened back per forward pass);
 // int8 word embeddings are [vocab, C] int8 then [vocab] f32 row scales (max|row|/127, round half to
-// even); f16 word embeddings are [vocab, C] f16.
+// even, like the Linear weights' channels); f16 word embeddings are [vocab, C] f16.
 import type { BertTensorSpec } from './bert-tensors.js';
 import type { WeightDtype } from './bert-params.js';
 import type { KernelBackend, Ptr } from './kernels/backend.js';
-import { roundHalfEven, X_LEVELS } from './kernels/reference-lowp.js';
+import { roundHalfEven, W_LEVELS } from './kernels/reference-lowp.js';
 import type { TensorSource } from './weights.js';
 
 /** Rows converted per step: small enough to stay in cache, a multiple of any packed panel width. */
@@ -97,8 +97,8 @@ function quantizeEmbeddingRows(backend: KernelBackend, dst: Ptr, rows: number, c
     }
     // Rows below 1e-30 store zeros with scale 0, as quantizeRows does (127/max would overflow).
     const tiny = !(max >= TINY);
-    const inv = tiny ? 0 : Math.fround(X_LEVELS / max);
-    scales[r] = tiny ? 0 : Math.fround(max / X_LEVELS);
+    const inv = tiny ? 0 : Math.fround(W_LEVELS / max);
+    scales[r] = tiny ? 0 : Math.fround(max / W_LEVELS);
     for (let c = 0; c < cols; c++) q[r * cols + c] = roundHalfEven(Math.fround(src[r * cols + c] * inv));
   }
 }

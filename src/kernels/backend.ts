@@ -15,7 +15,7 @@
 export type Ptr = number;
 
 export interface KernelBackend {
-  /** 'reference' (scalar TypeScript), 'wasm-simd', or 'wasm-relaxed-simd' (the int8 Linear uses relaxed SIMD). */
+  /** 'reference' (scalar TypeScript) or 'wasm-simd'. */
   readonly name: string;
   /** Threads its kernels run on (the calling thread included); 1 unless built with a thread pool. */
   readonly threads: number;
@@ -65,12 +65,13 @@ export interface KernelBackend {
   // own, sized by the *Bytes methods; the reference and wasm backends give bit-identical int8 results).
   /** Bytes `quantizeRows` writes for T rows of IN. */
   quantizedRowsBytes(T: number, IN: number): number;
-  /** q ← x[T, IN] quantized per row to int8: scale max|x|/127, nearest, in the layout linearInt8 reads. */
+  /** q ← x[T, IN] quantized per row: scale max|x|/2047, nearest (12-bit integers in int16 lanes, the
+   *  width the int8 Linear multiplies at), in the layout linearInt8 reads. IN ≤ 65536. */
   quantizeRows(q: Ptr, x: Ptr, T: number, IN: number): void;
   /** Bytes `packLinearInt8` needs for a [OUT, IN] weight (int8 values and per-channel scales). */
   packedLinearInt8Bytes(OUT: number, IN: number): number;
-  /** Quantize rows [r0, r0 + rows) of a Linear weight W[OUT, IN] (src: those rows, f32) per output
-   *  channel (scale max|W[n]|/63, 7-bit) into their place in the packed weight at dst. */
+  /** Quantize rows [r0, r0 + rows) of a Linear weight W[OUT, IN] (src: those rows, f32) to int8 per
+   *  output channel (scale max|W[n]|/127) into their place in the packed weight at dst. */
   packLinearInt8(dst: Ptr, src: Ptr, OUT: number, IN: number, r0: number, rows: number): void;
   /** out[T, OUT] = (q · Wqᵀ) · scale_row · scale_channel + bias[OUT]; q from quantizeRows, w from packLinearInt8. */
   linearInt8(out: Ptr, q: Ptr, w: Ptr, bias: Ptr, T: number, IN: number, OUT: number): void;

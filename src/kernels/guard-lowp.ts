@@ -8,6 +8,9 @@ import type { Arena } from './arena.js';
 import { KernelError } from './kernel-error.js';
 import type { RawLowPrecisionKernels } from './reference-lowp.js';
 
+/** Widest int8 row: activations keep 2^31 / (127 · 65536) = 258 levels each side there. */
+export const MAX_INT8_IN = 65536;
+
 interface Region {
   name: string;
   start: number;
@@ -49,6 +52,14 @@ export function guardLowPrecision(arena: Arena, raw: RawLowPrecisionKernels): Ra
     for (const [label, v] of Object.entries(values)) size(op, label, v);
   }
 
+  /** The int8 kernels' integer sums are exact for IN ≤ MAX_INT8_IN (activation levels shrink as IN
+   *  grows; past this they would fall under 8 bits). */
+  function int8In(op: string, IN: number): void {
+    if (IN > MAX_INT8_IN) {
+      throw new KernelError('KERNEL_BAD_SIZE', `${op}: IN = ${IN} is more than the int8 kernels' ${MAX_INT8_IN} inputs per row`);
+    }
+  }
+
   return {
     quantizedRowsBytes(T, IN) {
       sizes('quantizedRowsBytes', { T, IN });
@@ -57,6 +68,7 @@ export function guardLowPrecision(arena: Arena, raw: RawLowPrecisionKernels): Ra
     quantizeRows(q, x, T, IN) {
       const op = 'quantizeRows';
       sizes(op, { T, IN });
+      int8In(op, IN);
       const qr = region(op, 'q', q, raw.quantizedRowsBytes(T, IN), 16);
       disjoint(op, qr, region(op, 'x', x, T * IN * 4, 4));
       raw.quantizeRows(q, x, T, IN);
@@ -68,6 +80,7 @@ export function guardLowPrecision(arena: Arena, raw: RawLowPrecisionKernels): Ra
     packLinearInt8(dst, src, OUT, IN, r0, rows) {
       const op = 'packLinearInt8';
       sizes(op, { OUT, IN, r0, rows });
+      int8In(op, IN);
       if (r0 + rows > OUT) {
         throw new KernelError('KERNEL_BAD_SIZE', `${op}: rows [${r0}, ${r0 + rows}) are not inside the weight's ${OUT} rows`);
       }
@@ -78,6 +91,7 @@ export function guardLowPrecision(arena: Arena, raw: RawLowPrecisionKernels): Ra
     linearInt8(out, q, w, bias, T, IN, OUT) {
       const op = 'linearInt8';
       sizes(op, { T, IN, OUT });
+      int8In(op, IN);
       const o = region(op, 'out', out, T * OUT * 4, 4);
       disjoint(
         op,

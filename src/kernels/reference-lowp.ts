@@ -4,10 +4,10 @@
 // same order with Math.fround, so the wasm kernels must match this file bit for bit.
 // Does not own: argument checks (guard-lowp.ts) or the heap (arena.ts, via `memory`).
 //
-// Layouts (the reference's own; only its own kernels read them):
-// - quantized rows: row stride INp + 16 bytes (INp = IN rounded up to 16): INp int8, f32 scale,
-//   i32 Σ q, 8 bytes padding;
-// - packed int8 weight: [OUT][INp] u8 holding wq + 64, then OUT f32 scales (the wasm layout).
+// Layouts (those of assembly/quant.ts, so packed weights can be compared byte for byte):
+// - quantized rows: row stride INp·2 + 16 bytes (INp = IN rounded up to 16): INp int16 (12-bit
+//   values, see xLevels), the f32 scale, 12 bytes padding;
+// - packed int8 weight: [OUT][INp] int8, then OUT f32 scales.
 import { f16BitsToF32Bits } from '../safetensors.js';
 import type { KernelBackend } from './backend.js';
 
@@ -24,14 +24,17 @@ export type RawLowPrecisionKernels = Pick<
 >;
 
 /** Quantization constants shared with assembly/quant.ts. */
-export const X_LEVELS = 127;
-export const W_LEVELS = 63;
-export const W_OFFSET = 64;
+export const W_LEVELS = 127;
+const X_LEVELS_MAX = 2047;
 const TINY = Math.fround(1e-30);
 const K_ALIGN = 16;
 const ROW_TAIL = 16;
 
 export const paddedIn = (IN: number): number => Math.ceil(IN / K_ALIGN) * K_ALIGN;
+
+/** Activation levels each side of 0 for rows of IN: 2047 (12 bits), fewer where the integer sum
+ *  L·127·INp could pass 2^31 - 1 (IN > 8256). */
+export const xLevels = (IN: number): number => Math.min(X_LEVELS_MAX, Math.floor(0x7fffffff / (W_LEVELS * paddedIn(IN))));
 
 /** Round half to even (WebAssembly's f32.nearest) of a value already rounded to f32. */
 export function roundHalfEven(v: number): number {
@@ -96,59 +99,52 @@ export function f16Table(): Float32Array {
 
 /** The lower-precision kernels over `memory` (views re-created per call: the heap may have grown). */
 export function referenceLowPrecisionKernels(memory: WebAssembly.Memory): RawLowPrecisionKernels {
-  const rowStride = (IN: number) => paddedIn(IN) + ROW_TAIL;
+  const rowStride = (IN: number) => paddedIn(IN) * 2 + ROW_TAIL;
   return {
     quantizedRowsBytes: (T, IN) => T * rowStride(IN),
     quantizeRows(q, x, T, IN) {
       const h = new Float32Array(memory.buffer);
       const dv = new DataView(memory.buffer);
-      const bytes = new Int8Array(memory.buffer);
       const inp = paddedIn(IN);
+      const levels = xLevels(IN);
       for (let t = 0; t < T; t++) {
         const src = x / 4 + t * IN;
         const dst = q + t * rowStride(IN);
-        const [scale, inv] = rowScale(absMax(h, src, IN), X_LEVELS);
-        let sum = 0;
-        for (let k = 0; k < inp; k++) {
-          const v = k < IN && inv !== 0 ? quantize(h[src + k], inv, X_LEVELS) : 0;
-          bytes[dst + k] = v;
-          sum += v;
-        }
-        dv.setFloat32(dst + inp, scale, true);
-        dv.setInt32(dst + inp + 4, sum, true);
-        dv.setBigInt64(dst + inp + 8, 0n, true);
+        const [scale, inv] = rowScale(absMax(h, src, IN), levels);
+        for (let k = 0; k < inp; k++) dv.setInt16(dst + k * 2, k < IN && inv !== 0 ? quantize(h[src + k], inv, levels) : 0, true);
+        dv.setFloat32(dst + inp * 2, scale, true);
+        for (let b = 4; b < ROW_TAIL; b++) dv.setUint8(dst + inp * 2 + b, 0);
       }
     },
     packedLinearInt8Bytes: (OUT, IN) => OUT * paddedIn(IN) + OUT * 4,
     packLinearInt8(dst, src, OUT, IN, r0, rows) {
       const h = new Float32Array(memory.buffer);
       const dv = new DataView(memory.buffer);
-      const bytes = new Uint8Array(memory.buffer);
+      const bytes = new Int8Array(memory.buffer);
       const inp = paddedIn(IN);
       for (let r = 0; r < rows; r++) {
         const s = src / 4 + r * IN;
         const d = dst + (r0 + r) * inp;
         const [scale, inv] = rowScale(absMax(h, s, IN), W_LEVELS);
-        for (let k = 0; k < inp; k++) bytes[d + k] = (k < IN && inv !== 0 ? quantize(h[s + k], inv, W_LEVELS) : 0) + W_OFFSET;
+        for (let k = 0; k < inp; k++) bytes[d + k] = k < IN && inv !== 0 ? quantize(h[s + k], inv, W_LEVELS) : 0;
         dv.setFloat32(dst + OUT * inp + (r0 + r) * 4, scale, true);
       }
     },
     linearInt8(out, q, w, bias, T, IN, OUT) {
       const h = new Float32Array(memory.buffer);
       const dv = new DataView(memory.buffer);
-      const xs = new Int8Array(memory.buffer);
-      const ws = new Uint8Array(memory.buffer);
+      const xs = new Int16Array(memory.buffer);
+      const ws = new Int8Array(memory.buffer);
       const inp = paddedIn(IN);
       for (let t = 0; t < T; t++) {
         const qr = q + t * rowStride(IN);
-        const sx = dv.getFloat32(qr + inp, true);
-        const corr = dv.getInt32(qr + inp + 4, true) * W_OFFSET;
+        const sx = dv.getFloat32(qr + inp * 2, true);
         for (let n = 0; n < OUT; n++) {
           const wr = w + n * inp;
           let acc = 0;
-          for (let k = 0; k < inp; k++) acc += xs[qr + k] * ws[wr + k];
+          for (let k = 0; k < inp; k++) acc += xs[qr / 2 + k] * ws[wr + k];
           const sw = dv.getFloat32(w + OUT * inp + n * 4, true);
-          const f = Math.fround(Math.fround(Math.fround(acc - corr) * sx) * sw);
+          const f = Math.fround(Math.fround(Math.fround(acc) * sx) * sw);
           h[out / 4 + t * OUT + n] = f + h[bias / 4 + n];
         }
       }

@@ -1,7 +1,7 @@
 // Owns: the wasm bindings of the lower-precision kernels — the int8/f16 exports of assembly/index.ts
 // (quant.ts, half.ts) and their mapping onto the contract's methods (pointer arithmetic for row
 // ranges: packLinearInt8 writes rows r0.. and their scales inside one packed weight).
-// Does not own: argument checks (guard-lowp.ts), module selection (relaxed.ts, wasm.ts).
+// Does not own: argument checks (guard-lowp.ts) or the kernels (assembly/quant.ts, assembly/half.ts).
 import { paddedIn, type RawLowPrecisionKernels } from './reference-lowp.js';
 
 /** The int8/f16 exports (the ABI, as in assembly/index.ts). */
@@ -12,12 +12,10 @@ export interface LowPrecisionExports {
   linear_q8(out: number, q: number, w: number, bias: number, rows: number, IN: number, OUT: number): void;
   f32_to_f16(dst: number, src: number, n: number): void;
   f16_to_f32(dst: number, src: number, n: number): void;
-  /** 1 in kernels-relaxed.wasm. */
-  relaxed_simd(): number;
 }
 
 export const LOW_PRECISION_EXPORTS: ReadonlyArray<keyof LowPrecisionExports> = [
-  'q_row_bytes_i8', 'quantize_rows_i8', 'pack_linear_i8', 'linear_q8', 'f32_to_f16', 'f16_to_f32', 'relaxed_simd',
+  'q_row_bytes_i8', 'quantize_rows_i8', 'pack_linear_i8', 'linear_q8', 'f32_to_f16', 'f16_to_f32',
 ];
 
 export function lowPrecisionKernels(ex: LowPrecisionExports): RawLowPrecisionKernels {

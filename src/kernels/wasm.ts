@@ -10,7 +10,6 @@ import type { KernelBackend } from './backend.js';
 import { Arena, WASM_PAGE } from './arena.js';
 import { guardBackend, type RawKernels } from './guard.js';
 import { KernelError } from './kernel-error.js';
-import { chooseKernelModule } from './relaxed.js';
 import { LOW_PRECISION_EXPORTS, lowPrecisionKernels, type LowPrecisionExports } from './wasm-lowp.js';
 import type { KernelWorkerFactory } from './thread-pool.js';
 import { createThreadedWasmBackend } from './wasm-threaded.js';
@@ -31,12 +30,6 @@ export interface WasmBackendOptions {
   workerFactory?: KernelWorkerFactory;
   /** Bench knob: the least estimated work (ns) worth a share on another thread (0: split every call). */
   minShareNs?: number;
-  /** Run the int8 Linear on relaxed SIMD where the engine validates it and a self-test matches the
-   *  baseline (default true; single thread only). */
-  relaxedSimd?: boolean;
-  /** kernels-relaxed.wasm as bytes or compiled; default: build/kernels-relaxed.wasm next to the
-   *  package (looked for only when wasmBytes is not given, or when this is). */
-  wasmRelaxedBytes?: BufferSource | WebAssembly.Module;
 }
 
 /** The exports of assembly/index.ts (the ABI). */
@@ -75,7 +68,6 @@ export function hasWasmSimd(): boolean {
 }
 
 const DEFAULT_WASM_URL = new URL('../../build/kernels.wasm', import.meta.url);
-const DEFAULT_RELAXED_URL = new URL('../../build/kernels-relaxed.wasm', import.meta.url);
 
 async function readDefaultWasm(url: URL): Promise<Uint8Array<ArrayBuffer>> {
   try {
@@ -117,15 +109,10 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     const threaded = await createThreadedWasmBackend(options);
     if (threaded) return threaded;
   }
-  const baseline = await loadKernelModule(options.wasmBytes);
-  const relaxedSource = options.wasmRelaxedBytes ?? (options.wasmBytes === undefined ? undefined : null);
-  const { module, relaxed } = await chooseKernelModule(
-    baseline,
-    options.relaxedSimd === false || relaxedSource === null ? undefined : () => loadKernelModule(relaxedSource, DEFAULT_RELAXED_URL),
-  );
+  const module = await loadKernelModule(options.wasmBytes);
   const memory = new WebAssembly.Memory({ initial: initialPages(options) });
-  const ex = await instantiateKernels(module, memory, relaxed ? 'kernels-relaxed.wasm' : 'kernels.wasm');
-  return guardBackend(relaxed ? 'wasm-relaxed-simd' : 'wasm-simd', new Arena(memory, ex.heap_base()), rawKernels(ex));
+  const ex = await instantiateKernels(module, memory, 'kernels.wasm');
+  return guardBackend('wasm-simd', new Arena(memory, ex.heap_base()), rawKernels(ex));
 }
 
 export function initialPages(options: WasmBackendOptions): number {
