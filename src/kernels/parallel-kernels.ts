@@ -131,6 +131,10 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
     grain: 1,
     nsPerRow: (a) => a[4] * 2,
   },
+  // f16 (assembly/half.ts): f16_to_f32(dst, src, n) widens an f16 Linear weight before each use
+  // (memory-bound), f32_to_f16(dst, src, n) narrows at load time. Elements, in cache-line steps.
+  f16_to_f32: { rows: 2, advance: [[0, () => F32], [1, () => 2]], grain: 32, nsPerRow: () => 0.25 },
+  f32_to_f16: { rows: 2, advance: [[0, () => 2], [1, () => F32]], grain: 32, nsPerRow: () => 2 },
   // dot_rows_f32(out, matrix, vec, rows, dim)
   dot_rows_f32: {
     rows: 3,
