@@ -1,14 +1,18 @@
 // Owns: what a kernel worker thread does, and the layout of the control block it shares with the
 // pool (thread-pool.ts). A worker instantiates kernels-mt.wasm over the pool's shared heap, then
 // loops: sleep on the control block's generation counter (Atomics.wait), claim chunks of the job —
-// one export, its arguments, a row range per chunk — from a shared counter until none is left, then
-// count itself done (Atomics.sub + Atomics.notify).
+// one export, its arguments, a row range per chunk — from a shared counter until none is left,
+// counting each finished chunk (Atomics.add + Atomics.notify when it was the last).
 // Does not own: starting workers (a KernelWorkerFactory, thread-pool.ts), how a call is cut into
 // chunks (parallel-kernels.ts) or any arithmetic.
 //
 // Why chunks claimed from a counter rather than one fixed share per thread: a thread that starts
 // late (descheduled on a busy machine, or a slow core of a big.LITTLE phone) simply takes fewer
-// chunks. Chunk c always covers the same rows, whoever runs it, so results stay bitwise the same.
+// chunks — or none, and then nobody waits for it: the pool waits for finished chunks, not for
+// workers. Chunk c always covers the same rows, whoever runs it, so results stay bitwise the same.
+// The claim counter carries the job's generation (NEXT = gen << 8 | next chunk), so a worker that
+// wakes after its job is over cannot claim a chunk of the next one with the old job's arguments: its
+// compare-exchange fails and it goes back to sleep.
 //
 // Why a function and not a module file: `kernelWorkerMain` is sent to the worker as source text
 // (`String(kernelWorkerMain)`), so a worker needs no URL of ours — that works from a CDN (cross-origin
@@ -17,7 +21,7 @@
 
 /** Control block layout: Int32 indices into the header, float64 indices into the job area (which
  *  starts JOB_BYTE bytes in). The counters each own a cache line: workers poll GEN while others
- *  hammer NEXT and PENDING. */
+ *  hammer NEXT and DONE. */
 export const CONTROL_LAYOUT = {
   /** Int32: job generation; the pool bumps it to post a job (workers wait on it). */
   GEN: 0,
@@ -25,11 +29,11 @@ export const CONTROL_LAYOUT = {
   OP: 1,
   /** Int32: 0, or 1 + the index of a worker whose kernel threw. */
   FAILED: 2,
-  /** Int32: workers 1..PARTICIPANTS-1 take part in the current job; the others go back to sleep. */
+  /** Int32: workers 1..PARTICIPANTS-1 take part in the current job; the others sleep on. */
   PARTICIPANTS: 3,
-  /** Int32: workers still busy with the current job (the pool waits on it). */
-  PENDING: 16,
-  /** Int32: next chunk to claim. */
+  /** Int32: chunks of the current job finished (the pool waits for it to reach CHUNKS). */
+  DONE: 16,
+  /** Int32: (generation & 0xffffff) << 8 | next chunk to claim (chunks < 256). */
   NEXT: 32,
   /** Bytes of the Int32 header. */
   JOB_BYTE: 256,
@@ -118,27 +122,33 @@ export function kernelWorkerMain(io: KernelWorkerIO): void {
           seen = Atomics.load(ctl, L.GEN);
           const op = Atomics.load(ctl, L.OP);
           if (op === L.QUIT) break;
-          if (init.index >= Atomics.load(ctl, L.PARTICIPANTS)) continue; // not counted in PENDING
+          if (init.index >= Atomics.load(ctl, L.PARTICIPANTS)) continue;
+          // Read before claiming: a successful claim below proves the job was still running, so
+          // these were its arguments (the pool rewrites them only after every chunk is done).
           const n = job[L.NARGS];
           args.length = n;
-          for (let i = 0; i < n; i++) args[i] = job[L.ARGS + i];
           const rowsArg = job[L.ROWS_ARG], rows = job[L.ROWS], chunkRows = job[L.CHUNK_ROWS];
           const chunks = job[L.CHUNKS], nadv = job[L.NADV];
-          try {
-            for (let c = Atomics.add(ctl, L.NEXT, 1); c < chunks; c = Atomics.add(ctl, L.NEXT, 1)) {
-              const r0 = c * chunkRows;
-              args[rowsArg] = Math.min(rows - r0, chunkRows);
-              for (let a = 0; a < nadv; a++) {
-                const i = job[L.ADV + 2 * a];
-                args[i] = job[L.ARGS + i] + r0 * job[L.ADV + 2 * a + 1];
-              }
-              fns[op](...args);
+          const tag = (seen & 0xffffff) << 8;
+          for (;;) {
+            const v = Atomics.load(ctl, L.NEXT);
+            if ((v & ~0xff) !== tag || (v & 0xff) >= chunks) break; // another job, or none left
+            if (Atomics.compareExchange(ctl, L.NEXT, v, v + 1) !== v) continue;
+            const r0 = (v & 0xff) * chunkRows;
+            for (let i = 0; i < n; i++) args[i] = job[L.ARGS + i];
+            args[rowsArg] = Math.min(rows - r0, chunkRows);
+            for (let a = 0; a < nadv; a++) {
+              const i = job[L.ADV + 2 * a];
+              args[i] += r0 * job[L.ADV + 2 * a + 1];
             }
-          } catch (error) {
-            Atomics.compareExchange(ctl, L.FAILED, 0, 1 + init.index);
-            console.error(`kmed-dpr kernel worker ${init.index}: ${init.ops[op]} failed:`, error);
+            try {
+              fns[op](...args);
+            } catch (error) {
+              Atomics.compareExchange(ctl, L.FAILED, 0, 1 + init.index);
+              console.error(`kmed-dpr kernel worker ${init.index}: ${init.ops[op]} failed:`, error);
+            }
+            if (Atomics.add(ctl, L.DONE, 1) + 1 === chunks) Atomics.notify(ctl, L.DONE);
           }
-          if (Atomics.sub(ctl, L.PENDING, 1) === 1) Atomics.notify(ctl, L.PENDING);
         }
         io.close();
       },

@@ -7,10 +7,11 @@
 // (kernel-worker.ts) or the heap (arena.ts).
 //
 // A job: the calling thread writes the export, its arguments and the chunking into the control
-// block, sets PENDING, bumps GEN and notifies; claims chunks itself like any worker; then waits for
-// PENDING = 0 — with Atomics.wait where the thread may block (Node, Deno, Bun, any worker), by
-// polling Atomics.load in a browser's main thread (Atomics.wait throws there). Kernel calls stay
-// synchronous.
+// block, resets DONE and the claim counter, bumps GEN and notifies; claims chunks itself like any
+// worker; then waits until DONE counts every chunk — with Atomics.wait where the thread may block
+// (Node, Deno, Bun, any worker), by polling Atomics.load in a browser's main thread (Atomics.wait
+// throws there). It never waits for a worker that claimed nothing (see kernel-worker.ts), so a
+// descheduled worker costs nothing on a busy machine. Kernel calls stay synchronous.
 import {
   CONTROL_LAYOUT as L,
   controlBytes,
@@ -233,8 +234,8 @@ export interface ThreadPoolOptions {
 
 /** Polls of the counter before sleeping (see KernelWorkerInit.spin). */
 const SPIN = 4000;
-/** A job whose workers have not finished this long after the calling thread finished its own share
- *  (or 60 s, if more) means a worker died: fail instead of hanging. */
+/** Chunks not finished this long after the calling thread finished its own (or 60 s, if more) mean
+ *  a worker died: fail instead of hanging. */
 const STALL_FACTOR = 50;
 const STALL_MIN_MS = 60_000;
 
@@ -325,6 +326,7 @@ export class KernelThreadPool {
       return;
     }
     const chunks = Math.ceil(plan.rows / plan.chunkRows);
+    if (!(chunks >= 1 && chunks < 256)) throw new KernelError('KERNEL_BAD_SIZE', `${name}: ${chunks} chunks (at most 255)`);
     const helpers = Math.min(participants, this.threads, chunks) - 1;
     if (this.#state === 'disposed' || helpers < 1) {
       for (let c = 0; c < chunks; c++) this.#chunk(fn, args, plan, c);
@@ -343,20 +345,32 @@ export class KernelThreadPool {
       job[L.ADV + 2 * a] = arg;
       job[L.ADV + 2 * a + 1] = perRow;
     });
+    const gen = (Atomics.load(ctl, L.GEN) + 1) | 0;
+    const tag = (gen & 0xffffff) << 8;
     Atomics.store(ctl, L.OP, op);
     Atomics.store(ctl, L.FAILED, 0);
-    Atomics.store(ctl, L.NEXT, 0);
     Atomics.store(ctl, L.PARTICIPANTS, helpers + 1);
-    Atomics.store(ctl, L.PENDING, helpers);
-    Atomics.add(ctl, L.GEN, 1);
+    Atomics.store(ctl, L.DONE, 0);
+    Atomics.store(ctl, L.NEXT, tag);
+    Atomics.store(ctl, L.GEN, gen);
     Atomics.notify(ctl, L.GEN);
     const started = performance.now();
-    try {
-      for (let c = Atomics.add(ctl, L.NEXT, 1); c < chunks; c = Atomics.add(ctl, L.NEXT, 1)) this.#chunk(fn, args, plan, c);
-    } finally {
-      // Even if a chunk threw here, the workers are writing the heap: wait for them before returning.
-      this.#join(name, performance.now() - started);
+    let ownError: unknown;
+    for (;;) {
+      const v = Atomics.load(ctl, L.NEXT);
+      const c = v & 0xff;
+      if (c >= chunks) break;
+      if (Atomics.compareExchange(ctl, L.NEXT, v, v + 1) !== v) continue;
+      try {
+        this.#chunk(fn, args, plan, c);
+      } catch (error) {
+        // Keep counting: workers may still be writing the heap, so wait for them before throwing.
+        ownError ??= error;
+      }
+      Atomics.add(ctl, L.DONE, 1);
     }
+    this.#join(name, chunks, performance.now() - started);
+    if (ownError !== undefined) throw ownError;
     const failed = Atomics.load(ctl, L.FAILED);
     if (failed !== 0) {
       throw new KernelError('KERNEL_THREAD_FAILED', `${name}: kernel worker ${failed - 1} threw (see the console); its output rows are not valid`);
@@ -374,21 +388,22 @@ export class KernelThreadPool {
     fn(...a);
   }
 
-  #join(name: string, ownMs: number): void {
+  /** Wait until every chunk of the job is done (only chunks a worker claimed can be outstanding). */
+  #join(name: string, chunks: number, ownMs: number): void {
     const ctl = this.#ctl;
-    for (let i = SPIN; i > 0; i--) if (Atomics.load(ctl, L.PENDING) === 0) return;
+    for (let i = SPIN; i > 0; i--) if (Atomics.load(ctl, L.DONE) === chunks) return;
     const limitMs = Math.max(STALL_MIN_MS, ownMs * STALL_FACTOR);
     const deadline = performance.now() + limitMs;
     for (;;) {
-      const pending = Atomics.load(ctl, L.PENDING);
-      if (pending === 0) return;
-      if (this.#blocking) Atomics.wait(ctl, L.PENDING, pending, 100);
-      else for (let i = 0; i < 1000 && Atomics.load(ctl, L.PENDING) === pending; i++);
+      const done = Atomics.load(ctl, L.DONE);
+      if (done === chunks) return;
+      if (this.#blocking) Atomics.wait(ctl, L.DONE, done, 100);
+      else for (let i = 0; i < 1000 && Atomics.load(ctl, L.DONE) === done; i++);
       if (performance.now() > deadline) {
         this.#state = 'failed';
         throw new KernelError(
           'KERNEL_THREAD_FAILED',
-          `${name}: ${Atomics.load(ctl, L.PENDING)} kernel worker(s) did not finish within ${Math.round(limitMs)} ms (a worker died or was terminated)`,
+          `${name}: ${chunks - Atomics.load(ctl, L.DONE)} chunk(s) claimed by kernel workers did not finish within ${Math.round(limitMs)} ms (a worker died or was terminated)`,
         );
       }
     }
