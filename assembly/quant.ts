@@ -37,6 +37,8 @@ const X_LEVELS_MAX: i32 = 2047;
 const TINY: f32 = 1e-30;
 const F32: usize = 4;
 const V128: usize = 16;
+/** Quantized rows per block of linearQ8 (see there). */
+const ROW_BLOCK_BYTES: i32 = 384 * 1024;
 
 /** IN rounded up to K_ALIGN. */
 // @ts-ignore: decorator
@@ -277,12 +279,18 @@ export function linearQ8(out: usize, q: usize, w: usize, bias: usize, rows: i32,
   const scales = w + <usize>OUT * inp;
   const mainRows = rows & ~3;
   const mainCols = OUT & ~1;
-  for (let n = 0; n < mainCols; n += 2) {
-    const wn = w + <usize>n * inp;
-    const sw = scales + <usize>n * F32;
-    const bn = bias + <usize>n * F32;
-    const on = out + <usize>n * F32;
-    for (let t = 0; t < mainRows; t += 4) tile4x2(on + <usize>t * os, os, q + <usize>t * qs, qs, wn, inp, sw, bn);
+  // Row blocks of at most ROW_BLOCK_BYTES of quantized rows (a multiple of 4 rows): every column
+  // pair re-reads the block, which must stay in L2; W (2 rows in L1 at a time) is read once per block.
+  const block = max(4, (<i32>(<usize>ROW_BLOCK_BYTES / qs)) & ~3);
+  for (let t0 = 0; t0 < mainRows; t0 += block) {
+    const t1 = min(mainRows, t0 + block);
+    for (let n = 0; n < mainCols; n += 2) {
+      const wn = w + <usize>n * inp;
+      const sw = scales + <usize>n * F32;
+      const bn = bias + <usize>n * F32;
+      const on = out + <usize>n * F32;
+      for (let t = t0; t < t1; t += 4) tile4x2(on + <usize>t * os, os, q + <usize>t * qs, qs, wn, inp, sw, bn);
+    }
   }
   if (mainCols < OUT) {
     const n = mainCols;

@@ -105,6 +105,8 @@ describe('int8 kernels: wasm vs reference (bit for bit) and vs f32', () => {
   for (const IN of [...Array.from({ length: 33 }, (_, i) => i + 1), 767, 768, 769, 3072]) cases.push({ T: 6, IN, OUT: 7 });
   for (let T = 1; T <= 9; T++) for (const OUT of [1, 2, 3, 4, 5, 8, 9]) cases.push({ T, IN: 24, OUT });
   cases.push({ T: 33, IN: 768, OUT: 33 });
+  // Rows in more than one L2 block (60 rows of 3072 per block) and a ragged last block.
+  cases.push({ T: 70, IN: 3072, OUT: 5 });
   // Past 8256 inputs the activation levels shrink (2047 -> 1690 here) to keep the sums exact.
   cases.push({ T: 2, IN: 10_000, OUT: 3 });
 
