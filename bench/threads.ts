@@ -2,12 +2,20 @@
 // (C=768, NH=12, I=3072, T tokens), and where splitting a call starts to pay. For each call: the
 // median time on 1 thread (the peer, same run), on N threads with every call split (minShareNs = 0),
 // and on N threads with the default threshold (parallel-kernels.ts MIN_SHARE_NS); plus the cost of
-// one empty job (a 16-float add split in two): the floor a share must beat.
-// Does not own: the end-to-end numbers (bench/e2e.ts) or kernel GFLOP/s (bench/kernels.ts).
+// one empty job (a 16-float add split in two): the floor a share must beat. Then the whole forward
+// pass of the full-size synthetic model (batch 1) on 1 thread and on N threads with 1, 2 and 3
+// chunks per thread, runs interleaved so a busy machine slows each alike: which chunking to keep.
+// Does not own: the end-to-end numbers against peers (bench/e2e.ts) or kernel GFLOP/s (bench/kernels.ts).
 //
-//   npx tsx bench/threads.ts [--threads 2] [--reps 15] [--T 128]
+//   npx tsx bench/threads.ts [--threads 2] [--reps 15] [--T 16,128,512] [--model-reps 7] [--no-kernels]
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { bertForward } from '../src/bert.js';
+import { parseBertConfig } from '../src/config.js';
 import { createBackend, type KernelBackend } from '../src/kernels/index.js';
-import { MIN_SHARE_NS } from '../src/kernels/parallel-kernels.js';
+import { CHUNKS_PER_THREAD, MIN_SHARE_NS } from '../src/kernels/parallel-kernels.js';
+import { syntheticTensorSource } from '../src/synthetic.js';
+import { loadBertParamsFromTensors } from '../src/weights.js';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -15,6 +23,8 @@ function option(name: string, fallback: string): string {
 }
 
 const THREADS = Number(option('--threads', '2'));
+const MODEL_REPS = Number(option('--model-reps', '7'));
+const KERNELS = !process.argv.includes('--no-kernels');
 const REPS = Number(option('--reps', '15'));
 const TS = option('--T', '16,128,512').split(',').map(Number);
 const C = 768, NH = 12, HS = 64, I = 3072;
@@ -69,26 +79,68 @@ function time(be: KernelBackend, c: Case): number {
   }
 }
 
-const one = await createBackend('wasm', { threads: 1 });
-const all = await createBackend('wasm', { threads: THREADS, minShareNs: 0 });
-const tuned = await createBackend('wasm', { threads: THREADS });
-if (all.threads !== THREADS) throw new Error(`asked for ${THREADS} threads, got ${all.threads}`);
+if (KERNELS) await kernelTable();
+await modelTable();
 
-// The floor: an add of 16 floats split into 2 shares is pure job overhead.
-const empty: Case = { name: 'empty job (add of 16 floats, 2 shares)', floats: { o: 16, x: 16 }, run: (be, p) => be.addInPlace(p.o, p.x, 16) };
-const emptyOne = time(one, empty);
-const emptyAll = time(all, empty);
+async function kernelTable(): Promise<void> {
+  const one = await createBackend('wasm', { threads: 1 });
+  const all = await createBackend('wasm', { threads: THREADS, minShareNs: 0 });
+  const tuned = await createBackend('wasm', { threads: THREADS });
+  if (all.threads !== THREADS) throw new Error(`asked for ${THREADS} threads, got ${all.threads}`);
 
-console.log(`\nThread pool per kernel call: median of ${REPS}, ms; ${THREADS} threads vs 1 in the same run; default split threshold ${MIN_SHARE_NS / 1000} µs of estimated work per share.\n`);
-console.log(`| call | 1 thread | ${THREADS} threads, every call split | speed-up | ${THREADS} threads, default threshold | speed-up |`);
-console.log('|---|---:|---:|---:|---:|---:|');
-console.log(`| ${empty.name} | ${emptyOne.toFixed(4)} | ${emptyAll.toFixed(4)} | – | – | – |`);
-for (const T of TS) {
-  for (const c of cases(T)) {
-    const a = time(one, c);
-    const b = time(all, c);
-    const d = time(tuned, c);
-    console.log(`| ${c.name} | ${a.toFixed(3)} | ${b.toFixed(3)} | ${(a / b).toFixed(2)}× | ${d.toFixed(3)} | ${(a / d).toFixed(2)}× |`);
+  // The floor: an add of 16 floats split into 2 shares is pure job overhead.
+  const empty: Case = { name: 'empty job (add of 16 floats, 2 shares)', floats: { o: 16, x: 16 }, run: (be, p) => be.addInPlace(p.o, p.x, 16) };
+  const emptyOne = time(one, empty);
+  const emptyAll = time(all, empty);
+
+  console.log(`\nThread pool per kernel call: median of ${REPS}, ms; ${THREADS} threads vs 1 in the same run; default split threshold ${MIN_SHARE_NS / 1000} µs of estimated work per share.\n`);
+  console.log(`| call | 1 thread | ${THREADS} threads, every call split | speed-up | ${THREADS} threads, default threshold | speed-up |`);
+  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log(`| ${empty.name} | ${emptyOne.toFixed(4)} | ${emptyAll.toFixed(4)} | – | – | – |`);
+  for (const T of TS) {
+    for (const c of cases(T)) {
+      const a = time(one, c);
+      const b = time(all, c);
+      const d = time(tuned, c);
+      console.log(`| ${c.name} | ${a.toFixed(3)} | ${b.toFixed(3)} | ${(a / b).toFixed(2)}× | ${d.toFixed(3)} | ${(a / d).toFixed(2)}× |`);
+    }
   }
+  for (const be of [one, all, tuned]) be.dispose();
 }
-for (const be of [one, all, tuned]) be.dispose();
+
+/** Forward passes of the synthetic model, batch 1, per configuration, interleaved. */
+async function modelTable(): Promise<void> {
+  const config = parseBertConfig(readFileSync('test/fixtures/synthetic-base-config.json', 'utf8'), 'synthetic-base-config.json');
+  const setups: { label: string; options: Parameters<typeof createBackend>[1] }[] = [
+    { label: '1 thread', options: { threads: 1 } },
+    ...[1, 2, 3].map((c) => ({ label: `${THREADS} threads, ${c} chunk(s)/thread${c === CHUNKS_PER_THREAD ? ' (default)' : ''}`, options: { threads: THREADS, chunksPerThread: c } })),
+  ];
+  const runs = [];
+  for (const s of setups) {
+    const be = await createBackend('wasm', s.options);
+    const params = loadBertParamsFromTensors(syntheticTensorSource('context', config), config, be);
+    runs.push({ ...s, be, params });
+  }
+  const before = loadavg()[0];
+  console.log(`\nForward pass of the synthetic model (klue/bert-base shape), batch 1: median (min) ms of ${MODEL_REPS} runs, interleaved; 1-min load ${before.toFixed(2)} before.\n`);
+  console.log(`| T | ${runs.map((r) => r.label).join(' | ')} |`);
+  console.log(`|---:|${runs.map(() => '---:').join('|')}|`);
+  for (const T of TS) {
+    const inputIds = new Int32Array(T);
+    for (let t = 0; t < T; t++) inputIds[t] = (t * 7919 + 11) % config.vocab_size;
+    const input = { B: 1, T, inputIds, tokenTypeIds: new Int32Array(T), lengths: [T] };
+    const ms = runs.map(() => [] as number[]);
+    for (const r of runs) bertForward(r.be, r.params, config, input); // warm-up
+    for (let rep = 0; rep < MODEL_REPS; rep++) {
+      runs.forEach((r, i) => {
+        const t0 = performance.now();
+        bertForward(r.be, r.params, config, input);
+        ms[i].push(performance.now() - t0);
+      });
+    }
+    const base = median(ms[0]);
+    console.log(`| ${T} | ${ms.map((m, i) => `${median(m).toFixed(0)} (${Math.min(...m).toFixed(0)})${i ? ` ${(base / median(m)).toFixed(2)}×` : ''}`).join(' | ')} |`);
+  }
+  console.log(`\n1-min load ${loadavg()[0].toFixed(2)} after.`);
+  for (const r of runs) r.be.dispose();
+}

@@ -149,11 +149,18 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
  * thread, none cheaper than `minShareNs` (0: as many as the grain allows). Undefined: one chunk,
  * run the call as it came.
  */
-export function planCall(split: RowSplit, args: Args, threads: number, minShareNs = MIN_SHARE_NS, ex: Exports = {}): ChunkPlan | undefined {
+export function planCall(
+  split: RowSplit,
+  args: Args,
+  threads: number,
+  minShareNs = MIN_SHARE_NS,
+  ex: Exports = {},
+  chunksPerThread = CHUNKS_PER_THREAD,
+): ChunkPlan | undefined {
   const rows = args[split.rows];
   const units = Math.ceil(rows / split.grain);
   const affordable = minShareNs <= 0 ? units : Math.floor((rows * split.nsPerRow(args)) / minShareNs);
-  const chunks = Math.min(units, threads * CHUNKS_PER_THREAD, affordable);
+  const chunks = Math.min(units, threads * chunksPerThread, affordable);
   if (chunks < 2 || threads < 2) return undefined;
   const chunkRows = Math.ceil(units / chunks) * split.grain;
   if (chunkRows >= rows) return undefined;
@@ -166,19 +173,20 @@ export function planCall(split: RowSplit, args: Args, threads: number, minShareN
 }
 
 /** `exports` with every export named in `splits` run as chunks on `pool`; others unchanged.
- *  `minShareNs` (default MIN_SHARE_NS; 0 splits everything) is a knob for bench/threads.ts. */
+ *  `minShareNs` (0 splits everything) and `chunksPerThread` are knobs for the benches. */
 export function parallelExports<E extends object>(
   exports: E,
   pool: KernelThreadPool,
   splits: Readonly<Record<string, RowSplit>> = ROW_SPLITS,
   minShareNs = MIN_SHARE_NS,
+  chunksPerThread = CHUNKS_PER_THREAD,
 ): E {
   const out: Record<string, unknown> = { ...(exports as Record<string, unknown>) };
   for (const [name, split] of Object.entries(splits)) {
     const fn = out[name];
     if (typeof fn !== 'function') continue;
     out[name] = (...args: number[]) => {
-      const plan = planCall(split, args, pool.threads, minShareNs, exports as Exports);
+      const plan = planCall(split, args, pool.threads, minShareNs, exports as Exports, chunksPerThread);
       if (plan === undefined) return (fn as (...a: number[]) => unknown)(...args);
       pool.run(name, args, plan);
     };

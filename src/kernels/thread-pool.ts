@@ -1,10 +1,11 @@
 // Owns: KernelThreadPool — worker threads that run kernel exports over the one shared heap — plus
 // what deciding on threads needs: whether this runtime can share memory (and why not), the default
-// thread count, the one-time fallback warning, and the Web Worker factory (browsers, Deno, Bun).
-// Runtime-neutral: Node (no Web Worker global) registers its worker_threads factory and core count
-// through `registerThreadPlatform` (src/node/worker-threads.ts); nothing here imports node: modules.
-// Does not own: how a kernel call is split into shares (parallel-kernels.ts), what a worker does
-// (kernel-worker.ts) or the heap (arena.ts).
+// thread count, the one-time fallback warning, and the worker factories (Web Workers for browsers,
+// node:worker_threads for Node, Deno and Bun: see pickWorkerFactory).
+// Runtime-neutral: the Node entry registers its worker_threads factory and core count through
+// `registerThreadPlatform` (src/node/worker-threads.ts); nothing here imports node: modules
+// statically. Does not own: how a kernel call is cut into chunks (parallel-kernels.ts), what a
+// worker does (kernel-worker.ts) or the heap (arena.ts).
 //
 // A job: the calling thread writes the export, its arguments and the chunking into the control
 // block, resets DONE and the claim counter, bumps GEN and notifies; claims chunks itself like any
@@ -48,8 +49,8 @@ interface ThreadPlatform {
 
 let platform: ThreadPlatform = {};
 
-/** For runtime adapters: where workers come from and how many cores there are, when the runtime
- *  has no Web Worker / navigator.hardwareConcurrency (Node). Web Workers win where both exist. */
+/** For runtime adapters: where workers come from and how many cores there are (Node has no
+ *  navigator.hardwareConcurrency before v21). A registered factory wins over the defaults. */
 export function registerThreadPlatform(p: ThreadPlatform): void {
   platform = { ...platform, ...p };
 }
@@ -75,7 +76,7 @@ export function resolveThreadCount(threads: number | undefined): number {
   return threads;
 }
 
-/** The Web Worker factory (browsers, Deno, Bun): the worker runs from a Blob URL of the source. */
+/** The Web Worker factory (browsers; Deno and Bun have it too): the worker runs from a Blob URL. */
 export function webWorkerFactory(): KernelWorkerFactory | undefined {
   const g = globalThis as {
     Worker?: new (url: string | URL, options?: { type?: 'module' | 'classic'; name?: string }) => Worker;

@@ -58,7 +58,7 @@ export async function createThreadedWasmBackend(options: WasmBackendOptions): Pr
   } catch (error) {
     return fallBack(threads, (error as Error).message);
   }
-  return guardBackend('wasm-simd', arena, rawKernels(parallelExports(ex, pool, undefined, options.minShareNs)), {
+  return guardBackend('wasm-simd', arena, rawKernels(parallelExports(ex, pool, undefined, options.minShareNs, options.chunksPerThread)), {
     threads,
     dispose: () => pool.dispose(),
   });

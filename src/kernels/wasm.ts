@@ -28,8 +28,10 @@ export interface WasmBackendOptions {
   wasmThreadsBytes?: BufferSource | WebAssembly.Module;
   /** Where worker threads come from (default: Web Workers, else what the runtime adapter registered). */
   workerFactory?: KernelWorkerFactory;
-  /** Bench knob: the least estimated work (ns) worth a share on another thread (0: split every call). */
+  /** Bench knob: the least estimated work (ns) worth a chunk for another thread (0: split every call). */
   minShareNs?: number;
+  /** Bench knob: chunks per thread a call is cut into (default parallel-kernels.ts CHUNKS_PER_THREAD). */
+  chunksPerThread?: number;
 }
 
 /** The exports of assembly/index.ts (the ABI). */
