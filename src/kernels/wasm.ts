@@ -26,7 +26,8 @@ export interface WasmBackendOptions {
   /** kernels-mt.wasm (the same kernels over a shared memory) as bytes or compiled, for threads > 1;
    *  default: build/kernels-mt.wasm next to the package. */
   wasmThreadsBytes?: BufferSource | WebAssembly.Module;
-  /** Where worker threads come from (default: Web Workers, else what the runtime adapter registered). */
+  /** Where worker threads come from (default: the Node entry's, else node:worker_threads where the
+   *  runtime has it, else Web Workers; see thread-pool.ts pickWorkerFactory). */
   workerFactory?: KernelWorkerFactory;
   /** Bench knob: the least estimated work (ns) worth a chunk for another thread (0: split every call). */
   minShareNs?: number;
