@@ -3,8 +3,8 @@
 // median time on 1 thread (the peer, same run), on N threads with every call split (minShareNs = 0),
 // and on N threads with the default threshold (parallel-kernels.ts MIN_SHARE_NS); plus the cost of
 // one empty job (a 16-float add split in two): the floor a share must beat. Then the whole forward
-// pass of the full-size synthetic model (batch 1) on 1 thread and on N threads with 1, 2 and 3
-// chunks per thread, runs interleaved so a busy machine slows each alike: which chunking to keep.
+// pass of the full-size synthetic model (batch 1) on 1 thread and on N threads with 1 or 2 chunks
+// per thread and with the default chunking, runs interleaved so a busy machine slows each alike.
 // Does not own: the end-to-end numbers against peers (bench/e2e.ts) or kernel GFLOP/s (bench/kernels.ts).
 //
 //   npx tsx bench/threads.ts [--threads 2] [--reps 15] [--T 16,128,512] [--model-reps 7] [--no-kernels]
@@ -113,7 +113,10 @@ async function modelTable(): Promise<void> {
   const config = parseBertConfig(readFileSync('test/fixtures/synthetic-base-config.json', 'utf8'), 'synthetic-base-config.json');
   const setups: { label: string; options: Parameters<typeof createBackend>[1] }[] = [
     { label: '1 thread', options: { threads: 1 } },
-    ...[1, 2, 3].map((c) => ({ label: `${THREADS} threads, ${c} chunk(s)/thread${c === CHUNKS_PER_THREAD ? ' (default)' : ''}`, options: { threads: THREADS, chunksPerThread: c } })),
+    ...[1, 2, CHUNKS_PER_THREAD].map((c) => ({
+      label: `${THREADS} threads, ${c === CHUNKS_PER_THREAD ? `default (≤ ${c}` : `${c}`} chunk(s)/thread${c === CHUNKS_PER_THREAD ? ', Linear chunks ≥ 64 rows)' : ''}`,
+      options: { threads: THREADS, chunksPerThread: c },
+    })),
   ];
   const runs = [];
   for (const s of setups) {

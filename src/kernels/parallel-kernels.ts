@@ -11,8 +11,11 @@
 // whichever thread runs which chunk; test/threads.test.ts checks it. Chunks start on multiples of
 // each kernel's row tile all the same, so their rows take the fast tiled path.
 //
-// Chunk count: CHUNKS_PER_THREAD per thread, so a thread that starts late leaves its second chunk to
-// the others, but no more: each chunk of a Linear streams the whole weight matrix once.
+// Chunk count: one per thread at least (where the call is worth it), and up to CHUNKS_PER_THREAD per
+// thread so that a thread that starts late or runs slow leaves chunks to the others — but a Linear's
+// chunks keep >= 64 rows (minChunkRows): each chunk streams the whole weight matrix once, and each
+// panel of W pays its first loads once per chunk (bench/threads.ts: 128 rows in 2 chunks beat 4;
+// 512 rows in 8 chunks beat 2).
 //
 // Adding a kernel (e.g. an int8 linear): one ROW_SPLITS entry naming its export.
 import { paddedIn } from './reference-lowp.js';
@@ -32,6 +35,8 @@ export interface RowSplit {
   advance: ReadonlyArray<readonly [arg: number, bytesPerRow: (args: Args, ex: Exports) => number]>;
   /** Chunks start on multiples of this many rows (the kernel's row tile). */
   grain: number;
+  /** Beyond one chunk per thread, chunks are cut no smaller than this (default: grain). */
+  minChunkRows?: number;
   /** Estimated nanoseconds one row costs on one thread (see MIN_SHARE_NS). */
   nsPerRow: (args: Args) => number;
 }
@@ -40,8 +45,8 @@ export interface RowSplit {
  *  the workers still poll, tens of µs once they sleep (bench/threads.ts), and more on a busy machine. */
 export const MIN_SHARE_NS = 30_000;
 
-/** Chunks per thread (see the header). */
-export const CHUNKS_PER_THREAD = 2;
+/** Most chunks per thread (see the header). */
+export const CHUNKS_PER_THREAD = 4;
 
 /** At ~40 GFLOP/s (assembly/matmul.ts on one core) a multiply-add pair costs 1/20 ns. */
 const NS_PER_MAC = 1 / 20;
@@ -55,6 +60,7 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
     rows: 4,
     advance: [[0, bytes((a) => a[6])], [1, bytes((a) => a[5])]],
     grain: 4,
+    minChunkRows: 64,
     nsPerRow: (a) => a[5] * a[6] * NS_PER_MAC,
   },
   // pack_linear_f32(dst, src, OUT, IN): output features, in whole panels of 8 (load time only).
@@ -121,6 +127,7 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
     rows: 4,
     advance: [[0, bytes((a) => a[6])], [1, (a, ex) => call(ex, 'q_row_bytes_i8', a[5])]],
     grain: 4,
+    minChunkRows: 64,
     nsPerRow: (a) => (a[5] * a[6] * NS_PER_MAC) / 2,
   },
   // pack_linear_i8(dstRows, dstScales, src, rows, IN): output channels; a channel's int8 row is
@@ -145,9 +152,9 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
 };
 
 /**
- * Plan a call as chunks for `threads` threads: rows in grain steps, at most CHUNKS_PER_THREAD per
- * thread, none cheaper than `minShareNs` (0: as many as the grain allows). Undefined: one chunk,
- * run the call as it came.
+ * Plan a call as chunks for `threads` threads: rows in grain steps; one chunk per thread, or up to
+ * `chunksPerThread` per thread of at least minChunkRows rows; none cheaper than `minShareNs` (0: no
+ * cost limit). Undefined: one chunk, run the call as it came.
  */
 export function planCall(
   split: RowSplit,
@@ -160,7 +167,9 @@ export function planCall(
   const rows = args[split.rows];
   const units = Math.ceil(rows / split.grain);
   const affordable = minShareNs <= 0 ? units : Math.floor((rows * split.nsPerRow(args)) / minShareNs);
-  const chunks = Math.min(units, threads * chunksPerThread, affordable);
+  const least = Math.min(units, threads, affordable);
+  const most = Math.min(units, threads * chunksPerThread, affordable, Math.floor(rows / (split.minChunkRows ?? split.grain)));
+  const chunks = Math.max(least, most);
   if (chunks < 2 || threads < 2) return undefined;
   const chunkRows = Math.ceil(units / chunks) * split.grain;
   if (chunkRows >= rows) return undefined;
