@@ -14,8 +14,11 @@ import { bytesSource } from '../src/byte-source.js';
 import { parseBertConfig } from '../src/config.js';
 import { createBackend, type KernelBackend } from '../src/kernels/index.js';
 import { planCall, ROW_SPLITS } from '../src/kernels/parallel-kernels.js';
-import { resetThreadWarning } from '../src/kernels/thread-pool.js';
+import { KernelThreadPool, resetThreadWarning } from '../src/kernels/thread-pool.js';
+import { controlBytes } from '../src/kernels/kernel-worker.js';
+import { instantiateKernels, loadKernelModule } from '../src/kernels/wasm.js';
 import { Encoder } from '../src/node/encoder.js';
+import { nodeWorkerFactory } from '../src/node/worker-threads.js';
 import { syntheticTensorSource } from '../src/synthetic.js';
 import { BertTokenizer } from '../src/tokenizer/tokenizer.js';
 import { loadBertParams, loadBertParamsFromTensors } from '../src/weights.js';
@@ -357,6 +360,32 @@ describe('lifecycle and fallback', () => {
     });
     expect(be.threads).toBe(1);
     expect(String(warn.mock.calls[0][0])).toMatch(/blocked by policy/);
+  });
+
+  it('a kernel that traps on the threads is an error, not a hang, and the pool keeps working', async () => {
+    // The guard never lets such a call through; this drives the pool directly to see that a trap in
+    // a worker (or here) is reported and leaves the pool usable.
+    const module = await loadKernelModule(readFileSync('build/kernels-mt.wasm'));
+    const memory = new WebAssembly.Memory({ initial: 32, maximum: 64, shared: true });
+    const ex = await instantiateKernels(module, memory, 'kernels-mt.wasm');
+    const control = Math.ceil(ex.heap_base() / 64) * 64;
+    const pool = await KernelThreadPool.create({
+      module, memory, exports: ex as unknown as WebAssembly.Exports, control, threads: 3, factory: nodeWorkerFactory,
+    });
+    try {
+      const data = control + controlBytes() + 64;
+      const n = 4096;
+      const x = new Float32Array(memory.buffer, data, 2 * n);
+      x.fill(1);
+      // add_f32(out, x, n) in 200 chunks of 16 floats, every one past the end of the heap.
+      const beyond = 64 * 65536 + 1024;
+      expect(() => pool.run('add_f32', [beyond, beyond, 200 * 16], { rowsArg: 2, rows: 200 * 16, chunkRows: 16, advance: [[0, F32], [1, F32]] })).toThrow();
+      // Then a good call, split in 8 chunks, on the same pool: out[i] = 1 + 1.
+      pool.run('add_f32', [data, data + n * F32, n], { rowsArg: 2, rows: n, chunkRows: n / 8, advance: [[0, F32], [1, F32]] });
+      expect(x.subarray(0, n).every((v) => v === 2)).toBe(true);
+    } finally {
+      pool.dispose();
+    }
   });
 
   it('rejects a thread count that is not an integer from 1 to 64', async () => {
