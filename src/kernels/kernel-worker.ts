@@ -12,16 +12,19 @@
 // workers. Chunk c always covers the same rows, whoever runs it, so results stay bitwise the same.
 // The claim counter carries the job's generation (NEXT = gen << 8 | next chunk), so a worker that
 // wakes after its job is over cannot claim a chunk of the next one with the old job's arguments: its
-// compare-exchange fails and it goes back to sleep.
+// compare-exchange fails and it goes back to sleep. For that proof to hold on every CPU (not only
+// x86's strong ordering), the job's fields are written and read with Atomics too (float64 values as
+// two Int32 halves), and the pool closes the counter (next = 255) before it rewrites them: a worker
+// that read any field of the next job then finds the counter closed.
 //
 // Why a function and not a module file: `kernelWorkerMain` is sent to the worker as source text
 // (`String(kernelWorkerMain)`), so a worker needs no URL of ours — that works from a CDN (cross-origin
 // worker scripts are refused), under bundlers, and from src/ under a TypeScript test runner. Hence
 // its body is self-contained: no imports, no outer constants (the layout arrives in the init message).
 
-/** Control block layout: Int32 indices into the header, float64 indices into the job area (which
- *  starts JOB_BYTE bytes in). The counters each own a cache line: workers poll GEN while others
- *  hammer NEXT and DONE. */
+/** Control block layout: Int32 indices of the header; the job's float64 fields are numbered as
+ *  slots, slot i held at Int32 indices JOB + 2i (low half) and JOB + 2i + 1 (high half). The
+ *  counters each own a cache line: workers poll GEN while others hammer NEXT and DONE. */
 export const CONTROL_LAYOUT = {
   /** Int32: job generation; the pool bumps it to post a job (workers wait on it). */
   GEN: 0,
@@ -33,11 +36,11 @@ export const CONTROL_LAYOUT = {
   PARTICIPANTS: 3,
   /** Int32: chunks of the current job finished (the pool waits for it to reach CHUNKS). */
   DONE: 16,
-  /** Int32: (generation & 0xffffff) << 8 | next chunk to claim (chunks < 256). */
+  /** Int32: (generation & 0xffffff) << 8 | next chunk to claim (chunks < 256; 255 = closed). */
   NEXT: 32,
-  /** Bytes of the Int32 header. */
-  JOB_BYTE: 256,
-  /** Float64 job fields: argument count, the arguments, the chunking. */
+  /** Int32 index where the job's slots start. */
+  JOB: 64,
+  /** Job slots (float64): argument count, the arguments, the chunking. */
   NARGS: 0,
   ARGS: 1,
   MAX_ARGS: 16,
@@ -50,7 +53,7 @@ export const CONTROL_LAYOUT = {
   NADV: 21,
   ADV: 22,
   MAX_ADV: 8,
-  JOB_F64: 38,
+  JOB_SLOTS: 38,
   /** OP value that tells workers to leave their loop. */
   QUIT: -1,
 } as const;
@@ -59,7 +62,7 @@ export type ControlLayout = typeof CONTROL_LAYOUT;
 
 /** Bytes of the control block (the same for any thread count). */
 export function controlBytes(): number {
-  return CONTROL_LAYOUT.JOB_BYTE + CONTROL_LAYOUT.JOB_F64 * 8;
+  return (CONTROL_LAYOUT.JOB + 2 * CONTROL_LAYOUT.JOB_SLOTS) * 4;
 }
 
 /** The first (and only) message a worker receives. */
@@ -109,9 +112,18 @@ export function kernelWorkerMain(io: KernelWorkerIO): void {
       (instance) => {
         const exported = instance.exports as Record<string, unknown>;
         const fns = init.ops.map((name) => exported[name] as (...args: number[]) => void);
-        const ctl = new Int32Array(memory.buffer, init.control, L.JOB_BYTE / 4);
-        const job = new Float64Array(memory.buffer, init.control + L.JOB_BYTE, L.JOB_F64);
+        const ctl = new Int32Array(memory.buffer, init.control, L.JOB + 2 * L.JOB_SLOTS);
+        // A float64 slot read atomically, half by half (see the header).
+        const f64 = new Float64Array(1);
+        const halves = new Int32Array(f64.buffer);
+        const slot = (i: number): number => {
+          halves[0] = Atomics.load(ctl, L.JOB + 2 * i);
+          halves[1] = Atomics.load(ctl, L.JOB + 2 * i + 1);
+          return f64[0];
+        };
+        const base: number[] = [];
         const args: number[] = [];
+        const adv: number[] = [];
         // Read before saying ready: the pool posts no job until every worker is ready, so this is the
         // generation to wait past (reading it later could miss the first job).
         let seen = Atomics.load(ctl, L.GEN);
@@ -123,24 +135,24 @@ export function kernelWorkerMain(io: KernelWorkerIO): void {
           const op = Atomics.load(ctl, L.OP);
           if (op === L.QUIT) break;
           if (init.index >= Atomics.load(ctl, L.PARTICIPANTS)) continue;
-          // Read before claiming: a successful claim below proves the job was still running, so
-          // these were its arguments (the pool rewrites them only after every chunk is done).
-          const n = job[L.NARGS];
-          args.length = n;
-          const rowsArg = job[L.ROWS_ARG], rows = job[L.ROWS], chunkRows = job[L.CHUNK_ROWS];
-          const chunks = job[L.CHUNKS], nadv = job[L.NADV];
+          // Read before claiming: a successful claim below proves these were the job's fields (the
+          // pool closes the counter before it rewrites them).
+          const n = Math.min(slot(L.NARGS), L.MAX_ARGS);
+          base.length = args.length = n;
+          for (let i = 0; i < n; i++) base[i] = slot(L.ARGS + i);
+          const rowsArg = slot(L.ROWS_ARG), rows = slot(L.ROWS), chunkRows = slot(L.CHUNK_ROWS);
+          const chunks = slot(L.CHUNKS), nadv = Math.min(slot(L.NADV), L.MAX_ADV);
+          adv.length = 2 * nadv;
+          for (let a = 0; a < 2 * nadv; a++) adv[a] = slot(L.ADV + a);
           const tag = (seen & 0xffffff) << 8;
           for (;;) {
             const v = Atomics.load(ctl, L.NEXT);
             if ((v & ~0xff) !== tag || (v & 0xff) >= chunks) break; // another job, or none left
             if (Atomics.compareExchange(ctl, L.NEXT, v, v + 1) !== v) continue;
             const r0 = (v & 0xff) * chunkRows;
-            for (let i = 0; i < n; i++) args[i] = job[L.ARGS + i];
+            for (let i = 0; i < n; i++) args[i] = base[i];
             args[rowsArg] = Math.min(rows - r0, chunkRows);
-            for (let a = 0; a < nadv; a++) {
-              const i = job[L.ADV + 2 * a];
-              args[i] += r0 * job[L.ADV + 2 * a + 1];
-            }
+            for (let a = 0; a < nadv; a++) args[adv[2 * a]] += r0 * adv[2 * a + 1];
             try {
               fns[op](...args);
             } catch (error) {

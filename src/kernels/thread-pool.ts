@@ -245,7 +245,8 @@ export class KernelThreadPool {
   readonly #exports: Record<string, (...args: number[]) => void>;
   readonly #ops: Map<string, number>;
   readonly #ctl: Int32Array;
-  readonly #job: Float64Array;
+  readonly #f64 = new Float64Array(1);
+  readonly #halves = new Int32Array(this.#f64.buffer);
   readonly #args: number[] = [];
   readonly #workers: KernelWorkerHandle[];
   readonly #blocking: boolean;
@@ -255,8 +256,7 @@ export class KernelThreadPool {
     this.threads = o.threads;
     this.#exports = o.exports as unknown as Record<string, (...args: number[]) => void>;
     this.#ops = new Map(ops.map((name, i) => [name, i]));
-    this.#ctl = new Int32Array(o.memory.buffer, o.control, L.JOB_BYTE / 4);
-    this.#job = new Float64Array(o.memory.buffer, o.control + L.JOB_BYTE, L.JOB_F64);
+    this.#ctl = new Int32Array(o.memory.buffer, o.control, controlBytes() / 4);
     this.#workers = workers;
     this.#blocking = canBlock();
   }
@@ -334,20 +334,22 @@ export class KernelThreadPool {
       return;
     }
     const ctl = this.#ctl;
-    const job = this.#job;
-    job[L.NARGS] = args.length;
-    for (let i = 0; i < args.length; i++) job[L.ARGS + i] = args[i];
-    job[L.ROWS_ARG] = plan.rowsArg;
-    job[L.ROWS] = plan.rows;
-    job[L.CHUNK_ROWS] = plan.chunkRows;
-    job[L.CHUNKS] = chunks;
-    job[L.NADV] = plan.advance.length;
-    plan.advance.forEach(([arg, perRow], a) => {
-      job[L.ADV + 2 * a] = arg;
-      job[L.ADV + 2 * a + 1] = perRow;
-    });
     const gen = (Atomics.load(ctl, L.GEN) + 1) | 0;
     const tag = (gen & 0xffffff) << 8;
+    // Close the counter first: a worker still on the last job that reads a field written below can
+    // then no longer claim anything (kernel-worker.ts).
+    Atomics.store(ctl, L.NEXT, tag | 0xff);
+    this.#slot(L.NARGS, args.length);
+    for (let i = 0; i < args.length; i++) this.#slot(L.ARGS + i, args[i]);
+    this.#slot(L.ROWS_ARG, plan.rowsArg);
+    this.#slot(L.ROWS, plan.rows);
+    this.#slot(L.CHUNK_ROWS, plan.chunkRows);
+    this.#slot(L.CHUNKS, chunks);
+    this.#slot(L.NADV, plan.advance.length);
+    plan.advance.forEach(([arg, perRow], a) => {
+      this.#slot(L.ADV + 2 * a, arg);
+      this.#slot(L.ADV + 2 * a + 1, perRow);
+    });
     Atomics.store(ctl, L.OP, op);
     Atomics.store(ctl, L.FAILED, 0);
     Atomics.store(ctl, L.PARTICIPANTS, helpers + 1);
@@ -376,6 +378,13 @@ export class KernelThreadPool {
     if (failed !== 0) {
       throw new KernelError('KERNEL_THREAD_FAILED', `${name}: kernel worker ${failed - 1} threw (see the console); its output rows are not valid`);
     }
+  }
+
+  /** Write job slot i (a float64, as two Int32 halves, atomically: see kernel-worker.ts). */
+  #slot(i: number, value: number): void {
+    this.#f64[0] = value;
+    Atomics.store(this.#ctl, L.JOB + 2 * i, this.#halves[0]);
+    Atomics.store(this.#ctl, L.JOB + 2 * i + 1, this.#halves[1]);
   }
 
   /** Chunk c of a call, on this thread (the same arguments a worker would compute). */
