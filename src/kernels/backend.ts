@@ -7,7 +7,9 @@
 // Does not own: what a tensor means (bert.ts) or how weights get here (weights.ts).
 //
 // Conventions for every kernel (llm.c order: outputs, inputs, weights, sizes):
-// - all f32, row-major, pointers are byte offsets aligned to 16 bytes;
+// - f32 unless the method says otherwise, row-major; pointers are byte offsets aligned to 4 bytes
+//   (the arena hands out 16-byte-aligned blocks, but attention score rows have a stride of L floats);
+// - kernels.guard checks every pointer, size and overlap before any wasm call (KernelError, never a trap);
 // - dimension letters: T rows (tokens), C hidden, NH heads, HS head size, I intermediate;
 // - a kernel never allocates; scratch comes from the caller via the arena.
 
@@ -48,9 +50,11 @@ export interface KernelBackend {
    *  = softmax(Q_h·K_hᵀ · scale) and ctx_h = scores_h · V_h — bitwise what matmulNT, softmaxRows
    *  (no mask) and matmulNN give. ctx may be q itself (each head reads only its own Q block). */
   attention(ctx: Ptr, q: Ptr, k: Ptr, v: Ptr, scores: Ptr, NH: number, L: number, HS: number, ld: number, scale: number): void;
-  /** In place, each of `rows` rows of `cols`: softmax(x * scale + mask), mask[cols] additive (0 = no mask). */
+  /** In place, each of `rows` rows of `cols`: softmax(x * scale + mask), mask[cols] additive; a mask
+   *  pointer of 0 means no mask; a row whose every entry is -∞ becomes all zeros. */
   softmaxRows(x: Ptr, mask: Ptr, rows: number, cols: number, scale: number): void;
-  /** out[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta, biased variance, for each row of C. */
+  /** out[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta, biased variance, for each row of C
+   *  (out may be x: in place is allowed). */
   layerNorm(out: Ptr, x: Ptr, gamma: Ptr, beta: Ptr, rows: number, C: number, eps: number): void;
   /** out[i] += x[i]. */
   addInPlace(out: Ptr, x: Ptr, n: number): void;
