@@ -30,7 +30,7 @@ export interface EncoderFiles {
   config: FileContent;
   /** vocab.txt */
   vocab: FileContent;
-  /** tokenizer_config.json (klue/bert-base settings are assumed where absent). */
+  /** tokenizer_config.json; where absent, Hugging Face BertTokenizer defaults apply (do_lower_case true), so pass it for klue models. */
   tokenizerConfig?: FileContent;
   /** special_tokens_map.json */
   specialTokensMap?: FileContent;
