@@ -4,21 +4,11 @@
 // special tokens; the model never sees them inside a real sentence).
 // Does not own: tokenization (no text is involved) or what the engines do with the ids.
 
+import { mulberry32 } from '../../test/helpers/random-text.js';
+
 export const CLS_ID = 2;
 export const SEP_ID = 3;
 const FIRST_ORDINARY_ID = 5;
-
-/** mulberry32: small, fast, and the same sequence in every JS runtime. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** B sequences with the given lengths (each >= 2), seeded by (seed, lengths) so cases differ. */
 export function makeBatch(seed: number, lengths: readonly number[], vocabSize: number): Int32Array[] {
