@@ -87,6 +87,19 @@ describe('kmed embed', () => {
     expect(r2.stderr).toMatch(/config\.json is missing/);
   });
 
+  it('--threads 1 and 2 give the library\'s vectors; --threads 0 is refused', async () => {
+    const input = texts.map((text) => JSON.stringify({ text })).join('\n');
+    const want = await enc.embed(texts);
+    for (const threads of ['1', '2']) {
+      const r = kmed(['embed', '--model', MODEL, '--threads', threads], input);
+      expect(r.code, r.stderr).toBe(0);
+      parseEmbeddings(r.stdout).forEach((v, i) => expect(v, `--threads ${threads}, line ${i + 1}`).toEqual(want[i]));
+    }
+    const bad = kmed(['embed', '--model', MODEL, '--threads', '0'], input);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--threads.*expected a positive integer, got '0'/);
+  });
+
   it('rejects an unknown pooling', () => {
     const r = kmed(['embed', '--model', MODEL, '--pooling', 'max'], '{"text": "x"}\n');
     expect(r.code).not.toBe(0);

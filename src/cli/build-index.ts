@@ -3,7 +3,7 @@
 // same command). Named build-index.ts so it is not mistaken for a barrel file. Does not own the
 // build itself (../node/index-builder.ts).
 import type { Command } from 'commander';
-import { addDtypeOption, addModelOptions, positiveInt, type ModelFlags } from './model-options.js';
+import { addEncoderOptions, addModelOptions, positiveInt, type ModelFlags } from './model-options.js';
 
 interface IndexFlags extends ModelFlags {
   corpus: string;
@@ -13,7 +13,7 @@ interface IndexFlags extends ModelFlags {
 }
 
 export function register(program: Command): void {
-  addDtypeOption(addModelOptions(
+  addEncoderOptions(addModelOptions(
     program
       .command('index')
       .description('embed a corpus (.txt: one passage per line; .jsonl: {"id","text"} per line) with the context encoder into an index file; rerun to resume')
@@ -41,7 +41,7 @@ export function register(program: Command): void {
     } catch (error) {
       if (flags.questionModel !== undefined) throw error;
     }
-    const { encoder, identity } = await loadEncoder('context', { model: flags.contextModel }, { dtype: flags.dtype });
+    const { encoder, identity } = await loadEncoder('context', { model: flags.contextModel }, { dtype: flags.dtype, threads: flags.threads });
     const pooling = 'pooler';
     const maxLength = 512;
     const controller = new AbortController();

@@ -7,12 +7,13 @@ import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { checkTokenIds, EncoderError } from '../encoder.js';
 import { Encoder } from '../node/encoder.js';
-import { addDtypeOption } from './model-options.js';
+import { addEncoderOptions } from './model-options.js';
 import { checkPooling, POOLINGS, type Pooling } from '../pooling.js';
 
 interface EmbedCliOptions {
   model: string;
   dtype?: 'f32' | 'f16' | 'int8';
+  threads?: number;
   pooling: string;
   maxLength?: number;
   batchSize: number;
@@ -28,9 +29,9 @@ export function register(program: Command): void {
     .option('--pooling <kind>', `how to pool the token vectors: ${POOLINGS.join('|')}`, 'pooler')
     .option('--max-length <n>', 'truncate texts to n tokens ([CLS] and [SEP] included; default 512)', positiveInt)
     .option('--batch-size <n>', 'sequences per forward pass', positiveInt, 8);
-  addDtypeOption(command).action(async (options: EmbedCliOptions) => {
+  addEncoderOptions(command).action(async (options: EmbedCliOptions) => {
     const pooling = checkPooling(options.pooling);
-    const encoder = await Encoder.fromDirectory(options.model, { dtype: options.dtype });
+    const encoder = await Encoder.fromDirectory(options.model, { dtype: options.dtype, threads: options.threads });
     await embedStream(encoder, pooling, options);
   });
 }

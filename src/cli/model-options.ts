@@ -9,16 +9,20 @@ export interface ModelFlags {
   contextModel?: string;
   json?: boolean;
   dtype?: 'f32' | 'f16' | 'int8';
+  threads?: number;
 }
 
 const DTYPES = ['f32', 'f16', 'int8'] as const;
 
-/** Adds --dtype (how the weights are held: f32, f16 or int8; see EncoderOptions.dtype) to `command`. */
-export function addDtypeOption(command: Command): Command {
-  return command.option('--dtype <dtype>', `weights in memory: ${DTYPES.join('|')} (int8: ~1/4 the memory and faster, pooler cosine vs f32 >= 0.999)`, (value: string) => {
-    if (!(DTYPES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${DTYPES.join(', ')}, got '${value}'`);
-    return value;
-  });
+/** Adds --dtype (how the weights are held: f32, f16 or int8; see EncoderOptions.dtype) and --threads
+ *  (EncoderOptions.threads; default: one per core) to `command`. */
+export function addEncoderOptions(command: Command): Command {
+  return command
+    .option('--threads <n>', 'compute threads (default: one per CPU core; 1 where SharedArrayBuffer is unavailable)', positiveInt)
+    .option('--dtype <dtype>', `weights in memory: ${DTYPES.join('|')} (int8: ~1/4 the memory and faster, pooler cosine vs f32 >= 0.999)`, (value: string) => {
+      if (!(DTYPES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${DTYPES.join(', ')}, got '${value}'`);
+      return value;
+    });
 }
 
 /** Adds --question-model, --context-model and --json to `command`. */

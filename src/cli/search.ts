@@ -4,7 +4,7 @@
 // identified by its fingerprint (config + safetensors header), never loaded. Does not own the
 // search (../similarity.ts, ../bi-encoder.ts) or the file format (../vector-index.ts).
 import type { Command } from 'commander';
-import { addDtypeOption, addModelOptions, fmtScore, oneLine, positiveInt, table, type ModelFlags } from './model-options.js';
+import { addEncoderOptions, addModelOptions, fmtScore, oneLine, positiveInt, table, type ModelFlags } from './model-options.js';
 
 interface SearchFlags extends ModelFlags {
   index: string;
@@ -14,7 +14,7 @@ interface SearchFlags extends ModelFlags {
 }
 
 export function register(program: Command): void {
-  addDtypeOption(addModelOptions(
+  addEncoderOptions(addModelOptions(
     program
       .command('search')
       .description('print the k passages of an index most relevant to a question (exact search, SIMD dot products)')
@@ -54,7 +54,7 @@ export function register(program: Command): void {
       const { hidden_size } = parseBertConfig(readFileSync(configPath, 'utf8'), configPath);
       checkIndexCompatibility(index, { dimension: hidden_size, pooling, question, context });
 
-      const { encoder } = await loadEncoder('question', { model: flags.questionModel }, { dtype: flags.dtype });
+      const { encoder } = await loadEncoder('question', { model: flags.questionModel }, { dtype: flags.dtype, threads: flags.threads });
       try {
         const [vector] = await encoder.embed([flags.query], { pooling, maxLength: index.meta.max_length });
         const session = await openSearchSession(index, { metric });

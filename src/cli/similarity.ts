@@ -2,7 +2,7 @@
 // against passages with the two encoders and prints a table like the model card's example (or
 // JSON). Does not own loading (../node/bi-encoder.ts) or the arithmetic (../similarity.ts).
 import type { Command } from 'commander';
-import { addDtypeOption, addModelOptions, collect, fmtScore, oneLine, table, type ModelFlags } from './model-options.js';
+import { addEncoderOptions, addModelOptions, collect, fmtScore, oneLine, table, type ModelFlags } from './model-options.js';
 
 interface SimilarityFlags extends ModelFlags {
   query: string;
@@ -11,7 +11,7 @@ interface SimilarityFlags extends ModelFlags {
 }
 
 export function register(program: Command): void {
-  addDtypeOption(addModelOptions(
+  addEncoderOptions(addModelOptions(
     program
       .command('similarity')
       .description('score a question against passages (cosine of the two encoders\' pooler outputs, as on the model card)')
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     const { loadBiEncoder } = await import('../node/bi-encoder.js');
     const { checkMetric } = await import('../similarity.js');
     const metric = checkMetric(flags.metric);
-    const bi = await loadBiEncoder({ question: flags.questionModel, context: flags.contextModel }, { dtype: flags.dtype });
+    const bi = await loadBiEncoder({ question: flags.questionModel, context: flags.contextModel }, { dtype: flags.dtype, threads: flags.threads });
     try {
       const [scores] = await bi.score([flags.query], flags.passage, { metric });
       if (flags.json) {
