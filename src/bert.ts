@@ -136,7 +136,8 @@ export function validateBertInput(config: BertDims, input: BertInput): void {
   }
 }
 
-/** BertModel.forward: embeddings -> encoder -> pooler, for one padded batch. */
+/** BertModel.forward: embeddings -> encoder -> pooler, for one padded batch; the outputs are copied
+ *  out of the heap (see bertForwardWith to read them in place). */
 export function bertForward(
   backend: KernelBackend,
   params: BertParams,
@@ -144,6 +145,29 @@ export function bertForward(
   input: BertInput,
   options: BertForwardOptions = {},
 ): BertOutput {
+  return bertForwardWith(
+    backend,
+    params,
+    config,
+    input,
+    (out) => ({ ...out, lastHiddenState: out.lastHiddenState.slice(), poolerOutput: out.poolerOutput.slice() }),
+    options,
+  );
+}
+
+/**
+ * BertModel.forward for one padded batch, handing the outputs to `read` as views into the heap
+ * (valid only during that call; the scratch is released after it) and returning what `read`
+ * returns — so a caller that wants pooled vectors does not pay for a [B, T, C] copy.
+ */
+export function bertForwardWith<R>(
+  backend: KernelBackend,
+  params: BertParams,
+  config: BertDims,
+  input: BertInput,
+  read: (out: BertOutput) => R,
+  options: BertForwardOptions = {},
+): R {
   validateBertInput(config, input);
   const C = config.hidden_size;
   const NH = config.num_attention_heads;
@@ -175,13 +199,13 @@ export function bertForward(
       options.onHiddenState?.(l + 1, backend.f32(s.hidden, d.R * C));
     }
     bertPooler(backend, s, params.pooler, d);
-    return {
+    return read({
       B: d.B,
       T: d.T,
       C,
-      lastHiddenState: backend.f32(s.hidden, d.R * C).slice(),
-      poolerOutput: backend.f32(s.pooled, d.B * C).slice(),
-    };
+      lastHiddenState: backend.f32(s.hidden, d.R * C),
+      poolerOutput: backend.f32(s.pooled, d.B * C),
+    });
   } finally {
     backend.release(mark);
   }

@@ -4,10 +4,13 @@
 // (pooling.ts). Inputs are bytes or strings, never paths: the Node adapter (node/encoder.ts) adds
 // `fromDirectory`. Does not own any arithmetic, parsing or file access.
 //
-// Batching: inputs are sorted by token count (longest first) and cut into batches of `batchSize`,
-// so each batch pads to a length close to its members'; results come back in input order. Because
-// bert.ts attends over each sequence's real length only, the batching never changes a result.
-import { bertForward, type BertForwardOptions, type BertInput, type BertOutput } from './bert.js';
+// Batching: inputs are sorted by token count (longest first) and cut into batches of at most
+// `batchSize` sequences and `maxBatchTokens` padded tokens, so each batch pads to a length close to
+// its members' and the activation scratch (about 27 KB per token for bert-base, plus the attention
+// scores of one sequence) stays bounded: the wasm heap never shrinks, so the largest batch ever run
+// sets the process's memory for good. Results come back in input order. Because bert.ts attends
+// over each sequence's real length only, the batching never changes a result.
+import { bertForward, bertForwardWith, type BertForwardOptions, type BertInput, type BertOutput } from './bert.js';
 import type { BertParams } from './bert-params.js';
 import { bytesSource, type ByteSource } from './byte-source.js';
 import { parseBertConfig, type BertConfig } from './config.js';
@@ -63,9 +66,17 @@ export interface EmbedOptions {
   /** Truncate to this many tokens, [CLS] and [SEP] included (default 512; capped at
    *  max_position_embeddings). Applies to `embed` only: `embedIds` never truncates. */
   maxLength?: number;
-  /** Sequences per forward pass (default 8). */
+  /** Most sequences per forward pass (default 8). */
   batchSize?: number;
+  /** Most padded tokens (sequences × the longest one's length) per forward pass (default
+   *  DEFAULT_MAX_BATCH_TOKENS); a longer single sequence still runs, alone. Bounds the activation
+   *  memory; the results do not depend on it. */
+  maxBatchTokens?: number;
 }
+
+/** 512 padded tokens: ~27 MB of f32 activations for bert-base, while a Linear on 512 rows already
+ *  runs at full speed (bench/kernels.ts), so larger batches would buy memory, not throughput. */
+export const DEFAULT_MAX_BATCH_TOKENS = 512;
 
 /** Everything an Encoder holds; built by `fromFiles` (exposed so subclasses can reuse it). */
 export interface EncoderParts {
@@ -151,7 +162,7 @@ export class Encoder {
 
   /** Embed texts: one Float32Array of `dimension` per text, in input order. */
   async embed(texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
-    const { pooling, batchSize } = this.#checkOptions(options);
+    const { pooling, batchSize, maxBatchTokens } = this.#checkOptions(options);
     const maxLength = this.#checkMaxLength(options.maxLength);
     if (!Array.isArray(texts)) throw new EncoderError('ENCODER_BAD_INPUT', 'embed expects an array of strings');
     const seqs: Sequence[] = texts.map((text, i) => {
@@ -161,20 +172,20 @@ export class Encoder {
       const enc = this.tokenizer.encode(text, { maxLength });
       return { ids: Int32Array.from(enc.ids), tokenTypeIds: Int32Array.from(enc.tokenTypeIds) };
     });
-    return this.#run(seqs, pooling, batchSize);
+    return this.#run(seqs, pooling, batchSize, maxBatchTokens);
   }
 
   /** Embed sequences of token ids (special tokens included, as the model should see them),
    *  bypassing the tokenizer. Every id must be < vocab_size and every sequence 1 to
    *  max_position_embeddings long; nothing is truncated. */
   async embedIds(ids: ArrayLike<number>[], options: Omit<EmbedOptions, 'maxLength'> = {}): Promise<Float32Array[]> {
-    const { pooling, batchSize } = this.#checkOptions(options);
+    const { pooling, batchSize, maxBatchTokens } = this.#checkOptions(options);
     if (!Array.isArray(ids)) throw new EncoderError('ENCODER_BAD_INPUT', 'embedIds expects an array of id arrays');
     const seqs: Sequence[] = ids.map((seq, i) => {
       const out = checkTokenIds(seq, this.config, `ids[${i}]`);
       return { ids: out, tokenTypeIds: new Int32Array(out.length) };
     });
-    return this.#run(seqs, pooling, batchSize);
+    return this.#run(seqs, pooling, batchSize, maxBatchTokens);
   }
 
   /**
@@ -201,14 +212,18 @@ export class Encoder {
     this.backend.dispose();
   }
 
-  #checkOptions(options: EmbedOptions): { pooling: Pooling; batchSize: number } {
+  #checkOptions(options: EmbedOptions): { pooling: Pooling; batchSize: number; maxBatchTokens: number } {
     if (this.#params === undefined) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
     const pooling = checkPooling(options.pooling ?? 'pooler');
     const batchSize = options.batchSize ?? 8;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new EncoderError('ENCODER_BAD_OPTION', `batchSize ${batchSize} is not a positive integer`);
     }
-    return { pooling, batchSize };
+    const maxBatchTokens = options.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS;
+    if (!Number.isInteger(maxBatchTokens) || maxBatchTokens < 1) {
+      throw new EncoderError('ENCODER_BAD_OPTION', `maxBatchTokens ${maxBatchTokens} is not a positive integer`);
+    }
+    return { pooling, batchSize, maxBatchTokens };
   }
 
   #checkMaxLength(maxLength: number | undefined): number {
@@ -220,18 +235,24 @@ export class Encoder {
     return Math.min(m, this.config.max_position_embeddings);
   }
 
-  async #run(seqs: Sequence[], pooling: Pooling, batchSize: number): Promise<Float32Array[]> {
+  async #run(seqs: Sequence[], pooling: Pooling, batchSize: number, maxBatchTokens: number): Promise<Float32Array[]> {
     const params = this.#params;
     if (params === undefined) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
     const results = new Array<Float32Array>(seqs.length);
-    // Longest first (stable): the first batch finds out at once whether the heap is big enough.
+    // Longest first (stable): the first batch finds out at once whether the heap is big enough, and
+    // each batch's first member sets its padded length.
     const order = seqs.map((_, i) => i).sort((a, b) => seqs[b].ids.length - seqs[a].ids.length || a - b);
-    for (let start = 0; start < order.length; start += batchSize) {
-      const members = order.slice(start, start + batchSize);
+    for (let start = 0; start < order.length; ) {
+      const T = seqs[order[start]].ids.length;
+      const count = Math.max(1, Math.min(batchSize, Math.floor(maxBatchTokens / T)));
+      const members = order.slice(start, start + count);
+      start += members.length;
       const input = this.#batch(seqs, members);
-      const out = bertForward(this.backend, params, this.config, input);
-      members.forEach((i, b) => {
-        results[i] = poolSequence(pooling, out, b, seqs[i].ids.length);
+      // Pool straight from the heap: no [B, T, C] copy of the hidden states.
+      bertForwardWith(this.backend, params, this.config, input, (out) => {
+        members.forEach((i, b) => {
+          results[i] = poolSequence(pooling, out, b, seqs[i].ids.length);
+        });
       });
     }
     return results;

@@ -3,10 +3,10 @@
 // One line per module: keep it that way so helpers can add theirs without conflicts.
 export { KmedError } from './errors.js';
 export { bytesSource, type ByteSource } from './byte-source.js';
-export { Encoder, EncoderError, checkTokenIds, type EmbedOptions, type EncoderFiles, type EncoderOptions, type EncoderParts, type FileContent } from './encoder.js';
+export { DEFAULT_MAX_BATCH_TOKENS, Encoder, EncoderError, checkTokenIds, type EmbedOptions, type EncoderFiles, type EncoderOptions, type EncoderParts, type FileContent } from './encoder.js';
 export { BertTokenizer, TokenizerError, type EncodeOptions, type Encoding, type TokenizerFiles } from './tokenizer/index.js';
 export { POOLINGS, type Pooling } from './pooling.js';
-export { bertForward, type BertForwardOptions, type BertInput, type BertOutput } from './bert.js';
+export { bertForward, bertForwardWith, type BertForwardOptions, type BertInput, type BertOutput } from './bert.js';
 export { BiEncoder, BiEncoderError, MODEL_CARD_EXAMPLE, checkIndexCompatibility, openSearchSession, searchSession, type BiEncoderOptions, type EmbeddingModel, type FromEncodersOptions, type IndexExpectation, type SearchHit } from './bi-encoder.js';
 export { ExactSearch, SimilarityError, TopK, cosine, dot, l2Norm, normalized, normalizeInPlace, scoreMatrix, similarity, topK, type Metric, type Scored } from './similarity.js';
 export { IndexError, VectorIndex, computeLayout, encodeHeader, serializeIndex, INDEX_FORMAT_VERSION, type IndexEntries, type IndexEntry, type IndexLayout, type IndexMeta } from './vector-index.js';

@@ -56,6 +56,37 @@ describe('Encoder', () => {
     expect(await enc.embedIds([])).toEqual([]);
   });
 
+  it('maxBatchTokens bounds each forward pass and never changes a vector', async () => {
+    const texts = ['short', 'a longer sentence with several more tokens in it', '', 'mid length text', 'x y z', 'Amlodipine 5mg 1일 1회'];
+    const lengths = texts.map((t) => enc.tokenizer.encode(t).ids.length);
+    const longest = Math.max(...lengths);
+    const one = await Promise.all(texts.map(async (t) => (await enc.embed([t]))[0]));
+    const oneMean = await Promise.all(texts.map(async (t) => (await enc.embed([t], { pooling: 'mean' }))[0]));
+    // Every LayerNorm of a forward pass runs over all B·T padded rows of its batch.
+    const be = enc.backend;
+    const layerNorm = be.layerNorm.bind(be);
+    let rowsSeen: number[] = [];
+    be.layerNorm = (out, x, g, b, rows, C, eps) => {
+      rowsSeen.push(rows);
+      return layerNorm(out, x, g, b, rows, C, eps);
+    };
+    try {
+      for (const maxBatchTokens of [1, longest, 2 * longest, 1000]) {
+        for (const pooling of ['pooler', 'mean'] as const) {
+          rowsSeen = [];
+          const got = await enc.embed(texts, { maxBatchTokens, batchSize: 100, pooling });
+          expect(got, `maxBatchTokens ${maxBatchTokens}, ${pooling}`).toEqual(pooling === 'pooler' ? one : oneMean);
+          // No pass ran on more padded tokens than the budget, unless one sequence alone is longer.
+          expect(Math.max(...rowsSeen)).toBeLessThanOrEqual(Math.max(maxBatchTokens, longest));
+          if (maxBatchTokens === 1000) expect(Math.max(...rowsSeen)).toBe(texts.length * longest);
+        }
+      }
+    } finally {
+      be.layerNorm = layerNorm;
+    }
+    await expectRejects(enc.embed(['a'], { maxBatchTokens: 0 }), 'ENCODER_BAD_OPTION', /maxBatchTokens 0/);
+  });
+
   it('embedIds names the sequence, position and id at fault', async () => {
     await expectRejects(enc.embedIds([[2, 3], [2, 10336, 3]]), 'ENCODER_BAD_IDS', /ids\[1\] position 1: token id 10336 .*vocab_size=10336/);
     await expectRejects(enc.embedIds([[2, -1, 3]]), 'ENCODER_BAD_IDS', /ids\[0\] position 1: token id -1/);
