@@ -53,9 +53,19 @@ export function lowPrecisionLinear(be: KernelBackend, s: LowPrecisionScratch, ou
 /**
  * A reader of word-embedding rows as f32: `row(id)` returns [array, offset] with the row at
  * array[offset .. offset + C). f32 tables are read in place (a view over the heap, valid until the
- * heap grows); f16 and int8 rows are dequantized into one reused buffer (valid until the next call).
+ * heap grows); f16 and int8 rows are dequantized into one reused buffer (valid until the next call),
+ * as are rows read from a table left in its source (after checking, once, that it is unchanged).
  */
 export function wordEmbeddingRows(be: KernelBackend, p: BertParams, vocab: number, C: number): (id: number) => [Float32Array, number] {
+  const source = p.wordEmbeddingSource;
+  if (source) {
+    source.check();
+    const row = new Float32Array(C);
+    return (id) => {
+      source.readRow(id, row);
+      return [row, 0];
+    };
+  }
   const dtype = p.wordEmbeddingsDtype ?? 'f32';
   const buffer = be.memory.buffer;
   if (dtype === 'f32') {

@@ -2,6 +2,7 @@
 // (see kernels/backend.ts), grouped like Hugging Face's BertModel module tree. weights.ts fills it;
 // bert.ts reads it. Nothing here allocates or computes.
 import type { Ptr } from './kernels/backend.js';
+import type { WordEmbeddingSource } from './word-embedding-source.js';
 
 /** How a big tensor is stored in the heap (weights.ts `dtype`; biases and LayerNorms stay f32). */
 export type WeightDtype = 'f32' | 'f16' | 'int8';
@@ -46,6 +47,9 @@ export interface BertParams {
   /** How wordEmbeddings is stored (absent: 'f32'): 'f16' [vocab_size, C] f16; 'int8' [vocab_size, C]
    *  int8 then [vocab_size] f32 row scales (value = q · scale). */
   wordEmbeddingsDtype?: WeightDtype;
+  /** Set when the table was left in its source ('source' placement): rows come from here, and
+   *  wordEmbeddings is 0. */
+  wordEmbeddingSource?: WordEmbeddingSource;
   /** [max_position_embeddings, C] */
   positionEmbeddings: Ptr;
   /** [type_vocab_size, C] */

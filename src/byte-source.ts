@@ -9,6 +9,9 @@ export interface ByteSource {
   readonly size: number;
   /** Copy bytes [offset, offset + dst.length) into dst. Callers check bounds against `size` first. */
   readInto(offset: number, dst: Uint8Array): void;
+  /** Optional: throw if the bytes changed since the source was opened (a file rewritten in place).
+   *  Sources read after loading (word embeddings left in the file) call it once per forward pass. */
+  checkUnchanged?(): void;
 }
 
 /** A ByteSource over bytes already in memory. */

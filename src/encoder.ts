@@ -21,6 +21,7 @@ import type { KernelBackend } from './kernels/backend.js';
 import { checkPooling, poolSequence, type Pooling } from './pooling.js';
 import { BertTokenizer } from './tokenizer/tokenizer.js';
 import { loadBertParams } from './weights.js';
+import type { WordEmbeddingPlacement } from './word-embedding-source.js';
 
 export { EncoderError } from './encoder-error.js';
 
@@ -58,6 +59,11 @@ export interface EncoderOptions {
    *  f16) or 'int8' (a quarter: weights per output channel, activations per row at run time; pooler
    *  cosine vs f32 ≥ 0.999 on the test models, and faster). */
   dtype?: 'f32' | 'f16' | 'int8';
+  /** Where the word-embedding table (a quarter of bert-base's weights) lives: 'heap' (default here;
+   *  read once at load) or 'source' (left in `files.weights`, the rows of each batch read from it:
+   *  less memory; the source must stay readable and unchanged while the encoder lives). Node's
+   *  `fromDirectory` defaults to 'source'. Outputs are bitwise the same either way. */
+  wordEmbeddings?: WordEmbeddingPlacement;
 }
 
 export interface EmbedOptions {
@@ -142,7 +148,7 @@ export class Encoder {
       threads: options.threads ?? defaultThreadCount(),
     });
     try {
-      const params = loadBertParams(asByteSource(files.weights), config, backend, { dtype: options.dtype });
+      const params = loadBertParams(asByteSource(files.weights), config, backend, { dtype: options.dtype, wordEmbeddings: options.wordEmbeddings });
       return new this({ config, tokenizer, backend, params });
     } catch (error) {
       backend.dispose();

@@ -87,21 +87,27 @@ function quantizeEmbeddingRows(backend: KernelBackend, dst: Ptr, rows: number, c
   const n = src.length / cols;
   const q = new Int8Array(backend.memory.buffer, dst + r0 * cols, n * cols);
   const scales = new Float32Array(backend.memory.buffer, dst + embeddingScalesOffset(rows, cols) + r0 * 4, n);
-  for (let r = 0; r < n; r++) {
-    let max = 0;
-    for (let c = 0; c < cols; c++) max = Math.max(max, Math.abs(src[r * cols + c]));
-    // NaN/∞ rows keep scale NaN (a token embedding of NaN, as in f32); zero rows scale 0.
-    if (!(max < Infinity)) {
-      scales[r] = NaN;
-      q.fill(0, r * cols, (r + 1) * cols);
-      continue;
-    }
-    // Rows below 1e-30 store zeros with scale 0, as quantizeRows does (127/max would overflow).
-    const tiny = !(max >= TINY);
-    const inv = tiny ? 0 : Math.fround(W_LEVELS / max);
-    scales[r] = tiny ? 0 : Math.fround(max / W_LEVELS);
-    for (let c = 0; c < cols; c++) q[r * cols + c] = roundHalfEven(Math.fround(src[r * cols + c] * inv));
+  for (let r = 0; r < n; r++) scales[r] = quantizeEmbeddingRow(src, r * cols, cols, q, r * cols);
+}
+
+/**
+ * One word-embedding row src[at .. at + cols) to int8 at q[qAt ..]; returns its scale (value = q ·
+ * scale). The single definition of int8 embedding rows, for the heap table and for rows read on
+ * demand (word-embedding-source.ts), so both placements give the same numbers.
+ */
+export function quantizeEmbeddingRow(src: Float32Array, at: number, cols: number, q: Int8Array, qAt: number): number {
+  let max = 0;
+  for (let c = 0; c < cols; c++) max = Math.max(max, Math.abs(src[at + c]));
+  // NaN/∞ rows keep scale NaN (a token embedding of NaN, as in f32); zero rows scale 0.
+  if (!(max < Infinity)) {
+    q.fill(0, qAt, qAt + cols);
+    return NaN;
   }
+  // Rows below 1e-30 store zeros with scale 0, as quantizeRows does (127/max would overflow).
+  const tiny = !(max >= TINY);
+  const inv = tiny ? 0 : Math.fround(W_LEVELS / max);
+  for (let c = 0; c < cols; c++) q[qAt + c] = roundHalfEven(Math.fround(src[at + c] * inv));
+  return tiny ? 0 : Math.fround(max / W_LEVELS);
 }
 
 /**

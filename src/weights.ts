@@ -14,6 +14,7 @@ import type { ByteSource } from './byte-source.js';
 import type { BertConfig } from './config.js';
 import type { KernelBackend, Ptr } from './kernels/backend.js';
 import { isLowPrecision, loadLowPrecision, lowPrecisionBytes, lowPrecisionScratchFloats } from './weights-lowp.js';
+import { wordEmbeddingSource, type WordEmbeddingPlacement } from './word-embedding-source.js';
 import {
   numel,
   parseSafetensorsHeader,
@@ -36,6 +37,8 @@ export interface TensorSource {
   /** Optional: fill dst with elements [start, start + dst.length) of the tensor (flat index), so
    *  lower-precision loads never need a whole tensor in f32. */
   readRange?(name: string, start: number, dst: Float32Array): void;
+  /** Optional: throw if the underlying bytes changed since loading (see ByteSource). */
+  checkUnchanged?(): void;
 }
 
 export interface WeightsSummary {
@@ -67,6 +70,10 @@ export interface LoadOptions {
   /** How Linear weights and word embeddings are stored (default 'f32'): 'f16' halves them, 'int8'
    *  quarters them (per-output-channel scales; activations quantized per row at run time). */
   dtype?: WeightDtype;
+  /** Where the word-embedding table lives (default 'heap'): 'source' leaves it in `tensors` and
+   *  reads the rows each forward pass needs (word-embedding-source.ts); the source must then stay
+   *  readable for the model's life. Outputs are bitwise the same either way. */
+  wordEmbeddings?: WordEmbeddingPlacement;
 }
 
 /** A TensorSource over a safetensors file. */
@@ -78,6 +85,7 @@ export function safetensorsTensorSource(source: ByteSource, header: SafetensorsH
     name: header.fileName,
     header,
     names: () => order,
+    checkUnchanged: source.checkUnchanged?.bind(source),
     info(name) {
       const t = header.tensors.get(name);
       if (t) return { dtype: t.dtype, shape: t.shape, readable: true };
@@ -126,6 +134,8 @@ function candidates(name: string): string[] {
 
 const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
+const WORD_EMBEDDINGS = 'embeddings.word_embeddings.weight';
+
 /** Load BertParams from any TensorSource (a safetensors file, or synthetic weights). */
 export function loadBertParamsFromTensors(tensors: TensorSource, config: BertConfig, backend: KernelBackend, options: LoadOptions = {}): LoadedBertParams {
   const specs = bertTensorSpecs(config);
@@ -169,11 +179,20 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
   if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'int8') {
     throw new SafetensorsError('SAFETENSORS_UNSUPPORTED_DTYPE', `${tensors.name}: cannot store weights as "${String(dtype)}" (expected 'f32', 'f16' or 'int8')`);
   }
+  const placement = options.wordEmbeddings ?? 'heap';
+  if (placement !== 'heap' && placement !== 'source') {
+    throw new SafetensorsError('SAFETENSORS_UNSUPPORTED_SOURCE', `${tensors.name}: unknown word-embedding placement "${String(placement)}" (expected 'heap' or 'source')`);
+  }
+  // Left in the source: no heap place, not read now (the row reader is made below, after the checks).
+  const inSource = (spec: BertTensorSpec): boolean => placement === 'source' && spec.name === WORD_EMBEDDINGS;
+  const words = placement === 'source' ? wordEmbeddingSource(tensors, resolved.get(WORD_EMBEDDINGS)!, config.hidden_size, dtype) : undefined;
   try {
     let maxLinear = 0;
     let maxLowCols = 0;
     for (const spec of specs) {
-      if (isLowPrecision(spec, dtype)) {
+      if (inSource(spec)) {
+        ptrs.set(spec.name, 0);
+      } else if (isLowPrecision(spec, dtype)) {
         ptrs.set(spec.name, backend.alloc(lowPrecisionBytes(backend, spec, dtype)));
         maxLowCols = Math.max(maxLowCols, spec.shape[1]);
       } else if (spec.kind === 'linear-weight') {
@@ -198,7 +217,9 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
       if (!spec) continue;
       const n = numel(spec.shape);
       const dst = ptrs.get(spec.name)!;
-      if (isLowPrecision(spec, dtype)) {
+      if (inSource(spec)) {
+        // read per forward pass
+      } else if (isLowPrecision(spec, dtype)) {
         loadLowPrecision(backend, tensors, sourceName, spec, dtype, dst, scratch);
       } else if (spec.kind === 'linear-weight') {
         tensors.read(sourceName, backend.f32(scratch, n));
@@ -251,6 +272,7 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
     layers,
     pooler: linear('pooler.dense', C, C),
     wordEmbeddingsDtype: dtype,
+    wordEmbeddingSource: words,
     summary: {
       source: tensors.name,
       tensorCount: specs.length,

@@ -1,14 +1,19 @@
 // Owns: loading an Encoder from a Hugging Face model folder on disk (Node only). Small files are
 // read whole; model.safetensors is streamed through fileSource so loading needs about one copy of
-// the weights (the heap), not two. Does not own parsing or the model (see ../encoder.ts).
+// the weights (the heap), not two — less by default: the word-embedding table stays in the file
+// ('source' placement), which then stays open until dispose() (or the encoder is collected).
+// Does not own parsing or the model (see ../encoder.ts).
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Encoder as BaseEncoder, EncoderError, type EncoderOptions } from '../encoder.js';
-import { fileSource } from './file-source.js';
+import { fileSource, type FileByteSource } from './file-source.js';
 import { useNodeThreads } from './worker-threads.js';
 
 // Worker threads for the thread pool come from node:worker_threads where there are no Web Workers.
 useNodeThreads();
+
+// An encoder dropped without dispose() must not keep its file descriptor for the process's life.
+const openWeightFiles = new FinalizationRegistry<FileByteSource>((file) => file.close());
 
 export class Encoder extends BaseEncoder {
   /**
@@ -42,10 +47,29 @@ export class Encoder extends BaseEncoder {
       optional('tokenizer.json'),
     ]);
     const weights = fileSource(weightsPath);
+    const placement = options.wordEmbeddings ?? 'source';
+    let encoder: Encoder | undefined;
     try {
-      return await Encoder.fromFiles({ config, vocab, tokenizerConfig, specialTokensMap, tokenizerJson, weights }, options);
+      encoder = await Encoder.fromFiles({ config, vocab, tokenizerConfig, specialTokensMap, tokenizerJson, weights }, { ...options, wordEmbeddings: placement });
     } finally {
-      weights.close();
+      if (encoder === undefined || placement === 'heap') weights.close();
+    }
+    if (placement === 'source') {
+      encoder.#weightsFile = weights;
+      openWeightFiles.register(encoder, weights, encoder);
+    }
+    return encoder;
+  }
+
+  /** The open model.safetensors the word embeddings are read from ('source' placement). */
+  #weightsFile: FileByteSource | undefined;
+
+  override dispose(): void {
+    super.dispose();
+    if (this.#weightsFile) {
+      openWeightFiles.unregister(this);
+      this.#weightsFile.close();
+      this.#weightsFile = undefined;
     }
   }
 }

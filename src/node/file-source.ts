@@ -1,7 +1,7 @@
 // Owns: a ByteSource over a file on disk (Node only), read piece by piece with positioned reads so
 // a 440 MB checkpoint is never held in memory as a whole — the loader copies each tensor straight
 // from the file into the heap. Does not own parsing (safetensors.ts) or deciding what to read.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import type { ByteSource } from '../byte-source.js';
 import { KmedError } from '../errors.js';
 
@@ -19,11 +19,13 @@ const MAX_READ = 1 << 30;
 export function fileSource(path: string): FileByteSource {
   let fd: number | undefined;
   let size: number;
+  let identity: string;
   try {
     fd = openSync(path, 'r');
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new Error('not a regular file');
     size = stat.size;
+    identity = fileIdentity(stat);
   } catch (error) {
     if (fd !== undefined) closeSync(fd);
     throw new FileSourceError('FILE_OPEN_FAILED', `${path}: cannot open for reading: ${(error as Error).message}`, { cause: error });
@@ -51,6 +53,18 @@ export function fileSource(path: string): FileByteSource {
         done += n;
       }
     },
+    checkUnchanged() {
+      if (!open) throw new FileSourceError('FILE_CLOSED', `${path}: read after close`);
+      let now: string;
+      try {
+        now = fileIdentity(fstatSync(fd!));
+      } catch (error) {
+        throw new FileSourceError('FILE_READ_FAILED', `${path}: cannot stat the open file: ${(error as Error).message}`, { cause: error });
+      }
+      if (now !== identity) {
+        throw new FileSourceError('FILE_CHANGED', `${path}: the file changed since the model was loaded (was ${identity}, now ${now}); its word embeddings are read from it on demand, so reload the model`);
+      }
+    },
     close() {
       if (open) {
         open = false;
@@ -58,4 +72,11 @@ export function fileSource(path: string): FileByteSource {
       }
     },
   };
+}
+
+/** What rewriting a file in place changes: size and modification/change times (and the inode,
+ *  for the same path reopened). An open descriptor keeps reading the same inode after a rename or
+ *  unlink, so those are harmless; an in-place write is not. */
+function fileIdentity(stat: Stats): string {
+  return `size ${stat.size}, mtime ${stat.mtimeMs}, ctime ${stat.ctimeMs}, inode ${stat.ino}`;
 }
