@@ -7,7 +7,7 @@ import { layerNorm } from './layernorm';
 import { add } from './elementwise';
 import { gelu, tanh } from './activations';
 import { dotRows } from './dot';
-import { attention } from './attention';
+import { attention, attentionHeadScratchBytes } from './attention';
 import { peakFma, peakFmaFlopsPerIteration } from './peak';
 
 /** First byte the JavaScript arena may use (everything below belongs to AssemblyScript's static data). */
@@ -49,8 +49,11 @@ export function dot_rows_f32(out: usize, matrix: usize, vec: usize, rows: i32, d
   dotRows(out, matrix, vec, rows, dim);
 }
 
-export function attention_f32(ctx: usize, q: usize, k: usize, v: usize, scores: usize, NH: i32, L: i32, HS: i32, ld: i32, scale: f32): void {
-  attention(ctx, q, k, v, scores, NH, L, HS, ld, scale);
+export function attention_f32(ctx: usize, q: usize, k: usize, v: usize, scratch: usize, NH: i32, L: i32, HS: i32, ld: i32, scale: f32): void {
+  attention(ctx, q, k, v, scratch, NH, L, HS, ld, scale);
+}
+export function attention_head_scratch_bytes(L: i32, HS: i32): i32 {
+  return attentionHeadScratchBytes(L, HS);
 }
 
 /** Bench only: register-resident f32x4 mul+add loop (see peak.ts). */

@@ -1,5 +1,6 @@
-// Owns: the matrix products — the packed Linear (x·Wᵀ + b, ~97 % of BERT's flops), and the two
-// strided products attention needs (scores = Q·Kᵀ, context = probs·V).
+// Owns: the matrix products — the packed Linear (x·Wᵀ + b, ~97 % of BERT's flops), its panel loop
+// with strides (what attention runs Q·Kᵀ and probs·V on, after packing K_h and V_h), and two
+// general strided products (matmulNT, matmulNN) kept for callers without packing scratch.
 // Does not own: pointer/size validation (src/kernels/guard.ts checks every call before it gets here),
 // memory (the caller passes every buffer; nothing here allocates or keeps state).
 //
@@ -8,8 +9,8 @@
 // out and x.
 //
 // Accumulation order (the same for every tile shape, so a row's result never depends on which tile
-// it fell in, i.e. on T or on its batch neighbours): linear and matmulNN start from the bias (or 0)
-// and add x[k]·w[k] for k = 0, 1, … one f32 multiply and one f32 add at a time; matmulNT keeps 4
+// it fell in, i.e. on T or on its batch neighbours): linear, panelProduct and matmulNN start from the
+// bias (or 0) and add x[k]·w[k] for k = 0, 1, … one f32 multiply and one f32 add at a time; matmulNT keeps 4
 // lane partial sums (k ≡ 0..3 mod 4), adds them as (l0 + l2) + (l1 + l3), then the k tail in order.
 
 /** Output columns per packed panel of W: two v128 registers. */
@@ -33,14 +34,19 @@ export function panelWidth(): i32 {
  * dst: ceil(OUT/PANEL)*PANEL*IN floats; src: W as Hugging Face stores it, [OUT, IN] row-major.
  */
 export function packLinear(dst: usize, src: usize, OUT: i32, IN: i32): void {
+  packRows(dst, src, OUT, IN, IN);
+}
+
+/** packLinear of a W whose rows are `ld` floats apart (attention packs K_h, a column block of K). */
+export function packRows(dst: usize, src: usize, OUT: i32, IN: i32, ld: i32): void {
   const panels = (OUT + PANEL - 1) / PANEL;
-  const inBytes = <usize>IN * F32;
+  const rowBytes = <usize>ld * F32;
   for (let p = 0; p < panels; p++) {
     for (let j = 0; j < PANEL; j++) {
       const n = p * PANEL + j;
       let d = dst + (<usize>p * <usize>IN * <usize>PANEL + <usize>j) * F32;
       if (n < OUT) {
-        let s = src + <usize>n * inBytes;
+        let s = src + <usize>n * rowBytes;
         for (let k = 0; k < IN; k++) {
           store<f32>(d, load<f32>(s));
           d += <usize>PANEL * F32;
@@ -51,6 +57,35 @@ export function packLinear(dst: usize, src: usize, OUT: i32, IN: i32): void {
           store<f32>(d, 0);
           d += <usize>PANEL * F32;
         }
+      }
+    }
+  }
+}
+
+/**
+ * The packed layout of B[K, N] (rows `ld` floats apart) as the Wᵀ of a Linear: panel p is [K][PANEL],
+ * element (k, j) = B[k, p*PANEL + j], zero past N — so A · B runs on linear's panel loop. Attention
+ * packs V_h with it: every k step then reads 32 contiguous bytes instead of a row C floats away.
+ */
+export function packColumns(dst: usize, src: usize, K: i32, N: i32, ld: i32): void {
+  const panels = (N + PANEL - 1) / PANEL;
+  const rowBytes = <usize>ld * F32;
+  for (let p = 0; p < panels; p++) {
+    const cols = min(PANEL, N - p * PANEL);
+    let d = dst + <usize>p * <usize>K * <usize>PANEL * F32;
+    let s = src + <usize>(p * PANEL) * F32;
+    if (cols == PANEL) {
+      for (let k = 0; k < K; k++) {
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, V128), V128);
+        d += <usize>PANEL * F32;
+        s += rowBytes;
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        for (let j = 0; j < PANEL; j++) store<f32>(d + <usize>j * F32, j < cols ? load<f32>(s + <usize>j * F32) : 0);
+        d += <usize>PANEL * F32;
+        s += rowBytes;
       }
     }
   }
@@ -235,17 +270,28 @@ function loadPartial(p: usize, cols: i32, half: i32): v128 {
  * The same effect is why small T is slower: at T = 16 a quarter of all tiles are first tiles.
  */
 export function linear(out: usize, x: usize, w: usize, bias: usize, T: i32, IN: i32, OUT: i32): void {
-  const xs = <usize>IN * F32;
-  const os = <usize>OUT * F32;
+  panelProduct(out, x, w, bias, true, T, IN, OUT, <usize>IN * F32, <usize>OUT * F32);
+}
+
+/**
+ * linear's loop with explicit row strides (bytes) and an optional bias (without: zeros) — also the
+ * Q·Kᵀ and probs·V of attention, on K_h and V_h packed by packRows / packColumns. The arithmetic of
+ * an output is the same whatever the strides: init, then + x[k]·w[k] for k = 0, 1, ….
+ */
+export function panelProduct(out: usize, x: usize, w: usize, bias: usize, hasBias: bool, T: i32, IN: i32, OUT: i32, xs: usize, os: usize): void {
   const panelBytes = <usize>IN * <usize>PANEL * F32;
   const panels = (OUT + PANEL - 1) / PANEL;
+  // The immediate-offset tiles assume x rows IN floats apart.
+  const dense = xs == <usize>IN * F32;
   for (let p = 0; p < panels; p++) {
     const cols = min(PANEL, OUT - p * PANEL);
     const wp = w + <usize>p * panelBytes;
     const bp = bias + <usize>(p * PANEL) * F32;
     const op = out + <usize>(p * PANEL) * F32;
-    let b0: v128, b1: v128;
-    if (cols == PANEL) {
+    let b0 = f32x4.splat(0), b1 = b0;
+    if (!hasBias) {
+      // zeros
+    } else if (cols == PANEL) {
       b0 = v128.load(bp);
       b1 = v128.load(bp, V128);
     } else {
@@ -257,8 +303,8 @@ export function linear(out: usize, x: usize, w: usize, bias: usize, T: i32, IN: 
       for (; t + TILE_ROWS <= T; t += TILE_ROWS) {
         const ot = op + <usize>t * os;
         const xt = x + <usize>t * xs;
-        if (IN == 768) tile4x8In768(ot, xt, wp, b0, b1, os);
-        else if (IN == 3072) tile4x8In3072(ot, xt, wp, b0, b1, os);
+        if (dense && IN == 768) tile4x8In768(ot, xt, wp, b0, b1, os);
+        else if (dense && IN == 3072) tile4x8In3072(ot, xt, wp, b0, b1, os);
         else tile4x8(ot, xt, wp, b0, b1, IN, xs, os, <usize>PANEL * F32);
       }
     }

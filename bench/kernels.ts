@@ -139,6 +139,20 @@ for (const T of [16, 128, 512]) {
   }, true);
 }
 
+// The fused attention as bert.ts calls it (packs K_h and V_h, then both products on the Linear's
+// tiles; softmax included in the time, not in the flops).
+for (const L of [128, 512]) {
+  const C = 768, HS = 64, NH = 12;
+  bench('attention (fused, 12 heads)', `L=${L}, HS=${HS}, ld ${C}`, 'GFLOP/s', 2 * 2 * NH * L * L * HS, (be) => {
+    const q = be.alloc(L * C * 4), k = be.alloc(L * C * 4), v = be.alloc(L * C * 4), ctx = be.alloc(L * C * 4);
+    const scratch = be.alloc(be.attentionScratchBytes(NH, L, HS));
+    fill(be, q, L * C, 10);
+    fill(be, k, L * C, 11);
+    fill(be, v, L * C, 12);
+    return () => be.attention(ctx, q, k, v, scratch, NH, L, HS, C, 0.125);
+  }, true);
+}
+
 // Memory-bound kernels: bytes read + written once per call.
 {
   const L = 128, C = 768, I = 3072, NH = 12;

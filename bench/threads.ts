@@ -43,7 +43,7 @@ function cases(T: number): Case[] {
     { name: `linear ${T}×3072→768`, floats: { x: T * I, w: I * C, b: C, o: T * C }, run: (be, p) => be.linear(p.o, p.x, p.w, p.b, T, I, C) },
     {
       name: `attention 12 heads, L=${T}`,
-      floats: { q: T * C, k: T * C, v: T * C, s: NH * T * T },
+      floats: { q: T * C, k: T * C, v: T * C, s: NH * T * (T + 2 * HS + 16) }, // ≥ attentionScratchBytes
       run: (be, p) => be.attention(p.q, p.q, p.k, p.v, p.s, NH, T, HS, C, 0.125),
     },
     { name: `layerNorm ${T}×768`, floats: { x: T * C, g: C, b: C, o: T * C }, run: (be, p) => be.layerNorm(p.o, p.x, p.g, p.b, T, C, 1e-12) },

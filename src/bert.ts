@@ -84,7 +84,7 @@ interface Scratch {
   v: Ptr;
   /** [R, I] */
   ffn: Ptr;
-  /** [NH, T, T] attention scores/probabilities of one sequence, one [L, L] block per head. */
+  /** Attention scratch of one sequence (scores/probabilities and packed K, V per head). */
   scores: Ptr;
   /** [B, C] first-token rows, then [B, C] pooler output. */
   first: Ptr;
@@ -220,7 +220,7 @@ function allocScratch(be: KernelBackend, d: Dims, params: BertParams): Scratch {
     k: be.alloc(rc),
     v: be.alloc(rc),
     ffn: be.alloc(d.R * d.I * F32),
-    scores: be.alloc(d.NH * d.T * d.T * F32),
+    scores: be.alloc(be.attentionScratchBytes(d.NH, d.T, d.HS)),
     first: be.alloc(d.B * d.C * F32),
     pooled: be.alloc(d.B * d.C * F32),
     lowp: allocLowPrecisionScratch(be, params, d.R),

@@ -204,6 +204,32 @@ describe('matmul_nt_f32 / matmul_nn_f32 (strided)', () => {
     }
   });
 
+  it('fused attention (packed K_h, V_h on the Linear tiles) matches the reference, odd sizes included', () => {
+    let seed = 3000;
+    for (const [NH, L, HS] of [[2, 1, 64], [3, 7, 12], [2, 9, 64], [1, 33, 20], [2, 130, 64], [12, 64, 64]]) {
+      const ld = NH * HS + 5; // rows wider than the heads, as in a larger model
+      const q = randoms(L * ld, seed++, -2, 2), k = randoms(L * ld, seed++, -2, 2), v = randoms(L * ld, seed++);
+      const run = (be: KernelBackend): Float32Array => {
+        const m = be.mark();
+        try {
+          const ctx = put(be, q);
+          const scratch = be.alloc(be.attentionScratchBytes(NH, L, HS));
+          be.attention(ctx, ctx, put(be, k), put(be, v), scratch, NH, L, HS, ld, 1 / Math.sqrt(HS));
+          return be.f32(ctx, L * ld).slice();
+        } finally {
+          be.release(m);
+        }
+      };
+      const got = run(wasm), want = run(ref);
+      // Context values are convex combinations of V (|v| ≤ 1): absolute error, with the row padding
+      // (columns ≥ NH·HS, never written) still holding q.
+      const s = compare(got, want, (i) => (i % ld < NH * HS ? 2e-6 : 1e-30));
+      note('attention_f32', s);
+      expect(s.ratio, describeStat(`attention NH=${NH} L=${L} HS=${HS} ld=${ld}`, s, got, want)).toBeLessThanOrEqual(1);
+    }
+    printReport(['attention_f32']);
+  });
+
   it('matches on the attention shapes (per head: L=128, HS=64, strides C=768)', () => {
     // scores[L, L] = Q_h · K_hᵀ with Q, K rows 768 apart; context_h = probs · V_h.
     matmulCase('NT', 128, 128, 64, 2001, [768 - 64, 768 - 64, 0]);

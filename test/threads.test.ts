@@ -130,7 +130,7 @@ describe('kernel calls of synthetic-model size: bitwise the same on 1, 2 and 3 t
       expectSplit('attention_f32', [0, 0, 0, 0, 0, 12, L, 64, C, 0.125]);
       await across(
         'attention',
-        { q: L * C, k: L * C, v: L * C, scores: 12 * L * L },
+        { q: L * C, k: L * C, v: L * C, scores: 12 * L * (L + 2 * 64 + 16) }, // ≥ attentionScratchBytes
         (be, p) => be.attention(p.q, p.q, p.k, p.v, p.scores, 12, L, 64, C, 0.125),
         ['q', 'scores'],
       );

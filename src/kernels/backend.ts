@@ -45,11 +45,15 @@ export interface KernelBackend {
   /** out[m*ldc + n] = Σ_k a[m*lda + k] · b[k*ldb + n]   (A · B, strides in floats). */
   matmulNN(out: Ptr, a: Ptr, b: Ptr, M: number, N: number, K: number, lda: number, ldb: number, ldc: number): void;
 
+  /** Bytes of the scratch `attention` needs for NH heads of L tokens and head size HS. */
+  attentionScratchBytes(NH: number, L: number, HS: number): number;
   /** Attention of one sequence of L tokens, all NH heads: head h is the column block [h*HS, (h+1)*HS)
-   *  of q, k, v and ctx (row stride `ld` floats); per head, scores_h[L, L] (at scores + h*L*L floats)
-   *  = softmax(Q_h·K_hᵀ · scale) and ctx_h = scores_h · V_h — bitwise what matmulNT, softmaxRows
-   *  (no mask) and matmulNN give. ctx may be q itself (each head reads only its own Q block). */
-  attention(ctx: Ptr, q: Ptr, k: Ptr, v: Ptr, scores: Ptr, NH: number, L: number, HS: number, ld: number, scale: number): void;
+   *  of q, k, v and ctx (row stride `ld` floats); per head, scores_h[L, L] = softmax(Q_h·K_hᵀ · scale)
+   *  and ctx_h = scores_h · V_h, each product summed in k order from 0 (as linear does; matmulNT's
+   *  lane-wise order may differ in the last bits). `scratch` holds attentionScratchBytes(NH, L, HS)
+   *  bytes, one equal share per head, in the backend's own layout. ctx may be q itself (each head
+   *  reads only its own Q block). */
+  attention(ctx: Ptr, q: Ptr, k: Ptr, v: Ptr, scratch: Ptr, NH: number, L: number, HS: number, ld: number, scale: number): void;
   /** In place, each of `rows` rows of `cols`: softmax(x * scale + mask), mask[cols] additive; a mask
    *  pointer of 0 means no mask; a row whose every entry is -∞ becomes all zeros. */
   softmaxRows(x: Ptr, mask: Ptr, rows: number, cols: number, scale: number): void;

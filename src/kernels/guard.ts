@@ -19,6 +19,7 @@ export type RawKernels = Pick<
   | 'linear'
   | 'matmulNT'
   | 'matmulNN'
+  | 'attentionScratchBytes'
   | 'attention'
   | 'softmaxRows'
   | 'layerNorm'
@@ -162,11 +163,21 @@ export function guardBackend(
       disjoint(op, o, ar, br);
       raw.matmulNN(out, a, b, M, N, K, lda, ldb, ldc);
     },
+    attentionScratchBytes(NH, L, HS) {
+      const op = 'attentionScratchBytes';
+      size(op, 'NH', NH);
+      size(op, 'L', L);
+      size(op, 'HS', HS);
+      // Per-head sizes are computed in i32 inside wasm: keep them far from 2^31.
+      size(op, 'L*(L+2*HS+16)', L * (L + 2 * HS + 16) * F32);
+      return raw.attentionScratchBytes(NH, L, HS);
+    },
     attention(ctx, q, k, v, scores, NH, L, HS, ld, scale) {
       const op = 'attention';
       size(op, 'NH', NH);
       size(op, 'L', L);
       size(op, 'HS', HS);
+      size(op, 'L*(L+2*HS+16)', L * (L + 2 * HS + 16) * F32);
       if (typeof scale !== 'number' || Number.isNaN(scale)) {
         throw new KernelError('KERNEL_BAD_SIZE', `${op}: scale = ${scale} must be a number`);
       }
@@ -177,7 +188,7 @@ export function guardBackend(
       const qr = region(op, 'q', q, span);
       const kr = region(op, 'k', k, span);
       const vr = region(op, 'v', v, span);
-      const sr = region(op, 'scores', scores, NH * L * L);
+      const sr = region(op, 'scratch', scores, raw.attentionScratchBytes(NH, L, HS) / F32);
       sameOrDisjoint(op, c, qr);
       disjoint(op, c, kr, vr, sr);
       disjoint(op, sr, qr, kr, vr);

@@ -83,7 +83,7 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
     grain: 4,
     nsPerRow: (a) => a[4] * a[5] * NS_PER_MAC,
   },
-  // attention_f32(ctx, q, k, v, scores, NH, L, HS, ld, scale): heads.
+  // attention_f32(ctx, q, k, v, scratch, NH, L, HS, ld, scale): heads, each with its share of scratch.
   attention_f32: {
     rows: 5,
     advance: [
@@ -91,7 +91,7 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
       [1, bytes((a) => a[7])],
       [2, bytes((a) => a[7])],
       [3, bytes((a) => a[7])],
-      [4, bytes((a) => a[6] * a[6])],
+      [4, (a, ex) => call(ex, 'attention_head_scratch_bytes', a[6], a[7])],
     ],
     grain: 1,
     // two L×L×HS products and an L×L softmax per head: ~160 µs at L = 128 (bench/threads.ts)

@@ -59,6 +59,7 @@ export function createReferenceBackend(): KernelBackend {
         }
       }
     },
+    attentionScratchBytes: (NH, L) => NH * L * L * F32,
     attention(ctx, q, k, v, scores, NH, L, HS, ld, scale) {
       // The same three steps as the wasm kernel, each by the oracle's own loops.
       for (let hd = 0; hd < NH; hd++) {

@@ -43,7 +43,8 @@ export interface KernelExports extends LowPrecisionExports {
   linear_f32(out: number, x: number, w: number, bias: number, T: number, IN: number, OUT: number): void;
   matmul_nt_f32(out: number, a: number, b: number, M: number, N: number, K: number, lda: number, ldb: number, ldc: number): void;
   matmul_nn_f32(out: number, a: number, b: number, M: number, N: number, K: number, lda: number, ldb: number, ldc: number): void;
-  attention_f32(ctx: number, q: number, k: number, v: number, scores: number, NH: number, L: number, HS: number, ld: number, scale: number): void;
+  attention_f32(ctx: number, q: number, k: number, v: number, scratch: number, NH: number, L: number, HS: number, ld: number, scale: number): void;
+  attention_head_scratch_bytes(L: number, HS: number): number;
   softmax_rows_f32(x: number, mask: number, rows: number, cols: number, scale: number): void;
   layernorm_f32(out: number, x: number, gamma: number, beta: number, rows: number, C: number, eps: number): void;
   add_f32(out: number, x: number, n: number): void;
@@ -55,7 +56,7 @@ export interface KernelExports extends LowPrecisionExports {
 }
 
 const REQUIRED_EXPORTS: ReadonlyArray<keyof KernelExports> = [
-  'heap_base', 'linear_panel_f32', 'pack_linear_f32', 'linear_f32', 'matmul_nt_f32', 'matmul_nn_f32', 'attention_f32',
+  'heap_base', 'linear_panel_f32', 'pack_linear_f32', 'linear_f32', 'matmul_nt_f32', 'matmul_nn_f32', 'attention_f32', 'attention_head_scratch_bytes',
   'softmax_rows_f32', 'layernorm_f32', 'add_f32', 'gelu_f32', 'tanh_f32', 'dot_rows_f32',
   ...LOW_PRECISION_EXPORTS,
 ];
@@ -162,6 +163,7 @@ export function rawKernels(ex: KernelExports): RawKernels {
     linear: (out, x, w, bias, T, IN, OUT) => ex.linear_f32(out, x, w, bias, T, IN, OUT),
     matmulNT: (out, a, b, M, N, K, lda, ldb, ldc) => ex.matmul_nt_f32(out, a, b, M, N, K, lda, ldb, ldc),
     matmulNN: (out, a, b, M, N, K, lda, ldb, ldc) => ex.matmul_nn_f32(out, a, b, M, N, K, lda, ldb, ldc),
+    attentionScratchBytes: (NH, L, HS) => NH * ex.attention_head_scratch_bytes(L, HS),
     attention: (ctx, q, k, v, scores, NH, L, HS, ld, scale) => ex.attention_f32(ctx, q, k, v, scores, NH, L, HS, ld, scale),
     softmaxRows: (x, mask, rows, cols, scale) => ex.softmax_rows_f32(x, mask, rows, cols, scale),
     layerNorm: (out, x, gamma, beta, rows, C, eps) => ex.layernorm_f32(out, x, gamma, beta, rows, C, eps),
