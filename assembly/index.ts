@@ -8,7 +8,7 @@ import { add } from './elementwise';
 import { gelu, tanh } from './activations';
 import { dotRows } from './dot';
 import { attention, attentionHeadScratchBytes } from './attention';
-import { peakFma, peakFmaFlopsPerIteration } from './peak';
+import { peakDotI16, peakDotI16OpsPerIteration, peakFma, peakFmaFlopsPerIteration } from './peak';
 
 /** First byte the JavaScript arena may use (everything below belongs to AssemblyScript's static data). */
 export function heap_base(): usize {
@@ -62,6 +62,13 @@ export function peak_fma_f32(iterations: i32, m: f32, a: f32): f32 {
 }
 export function peak_fma_flops_per_iteration(): i32 {
   return peakFmaFlopsPerIteration();
+}
+/** Bench only: register-resident i32x4.dot_i16x8_s + add loop (see peak.ts). */
+export function peak_dot_i16(iterations: i32, m: i32, a: i32): i32 {
+  return peakDotI16(iterations, m, a);
+}
+export function peak_dot_i16_ops_per_iteration(): i32 {
+  return peakDotI16OpsPerIteration();
 }
 
 // int8 (quant.ts): per-output-channel weight packing, per-row activation quantization, int8 Linear.

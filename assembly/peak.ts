@@ -1,6 +1,7 @@
-// Owns: peak_fma_f32, a bench-only kernel that measures how fast this engine can issue f32x4
-// multiply-adds when nothing has to come from memory. bench/kernels.ts reports every matmul as a
-// fraction of it. Not used by the model.
+// Owns: peak_fma_f32 and peak_dot_i16, bench-only kernels that measure how fast this engine can issue
+// f32x4 multiply-adds and i32x4.dot_i16x8_s multiply-adds (the int8 Linear's instruction) when
+// nothing has to come from memory. bench/kernels.ts reports every matmul as a fraction of the f32
+// one; bench/peaks.ts sets the two side by side, on one and two threads. Not used by the model.
 //
 // Shape of the loop: PEAK_CHAINS independent recurrences acc = acc * m + a. Each step is a mul
 // followed by a dependent add (WebAssembly SIMD has no fused multiply-add without relaxed-simd), the
@@ -43,4 +44,45 @@ export function peakFma(iterations: i32, m: f32, a: f32): f32 {
 /** Flops one iteration of peakFma performs. */
 export function peakFmaFlopsPerIteration(): i32 {
   return PEAK_CHAINS * 8;
+}
+
+/** Independent i32x4.dot_i16x8_s chains in flight (3-cycle latency + the add, 2 dot pipes). */
+const DOT_CHAINS: i32 = 12;
+
+/**
+ * The int8 path's counterpart of peakFma: DOT_CHAINS recurrences acc = dot_i16x8_s(acc, m) + a, the
+ * multiply-add pair linear_q8 issues per v128 of int16 activations (8 multiply-adds each). Integer
+ * wrap-around is harmless; m and a come in as arguments, and each dot reads its chain's previous
+ * value, so nothing can be hoisted. Runs `iterations` steps; returns a lane so the work is live.
+ */
+export function peakDotI16(iterations: i32, m: i32, a: i32): i32 {
+  const vm = i16x8.splat(<i16>m);
+  const va = i32x4.splat(a);
+  let c0 = i32x4.splat(0), c1 = i32x4.splat(1), c2 = i32x4.splat(2), c3 = i32x4.splat(3);
+  let c4 = i32x4.splat(4), c5 = i32x4.splat(5), c6 = i32x4.splat(6), c7 = i32x4.splat(7);
+  let c8 = i32x4.splat(8), c9 = i32x4.splat(9), c10 = i32x4.splat(10), c11 = i32x4.splat(11);
+  for (let i = 0; i < iterations; i++) {
+    c0 = i32x4.add(i32x4.dot_i16x8_s(c0, vm), va);
+    c1 = i32x4.add(i32x4.dot_i16x8_s(c1, vm), va);
+    c2 = i32x4.add(i32x4.dot_i16x8_s(c2, vm), va);
+    c3 = i32x4.add(i32x4.dot_i16x8_s(c3, vm), va);
+    c4 = i32x4.add(i32x4.dot_i16x8_s(c4, vm), va);
+    c5 = i32x4.add(i32x4.dot_i16x8_s(c5, vm), va);
+    c6 = i32x4.add(i32x4.dot_i16x8_s(c6, vm), va);
+    c7 = i32x4.add(i32x4.dot_i16x8_s(c7, vm), va);
+    c8 = i32x4.add(i32x4.dot_i16x8_s(c8, vm), va);
+    c9 = i32x4.add(i32x4.dot_i16x8_s(c9, vm), va);
+    c10 = i32x4.add(i32x4.dot_i16x8_s(c10, vm), va);
+    c11 = i32x4.add(i32x4.dot_i16x8_s(c11, vm), va);
+  }
+  const s = i32x4.add(
+    i32x4.add(i32x4.add(i32x4.add(c0, c1), i32x4.add(c2, c3)), i32x4.add(i32x4.add(c4, c5), i32x4.add(c6, c7))),
+    i32x4.add(i32x4.add(c8, c9), i32x4.add(c10, c11)),
+  );
+  return i32x4.extract_lane(s, 0) ^ i32x4.extract_lane(s, 3);
+}
+
+/** Integer ops (a multiply-add counts 2, as in GFLOP/s) one iteration of peakDotI16 performs. */
+export function peakDotI16OpsPerIteration(): i32 {
+  return DOT_CHAINS * 16;
 }

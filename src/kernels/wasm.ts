@@ -53,6 +53,8 @@ export interface KernelExports extends LowPrecisionExports {
   dot_rows_f32(out: number, matrix: number, vec: number, rows: number, dim: number): void;
   peak_fma_f32(iterations: number, m: number, a: number): number;
   peak_fma_flops_per_iteration(): number;
+  peak_dot_i16(iterations: number, m: number, a: number): number;
+  peak_dot_i16_ops_per_iteration(): number;
 }
 
 const REQUIRED_EXPORTS: ReadonlyArray<keyof KernelExports> = [
@@ -175,10 +177,13 @@ export function rawKernels(ex: KernelExports): RawKernels {
   };
 }
 
-/** Bench only: the peak f32x4 mul+add loop, on its own instance of the same module. */
+/** Bench only: the peak f32x4 mul+add loop (and the int16 dot loop the int8 Linear is made of), on
+ *  its own instance of the same module. */
 export async function createPeakProbe(options: { wasmBytes?: BufferSource | WebAssembly.Module } = {}): Promise<{
   run(iterations: number): number;
   flopsPerIteration: number;
+  runDotI16(iterations: number): number;
+  dotOpsPerIteration: number;
 }> {
   const module = await loadKernelModule(options.wasmBytes);
   const memory = new WebAssembly.Memory({ initial: 1 });
@@ -187,5 +192,7 @@ export async function createPeakProbe(options: { wasmBytes?: BufferSource | WebA
   return {
     run: (iterations) => ex.peak_fma_f32(iterations, 0.999, 0.001),
     flopsPerIteration: ex.peak_fma_flops_per_iteration(),
+    runDotI16: (iterations) => ex.peak_dot_i16(iterations, 3, 1),
+    dotOpsPerIteration: ex.peak_dot_i16_ops_per_iteration(),
   };
 }
