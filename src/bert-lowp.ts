@@ -23,16 +23,18 @@ function linears(params: BertParams): LinearParams[] {
   return [...params.layers.flatMap((l) => [l.query, l.key, l.value, l.attentionOutput, l.intermediate, l.output]), params.pooler];
 }
 
-/** Allocate (from the arena, freed with the caller's mark) what `params`' layers need for `rows` rows. */
-export function allocLowPrecisionScratch(be: KernelBackend, params: BertParams, rows: number): LowPrecisionScratch {
-  let maxIn = 0;
+/** Allocate (from the arena, freed with the caller's mark) what `params`' layers need, where
+ *  `inputs` lists every [rows, IN] a Linear of the call will be given. */
+export function allocLowPrecisionScratch(be: KernelBackend, params: BertParams, inputs: ReadonlyArray<readonly [rows: number, IN: number]>): LowPrecisionScratch {
+  let anyInt8 = false;
   let maxWeight = 0;
   for (const p of linears(params)) {
-    if (p.dtype === 'int8') maxIn = Math.max(maxIn, p.inFeatures);
+    if (p.dtype === 'int8') anyInt8 = true;
     if (p.dtype === 'f16') maxWeight = Math.max(maxWeight, be.packedLinearBytes(p.outFeatures, p.inFeatures));
   }
+  const qBytes = anyInt8 ? Math.max(...inputs.map(([rows, IN]) => be.quantizedRowsBytes(rows, IN))) : 0;
   return {
-    q: maxIn > 0 ? be.alloc(be.quantizedRowsBytes(rows, maxIn)) : 0,
+    q: qBytes > 0 ? be.alloc(qBytes) : 0,
     weight: maxWeight > 0 ? be.alloc(maxWeight) : 0,
   };
 }

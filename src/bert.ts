@@ -70,21 +70,46 @@ interface Dims {
   eps: number;
   /** vocab_size (rows of the word-embedding table). */
   vocab: number;
+  /** Heads per attention call (see attentionHeadsPerCall). */
+  headsPerCall: number;
+}
+
+/** Rows the feed-forward block runs at a time: its [rows, I] intermediate is the largest activation
+ *  (4 × the hidden state); 256 rows keep the Linear at full speed (bench/kernels.ts, T=128 vs 512)
+ *  while bounding it to 3 MB for bert-base. Rows are independent, so blocking never changes a result. */
+const FFN_BLOCK_ROWS = 256;
+
+/** Attention scratch (scores and packed K, V of the heads of one call) kept under this many bytes. */
+const ATTENTION_SCRATCH_BUDGET = 4 * 1024 * 1024;
+
+/**
+ * Heads per attention call: all NH while their scratch fits ATTENTION_SCRATCH_BUDGET (one call per
+ * sequence and layer: every call wakes the thread pool), else the most that fit, a multiple of the
+ * thread count so the pool's head split stays even. Long sequences need ~1.25 MB per head at
+ * T = 512; the 12 heads at once would hold 15 MB of heap for good. Heads are independent, so the
+ * grouping never changes a result.
+ */
+function attentionHeadsPerCall(be: KernelBackend, NH: number, T: number, HS: number): number {
+  const perHead = be.attentionScratchBytes(1, T, HS);
+  if (NH * perHead <= ATTENTION_SCRATCH_BUDGET) return NH;
+  const threads = Math.max(1, be.threads);
+  const fit = Math.floor(ATTENTION_SCRATCH_BUDGET / perHead);
+  return Math.min(NH, Math.max(threads, fit - (fit % threads)));
 }
 
 /** Scratch of one forward call; every pointer is a row-major f32 tensor in the heap. */
 interface Scratch {
   /** [R, C] the hidden state between modules. */
   hidden: Ptr;
-  /** [R, C] dense outputs before residual + LayerNorm. */
+  /** [R, C] dense outputs before residual + LayerNorm: k's storage, free outside attention. */
   tmp: Ptr;
   /** [R, C] queries; also the attention context (see bertSelfAttention). */
   q: Ptr;
   k: Ptr;
   v: Ptr;
-  /** [R, I] */
+  /** [min(R, FFN_BLOCK_ROWS), I] the feed-forward intermediate of one row block. */
   ffn: Ptr;
-  /** Attention scratch of one sequence (scores/probabilities and packed K, V per head). */
+  /** Attention scratch of one call (scores/probabilities and packed K, V of headsPerCall heads). */
   scores: Ptr;
   /** [B, C] first-token rows, then [B, C] pooler output. */
   first: Ptr;
@@ -181,6 +206,7 @@ export function bertForwardWith<R>(
     I: config.intermediate_size,
     eps: config.layer_norm_eps,
     vocab: config.vocab_size,
+    headsPerCall: attentionHeadsPerCall(backend, NH, input.T, C / NH),
   };
   if (params.layers.length !== config.num_hidden_layers) {
     throw new EncoderError(
@@ -213,17 +239,19 @@ export function bertForwardWith<R>(
 
 function allocScratch(be: KernelBackend, d: Dims, params: BertParams): Scratch {
   const rc = d.R * d.C * F32;
+  const ffnRows = Math.min(d.R, FFN_BLOCK_ROWS);
+  const k = be.alloc(rc);
   const s: Scratch = {
     hidden: be.alloc(rc),
-    tmp: be.alloc(rc),
+    tmp: k,
     q: be.alloc(rc),
-    k: be.alloc(rc),
+    k,
     v: be.alloc(rc),
-    ffn: be.alloc(d.R * d.I * F32),
-    scores: be.alloc(be.attentionScratchBytes(d.NH, d.T, d.HS)),
+    ffn: be.alloc(ffnRows * d.I * F32),
+    scores: be.alloc(be.attentionScratchBytes(d.headsPerCall, d.T, d.HS)),
     first: be.alloc(d.B * d.C * F32),
     pooled: be.alloc(d.B * d.C * F32),
-    lowp: allocLowPrecisionScratch(be, params, d.R),
+    lowp: allocLowPrecisionScratch(be, params, [[d.R, d.C], [ffnRows, d.I]]),
   };
   return s;
 }
@@ -263,7 +291,12 @@ function bertEmbeddings(be: KernelBackend, s: Scratch, p: BertParams, d: Dims, i
 function bertLayer(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims, lengths: ArrayLike<number>): void {
   bertSelfAttention(be, s, layer, d, lengths);
   bertSelfOutput(be, s, layer, d);
-  bertIntermediate(be, s, layer, d);
+  // BertIntermediate then BertOutput's dense, one row block at a time (FFN_BLOCK_ROWS).
+  for (let r0 = 0; r0 < d.R; r0 += FFN_BLOCK_ROWS) {
+    const rows = Math.min(FFN_BLOCK_ROWS, d.R - r0);
+    bertIntermediate(be, s, layer, d, r0, rows);
+    linear(be, s, s.tmp + r0 * d.C * F32, s.ffn, layer.output, rows);
+  }
   bertOutput(be, s, layer, d);
 }
 
@@ -292,7 +325,10 @@ function bertSelfAttention(be: KernelBackend, s: Scratch, layer: BertLayerParams
   for (let b = 0; b < B; b++) {
     const L = lengths[b];
     const rowBase = b * T * C * F32;
-    be.attention(ctx + rowBase, s.q + rowBase, s.k + rowBase, s.v + rowBase, s.scores, NH, L, HS, C, scale);
+    for (let h0 = 0; h0 < NH; h0 += d.headsPerCall) {
+      const at = rowBase + h0 * HS * F32;
+      be.attention(ctx + at, s.q + at, s.k + at, s.v + at, s.scores, Math.min(d.headsPerCall, NH - h0), L, HS, C, scale);
+    }
     if (L < T) be.f32(ctx + rowBase + L * C * F32, (T - L) * C).fill(0);
   }
 }
@@ -304,15 +340,16 @@ function bertSelfOutput(be: KernelBackend, s: Scratch, layer: BertLayerParams, d
   layerNorm(be, s.hidden, s.tmp, layer.attentionLayerNorm, d);
 }
 
-/** BertIntermediate (modeling_bert.py): ffn = gelu(dense(hidden)), exact erf GELU. [B*T, C] -> [B*T, I]. */
-function bertIntermediate(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
-  linear(be, s, s.ffn, s.hidden, layer.intermediate, d.R);
-  be.gelu(s.ffn, d.R * d.I);
+/** BertIntermediate (modeling_bert.py): ffn = gelu(dense(hidden)), exact erf GELU, for hidden rows
+ *  [r0, r0 + rows). [rows, C] -> [rows, I]. */
+function bertIntermediate(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims, r0: number, rows: number): void {
+  linear(be, s, s.ffn, s.hidden + r0 * d.C * F32, layer.intermediate, rows);
+  be.gelu(s.ffn, rows * d.I);
 }
 
-/** BertOutput (modeling_bert.py): hidden = LayerNorm(dense(ffn) + hidden). [B*T, I] -> [B*T, C]. */
+/** BertOutput (modeling_bert.py): hidden = LayerNorm(dense(ffn) + hidden), with dense(ffn) already
+ *  in tmp (bertLayer runs it per row block). [B*T, C] -> [B*T, C]. */
 function bertOutput(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
-  linear(be, s, s.tmp, s.ffn, layer.output, d.R);
   be.addInPlace(s.tmp, s.hidden, d.R * d.C);
   layerNorm(be, s.hidden, s.tmp, layer.outputLayerNorm, d);
 }
