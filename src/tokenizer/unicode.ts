@@ -60,19 +60,59 @@ function computeFlags(cp: number): number {
 }
 
 /**
- * Flags of every BMP code point, one byte each (64 KiB, built once at load in ~1 ms): the hot
- * loops index this with `charCodeAt` and only binary-search for astral code points. Surrogate
- * code units get flags 0; callers decode pairs first and see no lone surrogate (tokenizer.ts
- * makes input well-formed).
+ * Flags of every BMP code point, one byte each (64 KiB, built once at load): the hot loops index
+ * this with `charCodeAt` and only binary-search for astral code points. Surrogate code units get
+ * flags 0; callers decode pairs first and see no lone surrogate (tokenizer.ts makes input
+ * well-formed). Built by sweeping the ranges' ~1000 boundaries and filling the runs between them,
+ * the same flags computeFlags gives (test/tokenizer-char-classes): calling computeFlags 65,536
+ * times made V8 optimise the loop, which cost ~4 MB of resident memory for good.
  */
-export const BMP_FLAGS: Uint8Array = (() => {
-  const table = new Uint8Array(0x10000);
-  for (let cp = 0; cp < 0x10000; cp++) {
-    if (cp >= 0xd800 && cp <= 0xdfff) continue;
-    table[cp] = computeFlags(cp);
+export const BMP_FLAGS: Uint8Array = buildBmpFlags();
+
+function buildBmpFlags(): Uint8Array {
+  const ASCII_PUNCTUATION = [33, 47, 58, 64, 91, 96, 123, 126];
+  const classes: [readonly number[], number][] = [
+    [WHITESPACE_RANGES, WHITESPACE],
+    [OTHER_RANGES, CONTROL],
+    [PUNCTUATION_RANGES, PUNCTUATION],
+    [ASCII_PUNCTUATION, PUNCTUATION],
+    [CHINESE_RANGES, CHINESE],
+    [MARK_NONSPACING_RANGES, NONSPACING_MARK],
+  ];
+  // Events: at code point `at`, flag `flag` gains (+1) or loses (-1) one covering range.
+  const events: { at: number; flag: number; delta: number }[] = [];
+  for (const [ranges, flag] of classes) {
+    for (let i = 0; i < ranges.length; i += 2) {
+      if (ranges[i] > 0xffff) continue;
+      events.push({ at: ranges[i], flag, delta: 1 }, { at: Math.min(ranges[i + 1], 0xffff) + 1, flag, delta: -1 });
+    }
   }
+  events.sort((a, b) => a.at - b.at);
+  const table = new Uint8Array(0x10000);
+  const covering = new Map<number, number>();
+  let from = 0;
+  for (const e of events) {
+    if (e.at > from) {
+      table.fill(runFlags(covering), from, e.at);
+      from = e.at;
+    }
+    covering.set(e.flag, (covering.get(e.flag) ?? 0) + e.delta);
+  }
+  if (from < 0x10000) table.fill(runFlags(covering), from);
+  // The exceptions computeFlags makes by code point.
+  for (const cp of [0x09, 0x0a, 0x0d]) table[cp] &= ~(CONTROL | DROPPED);
+  table[0] |= DROPPED;
+  table[0xfffd] |= DROPPED;
+  table.fill(0, 0xd800, 0xe000);
   return table;
-})();
+}
+
+/** The flags of a run covered by `covering` (flag -> ranges covering it); control is dropped. */
+function runFlags(covering: ReadonlyMap<number, number>): number {
+  let flags = 0;
+  for (const [flag, n] of covering) if (n > 0) flags |= flag;
+  return flags & CONTROL ? flags | DROPPED : flags;
+}
 
 /** Flags of any code point (0..0x10FFFF). */
 export function charFlags(cp: number): number {
