@@ -40,7 +40,25 @@ const EXP_BIAS: i32 = 127;
 // @ts-ignore: decorator
 @inline
 export function exp4(x: v128): v128 {
-  const xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
+  return expCore(x, f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI)));
+}
+
+/**
+ * exp4 for x ≤ 0 (or -∞, or NaN) — softmax's x - max — without the two clamps: the same bits as
+ * exp4 there. On [EXP_LO, 0] the clamps change nothing; below EXP_LO the unclamped 2^n is garbage
+ * (the i32 exponent add wraps; nothing traps) but the final mask replaces it with 0 either way.
+ * Two fewer instructions of ~27, on the 3.1 M exps per layer of a 512-token attention.
+ */
+// @ts-ignore: decorator
+@inline
+export function exp4NonPositive(x: v128): v128 {
+  return expCore(x, x);
+}
+
+/** The shared body: xc is x, clamped where the caller's domain needs it. */
+// @ts-ignore: decorator
+@inline
+function expCore(x: v128, xc: v128): v128 {
   const t = f32x4.add(f32x4.mul(xc, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
   const n = f32x4.sub(t, f32x4.splat(ROUND_MAGIC));
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(EXP_C1)));

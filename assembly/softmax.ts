@@ -1,11 +1,74 @@
 // Owns: softmax_rows, the attention softmax (scale, additive mask, normalise), in place.
 // Does not own: the mask's meaning (the caller builds it; 0 = keep, -∞ or a large negative = drop).
-import { exp4 } from './expf';
+import { exp4NonPositive } from './expf';
 
 /** Floats per v128. */
 const LANES: i32 = 4;
 const F32: usize = 4;
 const V128: usize = 16;
+
+/**
+ * Passes 1 and 2 of softmax on one row: row[c] = exp(v[c] - max v), returns Σ row. A row with no
+ * distribution (every v -∞) is written as zeros, or all NaN if a v is NaN, and returns 1, so that
+ * the normalising pass leaves it as it is.
+ */
+// @ts-ignore: decorator
+@inline
+function expRow(row: usize, mask: usize, cols: i32, scale: f32): f32 {
+  const vs = f32x4.splat(scale);
+  const c4 = cols & ~(LANES - 1);
+  // Pass 1: running max of v = x·scale + mask (not stored: pass 2 recomputes the same bits, which
+  // is cheaper than a store and a reload). pmax is one maxps on x64 (f32x4.max is ~8 instructions
+  // for wasm's NaN rules) but skips a NaN v; that is harmless: a NaN v gives a NaN exp in pass 2,
+  // hence a NaN sum and an all-NaN row. Only an all -∞ row with a NaN needs a look (below).
+  let m4 = f32x4.splat(-Infinity);
+  for (let c: usize = 0; c < <usize>c4 * F32; c += V128) {
+    let v = f32x4.mul(v128.load(row + c), vs);
+    if (mask != 0) v = f32x4.add(v, v128.load(mask + c));
+    m4 = f32x4.pmax(m4, v);
+  }
+  let mx = max(max(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)), max(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)));
+  for (let c = c4; c < cols; c++) {
+    let v = load<f32>(row + <usize>c * F32) * scale;
+    if (mask != 0) v += load<f32>(mask + <usize>c * F32);
+    mx = max(mx, v);
+  }
+  if (mx == -Infinity) {
+    // Every v is -∞ or NaN: zeros, unless a NaN is there (then the row is NaN, as everywhere).
+    let nan = false;
+    for (let c = 0; c < cols; c++) {
+      let v = load<f32>(row + <usize>c * F32) * scale;
+      if (mask != 0) v += load<f32>(mask + <usize>c * F32);
+      if (v != v) nan = true;
+    }
+    if (nan) {
+      for (let c = 0; c < cols; c++) store<f32>(row + <usize>c * F32, NaN);
+    } else {
+      memory.fill(row, 0, <usize>cols * F32);
+    }
+    return 1;
+  }
+  // Pass 2: e = exp(v - max), stored; sum in one v128 accumulator + tail.
+  const vm = f32x4.splat(mx);
+  let s0 = f32x4.splat(0);
+  for (let c: usize = 0; c < <usize>c4 * F32; c += V128) {
+    let v = f32x4.mul(v128.load(row + c), vs);
+    if (mask != 0) v = f32x4.add(v, v128.load(mask + c));
+    const e = exp4NonPositive(f32x4.sub(v, vm));
+    v128.store(row + c, e);
+    s0 = f32x4.add(s0, e);
+  }
+  let sum = (f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 2)) + (f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 3));
+  for (let c = c4; c < cols; c++) {
+    const p = row + <usize>c * F32;
+    let v = load<f32>(p) * scale;
+    if (mask != 0) v += load<f32>(mask + <usize>c * F32);
+    const e = f32x4.extract_lane(exp4NonPositive(f32x4.splat(v - mx)), 0);
+    store<f32>(p, e);
+    sum += e;
+  }
+  return sum;
+}
 
 /**
  * For each of `rows` rows of `cols` floats at x (contiguous, row r at x + r*cols*4):
@@ -14,57 +77,18 @@ const V128: usize = 16;
  * - Max subtraction: every exponent is ≤ 0, so nothing overflows and the largest term is exactly 1.
  * - A masked column (v - max < ln FLT_MIN, e.g. mask = -∞ or -3.4e38) gets exactly 0 (see expf.ts).
  * - A row whose every v is -∞ has no distribution: it is written as all zeros (not NaN).
+ *   (One with NaN and -∞ only is NaN, as the NaN rule below says.)
  *   A finite large negative mask on every column instead gives the uniform row, as PyTorch does.
  * - NaN anywhere in a row makes the whole row NaN (max and sum propagate it).
  * - Division (not a multiply by 1/sum) so each output is correctly rounded from its f32 numerator.
  * Measured: max abs error 6e-8 vs the float64 reference on rows of 1…3072 columns (test/kernels.test.ts).
  */
 export function softmaxRows(x: usize, mask: usize, rows: i32, cols: i32, scale: f32): void {
-  const vs = f32x4.splat(scale);
   const c4 = cols & ~(LANES - 1);
   const rowBytes = <usize>cols * F32;
   for (let r = 0; r < rows; r++) {
     const row = x + <usize>r * rowBytes;
-    // Pass 1: v = x·scale + mask (stored back), running max.
-    // pmax is one maxps on x64 (f32x4.max is ~8 instructions for wasm's NaN rules) but drops NaN,
-    // so NaN lanes are tracked on the side (v ≠ v) and fold into the max afterwards.
-    let m4 = f32x4.splat(-Infinity);
-    let nan4 = f32x4.splat(0);
-    for (let c: usize = 0; c < <usize>c4 * F32; c += V128) {
-      let v = f32x4.mul(v128.load(row + c), vs);
-      if (mask != 0) v = f32x4.add(v, v128.load(mask + c));
-      v128.store(row + c, v);
-      m4 = f32x4.pmax(m4, v);
-      nan4 = v128.or(nan4, f32x4.ne(v, v));
-    }
-    let mx = max(max(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)), max(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)));
-    if (v128.any_true(nan4)) mx = NaN;
-    for (let c = c4; c < cols; c++) {
-      const p = row + <usize>c * F32;
-      let v = load<f32>(p) * scale;
-      if (mask != 0) v += load<f32>(mask + <usize>c * F32);
-      store<f32>(p, v);
-      mx = max(mx, v);
-    }
-    if (mx == -Infinity) {
-      memory.fill(row, 0, rowBytes);
-      continue;
-    }
-    // Pass 2: e = exp(v - max), stored; sum in two v128 accumulators + tail.
-    const vm = f32x4.splat(mx);
-    let s0 = f32x4.splat(0);
-    for (let c: usize = 0; c < <usize>c4 * F32; c += V128) {
-      const e = exp4(f32x4.sub(v128.load(row + c), vm));
-      v128.store(row + c, e);
-      s0 = f32x4.add(s0, e);
-    }
-    let sum = (f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 2)) + (f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 3));
-    for (let c = c4; c < cols; c++) {
-      const p = row + <usize>c * F32;
-      const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(p) - mx)), 0);
-      store<f32>(p, e);
-      sum += e;
-    }
+    const sum = expRow(row, mask, cols, scale);
     // Pass 3: normalise.
     const vsum = f32x4.splat(sum);
     for (let c: usize = 0; c < <usize>c4 * F32; c += V128) {
@@ -76,3 +100,4 @@ export function softmaxRows(x: usize, mask: usize, rows: i32, cols: i32, scale: 
     }
   }
 }
+
