@@ -13,7 +13,7 @@
 // the Linear's packed panel layout costs L·HS copies each against L·L·HS multiply-adds, and lets
 // both products run on the Linear's register tiles (bench/kernels.ts, attention rows).
 import { packColumns, packRows, panelProduct } from './matmul';
-import { softmaxRows } from './softmax';
+import { ATTENTION_FLUSH, softmaxRowsFlush } from './softmax';
 
 const F32: usize = 4;
 const PANEL: i32 = 8;
@@ -48,7 +48,8 @@ export function attentionHeadScratchBytes(L: i32, HS: i32): i32 {
  * For heads h < NH of one sequence of L tokens (head h = columns [h*HS, (h+1)*HS) of q, k, v, ctx,
  * rows `ld` floats apart), with head h's scratch at scratch + h*attentionHeadScratchBytes(L, HS):
  *   scores_h[L, L] = Q_h · K_hᵀ              (panelProduct on K_h packed by packRows)
- *   scores_h       = softmax(scores_h·scale)  (no mask: the caller passes real tokens only)
+ *   scores_h       = softmax(scores_h·scale)  (no mask: the caller passes real tokens only;
+ *                    probabilities < e^-64 are exactly 0, see ATTENTION_FLUSH)
  *   ctx_h[L, HS]   = scores_h · V_h          (panelProduct on V_h packed by packColumns)
  * Each output is 0 + Σ_k a[k]·b[k] in k order, one f32 multiply and add at a time.
  * ctx may be q itself: head h's Q block is read only to form scores_h, complete before ctx_h is
@@ -66,7 +67,7 @@ export function attention(ctx: usize, q: usize, k: usize, v: usize, scratch: usi
     const values = keys + <usize>keysFloats(L, HS) * F32;
     packRows(keys, k + col, L, HS, ld);
     panelProduct(s, q + col, keys, 0, false, L, HS, L, rowBytes, <usize>L * F32);
-    softmaxRows(s, 0, L, L, scale);
+    softmaxRowsFlush(s, 0, L, L, scale, ATTENTION_FLUSH);
     packColumns(values, v + col, L, HS, ld);
     panelProduct(ctx + col, s, values, 0, false, L, L, HS, <usize>L * F32, rowBytes);
   }

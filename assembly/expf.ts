@@ -40,7 +40,7 @@ const EXP_BIAS: i32 = 127;
 // @ts-ignore: decorator
 @inline
 export function exp4(x: v128): v128 {
-  return expCore(x, f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI)));
+  return expCore(x, f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI)), EXP_LO);
 }
 
 /**
@@ -48,17 +48,22 @@ export function exp4(x: v128): v128 {
  * exp4 there. On [EXP_LO, 0] the clamps change nothing; below EXP_LO the unclamped 2^n is garbage
  * (the i32 exponent add wraps; nothing traps) but the final mask replaces it with 0 either way.
  * Two fewer instructions of ~27, on the 3.1 M exps per layer of a 512-token attention.
+ * lo (≥ EXP_LO) is where results flush to exactly 0: EXP_LO keeps exp4's bits; attention passes a
+ * higher one (see softmax.ts, ATTENTION_FLUSH).
  */
 // @ts-ignore: decorator
 @inline
-export function exp4NonPositive(x: v128): v128 {
-  return expCore(x, x);
+export function exp4NonPositive(x: v128, lo: f32): v128 {
+  return expCore(x, x, lo);
 }
+
+/** exp4's flush point, for exp4NonPositive callers that keep its bits. */
+export const EXP_FLUSH_DEFAULT: f32 = EXP_LO;
 
 /** The shared body: xc is x, clamped where the caller's domain needs it. */
 // @ts-ignore: decorator
 @inline
-function expCore(x: v128, xc: v128): v128 {
+function expCore(x: v128, xc: v128, lo: f32): v128 {
   const t = f32x4.add(f32x4.mul(xc, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
   const n = f32x4.sub(t, f32x4.splat(ROUND_MAGIC));
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(EXP_C1)));
@@ -73,6 +78,6 @@ function expCore(x: v128, xc: v128): v128 {
   // 2^n: n in [-126, 127] after the clamp, so the biased exponent n + 127 is in [1, 254].
   const scale = i32x4.shl(i32x4.add(t, i32x4.splat(EXP_BIAS - ROUND_MAGIC_BITS)), 23);
   const e = f32x4.mul(y, scale);
-  // x < EXP_LO (including -∞) → exactly 0. NaN compares false and keeps its NaN.
-  return v128.andnot(e, f32x4.lt(x, f32x4.splat(EXP_LO)));
+  // x < lo (EXP_LO for exp4; including -∞) → exactly 0. NaN compares false and keeps its NaN.
+  return v128.andnot(e, f32x4.lt(x, f32x4.splat(lo)));
 }
