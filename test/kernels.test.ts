@@ -230,6 +230,29 @@ describe('matmul_nt_f32 / matmul_nn_f32 (strided)', () => {
     printReport(['attention_f32']);
   });
 
+  it('fused attention with scores spread over hundreds (probabilities below e^-64 flushed) matches the reference', () => {
+    // Integer |q|, |k| ≤ 10 with HS = 64: the scores are exact in f32 (|Q·Kᵀ| ≤ 6400, scale 1/8), so
+    // their rounding does not swamp the comparison, and they span up to ±800: most probabilities of
+    // a row fall below e^-64 (flushed to 0 by the wasm kernel) or below FLT_MIN.
+    const NH = 2, L = 70, HS = 64, ld = NH * HS;
+    const q = randoms(L * ld, 4100, -10, 10).map(Math.round), k = randoms(L * ld, 4101, -10, 10).map(Math.round);
+    const v = randoms(L * ld, 4102);
+    const run = (be: KernelBackend): Float32Array => {
+      const m = be.mark();
+      try {
+        const ctx = be.alloc(L * ld * 4);
+        be.attention(ctx, put(be, q), put(be, k), put(be, v), be.alloc(be.attentionScratchBytes(NH, L, HS)), NH, L, HS, ld, 0.125);
+        return be.f32(ctx, L * ld).slice();
+      } finally {
+        be.release(m);
+      }
+    };
+    const got = run(wasm), want = run(ref);
+    const s = compare(got, want, () => 2e-6);
+    note('attention_f32', s);
+    expect(s.ratio, describeStat('attention, wide scores', s, got, want)).toBeLessThanOrEqual(1);
+  });
+
   it('matches on the attention shapes (per head: L=128, HS=64, strides C=768)', () => {
     // scores[L, L] = Q_h · K_hᵀ with Q, K rows 768 apart; context_h = probs · V_h.
     matmulCase('NT', 128, 128, 64, 2001, [768 - 64, 768 - 64, 0]);
