@@ -187,6 +187,27 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
   const inSource = (spec: BertTensorSpec): boolean => placement === 'source' && spec.name === WORD_EMBEDDINGS;
   const words = placement === 'source' ? wordEmbeddingSource(tensors, resolved.get(WORD_EMBEDDINGS)!, config.hidden_size, dtype) : undefined;
   try {
+    // Grow the heap once to its loaded size, then hand it back and allocate tensor by tensor into
+    // pages that already exist: a non-shared WebAssembly.Memory grown in ~200 steps (one per
+    // tensor) costs ~80 ms of bert-base's f32 load and its garbage (each grow detaches a buffer).
+    const slack = 64; // per allocation, above any backend's alignment
+    let reserve = 0;
+    let maxFloats = 0;
+    for (const spec of specs) {
+      if (inSource(spec)) continue;
+      if (isLowPrecision(spec, dtype)) {
+        reserve += lowPrecisionBytes(backend, spec, dtype) + slack;
+        maxFloats = Math.max(maxFloats, lowPrecisionScratchFloats(spec.shape[1]));
+      } else if (spec.kind === 'linear-weight') {
+        reserve += backend.packedLinearBytes(spec.shape[0], spec.shape[1]) + slack;
+        maxFloats = Math.max(maxFloats, numel(spec.shape));
+      } else {
+        reserve += numel(spec.shape) * 4 + slack;
+      }
+    }
+    backend.alloc(reserve + maxFloats * 4 + slack);
+    backend.release(start);
+
     let maxLinear = 0;
     let maxLowCols = 0;
     for (const spec of specs) {
