@@ -2,7 +2,8 @@
 // save against f32, as two markdown tables.
 // 1. Kernels (this process, wasm backend, one thread): the Linear at BERT's shapes for T = 16, 128,
 //    512 — f32 `linear`; int8 = quantizeRows + linearInt8 (what bert.ts runs); f16 = f16ToF32 of
-//    the weight + `linear` (the widening every forward pass pays). Runs interleaved, median.
+//    the weight + `linear` (the widening every forward pass pays). Runs interleaved, median; each
+//    rate also as a fraction of its register-resident peak (bench/peaks.ts's loops, sampled first).
 // 2. Memory (one fresh Node process per dtype, loading from dist/ as users do): peak RSS (VmHWM)
 //    after Encoder.fromDirectory and after one 128-token forward pass, against the f32 file size.
 // Whole-model ms/sequence beside onnxruntime is bench/e2e.ts (`--dtypes f32,int8,f16`).
@@ -15,6 +16,7 @@ import { existsSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createBackend, type KernelBackend } from '../src/kernels/index.js';
+import { createPeakProbe } from '../src/kernels/wasm.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.indexOf(name);
@@ -23,10 +25,34 @@ const modelDir = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--r
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
+/**
+ * The register-resident peaks (bench/peaks.ts's loops) in G ops/s: median of 9 samples of ~30 ms,
+ * so each kernel's rate can be read as a fraction of what its instruction mix allows here.
+ */
+async function peaks(): Promise<{ f32: number; dot: number }> {
+  const probe = await createPeakProbe();
+  const rate = (run: (n: number) => number, per: number): number => {
+    const xs: number[] = [];
+    // Wasm has no on-stack replacement: a loop's first calls run in the baseline tier, so warm up
+    // with many short calls until TurboFan's code is in (fewer gave ~15-20 % low peaks).
+    for (let i = 0; i < 300; i++) run(5_000);
+    for (let i = 0; i < 9; i++) {
+      const t0 = performance.now();
+      run(200_000);
+      xs.push((200_000 * per) / ((performance.now() - t0) / 1000) / 1e9);
+    }
+    return median(xs);
+  };
+  return { f32: rate(probe.run, probe.flopsPerIteration), dot: rate(probe.runDotI16, probe.dotOpsPerIteration) };
+}
+
 async function kernels(be: KernelBackend): Promise<string> {
+  const peak = await peaks();
   const rows: string[] = [
-    '| T | IN→OUT | f32 ms | int8 ms (quantize) | f16 ms (widen) | f32 GFLOP/s | int8 GOP/s | int8 / f32 | f16 / f32 |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    `Peaks on this thread, sampled before the table: f32x4 mul+add ${peak.f32.toFixed(1)} GFLOP/s, i32x4.dot_i16x8_s+add ${peak.dot.toFixed(1)} GOP/s (int8/f32 ${(peak.dot / peak.f32).toFixed(2)}×).`,
+    '',
+    '| T | IN→OUT | f32 ms | int8 ms (quantize) | f16 ms (widen) | f32 GFLOP/s | int8 GOP/s | f32 % of f32 peak | int8 % of int8 peak | int8 / f32 | f16 / f32 |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const T of [16, 128, 512]) {
     for (const [IN, OUT] of [[768, 768], [768, 3072], [3072, 768]]) {
@@ -74,7 +100,8 @@ async function kernels(be: KernelBackend): Promise<string> {
       const [f, i8, h] = [median(tf), median(tq), median(th)];
       rows.push(
         `| ${T} | ${IN}→${OUT} | ${f.toFixed(2)} | ${i8.toFixed(2)} (${median(tqq).toFixed(2)}) | ${h.toFixed(2)} (${median(thw).toFixed(2)}) | ` +
-          `${(flops / f / 1e6).toFixed(1)} | ${(flops / i8 / 1e6).toFixed(1)} | ${(f / i8).toFixed(2)}× | ${(f / h).toFixed(2)}× |`,
+          `${(flops / f / 1e6).toFixed(1)} | ${(flops / i8 / 1e6).toFixed(1)} | ` +
+          `${((flops / f / 1e6 / peak.f32) * 100).toFixed(0)} % | ${((flops / i8 / 1e6 / peak.dot) * 100).toFixed(0)} % | ${(f / i8).toFixed(2)}× | ${(f / h).toFixed(2)}× |`,
       );
     }
   }
