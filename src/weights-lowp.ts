@@ -18,7 +18,8 @@ import type { TensorSource } from './weights.js';
  *  (2 chunks of the widest row, 384 KiB) stays in the heap for good, so it counts in peak RSS. */
 export const CHUNK_ROWS = 16;
 
-const WORD_EMBEDDINGS = 'embeddings.word_embeddings.weight';
+/** BertModel's name of the word-embedding table (weights.ts places it; see isLowPrecision). */
+export const WORD_EMBEDDINGS = 'embeddings.word_embeddings.weight';
 const TINY = Math.fround(1e-30);
 
 /** Whether `spec` is stored in `dtype` (the rest stays f32: biases, LayerNorms, small embeddings). */

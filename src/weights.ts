@@ -13,7 +13,7 @@ import { bertTensorSpecs, type BertTensorSpec } from './bert-tensors.js';
 import type { ByteSource } from './byte-source.js';
 import type { BertConfig } from './config.js';
 import type { KernelBackend, Ptr } from './kernels/backend.js';
-import { isLowPrecision, loadLowPrecision, lowPrecisionBytes, lowPrecisionScratchFloats } from './weights-lowp.js';
+import { isLowPrecision, loadLowPrecision, lowPrecisionBytes, lowPrecisionScratchFloats, WORD_EMBEDDINGS } from './weights-lowp.js';
 import { wordEmbeddingSource, type WordEmbeddingPlacement } from './word-embedding-source.js';
 import {
   numel,
@@ -134,8 +134,6 @@ function candidates(name: string): string[] {
 
 const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
-const WORD_EMBEDDINGS = 'embeddings.word_embeddings.weight';
-
 /** Load BertParams from any TensorSource (a safetensors file, or synthetic weights). */
 export function loadBertParamsFromTensors(tensors: TensorSource, config: BertConfig, backend: KernelBackend, options: LoadOptions = {}): LoadedBertParams {
   const specs = bertTensorSpecs(config);
@@ -183,49 +181,36 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
   if (placement !== 'heap' && placement !== 'source') {
     throw new SafetensorsError('SAFETENSORS_UNSUPPORTED_SOURCE', `${tensors.name}: unknown word-embedding placement "${String(placement)}" (expected 'heap' or 'source')`);
   }
-  // Left in the source: no heap place, not read now (the row reader is made below, after the checks).
+  // Left in the source: no heap place, not read now; rows come from `words` each forward pass.
   const inSource = (spec: BertTensorSpec): boolean => placement === 'source' && spec.name === WORD_EMBEDDINGS;
   const words = placement === 'source' ? wordEmbeddingSource(tensors, resolved.get(WORD_EMBEDDINGS)!, config.hidden_size, dtype) : undefined;
   try {
+    // Heap bytes of every tensor in its stored form (0: left in the source), and the load scratch.
+    let maxLinear = 0;
+    let maxLowCols = 0;
+    const bytes = specs.map((spec) => {
+      if (inSource(spec)) return 0;
+      if (isLowPrecision(spec, dtype)) {
+        maxLowCols = Math.max(maxLowCols, spec.shape[1]);
+        return lowPrecisionBytes(backend, spec, dtype);
+      }
+      if (spec.kind === 'linear-weight') {
+        maxLinear = Math.max(maxLinear, numel(spec.shape));
+        return backend.packedLinearBytes(spec.shape[0], spec.shape[1]);
+      }
+      return numel(spec.shape) * 4;
+    });
+    const scratchFloats = Math.max(maxLinear, maxLowCols > 0 ? lowPrecisionScratchFloats(maxLowCols) : 0);
+
     // Grow the heap once to its loaded size, then hand it back and allocate tensor by tensor into
     // pages that already exist: a non-shared WebAssembly.Memory grown in ~200 steps (one per
     // tensor) costs ~80 ms of bert-base's f32 load and its garbage (each grow detaches a buffer).
     const slack = 64; // per allocation, above any backend's alignment
-    let reserve = 0;
-    let maxFloats = 0;
-    for (const spec of specs) {
-      if (inSource(spec)) continue;
-      if (isLowPrecision(spec, dtype)) {
-        reserve += lowPrecisionBytes(backend, spec, dtype) + slack;
-        maxFloats = Math.max(maxFloats, lowPrecisionScratchFloats(spec.shape[1]));
-      } else if (spec.kind === 'linear-weight') {
-        reserve += backend.packedLinearBytes(spec.shape[0], spec.shape[1]) + slack;
-        maxFloats = Math.max(maxFloats, numel(spec.shape));
-      } else {
-        reserve += numel(spec.shape) * 4 + slack;
-      }
-    }
-    backend.alloc(reserve + maxFloats * 4 + slack);
+    backend.alloc(bytes.reduce((sum, b) => sum + b + slack, 0) + scratchFloats * 4 + slack);
     backend.release(start);
 
-    let maxLinear = 0;
-    let maxLowCols = 0;
-    for (const spec of specs) {
-      if (inSource(spec)) {
-        ptrs.set(spec.name, 0);
-      } else if (isLowPrecision(spec, dtype)) {
-        ptrs.set(spec.name, backend.alloc(lowPrecisionBytes(backend, spec, dtype)));
-        maxLowCols = Math.max(maxLowCols, spec.shape[1]);
-      } else if (spec.kind === 'linear-weight') {
-        const [OUT, IN] = spec.shape;
-        ptrs.set(spec.name, backend.alloc(backend.packedLinearBytes(OUT, IN)));
-        maxLinear = Math.max(maxLinear, OUT * IN);
-      } else {
-        ptrs.set(spec.name, backend.alloc(numel(spec.shape) * 4));
-      }
-    }
+    specs.forEach((spec, i) => ptrs.set(spec.name, inSource(spec) ? 0 : backend.alloc(bytes[i])));
     paramsEnd = backend.mark();
-    const scratchFloats = Math.max(maxLinear, maxLowCols > 0 ? lowPrecisionScratchFloats(maxLowCols) : 0);
     const scratch = scratchFloats > 0 ? backend.alloc(scratchFloats * 4) : 0;
 
     // 2. Read in source order (sequential file reads), each straight into its place.
@@ -286,7 +271,7 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
     });
   }
   return {
-    wordEmbeddings: p('embeddings.word_embeddings.weight'),
+    wordEmbeddings: p(WORD_EMBEDDINGS),
     positionEmbeddings: p('embeddings.position_embeddings.weight'),
     tokenTypeEmbeddings: p('embeddings.token_type_embeddings.weight'),
     embeddingsLayerNorm: layerNorm('embeddings.LayerNorm'),
