@@ -52,9 +52,8 @@ export interface KernelBackend {
    *  and ctx_h = scores_h · V_h, each product summed in k order from 0 (as linear does; matmulNT's
    *  lane-wise order may differ in the last bits); probabilities below e^-64 of the row's largest are
    *  flushed to exactly 0 (they would make subnormal products, a slow path, and are < 2e-28 anyway).
-   *  `scratch` holds attentionScratchBytes(NH, L, HS)
-   *  bytes, one equal share per head, in the backend's own layout. ctx may be q itself (each head
-   *  reads only its own Q block). */
+   *  `scratch` holds attentionScratchBytes(NH, L, HS) bytes, one equal share per head, in the
+   *  backend's own layout. ctx may be q itself (each head reads only its own Q block). */
   attention(ctx: Ptr, q: Ptr, k: Ptr, v: Ptr, scratch: Ptr, NH: number, L: number, HS: number, ld: number, scale: number): void;
   /** In place, each of `rows` rows of `cols`: softmax(x * scale + mask), mask[cols] additive; a mask
    *  pointer of 0 means no mask; a row whose every entry is -∞ becomes all zeros. */

@@ -56,6 +56,15 @@ export function guardBackend(
     }
   }
 
+  /** NH heads of L tokens, head size HS; the per-head scratch is sized in i32 inside wasm, so it
+   *  must stay far from 2^31. */
+  function attentionSizes(op: string, NH: number, L: number, HS: number): void {
+    size(op, 'NH', NH);
+    size(op, 'L', L);
+    size(op, 'HS', HS);
+    size(op, 'L*(L+2*HS+16)', L * (L + 2 * HS + 16) * F32);
+  }
+
   /** A region of `floats` f32 at `ptr` must lie inside the live arena [base, top). */
   function region(op: string, label: string, ptr: Ptr, floats: number): Region {
     if (!Number.isInteger(ptr) || ptr % F32 !== 0) {
@@ -164,20 +173,12 @@ export function guardBackend(
       raw.matmulNN(out, a, b, M, N, K, lda, ldb, ldc);
     },
     attentionScratchBytes(NH, L, HS) {
-      const op = 'attentionScratchBytes';
-      size(op, 'NH', NH);
-      size(op, 'L', L);
-      size(op, 'HS', HS);
-      // Per-head sizes are computed in i32 inside wasm: keep them far from 2^31.
-      size(op, 'L*(L+2*HS+16)', L * (L + 2 * HS + 16) * F32);
+      attentionSizes('attentionScratchBytes', NH, L, HS);
       return raw.attentionScratchBytes(NH, L, HS);
     },
     attention(ctx, q, k, v, scores, NH, L, HS, ld, scale) {
       const op = 'attention';
-      size(op, 'NH', NH);
-      size(op, 'L', L);
-      size(op, 'HS', HS);
-      size(op, 'L*(L+2*HS+16)', L * (L + 2 * HS + 16) * F32);
+      attentionSizes(op, NH, L, HS);
       if (typeof scale !== 'number' || Number.isNaN(scale)) {
         throw new KernelError('KERNEL_BAD_SIZE', `${op}: scale = ${scale} must be a number`);
       }
