@@ -289,14 +289,9 @@ export function panelProduct(out: usize, x: usize, w: usize, bias: usize, hasBia
     const bp = bias + <usize>(p * PANEL) * F32;
     const op = out + <usize>(p * PANEL) * F32;
     let b0 = f32x4.splat(0), b1 = b0;
-    if (!hasBias) {
-      // zeros
-    } else if (cols == PANEL) {
-      b0 = v128.load(bp);
-      b1 = v128.load(bp, V128);
-    } else {
-      b0 = loadPartial(bp, cols, 0);
-      b1 = loadPartial(bp, cols, 1);
+    if (hasBias) {
+      b0 = cols == PANEL ? v128.load(bp) : loadPartial(bp, cols, 0);
+      b1 = cols == PANEL ? v128.load(bp, V128) : loadPartial(bp, cols, 1);
     }
     let t = 0;
     if (cols == PANEL) {

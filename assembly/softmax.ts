@@ -16,6 +16,22 @@ const LANES: i32 = 4;
 const F32: usize = 4;
 const V128: usize = 16;
 
+/** v = x·scale + mask of the 4 columns at byte offset c of a row (mask 0: none). */
+// @ts-ignore: decorator
+@inline
+function scaled4(row: usize, mask: usize, c: usize, vs: v128): v128 {
+  const v = f32x4.mul(v128.load(row + c), vs);
+  return mask != 0 ? f32x4.add(v, v128.load(mask + c)) : v;
+}
+
+/** v = x·scale + mask of column c of a row (mask 0: none). */
+// @ts-ignore: decorator
+@inline
+function scaled1(row: usize, mask: usize, c: i32, scale: f32): f32 {
+  const v = load<f32>(row + <usize>c * F32) * scale;
+  return mask != 0 ? v + load<f32>(mask + <usize>c * F32) : v;
+}
+
 /**
  * Passes 1 and 2 of softmax on one row: row[c] = exp(v[c] - max v), returns Σ row. A row with no
  * distribution (every v -∞) is written as zeros, or all NaN if a v is NaN, and returns 1, so that
@@ -32,22 +48,15 @@ function expRow(row: usize, mask: usize, cols: i32, scale: f32, lo: f32): f32 {
   // hence a NaN sum and an all-NaN row. Only an all -∞ row with a NaN needs a look (below).
   let m4 = f32x4.splat(-Infinity);
   for (let c: usize = 0; c < <usize>c4 * F32; c += V128) {
-    let v = f32x4.mul(v128.load(row + c), vs);
-    if (mask != 0) v = f32x4.add(v, v128.load(mask + c));
-    m4 = f32x4.pmax(m4, v);
+    m4 = f32x4.pmax(m4, scaled4(row, mask, c, vs));
   }
   let mx = max(max(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)), max(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)));
-  for (let c = c4; c < cols; c++) {
-    let v = load<f32>(row + <usize>c * F32) * scale;
-    if (mask != 0) v += load<f32>(mask + <usize>c * F32);
-    mx = max(mx, v);
-  }
+  for (let c = c4; c < cols; c++) mx = max(mx, scaled1(row, mask, c, scale));
   if (mx == -Infinity) {
     // Every v is -∞ or NaN: zeros, unless a NaN is there (then the row is NaN, as everywhere).
     let nan = false;
     for (let c = 0; c < cols; c++) {
-      let v = load<f32>(row + <usize>c * F32) * scale;
-      if (mask != 0) v += load<f32>(mask + <usize>c * F32);
+      const v = scaled1(row, mask, c, scale);
       if (v != v) nan = true;
     }
     if (nan) {
@@ -61,19 +70,14 @@ function expRow(row: usize, mask: usize, cols: i32, scale: f32, lo: f32): f32 {
   const vm = f32x4.splat(mx);
   let s0 = f32x4.splat(0);
   for (let c: usize = 0; c < <usize>c4 * F32; c += V128) {
-    let v = f32x4.mul(v128.load(row + c), vs);
-    if (mask != 0) v = f32x4.add(v, v128.load(mask + c));
-    const e = exp4NonPositive(f32x4.sub(v, vm), lo);
+    const e = exp4NonPositive(f32x4.sub(scaled4(row, mask, c, vs), vm), lo);
     v128.store(row + c, e);
     s0 = f32x4.add(s0, e);
   }
   let sum = (f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 2)) + (f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 3));
   for (let c = c4; c < cols; c++) {
-    const p = row + <usize>c * F32;
-    let v = load<f32>(p) * scale;
-    if (mask != 0) v += load<f32>(mask + <usize>c * F32);
-    const e = f32x4.extract_lane(exp4NonPositive(f32x4.splat(v - mx), lo), 0);
-    store<f32>(p, e);
+    const e = f32x4.extract_lane(exp4NonPositive(f32x4.splat(scaled1(row, mask, c, scale) - mx), lo), 0);
+    store<f32>(row + <usize>c * F32, e);
     sum += e;
   }
   return sum;
@@ -114,4 +118,3 @@ export function softmaxRowsFlush(x: usize, mask: usize, rows: i32, cols: i32, sc
     }
   }
 }
-
