@@ -63,8 +63,13 @@ export function wordEmbeddingRows(be: KernelBackend, p: BertParams, vocab: numbe
   if (source) {
     source.check();
     const row = new Float32Array(C);
+    // Runs of one id (the padding of a batch's shorter sequences) cost one read, not one per token.
+    let held = -1;
     return (id) => {
-      source.readRow(id, row);
+      if (id !== held) {
+        source.readRow(id, row);
+        held = id;
+      }
       return [row, 0];
     };
   }
