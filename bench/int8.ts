@@ -17,13 +17,13 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createBackend, type KernelBackend } from '../src/kernels/index.js';
 import { createPeakProbe } from '../src/kernels/wasm.js';
+import { middleRun } from './median.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.indexOf(name);
 const runs = flag('--runs') >= 0 ? Number(args[flag('--runs') + 1]) : 15;
 const modelDir = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs') ?? '/tmp/synth-context';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /**
  * The register-resident peaks (bench/peaks.ts's loops) in G ops/s: median of 9 samples of ~30 ms,
@@ -41,7 +41,7 @@ async function peaks(): Promise<{ f32: number; dot: number }> {
       run(200_000);
       xs.push((200_000 * per) / ((performance.now() - t0) / 1000) / 1e9);
     }
-    return median(xs);
+    return middleRun(xs);
   };
   return { f32: rate(probe.run, probe.flopsPerIteration), dot: rate(probe.runDotI16, probe.dotOpsPerIteration) };
 }
@@ -97,9 +97,9 @@ async function kernels(be: KernelBackend): Promise<string> {
       }
       be.release(m);
       const flops = 2 * T * IN * OUT;
-      const [f, i8, h] = [median(tf), median(tq), median(th)];
+      const [f, i8, h] = [middleRun(tf), middleRun(tq), middleRun(th)];
       rows.push(
-        `| ${T} | ${IN}→${OUT} | ${f.toFixed(2)} | ${i8.toFixed(2)} (${median(tqq).toFixed(2)}) | ${h.toFixed(2)} (${median(thw).toFixed(2)}) | ` +
+        `| ${T} | ${IN}→${OUT} | ${f.toFixed(2)} | ${i8.toFixed(2)} (${middleRun(tqq).toFixed(2)}) | ${h.toFixed(2)} (${middleRun(thw).toFixed(2)}) | ` +
           `${(flops / f / 1e6).toFixed(1)} | ${(flops / i8 / 1e6).toFixed(1)} | ` +
           `${((flops / f / 1e6 / peak.f32) * 100).toFixed(0)} % | ${((flops / i8 / 1e6 / peak.dot) * 100).toFixed(0)} % | ${(f / i8).toFixed(2)}× | ${(f / h).toFixed(2)}× |`,
       );
@@ -133,13 +133,13 @@ function memory(dir: string): string {
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const dtype of ['f32', 'f16', 'int8']) {
-    const results = [];
+    const results: Record<string, number>[] = [];
     for (let r = 0; r < 3; r++) {
       const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, dir, dtype], { encoding: 'utf8', timeout: 300_000 });
       if (child.status !== 0) throw new Error(`child ${dtype} failed: ${child.stderr}`);
       results.push(JSON.parse(child.stdout.trim().split('\n').pop()!));
     }
-    const med = (k: string) => median(results.map((x) => x[k] as number));
+    const med = (k: string) => middleRun(results.map((x) => x[k]));
     rows.push(
       `| ${dtype} | ${(med('loadMs') / 1000).toFixed(2)} | ${med('before').toFixed(1)} | ${med('afterLoad').toFixed(1)} | ${(med('afterLoad') / fileMiB).toFixed(3)} | ` +
         `${med('afterForward').toFixed(1)} | ${(med('afterForward') / fileMiB).toFixed(3)} | ${med('heap').toFixed(1)} |`,

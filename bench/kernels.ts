@@ -12,6 +12,7 @@ import { createReferenceBackend } from '../src/kernels/reference.js';
 import { createPeakProbe, createWasmBackend } from '../src/kernels/wasm.js';
 import type { KernelBackend, Ptr } from '../src/kernels/backend.js';
 import { cpus, loadavg } from 'node:os';
+import { median } from './median.js';
 
 const RUNS = Math.max(5, Number(process.argv[2] ?? 15));
 /** Optional substring: only kernels whose name contains it (e.g. `gelu`). */
@@ -27,10 +28,6 @@ const wasm = await createWasmBackend();
 const ref = createReferenceBackend();
 const peak = await createPeakProbe();
 
-const median = (a: number[]): number => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const peakSamples: number[] = [];
 /** One ~10 ms run of the peak loop; returns GFLOP/s. */

@@ -14,6 +14,7 @@ import { parseBertConfig } from '../src/config.js';
 import type { KernelBackend } from '../src/kernels/backend.js';
 import { fileSource } from '../src/node/file-source.js';
 import { loadBertParams } from '../src/weights.js';
+import { median } from './median.js';
 
 type Mode = 'baseline' | 'fileSource' | 'readFile';
 
@@ -44,10 +45,6 @@ async function child(mode: Mode, dir: string, backendKind: string): Promise<void
   process.stdout.write(`${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, seconds, heapBytes, heapBuffer: backend.memory.buffer.byteLength })}\n`);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createPeakProbe } from '../src/kernels/wasm.js';
+import { middleRun } from './median.js';
 
 type Loop = 'f32' | 'i16dot';
 
@@ -50,7 +51,6 @@ function spawnChild(loop: Loop, ms: number): Promise<number> {
   });
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 async function main(): Promise<void> {
   const runs = option('--runs', 5);
@@ -66,8 +66,8 @@ async function main(): Promise<void> {
       pair[loop].push(a + b);
     }
   }
-  const f32 = { one: median(alone.f32), two: median(pair.f32) };
-  const dot = { one: median(alone.i16dot), two: median(pair.i16dot) };
+  const f32 = { one: middleRun(alone.f32), two: middleRun(pair.f32) };
+  const dot = { one: middleRun(alone.i16dot), two: middleRun(pair.i16dot) };
   console.log(`## Register-resident SIMD peaks (${cpus()[0]?.model ?? 'CPU'}, ${cpus().length} cores, Node ${process.version}; median of ${runs} rounds of ${ms} ms; 1-min load ${before.toFixed(2)} → ${loadavg()[0].toFixed(2)})\n`);
   console.log('| loop | 1 thread | 2 threads at once (sum) | 2 threads / 1 |');
   console.log('|---|---:|---:|---:|');

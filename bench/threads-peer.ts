@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadEngine, type Engine, type EnginePaths } from './e2e/engines.js';
 import { materializeOnnxModel } from './peers/onnx-model.js';
+import { middleRun } from './median.js';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const CACHE = join(ROOT, '.bench-cache');
@@ -33,7 +34,6 @@ interface ChildResult {
   load: [number, number];
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function child(threads: number, lengths: number[], reps: number): Promise<void> {
   const onnx = materializeOnnxModel({
@@ -97,7 +97,7 @@ function parent(): void {
   console.log('| T | threads | ours ms/seq | ort-web ms/seq | ours / ort-web throughput | 1-min load during |');
   console.log('|---:|---:|---:|---:|---:|---|');
   for (const row of results.flatMap((r) => r.rows.map((x) => ({ ...x, threads: r.threads, load: r.load })))) {
-    const o = median(row.ours), w = median(row.web);
+    const o = middleRun(row.ours), w = middleRun(row.web);
     console.log(`| ${row.T} | ${row.threads} | ${o.toFixed(0)} (${Math.min(...row.ours).toFixed(0)}) | ${w.toFixed(0)} (${Math.min(...row.web).toFixed(0)}) | ${(w / o).toFixed(2)}× | ${row.load.map((l) => l.toFixed(2)).join(' → ')} |`);
   }
 }

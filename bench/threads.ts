@@ -16,6 +16,7 @@ import { createBackend, type KernelBackend } from '../src/kernels/index.js';
 import { CHUNKS_PER_THREAD, MIN_SHARE_NS } from '../src/kernels/parallel-kernels.js';
 import { syntheticTensorSource } from '../src/synthetic.js';
 import { loadBertParamsFromTensors } from '../src/weights.js';
+import { middleRun } from './median.js';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -52,10 +53,6 @@ function cases(T: number): Case[] {
   ];
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function time(be: KernelBackend, c: Case): number {
   const mark = be.mark();
@@ -73,7 +70,7 @@ function time(be: KernelBackend, c: Case): number {
       c.run(be, p);
       ms.push(performance.now() - t0);
     }
-    return median(ms);
+    return middleRun(ms);
   } finally {
     be.release(mark);
   }
@@ -141,8 +138,8 @@ async function modelTable(): Promise<void> {
         ms[i].push(performance.now() - t0);
       });
     }
-    const base = median(ms[0]);
-    console.log(`| ${T} | ${ms.map((m, i) => `${median(m).toFixed(0)} (${Math.min(...m).toFixed(0)})${i ? ` ${(base / median(m)).toFixed(2)}×` : ''}`).join(' | ')} |`);
+    const base = middleRun(ms[0]);
+    console.log(`| ${T} | ${ms.map((m, i) => `${middleRun(m).toFixed(0)} (${Math.min(...m).toFixed(0)})${i ? ` ${(base / middleRun(m)).toFixed(2)}×` : ''}`).join(' | ')} |`);
   }
   console.log(`\n1-min load ${loadavg()[0].toFixed(2)} after.`);
   for (const r of runs) r.be.dispose();

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { BertTokenizer } from '../src/tokenizer/tokenizer.js';
+import { median } from './median.js';
 
 const DIR = 'test/fixtures/tokenizer';
 const RUNS = Number(process.argv[2] ?? 9);
@@ -82,10 +83,6 @@ for (let r = 0; r < RUNS; r++) {
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const peerMs = median(rows[0].ms);
 console.log(`\nTokenizer throughput on corpus.txt: ${lines.length} lines, ${(bytes / 1024).toFixed(1)} KiB UTF-8, ` +
   `${rows[1].tokens / PASSES} ids per pass; ${PASSES} passes per run, median of ${RUNS} runs; Node ${process.version}\n`);

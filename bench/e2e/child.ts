@@ -8,6 +8,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadEngine, type EngineName, type EngineOutputs, type EnginePaths, type OursDtype } from './engines.js';
 import { makeBatch } from './inputs.js';
+import { median } from '../median.js';
 
 export interface TimedCase {
   T: number;
@@ -77,11 +78,6 @@ function procStatusMiB(field: 'VmHWM' | 'VmRSS'): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return Infinity;
