@@ -142,13 +142,14 @@ function oursFeatures(): { threads: boolean; dtypes: OursDtype[] } {
 
 // The child runs as one plain-JS bundle under plain node: under `--import tsx` every engine's
 // process carried tsx's ~42 MiB (node alone 40 MiB, with tsx 84), which users never load, in its
-// RSS columns. esbuild comes with tsx; packages stay external (resolved from node_modules, hence
-// the bundle's place under it) and our dist is imported at run time by path, as users do.
+// RSS columns. esbuild comes with tsx; packages stay external (resolved from node_modules: the
+// peers live in bench/node_modules, `npm run bench:install`, hence the bundle's place under it)
+// and our dist is imported at run time by path, as users do.
 let childBundle: string | undefined;
 async function childScript(): Promise<string> {
   if (childBundle) return childBundle;
   const { build } = await import('esbuild');
-  const outfile = join(ROOT, 'node_modules', '.cache', 'kmed-e2e', 'child.mjs');
+  const outfile = join(ROOT, 'bench', 'node_modules', '.cache', 'kmed-e2e', 'child.mjs');
   await build({ entryPoints: [join(ROOT, 'bench', 'e2e', 'child.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'warning' });
   return (childBundle = outfile);
 }
