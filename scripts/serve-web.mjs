@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Owns: the tiny static server behind `npm run demo:web` and the browser tests (runtime matrix,
 // web demo). It serves only what a page needs — web/ (the demo), dist/ (the compiled library),
-// build/ (kernels.wasm), test/runtimes/ (the browser check) and the two tiny encoders plus
+// build/ (the raw kernels; the library reads them from dist/kernels/), test/runtimes/ (the browser check) and the two tiny encoders plus
 // tiny-golden.json from test/fixtures/ — with the cross-origin isolation headers a page needs for
 // SharedArrayBuffer (threads): COOP same-origin + COEP require-corp. `--no-isolation` leaves them out,
 // to see the library fall back to one thread.
@@ -165,7 +165,7 @@ function parseArgs(argv) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = parseArgs(process.argv.slice(2));
   const { stat: statSync } = await import('node:fs/promises');
-  for (const needed of ['dist/index.js', 'build/kernels.wasm']) {
+  for (const needed of ['dist/index.js', 'dist/kernels/kernels.wasm']) {
     await statSync(join(REPO_ROOT, needed)).catch(() => {
       console.error(`serve-web: ${needed} is missing — run \`npm run build\` first`);
       process.exit(1);

@@ -33,7 +33,7 @@ describe('npm pack → install into an empty folder → import by name', () => {
   const results: CheckResult[] = [];
 
   beforeAll(async () => {
-    for (const built of ['dist/index.js', 'dist/node/index.js', 'build/kernels.wasm']) {
+    for (const built of ['dist/index.js', 'dist/node/index.js', 'dist/kernels/kernels.wasm']) {
       if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
     }
     work = mkdtempSync(join(tmpdir(), 'kmed-pack-'));
@@ -67,7 +67,7 @@ describe('npm pack → install into an empty folder → import by name', () => {
 
   it('the tarball holds the compiled library, the kernels and the CLI, and no sources or tests', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const needed of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/node/index.js', 'dist/node/index.d.ts', 'dist/cli/main.js', 'build/kernels.wasm']) {
+    for (const needed of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/node/index.js', 'dist/node/index.d.ts', 'dist/cli/main.js', 'dist/kernels/kernels.wasm', 'dist/kernels/kernels-mt.wasm']) {
       expect(paths, `${needed} missing from the package`).toContain(needed);
     }
     expect(paths.filter((p) => /^(src|test|assembly|bench|web|scripts)\//.test(p))).toEqual([]);
@@ -82,7 +82,7 @@ describe('npm pack → install into an empty folder → import by name', () => {
     for (const t of targets) expect(paths, `exports target ${t} is not in the package`).toContain(t);
   });
 
-  // Every thread count too: threads need build/kernels-mt.wasm and the worker code in the tarball.
+  // Every thread count too: threads need dist/kernels/kernels-mt.wasm and the worker code in the tarball.
   for (const runtime of ['node', 'deno', 'bun'] as CliRuntime[]) {
     for (const threads of THREAD_COUNTS) {
       it(`${runtime} imports 'kmed-dpr' from the installed package and passes the check (${threads} thread(s))`, async () => {
@@ -152,6 +152,93 @@ describe('npm pack → install into an empty folder → import by name', () => {
     const args = [tsc, '--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', 'types-check.ts'];
     const { code, stdout, stderr } = await run(process.execPath, args, app, 120_000);
     expect(code, `tsc failed:\n${stdout}${stderr}`).toBe(0);
+  });
+
+  // Each resolution mode a consumer may use; the Node entry's types wherever TypeScript cannot
+  // tell a browser build from a Node program ('bundler' resolution has no runtime condition), the
+  // neutral ones for 'kmed-dpr/web', the Node ones for 'kmed-dpr/node'.
+  for (const [module, resolution] of [['nodenext', 'nodenext'], ['node16', 'node16'], ['esnext', 'bundler']] as const) {
+    it(`TypeScript (module ${module}, moduleResolution ${resolution}) types each entry`, async () => {
+      const dir = join(app, `types-${resolution}`);
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(dir, { recursive: true });
+      // A package.json of its own ("type": "module"), so node16/nodenext compile it as ESM.
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+      writeFileSync(
+        join(dir, 'consumer.ts'),
+        [
+          "import { Encoder, BiEncoder, buildIndex, KernelError, DownloadError, KmedError, FileSourceError } from 'kmed-dpr';",
+          "import * as web from 'kmed-dpr/web';",
+          "import * as node from 'kmed-dpr/node';",
+          "export const a: Promise<Encoder> = Encoder.fromDirectory('model');",
+          'export const b: Promise<BiEncoder> = BiEncoder.fromDirectories();',
+          'export const c: typeof buildIndex = node.buildIndex;',
+          'export const d: KmedError[] = [new KernelError("KERNEL_BAD_SIZE", "x"), new web.KernelError("KERNEL_BAD_SIZE", "x")];',
+          'export const e = (x: unknown) => x instanceof DownloadError || x instanceof FileSourceError;',
+          'export const f: typeof web.BiEncoder.fromFiles = BiEncoder.fromFiles;',
+          '// @ts-expect-error the neutral entry takes bytes, not paths',
+          "web.Encoder.fromDirectory('model');",
+          '// @ts-expect-error the neutral entry builds no index files',
+          'web.buildIndex;',
+          '',
+        ].join('\n'),
+      );
+      // node_modules sits in the app folder above: resolution walks up to it.
+      const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+      // No @types/node: the package's types must stand on their own.
+      const compilerOptions = { noEmit: true, strict: true, skipLibCheck: true, types: [], module, moduleResolution: resolution, target: 'es2022', lib: ['es2022', 'dom'] };
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+      const args = [tsc, '-p', 'tsconfig.json'];
+      const { code, stdout, stderr } = await run(process.execPath, args, dir, 120_000);
+      expect(code, `tsc (${resolution}) failed:\n${stdout}${stderr}`).toBe(0);
+    });
+  }
+
+  it("a browser bundle of 'kmed-dpr' (esbuild, platform browser) holds only the package's neutral code", async () => {
+    const { build } = await import('esbuild');
+    writeFileSync(join(app, 'browser-entry.js'), "import { BiEncoder } from 'kmed-dpr'; console.log(BiEncoder);\n");
+    const result = await build({
+      entryPoints: [join(app, 'browser-entry.js')], absWorkingDir: app, bundle: true, platform: 'browser', format: 'esm',
+      write: false, metafile: true, outdir: join(app, 'browser-out'), logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs).filter((p) => p !== 'browser-entry.js');
+    const foreign = inputs.filter((p) => !p.startsWith('node_modules/kmed-dpr/dist/') || /\/(node|cli)\//.test(p));
+    const bytes = result.outputFiles.reduce((n, f) => n + f.contents.length, 0);
+    // What a browser-only install downloads: every package under node_modules, and its size.
+    const { readdirSync, statSync } = await import('node:fs');
+    const packages: string[] = [];
+    let unpacked = 0;
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.isFile()) unpacked += statSync(p).size;
+      }
+    };
+    for (const name of readdirSync(join(app, 'node_modules'))) {
+      if (name.startsWith('.')) continue;
+      const scoped = name.startsWith('@') ? readdirSync(join(app, 'node_modules', name)).map((n) => `${name}/${n}`) : [name];
+      packages.push(...scoped);
+    }
+    walk(join(app, 'node_modules'));
+    console.log(
+      `browser bundle: ${inputs.length} modules, all from kmed-dpr/dist (neutral), ${(bytes / 1024).toFixed(0)} KiB unminified; ` +
+        `\`npm install kmed-dpr\` (--omit=dev) installs ${packages.length} packages (${packages.filter((p) => p !== 'kmed-dpr').length} dependencies), ` +
+        `${(unpacked / 2 ** 20).toFixed(1)} MiB unpacked: ${packages.join(', ')}`,
+    );
+    expect(inputs.length).toBeGreaterThan(10);
+    expect(foreign, 'modules outside the neutral core in a browser bundle').toEqual([]);
+  });
+
+  it('the source maps in the tarball carry their sources', () => {
+    const maps = packed.files.map((f) => f.path).filter((p) => p.endsWith('.js.map'));
+    expect(maps.length).toBeGreaterThan(10);
+    const installed = join(app, 'node_modules', 'kmed-dpr');
+    const missing = maps.filter((m) => {
+      const map = JSON.parse(readFileSync(join(installed, m), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+      return !map.sourcesContent || map.sourcesContent.length !== map.sources.length || map.sourcesContent.some((c) => typeof c !== 'string' || c.length === 0);
+    });
+    expect(missing, 'source maps without sourcesContent').toEqual([]);
   });
 
   it('the installed `kmed` command starts', async () => {

@@ -47,7 +47,7 @@ function expectPass(r: CheckResult, threads: number, entry: string): void {
 
 describe('runtime matrix: the tiny check in every runtime', () => {
   beforeAll(() => {
-    for (const built of ['dist/index.js', 'dist/node/index.js', 'build/kernels.wasm']) {
+    for (const built of ['dist/index.js', 'dist/node/index.js', 'dist/kernels/kernels.wasm']) {
       if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
     }
   });

@@ -27,7 +27,7 @@ describe('web demo in Chromium', () => {
   let browser: Awaited<ReturnType<typeof launchChromium>>;
 
   beforeAll(async () => {
-    for (const built of ['dist/index.js', 'build/kernels.wasm']) {
+    for (const built of ['dist/index.js', 'dist/kernels/kernels.wasm']) {
       if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
     }
     server = await startServer();
