@@ -1,0 +1,48 @@
+// Owns: the messages between the main-thread client (client.ts) and the encoder worker
+// (worker-main.ts): one request per call, answered once by the same id, with Float32Array results
+// packed into one transferred buffer.
+// Does not own: what a request does (worker-main.ts) or how results are unpacked (client.ts).
+import type { EncoderFiles, EncoderOptions, EmbedOptions } from '../encoder.js';
+import type { BiEncoderOptions, BiEncoderIdentity, SearchHit } from '../bi-encoder.js';
+import type { IndexMeta } from '../vector-index.js';
+import type { Metric } from '../similarity.js';
+
+/** What the worker needs to rebuild a thrown error on the other side. */
+export interface WorkerErrorInfo {
+  name: string;
+  code?: string;
+  message: string;
+}
+
+/** Every vector of one answer in one buffer: `count` rows of `dimension` floats. */
+export interface PackedVectors {
+  data: Float32Array;
+  count: number;
+  dimension: number;
+}
+
+export type WorkerRequest =
+  | { op: 'loadEncoder'; files: EncoderFiles; options: EncoderOptions }
+  | { op: 'loadBiEncoder'; files: { question: EncoderFiles; context: EncoderFiles }; options: BiEncoderOptions }
+  | { op: 'embed'; handle: number; texts: string[]; options: EmbedOptions }
+  | { op: 'embedIds'; handle: number; ids: Int32Array[]; options: Omit<EmbedOptions, 'maxLength'> }
+  | { op: 'encode'; handle: number; tower: 'question' | 'context'; texts: string[] }
+  | { op: 'score'; handle: number; queries: string[] | PackedVectors; passages: string[] | PackedVectors; metric?: Metric }
+  | { op: 'openIndex'; handle: number; bytes: Uint8Array }
+  | { op: 'search'; handle: number; index: number; query: string | Float32Array; k: number; metric?: Metric }
+  | { op: 'indexMeta'; handle: number };
+
+/** The answer to a load. */
+export interface LoadedInfo {
+  handle: number;
+  dimension: number;
+  threads: number;
+  identity?: BiEncoderIdentity;
+}
+
+export type WorkerAnswer = LoadedInfo | PackedVectors | number[][] | SearchHit[] | IndexMeta | number | undefined;
+
+export type WorkerMessage =
+  | { id: number; ok: true; value: WorkerAnswer }
+  | { id: number; ok: false; error: WorkerErrorInfo }
+  | { ready: true };

@@ -1,0 +1,99 @@
+// Owns: the encoder worker's script — the module `new Worker(new URL('./worker-main.js', …))`
+// runs (client.ts). It holds real Encoders and BiEncoders (the runtime-neutral ones, whose kernel
+// thread pool then lives inside this worker: its Web Workers are this worker's children) and
+// answers each request of protocol.ts once, vectors packed into one transferred buffer.
+// Does not own: the models (encoder.ts, bi-encoder.ts) or the main-thread API (client.ts).
+import { BiEncoder } from '../bi-encoder.js';
+import { Encoder } from '../encoder.js';
+import { KmedError } from '../errors.js';
+import { VectorIndex } from '../vector-index.js';
+import type { PackedVectors, WorkerAnswer, WorkerMessage, WorkerRequest } from './protocol.js';
+
+interface WorkerScope {
+  postMessage(message: WorkerMessage, transfer?: Transferable[]): void;
+  onmessage: ((event: MessageEvent<{ id: number; request: WorkerRequest }>) => void) | null;
+}
+const scope = globalThis as unknown as WorkerScope;
+
+const models = new Map<number, Encoder | BiEncoder>();
+const indexes = new Map<number, VectorIndex>();
+let nextHandle = 1;
+
+function pack(vectors: Float32Array[], dimension: number): PackedVectors {
+  const data = new Float32Array(vectors.length * dimension);
+  vectors.forEach((v, i) => data.set(v, i * dimension));
+  return { data, count: vectors.length, dimension };
+}
+
+function unpack(v: string[] | PackedVectors): string[] | Float32Array[] {
+  if (Array.isArray(v)) return v;
+  return Array.from({ length: v.count }, (_, i) => v.data.subarray(i * v.dimension, (i + 1) * v.dimension));
+}
+
+function model<T extends Encoder | BiEncoder>(handle: number, kind: new (...args: never[]) => T): T {
+  const m = models.get(handle);
+  if (!(m instanceof kind)) throw new KmedError('WORKER_BAD_HANDLE', `no ${kind.name} ${handle} in this worker (disposed?)`);
+  return m as T;
+}
+
+async function answer(request: WorkerRequest): Promise<WorkerAnswer> {
+  switch (request.op) {
+    case 'loadEncoder': {
+      const encoder = await Encoder.fromFiles(request.files, request.options);
+      models.set(nextHandle, encoder);
+      return { handle: nextHandle++, dimension: encoder.dimension, threads: encoder.threads };
+    }
+    case 'loadBiEncoder': {
+      const bi = await BiEncoder.fromFiles(request.files, request.options);
+      models.set(nextHandle, bi);
+      const threads = (bi.question as Encoder).threads;
+      return { handle: nextHandle++, dimension: bi.dimension, threads, identity: bi.identity };
+    }
+    case 'embed': {
+      const encoder = model(request.handle, Encoder);
+      return pack(await encoder.embed(request.texts, request.options), encoder.dimension);
+    }
+    case 'embedIds': {
+      const encoder = model(request.handle, Encoder);
+      return pack(await encoder.embedIds(request.ids, request.options), encoder.dimension);
+    }
+    case 'encode': {
+      const bi = model(request.handle, BiEncoder);
+      const vectors = request.tower === 'question' ? await bi.encodeQueries(request.texts) : await bi.encodePassages(request.texts);
+      return pack(vectors, bi.dimension);
+    }
+    case 'score':
+      return model(request.handle, BiEncoder).score(unpack(request.queries), unpack(request.passages), { metric: request.metric });
+    case 'openIndex': {
+      const bi = model(request.handle, BiEncoder);
+      const index = VectorIndex.fromBytes(request.bytes);
+      await bi.openIndex(index);
+      indexes.set(nextHandle, index);
+      return nextHandle++;
+    }
+    case 'search': {
+      const index = indexes.get(request.index);
+      if (!index) throw new KmedError('WORKER_BAD_HANDLE', `no index ${request.index} in this worker (closed?)`);
+      return model(request.handle, BiEncoder).search(request.query, index, request.k, { metric: request.metric });
+    }
+    case 'indexMeta':
+      return model(request.handle, BiEncoder).indexMeta();
+  }
+}
+
+scope.onmessage = async (event) => {
+  const { id, request } = event.data;
+  try {
+    const value = await answer(request);
+    const transfer = value && typeof value === 'object' && 'data' in value && value.data instanceof Float32Array ? [value.data.buffer] : [];
+    scope.postMessage({ id, ok: true, value }, transfer);
+  } catch (error) {
+    const e = error as { name?: string; code?: unknown; message?: string };
+    scope.postMessage({
+      id,
+      ok: false,
+      error: { name: String(e?.name ?? 'Error'), code: typeof e?.code === 'string' ? e.code : undefined, message: String(e?.message ?? error) },
+    });
+  }
+};
+scope.postMessage({ ready: true });
