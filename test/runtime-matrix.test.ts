@@ -1,6 +1,6 @@
 // Owns: the runtime matrix (issue 6, item 4). The same check (test/runtimes/check-core.mjs: load the
 // tiny question and context encoders from bytes, embed the model card's example, compare poolers
-// with tiny-golden.json) runs in Node, Deno, Bun and headless Chromium, for every thread count in
+// with tiny-golden.json) runs in Node (this one, 22 and 24), Deno, Bun and headless Chromium, for every thread count in
 // THREAD_COUNTS, each importing the package the way that runtime would: the command-line runtimes
 // by the package's own name (self-reference, so the `exports` map picks the entry) and the page
 // through the neutral entry the map gives browsers. A runtime that cannot start fails the test.
@@ -18,6 +18,7 @@ import {
   REPO_ROOT,
   resolveExport,
   runCliCheck,
+  runtimeMissing,
   TABLE_HEADER,
   threadCounts,
 } from './runtimes/launch.js';
@@ -56,10 +57,13 @@ describe('runtime matrix: the tiny check in every runtime', () => {
     console.log(`\nruntime matrix (tiny encoders, model card example; tolerance ${POOLER_TOLERANCE})\n${TABLE_HEADER}\n${results.map(formatRow).join('\n')}\n`);
   });
 
-  for (const runtime of ['node', 'deno', 'bun'] as CliRuntime[]) {
+  for (const runtime of ['node', 'node22', 'node24', 'deno', 'bun'] as CliRuntime[]) {
+    // Node 22 and 24 come from their own npm install (Linux x64 only): said and skipped when absent.
+    const missing = runtimeMissing(runtime);
+    if (missing) console.log(`skipped: ${missing}`);
     for (const threads of THREAD_COUNTS) {
       for (const { lib, entry } of IMPORTS) {
-        it(`${runtime}, ${threads} thread(s), import '${lib}'`, async () => {
+        it.skipIf(missing !== undefined)(`${runtime}, ${threads} thread(s), import '${lib}'`, async () => {
           const r = await runCliCheck(runtime, { cwd: REPO_ROOT, script: 'test/runtimes/check.mjs', lib, threads });
           expectPass(r, threads, entry);
         });

