@@ -8,4 +8,3 @@ export { buildIndex, IndexBuildError, type IndexBuildOptions, type IndexBuildRes
 export { CorpusError } from './corpus-reader.js';
 export { fileSource, FileSourceError, type FileByteSource } from './file-source.js';
 export { loadTokenizerFromDirectory } from './tokenizer-files.js';
-export { DownloadError, type DownloadErrorCode } from './download-error.js';
