@@ -68,7 +68,13 @@ export interface HubServer {
   close(): Promise<void>;
 }
 
-export async function startHubServer(options: { repos: Record<string, Map<string, ServedFile>>; staticRoot?: string }): Promise<HubServer> {
+export async function startHubServer(options: {
+  repos: Record<string, Map<string, ServedFile>>;
+  /** Serve this folder's files under /static/. */
+  staticRoot?: string;
+  /** Extra HTML pages by path (e.g. a browser test's page). */
+  pages?: Record<string, string>;
+}): Promise<HubServer> {
   const repos = new Map<string, ServedRepo>();
   for (const [id, files] of Object.entries(options.repos)) {
     repos.set(id, { files, commit: createHash('sha1').update(`commit of ${id}`).digest('hex'), behaviour: {} });
@@ -100,6 +106,8 @@ export async function startHubServer(options: { repos: Record<string, Map<string
       return repo && (rev === 'main' || rev === repo.commit) ? repo : undefined;
     };
     let m: RegExpExecArray | null;
+    const page = options.pages?.[url.pathname];
+    if (page !== undefined) return reply(200, { 'content-type': 'text/html' }, page);
     if (options.staticRoot && url.pathname.startsWith('/static/')) return serveStatic(options.staticRoot, url.pathname.slice(8), req, res, entry);
     if ((m = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname))) {
       const rev = decodeURIComponent(m[2]);
@@ -208,7 +216,7 @@ export async function startHubServer(options: { repos: Record<string, Map<string
     url: base,
     repos,
     log,
-    hubRequests: () => log.filter((e) => !e.path.startsWith('/static/')),
+    hubRequests: () => log.filter((e) => !e.path.startsWith('/static/') && !options.pages?.[e.path] && e.path !== '/favicon.ico'),
     reset() {
       log.length = 0;
       brokenOnce.clear();
