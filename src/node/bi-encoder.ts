@@ -53,7 +53,8 @@ export function resolveModelDir(role: ModelRole, location: ModelLocation = {}): 
   }
   const flag = role === 'question' ? '--question-model' : '--context-model';
   const hint = HUB_ID.test(spec)
-    ? `nor is it in the Hugging Face cache ${location.hubCacheDir ?? defaultHubCacheDir()}: run \`kmed download ${spec}\` (or copy the folder there by hand, or pass ${flag} DIR)`
+    ? `run \`kmed download ${spec}\` (or copy the folder there by hand, or pass ${flag} DIR); ` +
+      `the Hugging Face cache ${location.hubCacheDir ?? defaultHubCacheDir()} has no snapshot of it either`
     : `pass ${flag} DIR with a Hugging Face model folder (or run \`kmed download\` for the default encoders)`;
   if (existsSync(dir) && !isDir(dir)) {
     throw new BiEncoderError('MODEL_NOT_FOUND', `${role} model ${dir} is a file, not a model folder: ${hint}`);
