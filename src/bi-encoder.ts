@@ -5,7 +5,9 @@
 // Does not own: the BERT forward pass (encoder.ts), the index format (vector-index.ts) or the
 // arithmetic of similarity and top-k (similarity.ts).
 import { bytesSource, type ByteSource } from './byte-source.js';
-import { Encoder, type EncoderFiles, type EncoderOptions } from './encoder.js';
+import { Encoder, type EmbedBatch, type EmbedChunk, type EncoderFiles, type EncoderOptions, type PretrainedEncoderOptions } from './encoder.js';
+import { neutralCache, repoDisplayName } from './hub/load.js';
+import { fetchSnapshot } from './hub/snapshot.js';
 import { KmedError } from './errors.js';
 import type { KernelBackend } from './kernels/backend.js';
 import { createBackend } from './kernels/index.js';
@@ -36,10 +38,38 @@ export interface EmbeddingModel {
   readonly dimension: number;
   embed(
     texts: string[],
-    options?: { pooling?: Pooling; maxLength?: number; batchSize?: number },
+    options?: { pooling?: Pooling; maxLength?: number; batchSize?: number } & EncodeControl,
   ): Promise<Float32Array[]>;
+  /** Optional streaming form (Encoder has it); without it encodePassagesStream embeds chunk by chunk with `embed`. */
+  embedStream?(
+    texts: Iterable<string> | AsyncIterable<string>,
+    options?: { pooling?: Pooling; maxLength?: number; batchSize?: number; signal?: AbortSignal },
+  ): AsyncIterable<EmbedChunk>;
   dispose?(): void;
 }
+
+/** Cancellation and progress for encodeQueries / encodePassages (see EmbedOptions). */
+export interface EncodeControl {
+  /** Cancels between forward passes: the call rejects with AbortError. */
+  signal?: AbortSignal;
+  /** Called after each forward pass (indices, vectors, done, total). */
+  onBatch?: (batch: EmbedBatch) => void;
+}
+
+/** The two hub repos of a bi-encoder (each defaulting to the snumin44 encoder of its role). */
+export interface PretrainedIds {
+  question?: string;
+  context?: string;
+}
+
+/** The default hub repos: the two encoders of snumin44's medical bi-encoder. */
+export const DEFAULT_PRETRAINED = {
+  question: 'snumin44/medical-biencoder-ko-bert-question',
+  context: 'snumin44/medical-biencoder-ko-bert-context',
+} as const;
+
+/** BiEncoderOptions plus where and how to fetch both models (see Encoder.fromPretrained). */
+export interface PretrainedBiEncoderOptions extends BiEncoderOptions, Omit<PretrainedEncoderOptions, keyof EncoderOptions> {}
 
 export interface BiEncoderOptions extends EncoderOptions {
   /** Pooling for both towers; the model card uses pooler_output ('pooler', the default). */
@@ -170,6 +200,32 @@ export class BiEncoder {
     }
   }
 
+  /**
+   * Load both encoders by hub id (default: the snumin44 medical question and context encoders),
+   * one after the other, through Encoder.fromPretrained's cache; their identities (repo name +
+   * fingerprint) stamp index files. `onProgress` sees both repos' events (each names its repo).
+   */
+  static async fromPretrained(ids: PretrainedIds = {}, options: PretrainedBiEncoderOptions = {}): Promise<BiEncoder> {
+    const repos = pretrainedRepos(ids);
+    const cache = neutralCache(options);
+    const { pooling: _p, maxLength: _m, batchSize: _b, names: _n, ...encoderOptions } = options;
+    const loaded: Array<{ encoder: Encoder; identity: ModelIdentity }> = [];
+    try {
+      for (const role of ['question', 'context'] as const) {
+        const snapshot = await fetchSnapshot(repos[role], options, cache);
+        const { encoder, contents } = await Encoder.fromSnapshot(snapshot, encoderOptions);
+        const entry = { encoder, identity: { name: options.names?.[role] ?? repoDisplayName(repos[role]), fingerprint: '' } };
+        loaded.push(entry); // before the fingerprint, so a failure there still disposes it
+        entry.identity.fingerprint = await modelFingerprint(contents.config, weightsSource(contents.weights, repos[role]));
+      }
+      const [q, c] = loaded;
+      return new this(q.encoder, c.encoder, { ...options, identity: { question: q.identity, context: c.identity } });
+    } catch (error) {
+      for (const { encoder } of loaded) encoder.dispose();
+      throw error;
+    }
+  }
+
   /** Vector size shared by both encoders. */
   get dimension(): number {
     return this.question.dimension;
@@ -180,13 +236,33 @@ export class BiEncoder {
   }
 
   /** Question-encoder embeddings, one per text, in order. */
-  encodeQueries(texts: string[]): Promise<Float32Array[]> {
-    return this.question.embed(texts, this.embedOptions());
+  encodeQueries(texts: string[], options: EncodeControl = {}): Promise<Float32Array[]> {
+    return this.question.embed(texts, { ...this.embedOptions(), signal: options.signal, onBatch: options.onBatch });
   }
 
   /** Context-encoder embeddings, one per text, in order. */
-  encodePassages(texts: string[]): Promise<Float32Array[]> {
-    return this.context.embed(texts, this.embedOptions());
+  encodePassages(texts: string[], options: EncodeControl = {}): Promise<Float32Array[]> {
+    return this.context.embed(texts, { ...this.embedOptions(), signal: options.signal, onBatch: options.onBatch });
+  }
+
+  /** Context-encoder embeddings of a long stream of passages, one chunk of `batchSize` consecutive
+   *  passages at a time, in order (bitwise what encodePassages returns). */
+  async *encodePassagesStream(texts: Iterable<string> | AsyncIterable<string>, options: Pick<EncodeControl, 'signal'> = {}): AsyncGenerator<EmbedChunk> {
+    const embedOptions = { ...this.embedOptions(), signal: options.signal };
+    if (this.context.embedStream) {
+      yield* this.context.embedStream(texts, embedOptions);
+      return;
+    }
+    let offset = 0;
+    let chunk: string[] = [];
+    for await (const text of texts as AsyncIterable<string>) {
+      chunk.push(text);
+      if (chunk.length < this.batchSize) continue;
+      yield { offset, vectors: await this.context.embed(chunk, embedOptions) };
+      offset += chunk.length;
+      chunk = [];
+    }
+    if (chunk.length > 0) yield { offset, vectors: await this.context.embed(chunk, embedOptions) };
   }
 
   /**
@@ -263,6 +339,14 @@ export class BiEncoder {
     this.question.dispose?.();
     this.context.dispose?.();
   }
+}
+
+/** The two repos of BiEncoder.fromPretrained, defaults filled in and checked to be strings. */
+export function pretrainedRepos(ids: PretrainedIds | undefined): { question: string; context: string } {
+  if (ids != null && typeof ids !== 'object') {
+    throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'BiEncoder.fromPretrained takes { question?: hub id, context?: hub id }');
+  }
+  return { question: ids?.question ?? DEFAULT_PRETRAINED.question, context: ids?.context ?? DEFAULT_PRETRAINED.context };
 }
 
 /** What an index must match to be searched: the query side's dimension and pooling, and the model

@@ -10,6 +10,7 @@
 // scores of one sequence) stays bounded: the wasm heap never shrinks, so the largest batch ever run
 // sets the process's memory for good. Results come back in input order. Because bert.ts attends
 // over each sequence's real length only, the batching never changes a result.
+import { AbortError, throwIfAborted } from './abort-error.js';
 import { bertForward, bertForwardWith, type BertForwardOptions, type BertInput, type BertOutput } from './bert.js';
 import type { BertParams } from './bert-params.js';
 import { bytesSource, type ByteSource } from './byte-source.js';
@@ -22,6 +23,8 @@ import { checkPooling, poolSequence, type Pooling } from './pooling.js';
 import { BertTokenizer } from './tokenizer/tokenizer.js';
 import { loadBertParams } from './weights.js';
 import type { WordEmbeddingPlacement } from './word-embedding-source.js';
+import { neutralCache, snapshotContents, type PretrainedOptions } from './hub/load.js';
+import { fetchSnapshot, type ModelSnapshot } from './hub/snapshot.js';
 
 export { EncoderError } from './encoder-error.js';
 
@@ -78,7 +81,34 @@ export interface EmbedOptions {
    *  DEFAULT_MAX_BATCH_TOKENS); a longer single sequence still runs, alone. Bounds the activation
    *  memory; the results do not depend on it. */
   maxBatchTokens?: number;
+  /** Cancels the call between two forward passes: it rejects with AbortError. Given a signal, the
+   *  call also yields to the event loop between passes, so a timer or a click can abort it. */
+  signal?: AbortSignal;
+  /** Called after each forward pass with the inputs it embedded (by index) and how many are done. */
+  onBatch?: (batch: EmbedBatch) => void;
 }
+
+/** One forward pass's results, as `onBatch` sees them. */
+export interface EmbedBatch {
+  /** Indices (into the input array) of the texts this pass embedded; passes run longest first. */
+  indices: number[];
+  /** Their vectors, in the order of `indices`. */
+  vectors: Float32Array[];
+  /** Inputs embedded so far, and in all. */
+  done: number;
+  total: number;
+}
+
+/** One chunk of `embedStream`'s results: consecutive inputs, in input order. */
+export interface EmbedChunk {
+  /** Index of the chunk's first input. */
+  offset: number;
+  /** One vector per input of the chunk, in order. */
+  vectors: Float32Array[];
+}
+
+/** EncoderOptions plus where and how to fetch the model (see Encoder.fromPretrained). */
+export interface PretrainedEncoderOptions extends EncoderOptions, PretrainedOptions {}
 
 /** 512 padded tokens: ~27 MB of f32 activations for bert-base, while a Linear on 512 rows already
  *  runs at full speed (bench/kernels.ts), so larger batches would buy memory, not throughput. */
@@ -156,6 +186,30 @@ export class Encoder {
     }
   }
 
+  /**
+   * Load a model by Hugging Face hub id, e.g. 'snumin44/medical-biencoder-ko-bert-question':
+   * its files are fetched (resumable, size- and sha256-checked) into the cache — the Cache API in
+   * browsers; the Node entry uses the Hugging Face cache folder Python shares — and loaded from
+   * there. A second load by commit hash, or `offline`, makes no request; by branch name, one.
+   */
+  static async fromPretrained(repoId: string, options: PretrainedEncoderOptions = {}): Promise<Encoder> {
+    const snapshot = await fetchSnapshot(repoId, options, neutralCache(options));
+    return (await Encoder.fromSnapshot.call(this, snapshot, options)).encoder;
+  }
+
+  /** Build from a fetched snapshot's files; returns the contents too (callers fingerprint them). */
+  static async fromSnapshot(
+    snapshot: ModelSnapshot,
+    options: PretrainedEncoderOptions = {},
+  ): Promise<{ encoder: Encoder; contents: Awaited<ReturnType<typeof snapshotContents>> }> {
+    const started = Date.now();
+    const contents = await snapshotContents(snapshot);
+    throwIfAborted(options.signal, `loading ${snapshot.repo}`);
+    const encoder = await (this as typeof Encoder).fromFiles(contents, options);
+    options.onProgress?.({ type: 'loaded', repo: snapshot.repo, commit: snapshot.commit, ms: Date.now() - started });
+    return { encoder, contents };
+  }
+
   /** Threads the forward pass runs on (1 after a fallback, or with the reference backend). */
   get threads(): number {
     return this.backend.threads;
@@ -178,7 +232,43 @@ export class Encoder {
       const enc = this.tokenizer.encode(text, { maxLength });
       return { ids: Int32Array.from(enc.ids), tokenTypeIds: Int32Array.from(enc.tokenTypeIds) };
     });
-    return this.#run(seqs, pooling, batchSize, maxBatchTokens);
+    return this.#run(seqs, pooling, batchSize, maxBatchTokens, options);
+  }
+
+  /**
+   * Embed a long (or endless) stream of texts chunk by chunk: yields one EmbedChunk per
+   * `batchSize` consecutive texts, in input order, so memory stays bounded by one chunk. Vectors
+   * are bitwise those `embed` returns. `signal` cancels between chunks (AbortError).
+   */
+  async *embedStream(texts: Iterable<string> | AsyncIterable<string>, options: Omit<EmbedOptions, 'onBatch'> = {}): AsyncGenerator<EmbedChunk> {
+    const { batchSize } = this.#checkOptions(options);
+    if (texts == null || (typeof (texts as AsyncIterable<string>)[Symbol.asyncIterator] !== 'function' && typeof (texts as Iterable<string>)[Symbol.iterator] !== 'function')) {
+      throw new EncoderError('ENCODER_BAD_INPUT', 'embedStream expects an iterable or async iterable of strings');
+    }
+    let offset = 0;
+    let chunk: string[] = [];
+    for await (const text of texts as AsyncIterable<string>) {
+      chunk.push(text);
+      if (chunk.length < batchSize) continue;
+      yield await this.#streamChunk(chunk, offset, options);
+      offset += chunk.length;
+      chunk = [];
+    }
+    if (chunk.length > 0) yield await this.#streamChunk(chunk, offset, options);
+  }
+
+  async #streamChunk(texts: string[], offset: number, options: Omit<EmbedOptions, 'onBatch'>): Promise<EmbedChunk> {
+    throwIfAborted(options.signal, 'embedStream');
+    try {
+      return { offset, vectors: await this.embed(texts, options) };
+    } catch (error) {
+      // Name the input by its place in the whole stream, not in the chunk.
+      if (error instanceof EncoderError && /^texts\[(\d+)\]/.test(error.message)) {
+        const message = error.message.replace(/^texts\[(\d+)\]/, (_, i: string) => `texts[${offset + Number(i)}]`);
+        throw new EncoderError(error.code, message, { cause: error });
+      }
+      throw error;
+    }
   }
 
   /** Embed sequences of token ids (special tokens included, as the model should see them),
@@ -191,7 +281,7 @@ export class Encoder {
       const out = checkTokenIds(seq, this.config, `ids[${i}]`);
       return { ids: out, tokenTypeIds: new Int32Array(out.length) };
     });
-    return this.#run(seqs, pooling, batchSize, maxBatchTokens);
+    return this.#run(seqs, pooling, batchSize, maxBatchTokens, options);
   }
 
   /**
@@ -241,14 +331,23 @@ export class Encoder {
     return Math.min(m, this.config.max_position_embeddings);
   }
 
-  async #run(seqs: Sequence[], pooling: Pooling, batchSize: number, maxBatchTokens: number): Promise<Float32Array[]> {
-    const params = this.#params;
-    if (params === undefined) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
+  async #run(
+    seqs: Sequence[],
+    pooling: Pooling,
+    batchSize: number,
+    maxBatchTokens: number,
+    control: Pick<EmbedOptions, 'signal' | 'onBatch'> = {},
+  ): Promise<Float32Array[]> {
+    const { signal, onBatch } = control;
+    throwIfAborted(signal, 'embed');
     const results = new Array<Float32Array>(seqs.length);
     // Longest first (stable): the first batch finds out at once whether the heap is big enough, and
     // each batch's first member sets its padded length.
     const order = seqs.map((_, i) => i).sort((a, b) => seqs[b].ids.length - seqs[a].ids.length || a - b);
     for (let start = 0; start < order.length; ) {
+      // The heap may have been dropped (dispose) while this call waited between passes.
+      const params = this.#params;
+      if (params === undefined) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
       const T = seqs[order[start]].ids.length;
       const count = Math.max(1, Math.min(batchSize, Math.floor(maxBatchTokens / T)));
       const members = order.slice(start, start + count);
@@ -260,6 +359,12 @@ export class Encoder {
           results[i] = poolSequence(pooling, out, b, seqs[i].ids.length);
         });
       });
+      onBatch?.({ indices: members, vectors: members.map((i) => results[i]), done: start, total: order.length });
+      if (signal && start < order.length) {
+        // A forward pass holds the thread: let the abort (a timer, a click) run before the next one.
+        await nextTask();
+        if (signal.aborted) throw new AbortError('embed', signal.reason);
+      }
     }
     return results;
   }
@@ -323,6 +428,11 @@ export function checkTokenIds(
     out[p] = id;
   }
   return out;
+}
+
+/** Resolves after pending tasks (timers, events) have run. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 const FILE_NAMES = { config: 'config.json', vocab: 'vocab.txt', weights: 'model.safetensors' } as const;

@@ -3,11 +3,11 @@
 // One line per module: keep it that way so helpers can add theirs without conflicts.
 export { KmedError } from './errors.js';
 export { bytesSource, type ByteSource } from './byte-source.js';
-export { DEFAULT_MAX_BATCH_TOKENS, Encoder, EncoderError, checkTokenIds, type EmbedOptions, type EncoderFiles, type EncoderOptions, type EncoderParts, type FileContent } from './encoder.js';
+export { DEFAULT_MAX_BATCH_TOKENS, Encoder, EncoderError, checkTokenIds, type EmbedBatch, type EmbedChunk, type PretrainedEncoderOptions, type EmbedOptions, type EncoderFiles, type EncoderOptions, type EncoderParts, type FileContent } from './encoder.js';
 export { BertTokenizer, TokenizerError, type EncodeOptions, type Encoding, type TokenizerFiles } from './tokenizer/index.js';
 export { POOLINGS, type Pooling } from './pooling.js';
 export { bertForward, bertForwardWith, type BertForwardOptions, type BertInput, type BertOutput } from './bert.js';
-export { BiEncoder, BiEncoderError, MODEL_CARD_EXAMPLE, checkIndexCompatibility, openSearchSession, searchSession, type BiEncoderOptions, type EmbeddingModel, type FromEncodersOptions, type IndexExpectation, type SearchHit } from './bi-encoder.js';
+export { BiEncoder, BiEncoderError, DEFAULT_PRETRAINED, type EncodeControl, type PretrainedBiEncoderOptions, type PretrainedIds, MODEL_CARD_EXAMPLE, checkIndexCompatibility, openSearchSession, searchSession, type BiEncoderOptions, type EmbeddingModel, type FromEncodersOptions, type IndexExpectation, type SearchHit } from './bi-encoder.js';
 export { ExactSearch, SimilarityError, TopK, cosine, dot, l2Norm, normalized, normalizeInPlace, scoreMatrix, similarity, topK, type Metric, type Scored } from './similarity.js';
 export { IndexError, VectorIndex, computeLayout, encodeHeader, serializeIndex, INDEX_FORMAT_VERSION, type IndexEntries, type IndexEntry, type IndexLayout, type IndexMeta } from './vector-index.js';
 export { modelFingerprint, type ModelIdentity } from './model-identity.js';
@@ -16,4 +16,13 @@ export { ConfigError, parseBertConfig, type BertConfig } from './config.js';
 export { loadBertParams, loadBertParamsFromTensors, safetensorsTensorSource, type LoadedBertParams, type LoadOptions, type TensorSource, type WeightsSummary } from './weights.js';
 export { SYNTHETIC_BASE_CONFIG, fillSynthetic, syntheticModelSha256, syntheticTensor, syntheticTensorSource } from './synthetic.js';
 export { Sha256, type Hasher } from './sha256.js';
+export { AbortError } from './abort-error.js';
+export { DownloadError, type DownloadErrorCode } from './hub/download-error.js';
+export { MemoryBlobWriter, NoCache, type BlobWriter, type CachedFile, type HubCache } from './hub/cache.js';
+export { CacheApiStore, DEFAULT_BROWSER_CACHE_NAME } from './hub/browser-cache.js';
+export { fetchSnapshot, OPTIONAL_FILES, REQUIRED_FILES, type HubOptions, type ModelSnapshot } from './hub/snapshot.js';
+export { type PretrainedOptions } from './hub/load.js';
+export { type HubProgressEvent, type HubProgressCallback, type SnapshotFileInfo } from './hub/progress.js';
+export { DEFAULT_ENDPOINT, isCommitHash } from './hub/repo.js';
+export { type RepoFile } from './hub/client.js';
 export { KernelError } from './kernels/kernel-error.js';

@@ -28,8 +28,8 @@ export function addEncoderOptions(command: Command): Command {
 /** Adds --question-model, --context-model and --json to `command`. */
 export function addModelOptions(command: Command): Command {
   return command
-    .option('--question-model <dir>', 'question encoder: a model folder or hub id (default: weights/medical-biencoder-ko-bert-question)')
-    .option('--context-model <dir>', 'context encoder: a model folder or hub id (default: weights/medical-biencoder-ko-bert-context)')
+    .option('--question-model <dir>', 'question encoder: a model folder, or a hub id looked up in weights/<name>/ then in the Hugging Face cache (default: snumin44/medical-biencoder-ko-bert-question)')
+    .option('--context-model <dir>', 'context encoder: a model folder, or a hub id looked up in weights/<name>/ then in the Hugging Face cache (default: snumin44/medical-biencoder-ko-bert-context)')
     .option('--json', 'print machine-readable JSON on stdout');
 }
 

@@ -1,11 +1,19 @@
 // Owns: finding and loading the two encoders of a bi-encoder on disk (Node only) — a folder, or a
 // hub id such as 'snumin44/medical-biencoder-ko-bert-question' resolved to the folder `kmed download`
-// fills (weights/medical-biencoder-ko-bert-question/) — and each model's identity (name +
-// fingerprint) for index files. A missing model is one clear error that names `kmed download`.
+// fills (weights/medical-biencoder-ko-bert-question/), else to its snapshot in the Hugging Face
+// cache (refs/main, as Python left it) — and each model's identity (name + fingerprint) for index
+// files. A missing model is one clear error that names `kmed download`. Also the Node
+// BiEncoder.fromPretrained (hub ids through the Hugging Face cache, hub-pretrained.ts).
 // Does not own the bi-encoder's behaviour (../bi-encoder.ts) or the download itself (hub-download.ts).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { BiEncoder as BaseBiEncoder, BiEncoderError, type BiEncoderOptions } from '../bi-encoder.js';
+import { BiEncoder as BaseBiEncoder, BiEncoderError, pretrainedRepos, type BiEncoderOptions, type PretrainedBiEncoderOptions, type PretrainedIds } from '../bi-encoder.js';
+import { throwIfAborted } from '../abort-error.js';
+import { bytesSource } from '../byte-source.js';
+import type { PretrainedEncoderOptions } from '../encoder.js';
+import { repoDisplayName } from '../hub/load.js';
+import { defaultHubCacheDir, findCachedSnapshot, repoNameOfSnapshot } from './hub-cache.js';
+import { fetchNodeSnapshot } from './hub-pretrained.js';
 import { modelFingerprint, type ModelIdentity } from '../model-identity.js';
 import { Encoder } from './encoder.js';
 import { fileSource } from './file-source.js';
@@ -24,22 +32,29 @@ export interface ModelLocation {
   model?: string;
   /** Root of downloaded folders (default 'weights'). */
   weightsRoot?: string;
+  /** The Hugging Face cache searched after weightsRoot (default: HF_HUB_CACHE / HF_HOME / ~/.cache/huggingface/hub). */
+  hubCacheDir?: string;
 }
 
 /**
  * The folder of a role's model: an existing folder as given; otherwise a hub id maps to
- * `<weightsRoot>/<name after the slash>`. Throws BiEncoderError (MODEL_NOT_FOUND) when the
- * folder or its config.json / model.safetensors is missing.
+ * `<weightsRoot>/<name after the slash>` when that exists, else to the id's snapshot for refs/main
+ * in the Hugging Face cache. Throws BiEncoderError (MODEL_NOT_FOUND) when the folder or its
+ * config.json / model.safetensors is missing.
  */
 export function resolveModelDir(role: ModelRole, location: ModelLocation = {}): string {
   const root = location.weightsRoot ?? DEFAULT_WEIGHTS_ROOT;
   const spec = location.model ?? (role === 'question' ? DEFAULT_QUESTION_MODEL : DEFAULT_CONTEXT_MODEL);
   const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
   let dir = spec;
-  if (!isDir(spec) && HUB_ID.test(spec)) dir = join(root, spec.slice(spec.indexOf('/') + 1));
+  if (!isDir(spec) && HUB_ID.test(spec)) {
+    dir = join(root, spec.slice(spec.indexOf('/') + 1));
+    if (!isDir(dir)) dir = findCachedSnapshot(spec, 'main', location.hubCacheDir ?? defaultHubCacheDir()) ?? dir;
+  }
   const flag = role === 'question' ? '--question-model' : '--context-model';
   const hint = HUB_ID.test(spec)
-    ? `run \`kmed download ${spec}\` (or copy the folder there by hand, or pass ${flag} DIR)`
+    ? `run \`kmed download ${spec}\` (or copy the folder there by hand, or pass ${flag} DIR); ` +
+      `the Hugging Face cache ${location.hubCacheDir ?? defaultHubCacheDir()} has no snapshot of it either`
     : `pass ${flag} DIR with a Hugging Face model folder (or run \`kmed download\` for the default encoders)`;
   if (existsSync(dir) && !isDir(dir)) {
     throw new BiEncoderError('MODEL_NOT_FOUND', `${role} model ${dir} is a file, not a model folder: ${hint}`);
@@ -60,7 +75,8 @@ export async function modelIdentityOfDirectory(dir: string): Promise<ModelIdenti
   const config = readFileSync(join(dir, 'config.json'));
   const weights = fileSource(join(dir, 'model.safetensors'));
   try {
-    return { name: basename(resolve(dir)), fingerprint: await modelFingerprint(config, weights) };
+    // A cache snapshot's folder is named by its commit; the model's name is the repo's.
+    return { name: repoNameOfSnapshot(dir) ?? basename(resolve(dir)), fingerprint: await modelFingerprint(config, weights) };
   } finally {
     weights.close();
   }
@@ -97,6 +113,53 @@ export class BiEncoder extends BaseBiEncoder {
   static fromDirectories(locations: BiEncoderLocations = {}, options: BiEncoderOptions = {}): Promise<BiEncoder> {
     return loadBiEncoder(locations, options);
   }
+
+  /**
+   * Load both encoders by hub id (default: the snumin44 medical pair) through the Hugging Face
+   * cache folder (see the Node Encoder.fromPretrained), one after the other.
+   */
+  static override async fromPretrained(ids: PretrainedIds = {}, options: PretrainedBiEncoderOptions = {}): Promise<BiEncoder> {
+    const repos = pretrainedRepos(ids);
+    const { pooling: _p, maxLength: _m, batchSize: _b, names: _n, ...encoderOptions } = options;
+    const loaded: Array<{ encoder: Encoder; identity: ModelIdentity }> = [];
+    try {
+      for (const role of ['question', 'context'] as const) {
+        loaded.push(await loadPretrainedEncoder(repos[role], encoderOptions, options.names?.[role]));
+      }
+      const [q, c] = loaded;
+      return new this(q.encoder, c.encoder, { ...options, identity: { question: q.identity, context: c.identity } });
+    } catch (error) {
+      for (const { encoder } of loaded) encoder.dispose();
+      throw error;
+    }
+  }
+}
+
+/** One encoder by hub id through the Hugging Face cache (Node Encoder.fromPretrained), with its
+ *  identity: `name` (default: the repo name after the slash) and the fingerprint of its files. */
+export async function loadPretrainedEncoder(
+  repo: string,
+  options: PretrainedEncoderOptions = {},
+  name?: string,
+): Promise<{ encoder: Encoder; identity: ModelIdentity }> {
+  const { snapshot, dir } = await fetchNodeSnapshot(repo, options);
+  const displayName = name ?? repoDisplayName(repo);
+  if (dir === undefined) {
+    const { encoder, contents } = await Encoder.fromSnapshot(snapshot, options);
+    try {
+      const fingerprint = await modelFingerprint(contents.config, bytesSource(contents.weights, repo));
+      return { encoder: encoder as Encoder, identity: { name: displayName, fingerprint } };
+    } catch (error) {
+      encoder.dispose();
+      throw error;
+    }
+  }
+  throwIfAborted(options.signal, `loading ${repo}`);
+  const started = Date.now();
+  const identity = { ...(await modelIdentityOfDirectory(dir)), name: displayName };
+  const encoder = await Encoder.fromDirectory(dir, options);
+  options.onProgress?.({ type: 'loaded', repo, commit: snapshot.commit, ms: Date.now() - started });
+  return { encoder, identity };
 }
 
 /** Same as BiEncoder.fromDirectories. */

@@ -5,7 +5,9 @@
 // Does not own parsing or the model (see ../encoder.ts).
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Encoder as BaseEncoder, EncoderError, type EncoderOptions } from '../encoder.js';
+import { throwIfAborted } from '../abort-error.js';
+import { Encoder as BaseEncoder, EncoderError, type EncoderOptions, type PretrainedEncoderOptions } from '../encoder.js';
+import { fetchNodeSnapshot } from './hub-pretrained.js';
 import { fileSource, type FileByteSource } from './file-source.js';
 import { useNodeThreads } from './worker-threads.js';
 
@@ -58,6 +60,23 @@ export class Encoder extends BaseEncoder {
       encoder.#weightsFile = weights;
       openWeightFiles.register(encoder, weights, encoder);
     }
+    return encoder;
+  }
+
+  /**
+   * Load a model by Hugging Face hub id through the Hugging Face cache folder (HF_HUB_CACHE /
+   * HF_HOME, default ~/.cache/huggingface/hub; `cacheDir` overrides it), the one Python's
+   * huggingface_hub shares: a model Python already fetched is not fetched again. See the
+   * runtime-neutral Encoder.fromPretrained for the options.
+   */
+  static override async fromPretrained(repoId: string, options: PretrainedEncoderOptions = {}): Promise<Encoder> {
+    // (node/bi-encoder.ts's loadPretrainedEncoder does the same and also fingerprints the files.)
+    const { snapshot, dir } = await fetchNodeSnapshot(repoId, options);
+    if (dir === undefined) return (await Encoder.fromSnapshot(snapshot, options)).encoder as Encoder;
+    throwIfAborted(options.signal, `loading ${repoId}`);
+    const started = Date.now();
+    const encoder = await Encoder.fromDirectory(dir, options);
+    options.onProgress?.({ type: 'loaded', repo: snapshot.repo, commit: snapshot.commit, ms: Date.now() - started });
     return encoder;
   }
 

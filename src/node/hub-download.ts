@@ -6,7 +6,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { DownloadError } from './download-error.js';
+import { DownloadError, withManualCopyHint } from './download-error.js';
 import { checkRepoId, hubHeaders, listRepoFiles, normalizeEndpoint, resolveUrl, type RepoFile } from './hub-client.js';
 import { selectModelFiles } from './hub-file-selection.js';
 import { downloadFile, isComplete } from './resumable-download.js';
@@ -69,6 +69,14 @@ export interface DownloadModelResult {
 
 /** Downloads the files kmed needs (see hub-file-selection.ts) of model repo `repo` (e.g. 'snumin44/medical-biencoder-ko-bert-question'). */
 export async function downloadModel(repo: string, options: DownloadModelOptions = {}): Promise<DownloadModelResult> {
+  try {
+    return await downloadModelFiles(repo, options);
+  } catch (error) {
+    throw withManualCopyHint(error);
+  }
+}
+
+async function downloadModelFiles(repo: string, options: DownloadModelOptions): Promise<DownloadModelResult> {
   checkRepoId(repo);
   const endpoint = normalizeEndpoint(options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co');
   const revision = options.revision ?? 'main';

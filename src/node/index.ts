@@ -3,8 +3,9 @@
 // One line per module, like ../index.ts.
 export * from '../index.js';
 export { Encoder } from './encoder.js';
-export { BiEncoder, loadBiEncoder, loadEncoder, modelIdentityOfDirectory, resolveModelDir, DEFAULT_CONTEXT_MODEL, DEFAULT_QUESTION_MODEL, type BiEncoderLocations } from './bi-encoder.js';
+export { BiEncoder, loadBiEncoder, loadEncoder, loadPretrainedEncoder, modelIdentityOfDirectory, resolveModelDir, DEFAULT_CONTEXT_MODEL, DEFAULT_QUESTION_MODEL, type BiEncoderLocations } from './bi-encoder.js';
 export { buildIndex, IndexBuildError, type IndexBuildOptions, type IndexBuildResult } from './index-builder.js';
 export { CorpusError } from './corpus-reader.js';
 export { fileSource, FileSourceError, type FileByteSource } from './file-source.js';
 export { loadTokenizerFromDirectory } from './tokenizer-files.js';
+export { HfFileCache, defaultHubCacheDir, findCachedSnapshot, repoFolderName } from './hub-cache.js';

@@ -1,0 +1,316 @@
+// Owns: moving one blob's bytes from a hub URL into a BlobWriter safely, runtime-neutral. The
+// writer may already hold a prefix (a broken transfer): the transfer resumes it with an HTTP Range
+// request. Redirects (the hub sends LFS files to its CDN) are followed. What the hub states is
+// checked as it arrives — Content-Length, X-Linked-Size, X-Linked-Etag / ETag where visible — and
+// the whole blob against its sha256 (LFS, hashed while streaming) or git blob id before it is
+// published, so the cache never holds a truncated or corrupt file. Failures that a retry can fix
+// (reset, stall, 5xx) are retried with a pause that doubles; a retry that made progress resets it.
+// Does not own listing (client.ts) or where bytes land (the BlobWriter, cache.ts).
+import { AbortError } from '../abort-error.js';
+import { Sha256, type Hasher } from '../sha256.js';
+import type { BlobWriter } from './cache.js';
+import { describeNetworkError, linkedController, type RequestContext } from './client.js';
+import { DownloadError } from './download-error.js';
+import type { RepoFile } from './client.js';
+
+export interface TransferOptions extends RequestContext {
+  /** Give up on a response body that sends nothing for this many ms. */
+  stallTimeoutMs: number;
+  /** Further attempts after a broken transfer that made no progress. */
+  retries: number;
+  /** Base of the exponential pause between attempts. */
+  retryDelayMs: number;
+  /** A faster SHA-256 where the runtime has one (node:crypto); default: ../sha256.ts. */
+  createSha256?: () => Hasher;
+  /** Called as bytes land: `position` = bytes of this blob held, `networkBytes` = bytes that just arrived. */
+  onBytes?: (position: number, networkBytes: number) => void;
+}
+
+export interface TransferResult {
+  /** Bytes kept from an earlier, broken transfer (0 for a fresh one or a restart). */
+  resumedFrom: number;
+  /** Requests made (more than 1 after a break). */
+  requests: number;
+}
+
+/** Downloads `file` from `url` into `writer` (see file header). Throws DownloadError or AbortError. */
+export async function transferBlob(url: string, label: string, file: RepoFile, writer: BlobWriter, t: TransferOptions): Promise<TransferResult> {
+  const check = new ContentCheck(file, t.createSha256);
+  let position = writer.offset;
+  if (position > file.size) {
+    // Longer than the blob can be: not a prefix of it.
+    await writer.restart();
+    position = 0;
+  }
+  for await (const chunk of writer.readHeld()) check.update(chunk);
+  let resumedFrom = position;
+  t.onBytes?.(position, 0);
+  let requests = 0;
+  let failures = 0;
+  let lastFailure: unknown;
+  let failedUrl = url;
+  while (position < file.size) {
+    if (t.signal?.aborted) throw new AbortError(`downloading ${label}`, t.signal.reason);
+    if (failures > t.retries) {
+      throw new DownloadError(
+        'HUB_INTERRUPTED',
+        `downloading ${label} failed after ${requests} requests at byte ${position} of ${file.size} ` +
+          `(${describeFailure(lastFailure, t)}; ${failedUrl}); loading again resumes it`,
+        { url: failedUrl, cause: lastFailure },
+      );
+    }
+    if (failures > 0) await sleep(t.retryDelayMs * 2 ** (failures - 1), t.signal);
+    requests++;
+    const before = position;
+    const outcome = await oneRequest(url, label, file, writer, check, position, t);
+    position = outcome.position;
+    if (outcome.restarted) resumedFrom = 0;
+    if (outcome.failure !== undefined) {
+      lastFailure = outcome.failure;
+      failedUrl = outcome.url;
+      failures = position > before ? 1 : failures + 1;
+    }
+  }
+  await check.verify(label, url);
+  return { resumedFrom, requests };
+}
+
+interface Outcome {
+  position: number;
+  failure?: unknown;
+  restarted?: boolean;
+  url: string;
+}
+
+/** One HTTP request continuing the blob from `position`; throws only for errors a retry cannot fix. */
+async function oneRequest(url: string, label: string, file: RepoFile, writer: BlobWriter, check: ContentCheck, position: number, t: TransferOptions): Promise<Outcome> {
+  // identity: Content-Length and Range must count the file's own bytes, not a gzip stream's.
+  const headers: Record<string, string> = { ...(t.token ? { authorization: `Bearer ${t.token}` } : {}), 'accept-encoding': 'identity' };
+  if (position > 0) headers.range = `bytes=${position}-`;
+  const link = linkedController(t.signal, t.timeoutMs);
+  let response: Response;
+  try {
+    response = await t.fetch(url, { headers, signal: link.signal, redirect: 'follow' });
+  } catch (error) {
+    link.done();
+    if (t.signal?.aborted) throw new AbortError(`downloading ${label}`, t.signal.reason);
+    if (describeNetworkError(error, t.timeoutMs) === undefined) throw error;
+    return { position, failure: error, url };
+  }
+  const at = response.url || url;
+  const fail = async (outcome: Outcome) => {
+    link.done();
+    await response.body?.cancel().catch(() => {});
+    return outcome;
+  };
+  let append = false;
+  if (response.status === 206 && position > 0) {
+    const start = contentRangeStart(response.headers.get('content-range'));
+    if (start !== position) {
+      // A range we did not ask for: drop what we hold and start over with a plain request.
+      await writer.restart();
+      check.reset();
+      t.onBytes?.(0, 0);
+      return fail({ position: 0, failure: new Error(`server sent Content-Range ${response.headers.get('content-range')}`), url: at, restarted: true });
+    }
+    append = true;
+  } else if (response.status === 416) {
+    // What we hold does not fit what the server has: start over.
+    await writer.restart();
+    check.reset();
+    t.onBytes?.(0, 0);
+    return fail({ position: 0, failure: new Error('HTTP 416 for the resume range'), url: at, restarted: true });
+  } else if (response.status !== 200) {
+    if (response.status >= 500 || response.status === 429) return fail({ position, failure: new Error(`HTTP ${response.status}`), url: at });
+    await fail({ position, url: at });
+    throw new DownloadError('HUB_HTTP_ERROR', `downloading ${label}: HTTP ${response.status} from ${at}`, { url: at, status: response.status });
+  }
+  try {
+    checkStatedHeaders(response, file, label, at);
+  } catch (error) {
+    await fail({ position, url: at });
+    throw error;
+  }
+  // From here on: 200 (a fresh start, also when the server ignored our Range) or a matching 206.
+  const start = append ? position : 0;
+  const length = Number(response.headers.get('content-length') ?? NaN);
+  const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  if (!encoded && Number.isFinite(length) && start + length !== file.size) {
+    await fail({ position, url: at });
+    throw new DownloadError(
+      'SIZE_MISMATCH',
+      `downloading ${label}: ${at} sends ${length} bytes from byte ${start}, but the hub lists the file as ${file.size} bytes`,
+      { url: at, status: response.status },
+    );
+  }
+  if (!append && position > 0) {
+    await writer.restart();
+    check.reset();
+    t.onBytes?.(0, 0);
+  }
+  const outcome = await receiveBody(response, label, file, writer, check, start, at, link, t);
+  return position > 0 && !append ? { ...outcome, restarted: true } : outcome;
+}
+
+/** Streams the body into the writer (hashing as it goes), restarting the stall timer per chunk. */
+async function receiveBody(
+  response: Response,
+  label: string,
+  file: RepoFile,
+  writer: BlobWriter,
+  check: ContentCheck,
+  start: number,
+  url: string,
+  link: ReturnType<typeof linkedController>,
+  t: TransferOptions,
+): Promise<Outcome> {
+  let position = start;
+  // Headers arrived: from now on the timer measures silence between chunks, not time to answer.
+  link.restart(t.stallTimeoutMs);
+  try {
+    if (!response.body) return { position, failure: new Error('empty response body'), url };
+    const reader = response.body.getReader();
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        if (t.signal?.aborted) throw new AbortError(`downloading ${label}`, t.signal.reason);
+        // Socket reset / closed early / stalled: keep what arrived; the next attempt resumes.
+        return { position, failure: error, url };
+      }
+      if (chunk.done) break;
+      link.restart(t.stallTimeoutMs);
+      const bytes = chunk.value;
+      if (position + bytes.byteLength > file.size) {
+        await reader.cancel().catch(() => {});
+        throw new DownloadError('SIZE_MISMATCH', `downloading ${label}: ${url} sends more than the ${file.size} bytes the hub lists`, {
+          url,
+          status: response.status,
+        });
+      }
+      try {
+        await writer.write(bytes);
+      } catch (error) {
+        await reader.cancel().catch(() => {});
+        const message = error instanceof Error ? error.message : String(error);
+        throw new DownloadError('DEST_WRITE_FAILED', `cannot store ${label} (${message})`, { cause: error });
+      }
+      check.update(bytes);
+      position += bytes.byteLength;
+      t.onBytes?.(position, bytes.byteLength);
+    }
+    if (position < file.size) return { position, failure: new Error(`body ended at byte ${position}`), url };
+    return { position, url };
+  } finally {
+    link.done();
+  }
+}
+
+/**
+ * The hub states a file's size and etag in X-Linked-Size / X-Linked-Etag (LFS) or ETag (git files).
+ * After a redirect a browser shows only the CDN's headers, so each is checked where it is visible.
+ */
+function checkStatedHeaders(response: Response, file: RepoFile, label: string, url: string): void {
+  const linkedSize = response.headers.get('x-linked-size');
+  if (linkedSize !== null && Number(linkedSize) !== file.size) {
+    throw new DownloadError('SIZE_MISMATCH', `downloading ${label}: ${url} states X-Linked-Size ${linkedSize}, the listing ${file.size}`, { url });
+  }
+  // ETag names the blob only on the hub's own answer, not on a CDN's (where it is the CDN's tag).
+  const stated = response.headers.get('x-linked-etag') ?? (response.redirected ? null : response.headers.get('etag'));
+  const etag = stated === null ? undefined : normalizeEtag(stated);
+  if (etag !== undefined && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(etag) && etag !== file.etag) {
+    throw new DownloadError('CHECKSUM_MISMATCH', `downloading ${label}: ${url} states etag ${etag}, the listing ${file.etag}`, { url });
+  }
+}
+
+/** `W/"abc"` -> `abc`, as huggingface_hub normalises etags. */
+export function normalizeEtag(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+/** Hashes the content as it arrives and compares at the end. */
+class ContentCheck {
+  #sha256: Hasher | undefined;
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+
+  constructor(
+    private readonly file: RepoFile,
+    private readonly createSha256: (() => Hasher) | undefined,
+  ) {
+    this.reset();
+  }
+
+  reset(): void {
+    this.#sha256 = this.file.sha256 ? (this.createSha256?.() ?? new Sha256()) : undefined;
+    this.#chunks = [];
+    this.#size = 0;
+  }
+
+  update(bytes: Uint8Array): void {
+    this.#size += bytes.byteLength;
+    if (this.#sha256) this.#sha256.update(bytes);
+    // Git files are small (LFS takes the large ones): keep them to hash with SHA-1 at the end.
+    else if (this.file.gitBlobId) this.#chunks.push(bytes.slice());
+  }
+
+  async verify(label: string, url: string): Promise<void> {
+    if (this.#size !== this.file.size) {
+      throw new DownloadError('SIZE_MISMATCH', `downloaded ${label} has ${this.#size} bytes, the hub lists ${this.file.size} (${url})`, { url });
+    }
+    let kind = '';
+    let expected: string | undefined;
+    let actual: string | undefined;
+    if (this.#sha256) [kind, expected, actual] = ['sha256', this.file.sha256, this.#sha256.digestHex()];
+    else if (this.file.gitBlobId) [kind, expected, actual] = ['git blob id', this.file.gitBlobId, await gitBlobId(this.#chunks, this.#size)];
+    if (actual !== undefined && actual !== expected) {
+      throw new DownloadError('CHECKSUM_MISMATCH', `downloaded ${label} has ${kind} ${actual}, the hub states ${expected} (${url}); it was not stored`, { url });
+    }
+  }
+}
+
+/** Git's object id of a blob: SHA-1 over 'blob <size>\0' and the content (WebCrypto; undefined
+ *  where there is none, e.g. an insecure browser context: the size was still checked). */
+async function gitBlobId(chunks: Uint8Array[], size: number): Promise<string | undefined> {
+  const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle;
+  if (!subtle) return undefined;
+  const head = new TextEncoder().encode(`blob ${size}\0`);
+  const all = new Uint8Array(head.byteLength + size);
+  all.set(head, 0);
+  let at = head.byteLength;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  const digest = new Uint8Array(await subtle.digest('SHA-1', all));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** `bytes START-END/TOTAL` -> START, or undefined when absent or malformed. */
+function contentRangeStart(header: string | null): number | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+function describeFailure(error: unknown, t: TransferOptions): string {
+  const network = describeNetworkError(error, Math.max(t.timeoutMs, t.stallTimeoutMs));
+  if (network) return network;
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
+  }
+  return String(error);
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,109 @@
+// Encoder.fromPretrained in Chromium (the neutral entry, dist/index.js, as browsers get it)
+// against test/helpers/hub-server.ts, which also serves the library. The browser store is the Cache
+// API: the first load downloads (counted on the server); a second load, in a new page of the same
+// profile, makes ZERO requests to the hub by commit hash or offline, and ONE (the revision check)
+// by branch name. The pooler of the card's query is checked against the golden file each time.
+// Does not own the Node cache (hub.test.ts).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoFromFolder, startHubServer, type HubServer } from './helpers/hub-server.js';
+import { FIXTURES, launchChromium, REPO_ROOT } from './runtimes/launch.js';
+
+const Q = 'kmed-test/tiny-question';
+const NAMES = ['config.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.json', 'model.safetensors'];
+const golden = JSON.parse(readFileSync(join(FIXTURES, 'tiny-golden.json'), 'utf8')) as {
+  texts: string[];
+  models: Record<string, Array<{ pooler_f64: number[] }>>;
+};
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>kmed hub cache</title><script type="module">
+import { Encoder, DownloadError } from '/static/dist/index.js';
+window.kmedLoad = async (repo, options, text) => {
+  const events = [];
+  const started = performance.now();
+  try {
+    const encoder = await Encoder.fromPretrained(repo, { ...options, endpoint: location.origin, onProgress: (e) => events.push(e) });
+    const [vector] = await encoder.embed([text]);
+    encoder.dispose();
+    return { ms: Math.round(performance.now() - started), vector: Array.from(vector), events: events.map((e) => e.type + (e.source ? ':' + e.source : '')) };
+  } catch (error) {
+    return { error: String(error), code: error.code, isDownloadError: error instanceof DownloadError };
+  }
+};
+window.kmedReady = true;
+</script>`;
+
+describe('fromPretrained in Chromium (Cache API)', () => {
+  let hub: HubServer;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+
+  beforeAll(async () => {
+    for (const built of ['dist/index.js', 'build/kernels.wasm']) {
+      if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
+    }
+    hub = await startHubServer({ repos: { [Q]: repoFromFolder(join(FIXTURES, 'tiny-question'), NAMES) }, staticRoot: REPO_ROOT, pages: { '/': PAGE } });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await hub?.close();
+  });
+
+  it('a second load makes zero hub requests (by commit hash or offline), one by branch name', async () => {
+    const context = await browser.newContext();
+    const load = async (options: Record<string, unknown>) => {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${hub.url}/`);
+      await page.waitForFunction(() => (window as unknown as { kmedReady?: boolean }).kmedReady === true, undefined, { timeout: 20_000 }).catch((e: Error) => {
+        throw new Error(`the page did not start: ${errors.join('; ') || e.message}`);
+      });
+      hub.reset();
+      const result = (await page.evaluate(([repo, opts, text]) => (window as any).kmedLoad(repo, opts, text), [Q, options, golden.texts[0]] as const)) as {
+        vector?: number[];
+        events?: string[];
+        error?: string;
+        code?: string;
+        isDownloadError?: boolean;
+      };
+      const requests = hub.hubRequests().map((e) => `${e.method} ${e.path}${e.range ? ` [${e.range}]` : ''} -> ${e.status}`);
+      await page.close();
+      console.log(`load ${JSON.stringify(options)}: ${(result as { ms?: number }).ms ?? '-'} ms in the page`);
+      return { ...result, requests };
+    };
+    try {
+      const commit = hub.repos.get(Q)!.commit;
+      // Offline before anything is cached: a clear error, no request.
+      const cold = await load({ offline: true });
+      expect(cold.code).toBe('HUB_NOT_CACHED');
+      expect(cold.isDownloadError).toBe(true);
+      expect(cold.error).toContain("Cache API");
+      expect(cold.requests).toEqual([]);
+
+      const first = await load({});
+      console.log(`Chromium first load: ${first.requests.length} requests\n  ${first.requests.join('\n  ')}`);
+      expect(first.error).toBeUndefined();
+      expect(first.requests.length).toBe(1 + 5 + 2);
+      expect(first.events?.[0]).toBe('files:hub');
+      expect(first.events?.at(-1)).toBe('loaded');
+      const counts: Record<string, number> = {};
+      for (const [label, options] of [
+        ['by commit hash', { revision: commit }],
+        ['offline', { offline: true }],
+        ['by branch main', {}],
+      ] as const) {
+        const again = await load(options);
+        expect(again.error).toBeUndefined();
+        counts[label] = again.requests.length;
+        const worst = Math.max(...golden.models['tiny-question'][0].pooler_f64.map((x, i) => Math.abs(x - again.vector![i])));
+        expect(worst).toBeLessThan(2e-5);
+      }
+      console.log(`Chromium second load requests: ${JSON.stringify(counts)}`);
+      expect(counts).toEqual({ 'by commit hash': 0, offline: 0, 'by branch main': 1 });
+    } finally {
+      await context.close();
+    }
+  });
+});
