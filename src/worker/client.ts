@@ -8,11 +8,14 @@
 // The worker is started as `new Worker(new URL('./worker-main.js', import.meta.url), { type: 'module' })`:
 // that literal is the form Vite and webpack 5 recognise and bundle as a worker. Elsewhere (esbuild,
 // a CDN on another origin) pass `createWorker`.
-import { BiEncoderError, type BiEncoderIdentity, type BiEncoderOptions, type SearchHit } from '../bi-encoder.js';
+import { AbortError } from '../abort-error.js';
+import { BiEncoderError, type BiEncoderIdentity, type BiEncoderOptions, type PretrainedBiEncoderOptions, type PretrainedIds, type SearchHit } from '../bi-encoder.js';
 import { ConfigError } from '../config.js';
 import type { EmbedOptions, EncoderFiles, EncoderOptions } from '../encoder.js';
 import { EncoderError } from '../encoder-error.js';
 import { KmedError } from '../errors.js';
+import { DownloadError } from '../hub/download-error.js';
+import type { HubProgressCallback } from '../hub/progress.js';
 import { KernelError } from '../kernels/kernel-error.js';
 import { SafetensorsError } from '../safetensors.js';
 import { SimilarityError, type Metric } from '../similarity.js';
@@ -28,9 +31,15 @@ export interface WorkerOptions {
 
 const ERROR_CLASSES: Record<string, new (code: string, message: string) => KmedError> = {
   KmedError, EncoderError, BiEncoderError, ConfigError, KernelError, SafetensorsError, SimilarityError, TokenizerError, IndexError,
+  DownloadError: DownloadError as unknown as new (code: string, message: string) => KmedError,
 };
 
 function rebuildError(info: WorkerErrorInfo): Error {
+  if (info.name === 'AbortError') {
+    const error = new AbortError('the worker load');
+    error.message = info.message;
+    return error;
+  }
   const Class = ERROR_CLASSES[info.name];
   if (Class) return new Class(info.code ?? 'WORKER_ERROR', info.message);
   if (info.code) {
@@ -89,7 +98,7 @@ function packVectors(vectors: ArrayLike<number>[], dimension: number): PackedVec
 /** One worker and its pending calls. */
 class WorkerChannel {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve(v: WorkerAnswer): void; reject(e: Error): void }>();
+  readonly #pending = new Map<number, { resolve(v: WorkerAnswer): void; reject(e: Error): void; onProgress?: HubProgressCallback }>();
   readonly #ready: Promise<void>;
   #nextId = 1;
   #failed: Error | undefined;
@@ -107,6 +116,7 @@ class WorkerChannel {
       if ('ready' in m) return ready();
       const call = this.#pending.get(m.id);
       if (!call) return;
+      if ('progress' in m) return call.onProgress?.(m.progress);
       this.#pending.delete(m.id);
       if (m.ok) call.resolve(m.value);
       else call.reject(rebuildError(m.error));
@@ -124,14 +134,25 @@ class WorkerChannel {
     this.#pending.clear();
   }
 
-  async call<T extends WorkerAnswer>(request: WorkerRequest, transfer: Transferable[] = []): Promise<T> {
+  async call<T extends WorkerAnswer>(
+    request: WorkerRequest,
+    transfer: Transferable[] = [],
+    control: { onProgress?: HubProgressCallback; signal?: AbortSignal } = {},
+  ): Promise<T> {
     await this.#ready;
     if (this.#failed) throw this.#failed;
+    control.signal?.throwIfAborted();
     const id = this.#nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: WorkerAnswer) => void, reject });
-      this.#worker.postMessage({ id, request }, transfer);
-    });
+    const abort = () => this.#worker.postMessage({ abort: id });
+    control.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        this.#pending.set(id, { resolve: resolve as (v: WorkerAnswer) => void, reject, onProgress: control.onProgress });
+        this.#worker.postMessage({ id, request }, transfer);
+      });
+    } finally {
+      control.signal?.removeEventListener('abort', abort);
+    }
   }
 
   terminate(): void {
@@ -223,6 +244,24 @@ export class WorkerBiEncoder {
         { op: 'loadBiEncoder', files: { question: moved.files[0], context: moved.files[1] }, options: biOptions },
         moved.transfer,
       );
+      return new WorkerBiEncoder(channel, info);
+    } catch (error) {
+      channel.terminate();
+      throw error;
+    }
+  }
+
+  /** BiEncoder.fromPretrained in a new worker: download (or take from the worker's Cache API store)
+   *  and load both models there; `onProgress` and `signal` work across the thread boundary. */
+  static async fromPretrained(ids: PretrainedIds = {}, options: PretrainedBiEncoderOptions & WorkerOptions = {}): Promise<WorkerBiEncoder> {
+    const { createWorker, onProgress, signal, cache, ...rest } = options;
+    if (cache !== undefined && cache !== false) {
+      throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'WorkerBiEncoder.fromPretrained cannot send a cache object to its worker: use cacheDir (the Cache API store name) or cache: false');
+    }
+    const channel = new WorkerChannel({ createWorker });
+    try {
+      const request = { op: 'loadPretrained' as const, ids, options: cache === false ? { ...rest, cache } : rest };
+      const info = await channel.call<LoadedInfo>(request, [], { onProgress, signal });
       return new WorkerBiEncoder(channel, info);
     } catch (error) {
       channel.terminate();

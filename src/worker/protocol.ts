@@ -3,7 +3,8 @@
 // packed into one transferred buffer.
 // Does not own: what a request does (worker-main.ts) or how results are unpacked (client.ts).
 import type { EncoderFiles, EncoderOptions, EmbedOptions } from '../encoder.js';
-import type { BiEncoderOptions, BiEncoderIdentity, SearchHit } from '../bi-encoder.js';
+import type { BiEncoderOptions, BiEncoderIdentity, PretrainedBiEncoderOptions, PretrainedIds, SearchHit } from '../bi-encoder.js';
+import type { HubProgressEvent } from '../hub/progress.js';
 import type { IndexMeta } from '../vector-index.js';
 import type { Metric } from '../similarity.js';
 
@@ -24,6 +25,8 @@ export interface PackedVectors {
 export type WorkerRequest =
   | { op: 'loadEncoder'; files: EncoderFiles; options: EncoderOptions }
   | { op: 'loadBiEncoder'; files: { question: EncoderFiles; context: EncoderFiles }; options: BiEncoderOptions }
+  /** BiEncoder.fromPretrained; its progress events come back as `progress` messages. */
+  | { op: 'loadPretrained'; ids: PretrainedIds; options: Omit<PretrainedBiEncoderOptions, 'onProgress' | 'signal' | 'cache'> & { cache?: false } }
   | { op: 'embed'; handle: number; texts: string[]; options: EmbedOptions }
   | { op: 'embedIds'; handle: number; ids: Int32Array[]; options: Omit<EmbedOptions, 'maxLength'> }
   | { op: 'encode'; handle: number; tower: 'question' | 'context'; texts: string[] }
@@ -45,4 +48,8 @@ export type WorkerAnswer = LoadedInfo | PackedVectors | number[][] | SearchHit[]
 export type WorkerMessage =
   | { id: number; ok: true; value: WorkerAnswer }
   | { id: number; ok: false; error: WorkerErrorInfo }
+  | { id: number; progress: HubProgressEvent }
   | { ready: true };
+
+/** Main thread → worker: a request, or the abort of one still running. */
+export type ClientMessage = { id: number; request: WorkerRequest } | { abort: number };

@@ -7,17 +7,19 @@ import { BiEncoder } from '../bi-encoder.js';
 import { Encoder } from '../encoder.js';
 import { KmedError } from '../errors.js';
 import { VectorIndex } from '../vector-index.js';
-import type { PackedVectors, WorkerAnswer, WorkerMessage, WorkerRequest } from './protocol.js';
+import type { ClientMessage, PackedVectors, WorkerAnswer, WorkerMessage, WorkerRequest } from './protocol.js';
 
 interface WorkerScope {
   postMessage(message: WorkerMessage, transfer?: Transferable[]): void;
-  onmessage: ((event: MessageEvent<{ id: number; request: WorkerRequest }>) => void) | null;
+  onmessage: ((event: MessageEvent<ClientMessage>) => void) | null;
 }
 const scope = globalThis as unknown as WorkerScope;
 
 const models = new Map<number, Encoder | BiEncoder>();
 const indexes = new Map<number, VectorIndex>();
 let nextHandle = 1;
+/** Requests that can be aborted (loads), by request id. */
+const running = new Map<number, AbortController>();
 
 function pack(vectors: Float32Array[], dimension: number): PackedVectors {
   const data = new Float32Array(vectors.length * dimension);
@@ -36,7 +38,7 @@ function model<T extends Encoder | BiEncoder>(handle: number, kind: new (...args
   return m as T;
 }
 
-async function answer(request: WorkerRequest): Promise<WorkerAnswer> {
+async function answer(id: number, request: WorkerRequest): Promise<WorkerAnswer> {
   switch (request.op) {
     case 'loadEncoder': {
       const encoder = await Encoder.fromFiles(request.files, request.options);
@@ -48,6 +50,21 @@ async function answer(request: WorkerRequest): Promise<WorkerAnswer> {
       models.set(nextHandle, bi);
       const threads = (bi.question as Encoder).threads;
       return { handle: nextHandle++, dimension: bi.dimension, threads, identity: bi.identity };
+    }
+    case 'loadPretrained': {
+      const controller = new AbortController();
+      running.set(id, controller);
+      try {
+        const bi = await BiEncoder.fromPretrained(request.ids, {
+          ...request.options,
+          signal: controller.signal,
+          onProgress: (progress) => scope.postMessage({ id, progress }),
+        });
+        models.set(nextHandle, bi);
+        return { handle: nextHandle++, dimension: bi.dimension, threads: (bi.question as Encoder).threads, identity: bi.identity };
+      } finally {
+        running.delete(id);
+      }
     }
     case 'embed': {
       const encoder = model(request.handle, Encoder);
@@ -82,9 +99,10 @@ async function answer(request: WorkerRequest): Promise<WorkerAnswer> {
 }
 
 scope.onmessage = async (event) => {
+  if ('abort' in event.data) return running.get(event.data.abort)?.abort();
   const { id, request } = event.data;
   try {
-    const value = await answer(request);
+    const value = await answer(id, request);
     const transfer = value && typeof value === 'object' && 'data' in value && value.data instanceof Float32Array ? [value.data.buffer] : [];
     scope.postMessage({ id, ok: true, value }, transfer);
   } catch (error) {
