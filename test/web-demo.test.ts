@@ -2,12 +2,16 @@
 // playwright-core) opens web/ from scripts/serve-web.mjs, waits for the tiny encoders to load,
 // types the model card's example, presses Score and checks the three scores printed on the page
 // against tiny-golden.json's seed_similarity_f64 (1e-5), then saves test-results/web-demo.png.
-// It also loads the same encoders through the folder pickers (<input webkitdirectory>).
+// It also loads the same encoders through the folder pickers (<input webkitdirectory>), indexes and
+// searches the card's passages as a corpus (in the page's worker), and loads them by hub id from
+// test/helpers/hub-server.ts: downloaded with progress the first time, from the browser's Cache API
+// the second (no file requested again).
 // Does not own: the page (web/) or the library's own parity tests.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../scripts/serve-web.mjs';
+import { repoFromFolder, startHubServer } from './helpers/hub-server.js';
 import { FIXTURES, launchChromium, REPO_ROOT } from './runtimes/launch.js';
 
 const SIMILARITY_TOLERANCE = 1e-5;
@@ -129,6 +133,76 @@ describe('web demo in Chromium', () => {
     console.log(`screenshot: ${SCREENSHOT}`);
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('indexes a pasted corpus in the worker with a progress bar and searches it', async () => {
+    const { page, errors } = await openDemo();
+    await waitLoaded(page, errors);
+    await page.click('#corpus-example');
+    await page.click('#index');
+    await page.waitForSelector('body[data-indexed="3"]', { timeout: 30_000 });
+    expect(await page.textContent('#index-info')).toMatch(/Indexed 3 passages/);
+    await page.click('#search');
+    await page.waitForSelector('body[data-searched="1"]', { timeout: 30_000 });
+    const hits = await page.locator('#search-results li').evaluateAll((lis) =>
+      lis.map((li) => ({ id: (li as HTMLElement).dataset.id, score: Number(li.querySelector('.hit-score')?.textContent) })),
+    );
+    // Best first, ids 1..3 in the order of the golden similarities.
+    const order = golden.seed_similarity_f64.map((s, i) => ({ id: String(i + 1), s })).sort((a, b) => b.s - a.s);
+    expect(hits.map((h) => h.id)).toEqual(order.map((o) => o.id));
+    hits.forEach((h, i) => expect(Math.abs(h.score - order[i].s)).toBeLessThanOrEqual(SIMILARITY_TOLERANCE));
+    mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(REPO_ROOT, 'test-results', 'web-demo-search.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('loads by hub id with download progress, and from the Cache API on the second visit', async () => {
+    const names = ['config.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.json', 'model.safetensors'];
+    const ids = { question: 'kmed-test/tiny-question', context: 'kmed-test/tiny-context' };
+    const hub = await startHubServer({
+      repos: { [ids.question]: repoFromFolder(join(FIXTURES, 'tiny-question'), names), [ids.context]: repoFromFolder(join(FIXTURES, 'tiny-context'), names) },
+      staticRoot: REPO_ROOT,
+    });
+    // One browser context (one Cache API) for both visits. The hub server sends no COOP/COEP: one thread.
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    try {
+      const visit = async () => {
+        hub.reset();
+        const page = await context.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+        const seen: string[] = [];
+        await page.exposeFunction('kmedSawProgress', (t: string) => seen.push(t));
+        await page.addInitScript(() => {
+          new MutationObserver(() => (window as unknown as { kmedSawProgress(t: string): void }).kmedSawProgress(document.getElementById('progress-text')?.textContent ?? '')).observe(document, { subtree: true, characterData: true, childList: true });
+        });
+        await page.goto(`${hub.url}/static/web/index.html?source=hub&endpoint=${encodeURIComponent(hub.url)}&question=${ids.question}&context=${ids.context}`);
+        await waitLoaded(page, errors);
+        const info = (await page.textContent('#model-info')) ?? '';
+        const files = hub.hubRequests().filter((e) => e.path.includes('/resolve/'));
+        const scores = await scoreExample(page);
+        return { page, info, files, seen, scores, cached: await page.getAttribute('body', 'data-cached'), errors };
+      };
+      const first = await visit();
+      console.log(`hub, first visit: ${first.info}; ${first.files.length} file request(s)`);
+      expect(first.cached).toBe('false');
+      expect(first.files.length).toBeGreaterThanOrEqual(2);
+      expect(first.seen.some((t) => /Downloading kmed-test\/tiny-(question|context)\/model\.safetensors/.test(t))).toBe(true);
+      expectScores(first.scores);
+      await first.page.close();
+      const second = await visit();
+      console.log(`hub, second visit: ${second.info}; ${second.files.length} file request(s), ${hub.hubRequests().length} hub request(s) in all`);
+      expect(second.cached).toBe('true');
+      expect(second.files).toEqual([]);
+      expect(second.info).toMatch(/from this browser’s cache, nothing downloaded/);
+      expectScores(second.scores);
+      expect([...first.errors, ...second.errors]).toEqual([]);
+      await second.page.close();
+    } finally {
+      await context.close();
+      await hub.close();
+    }
   });
 
   it('loads encoders from folders picked with <input webkitdirectory>', async () => {

@@ -1,9 +1,11 @@
-// Owns: the web demo's behaviour. It loads the two encoders from bytes the page gets itself (the
-// tiny fixtures over fetch, or two folders the person picks), with a progress bar, then scores the
-// passages against the question with the library's BiEncoder and shows a table.
-// Does not own: any model code (it imports the library's runtime-neutral entry from dist/, exactly
-// what a browser gets from the package's exports map) or the server (scripts/serve-web.mjs).
-import * as kmed from '../dist/index.js';
+// Owns: the web demo's behaviour. It loads the two encoders into a worker (kmed-dpr/worker's
+// WorkerBiEncoder, so the page never blocks) from the Hugging Face hub by id (progress, kept in the
+// Cache API for the next visit), or from bytes the page gets itself (the tiny fixtures over fetch,
+// or two folders the person picks), then scores passages against a question, and indexes and
+// searches a pasted or dropped corpus (txt / jsonl) with a progress bar.
+// Does not own: any model code (it imports the library's worker entry from dist/, exactly what a
+// browser gets from the package's exports map) or the server (scripts/serve-web.mjs).
+import * as kmed from '../dist/worker/index.js';
 
 const $ = (id) => document.getElementById(id);
 const TINY = { question: '../test/fixtures/tiny-question/', context: '../test/fixtures/tiny-context/' };
@@ -20,6 +22,8 @@ const EXAMPLE = kmed.MODEL_CARD_EXAMPLE;
 
 let biEncoder = null;
 let loadedLabel = '';
+let searchIndex = null;
+const params = new URLSearchParams(location.search);
 
 // ---------- passages editor ----------
 
@@ -182,17 +186,70 @@ function formatBytes(n) {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+/** Progress of a hub load, from fromPretrained's events (both repos, one after the other). */
+function hubProgress() {
+  const bar = $('progress');
+  const text = $('progress-text');
+  const totals = new Map();
+  const done = new Map();
+  let fromCache = true;
+  const show = (label) => {
+    const total = [...totals.values()].reduce((a, b) => a + b, 0);
+    const got = [...done.values()].reduce((a, b) => a + b, 0);
+    bar.max = total || 1;
+    bar.value = got;
+    text.textContent = `${label} — ${formatBytes(got)} of ${formatBytes(total)}`;
+  };
+  return {
+    get fromCache() {
+      return fromCache;
+    },
+    total: () => [...totals.values()].reduce((a, b) => a + b, 0),
+    onProgress(e) {
+      if (e.type === 'files') {
+        totals.set(e.repo, e.totalBytes);
+        done.set(e.repo, e.cachedBytes);
+        if (e.cachedBytes < e.totalBytes) fromCache = false;
+        show(`${e.repo}: ${e.source === 'hub' ? 'checked the hub' : 'from this browser’s cache'}`);
+      } else if (e.type === 'download') {
+        done.set(e.repo, e.bytes);
+        show(`Downloading ${e.repo}/${e.file}`);
+      } else if (e.type === 'verified') {
+        show(`Verified ${e.repo}/${e.file}`);
+      } else if (e.type === 'loaded') {
+        show(`Loaded ${e.repo}`);
+      }
+    },
+  };
+}
+
 async function load() {
-  const useFolders = document.querySelector('input[name=source]:checked').value === 'folders';
+  const source = document.querySelector('input[name=source]:checked').value;
+  const useFolders = source === 'folders';
   setBusy(true);
   $('progress-box').hidden = false;
   $('model-info').classList.remove('error');
   $('model-info').textContent = 'Loading…';
   const started = performance.now();
   try {
-    biEncoder?.question.dispose?.();
-    biEncoder?.context.dispose?.();
+    biEncoder?.dispose();
     biEncoder = null;
+    searchIndex = null;
+    const threads = Number($('threads').value) || 1;
+    if (source === 'hub') {
+      const ids = { question: $('hub-question').value.trim(), context: $('hub-context').value.trim() };
+      const progress = hubProgress();
+      biEncoder = await kmed.WorkerBiEncoder.fromPretrained(ids, { threads, endpoint: $('hub-endpoint').value.trim() || undefined, onProgress: progress.onProgress });
+      const ran = biEncoder.threads;
+      loadedLabel = `${ids.question} + ${ids.context}`;
+      $('model-info').textContent =
+        `Loaded ${loadedLabel} in ${((performance.now() - started) / 1000).toFixed(2)} s — ` +
+        `${progress.fromCache ? 'from this browser’s cache, nothing downloaded' : `${formatBytes(progress.total())} from the hub, kept for the next visit`}` +
+        ` · ${ran} thread${ran === 1 ? '' : 's'}` + isolationNote(ran, threads);
+      document.body.dataset.state = 'ready';
+      document.body.dataset.cached = String(progress.fromCache);
+      return;
+    }
     let question;
     let context;
     let names;
@@ -210,19 +267,15 @@ async function load() {
     const total = [...question, ...context].reduce((sum, item) => sum + item.size, 0);
     const progress = progressReporter(total);
     const files = { question: await readModel(question, progress), context: await readModel(context, progress) };
-    progress.stage('Building the encoders (parsing weights into WebAssembly memory)…');
-    await new Promise((r) => setTimeout(r, 0)); // let the label paint before the heavy part
-    const threads = Number($('threads').value) || 1;
-    biEncoder = await kmed.BiEncoder.fromFiles(files, { names, threads });
-    const config = biEncoder.question.config;
-    const ran = biEncoder.question.threads ?? 1;
+    progress.stage('Building the encoders in the worker (weights into WebAssembly memory)…');
+    // The weights' buffers move to the worker (no copy); the page stays responsive meanwhile.
+    biEncoder = await kmed.WorkerBiEncoder.fromFiles(files, { names, threads });
+    const ran = biEncoder.threads;
     loadedLabel = `${names.question} + ${names.context}`;
     $('model-info').textContent =
       `Loaded ${loadedLabel} in ${((performance.now() - started) / 1000).toFixed(2)} s — ` +
-      `hidden ${config?.hidden_size ?? biEncoder.dimension}, ${config?.num_hidden_layers ?? '?'} layers, ` +
-      `${formatBytes(total)} read · ${ran} thread${ran === 1 ? '' : 's'}` +
-      (ran < threads ? ` (asked for ${threads}; this build of the library runs ${ran})` : '') +
-      (globalThis.crossOriginIsolated ? '' : ' (page not cross-origin isolated)');
+      `hidden ${biEncoder.dimension}, ` +
+      `${formatBytes(total)} read · ${ran} thread${ran === 1 ? '' : 's'}` + isolationNote(ran, threads);
     document.body.dataset.state = 'ready';
   } catch (error) {
     console.error(error);
@@ -235,9 +288,105 @@ async function load() {
   }
 }
 
+/** Why fewer threads than asked: the page's isolation first (the usual cause in a browser). */
+function isolationNote(ran, asked) {
+  if (!globalThis.crossOriginIsolated) return ' (page not cross-origin isolated: serve it with COOP/COEP for threads)';
+  return ran < asked ? ` (asked for ${asked}; ran ${ran})` : '';
+}
+
 function setBusy(busy) {
   $('load').disabled = busy;
   $('score').disabled = busy || biEncoder === null;
+  $('index').disabled = busy || biEncoder === null;
+  $('search').disabled = busy || searchIndex === null;
+}
+
+// ---------- corpus: paste or drop, index in the worker, search ----------
+
+/** Passages of a corpus text: jsonl ({"id"?, "text"} per line) when every line is JSON, else one per line. */
+function parseCorpus(text) {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim());
+  const jsonl = lines.length > 0 && lines.every((l) => l.trim().startsWith('{'));
+  return lines.map((line, i) => {
+    if (!jsonl) return { id: String(i + 1), text: line.trim() };
+    let row;
+    try {
+      row = JSON.parse(line);
+    } catch (error) {
+      throw new Error(`line ${i + 1} is not JSON: ${error.message}`);
+    }
+    if (typeof row.text !== 'string' || !row.text.trim()) throw new Error(`line ${i + 1} has no "text" string`);
+    return { id: row.id === undefined ? String(i + 1) : String(row.id), text: row.text };
+  });
+}
+
+async function indexCorpus() {
+  const info = $('index-info');
+  info.classList.remove('error');
+  searchIndex = null;
+  setBusy(true);
+  const box = $('index-progress-box');
+  try {
+    const passages = parseCorpus($('corpus').value);
+    if (passages.length === 0) throw new Error('the corpus is empty: paste passages or drop a file');
+    box.hidden = false;
+    const started = performance.now();
+    const vectors = [];
+    const BATCH = 8;
+    for (let i = 0; i < passages.length; i += BATCH) {
+      $('index-progress').max = passages.length;
+      $('index-progress').value = i;
+      $('index-progress-text').textContent = `Encoding passages ${i + 1}–${Math.min(i + BATCH, passages.length)} of ${passages.length} in the worker`;
+      vectors.push(...(await biEncoder.encodePassages(passages.slice(i, i + BATCH).map((p) => p.text))));
+    }
+    const bytes = kmed.serializeIndex({
+      meta: await biEncoder.indexMeta(), dimension: biEncoder.dimension, vectors,
+      ids: passages.map((p) => p.id), texts: passages.map((p) => p.text),
+    });
+    const size = bytes.length; // openIndex moves the buffer to the worker
+    searchIndex = await biEncoder.openIndex(bytes);
+    info.textContent = `Indexed ${passages.length} passage${passages.length === 1 ? '' : 's'} in ${((performance.now() - started) / 1000).toFixed(2)} s (${formatBytes(size)} index).`;
+    document.body.dataset.indexed = String(passages.length);
+  } catch (error) {
+    console.error(error);
+    info.textContent = `Could not index: ${error.message}`;
+    info.classList.add('error');
+  } finally {
+    box.hidden = true;
+    setBusy(false);
+  }
+}
+
+async function search() {
+  const query = $('search-query').value.trim();
+  const list = $('search-results');
+  if (!query || !searchIndex) return;
+  $('search').disabled = true;
+  try {
+    const hits = await biEncoder.search(query, searchIndex, 5);
+    list.replaceChildren(
+      ...hits.map((h) => {
+        const li = document.createElement('li');
+        const score = document.createElement('span');
+        score.className = 'hit-score';
+        score.textContent = h.score.toFixed(6);
+        li.append(score, document.createTextNode(h.text));
+        li.dataset.id = h.id;
+        return li;
+      }),
+    );
+    document.body.dataset.searched = String(Number(document.body.dataset.searched ?? 0) + 1);
+  } catch (error) {
+    console.error(error);
+    list.replaceChildren(Object.assign(document.createElement('li'), { textContent: `Search failed: ${error.message}` }));
+  } finally {
+    $('search').disabled = false;
+  }
+}
+
+async function readCorpusFile(file) {
+  if (!file) return;
+  $('corpus').value = await file.text();
 }
 
 // ---------- scoring ----------
@@ -308,6 +457,7 @@ function resultRow(i, text, value, best, scale) {
 for (const radio of document.querySelectorAll('input[name=source]')) {
   radio.addEventListener('change', () => {
     $('pickers').classList.toggle('active', radio.value === 'folders' && radio.checked);
+    $('hub-fields').classList.toggle('active', radio.value === 'hub' && radio.checked);
   });
 }
 for (const id of ['question-dir', 'context-dir']) {
@@ -317,6 +467,27 @@ for (const id of ['question-dir', 'context-dir']) {
   });
 }
 $('load').addEventListener('click', load);
+$('index').addEventListener('click', indexCorpus);
+$('search').addEventListener('click', search);
+$('search-query').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !$('search').disabled) search();
+});
+$('corpus-example').addEventListener('click', () => {
+  // The card's passages span several lines each: as jsonl, one passage per line.
+  $('corpus').value = EXAMPLE.passages.map((text, i) => JSON.stringify({ id: String(i + 1), text })).join('\n');
+  $('search-query').value = EXAMPLE.query;
+});
+$('corpus-file').addEventListener('change', (e) => readCorpusFile(e.target.files[0]));
+$('corpus').addEventListener('dragover', (e) => {
+  e.preventDefault();
+  $('corpus').classList.add('drop');
+});
+$('corpus').addEventListener('dragleave', () => $('corpus').classList.remove('drop'));
+$('corpus').addEventListener('drop', (e) => {
+  e.preventDefault();
+  $('corpus').classList.remove('drop');
+  readCorpusFile(e.dataTransfer.files[0]);
+});
 $('score').addEventListener('click', score);
 $('add-passage').addEventListener('click', () => addPassage().querySelector('textarea').focus());
 $('example').addEventListener('click', fillExample);
@@ -326,5 +497,12 @@ $('question').addEventListener('keydown', (e) => {
 
 setupThreads();
 fillExample();
-// The tiny encoders are small (~6 MiB together): load them at once so the page is usable.
+// ?source=hub&question=…&context=…&endpoint=… preselects a hub load (and starts it).
+if (params.get('source') === 'hub') {
+  document.querySelector('input[name=source][value=hub]').checked = true;
+  $('hub-fields').classList.add('active');
+  for (const key of ['question', 'context', 'endpoint']) if (params.get(key)) $(`hub-${key}`).value = params.get(key);
+}
+// The tiny encoders are small (~6 MiB together): load them at once so the page is usable. A hub
+// load (hundreds of MB the first time) starts only when the URL or the button asks for it.
 load();
