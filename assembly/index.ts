@@ -49,8 +49,8 @@ export function dot_rows_f32(out: usize, matrix: usize, vec: usize, rows: i32, d
   dotRows(out, matrix, vec, rows, dim);
 }
 
-export function attention_f32(ctx: usize, q: usize, k: usize, v: usize, scratch: usize, NH: i32, L: i32, HS: i32, ld: i32, scale: f32): void {
-  attention(ctx, q, k, v, scratch, NH, L, HS, ld, scale);
+export function attention_f32(ctx: usize, q: usize, k: usize, v: usize, scratch: usize, NH: i32, L: i32, HS: i32, ld: i32, scale: f32, M: i32): void {
+  attention(ctx, q, k, v, scratch, NH, L, HS, ld, scale, M);
 }
 export function attention_head_scratch_bytes(L: i32, HS: i32): i32 {
   return attentionHeadScratchBytes(L, HS);

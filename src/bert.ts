@@ -10,6 +10,13 @@
 // padding never enters a real token's arithmetic: a sequence's output is the same whatever else
 // is in its batch (up to the kernels' row-blocking, which keeps each row's accumulation order).
 // Padded rows are kept finite (context rows zeroed) and ignored by the caller.
+//
+// Rows read (BertForwardOptions.rows): a caller that reads only each sequence's first row of the
+// last hidden state (the `pooler` and `cls` poolings) lets the last layer compute just that row:
+// K and V of every real token (row 0 attends to them all), then Q, attention, the dense, the
+// LayerNorms and the feed-forward of B rows instead of B*T (~7 % of a 12-layer pass). Each of those
+// rows goes through the same kernels with the same per-row arithmetic, so it is bitwise the row
+// the full layer computes (test/batch-invariance.test.ts compares them).
 import type { KernelBackend, Ptr } from './kernels/backend.js';
 import type { BertLayerParams, BertParams, LayerNormParams, LinearParams } from './bert-params.js';
 import { EncoderError } from './encoder-error.js';
@@ -55,6 +62,11 @@ export interface BertForwardOptions {
   /** Called with the hidden state after the embeddings (k = 0) and after each layer k (a view into
    *  the heap, [B, T, C], valid only during the call) — for layer-by-layer parity checks. */
   onHiddenState?: (k: number, hidden: Float32Array) => void;
+  /** Which rows of last_hidden_state the caller reads: 'all' (default), or 'first' — only row 0
+   *  of each sequence ([CLS]; pooler_output needs no more), so the last layer computes only those
+   *  (see the header). With 'first', the other rows of the last layer's output are not that
+   *  layer's (they hold the layer before's) and must not be read. */
+  rows?: 'all' | 'first';
 }
 
 /** Sizes of one forward call, derived from the config only. */
@@ -220,8 +232,10 @@ export function bertForwardWith<R>(
     const s = allocScratch(backend, d, params);
     bertEmbeddings(backend, s, params, d, input);
     options.onHiddenState?.(0, backend.f32(s.hidden, d.R * C));
-    for (let l = 0; l < params.layers.length; l++) {
-      bertLayer(backend, s, params.layers[l], d, input.lengths);
+    const last = params.layers.length - 1;
+    for (let l = 0; l <= last; l++) {
+      if (l === last && options.rows === 'first') bertLayerFirstRows(backend, s, params.layers[l], d, input.lengths);
+      else bertLayer(backend, s, params.layers[l], d, input.lengths);
       options.onHiddenState?.(l + 1, backend.f32(s.hidden, d.R * C));
     }
     bertPooler(backend, s, params.pooler, d);
@@ -301,6 +315,58 @@ function bertLayer(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dim
 }
 
 /**
+ * bertLayer for row 0 of each sequence only (BertForwardOptions.rows = 'first'): hidden rows b*T
+ * get what bertLayer would put there, bit for bit; the other rows keep their input.
+ * K, V: every row (row 0 attends to all L real tokens); everything else runs on the B first rows
+ * gathered into [B, C] blocks: x0 in s.first, their Q then context in s.q's first B rows, dense
+ * outputs in s.pooled (bertPooler rewrites both first and pooled after the last layer).
+ */
+function bertLayerFirstRows(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims, lengths: ArrayLike<number>): void {
+  const { B, T, R, C, NH, HS } = d;
+  const rowBytes = C * F32;
+  linear(be, s, s.k, s.hidden, layer.key, R);
+  linear(be, s, s.v, s.hidden, layer.value, R);
+  gatherFirstRows(be, s.first, s.hidden, d);
+  const x0 = s.first;
+  const ctx = s.q;
+  linear(be, s, ctx, x0, layer.query, B);
+  const scale = 1 / Math.sqrt(HS);
+  for (let b = 0; b < B; b++) {
+    const at = b * rowBytes;
+    const kv = b * T * rowBytes;
+    for (let h0 = 0; h0 < NH; h0 += d.headsPerCall) {
+      const col = h0 * HS * F32;
+      be.attention(ctx + at + col, ctx + at + col, s.k + kv + col, s.v + kv + col, s.scores, Math.min(d.headsPerCall, NH - h0), lengths[b], HS, C, scale, 1);
+    }
+  }
+  // BertSelfOutput on the B rows.
+  const tmp = s.pooled;
+  linear(be, s, tmp, ctx, layer.attentionOutput, B);
+  be.addInPlace(tmp, x0, B * C);
+  be.layerNorm(x0, tmp, layer.attentionLayerNorm.weight, layer.attentionLayerNorm.bias, B, C, d.eps);
+  // BertIntermediate + BertOutput's dense, in the same row blocks as bertLayer.
+  for (let r0 = 0; r0 < B; r0 += FFN_BLOCK_ROWS) {
+    const rows = Math.min(FFN_BLOCK_ROWS, B - r0);
+    linear(be, s, s.ffn, x0 + r0 * rowBytes, layer.intermediate, rows);
+    be.gelu(s.ffn, rows * d.I);
+    linear(be, s, tmp + r0 * rowBytes, s.ffn, layer.output, rows);
+  }
+  be.addInPlace(tmp, x0, B * C);
+  be.layerNorm(x0, tmp, layer.outputLayerNorm.weight, layer.outputLayerNorm.bias, B, C, d.eps);
+  const hidden = be.f32(s.hidden, R * C);
+  const first = be.f32(x0, B * C);
+  for (let b = 0; b < B; b++) hidden.set(first.subarray(b * C, (b + 1) * C), b * T * C);
+}
+
+/** first[b] = hidden[b*T] for each sequence b: [B*T, C] -> [B, C]. */
+function gatherFirstRows(be: KernelBackend, first: Ptr, hidden: Ptr, d: Dims): void {
+  const { B, T, C } = d;
+  const h = be.f32(hidden, d.R * C);
+  const f = be.f32(first, B * C);
+  for (let b = 0; b < B; b++) f.set(h.subarray(b * T * C, b * T * C + C), b * C);
+}
+
+/**
  * BertSelfAttention (modeling_bert.py `BertSelfAttention.forward`, eager path, no cross-attention).
  * hidden [B*T, C] -> context [B*T, C] (written over q).
  * Q, K, V = hidden·Wᵀ + b on all rows. Head h of sequence b is the strided column block
@@ -356,12 +422,9 @@ function bertOutput(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Di
 
 /** BertPooler (modeling_bert.py): pooled[B, C] = tanh(dense(hidden[b, 0])) — the first ([CLS]) token. */
 function bertPooler(be: KernelBackend, s: Scratch, pooler: LinearParams, d: Dims): void {
-  const { B, T, C } = d;
-  const hidden = be.f32(s.hidden, d.R * C);
-  const first = be.f32(s.first, B * C);
-  for (let b = 0; b < B; b++) first.set(hidden.subarray(b * T * C, b * T * C + C), b * C);
-  linear(be, s, s.pooled, s.first, pooler, B);
-  be.tanh(s.pooled, B * C);
+  gatherFirstRows(be, s.first, s.hidden, d);
+  linear(be, s, s.pooled, s.first, pooler, d.B);
+  be.tanh(s.pooled, d.B * d.C);
 }
 
 /** nn.Linear over `rows` rows: out[rows, OUT] = x[rows, IN] · Wᵀ + b. */

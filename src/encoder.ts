@@ -254,12 +254,14 @@ export class Encoder {
       const members = order.slice(start, start + count);
       start += members.length;
       const input = this.#batch(seqs, members);
-      // Pool straight from the heap: no [B, T, C] copy of the hidden states.
+      // Pool straight from the heap: no [B, T, C] copy of the hidden states. `pooler` and `cls`
+      // read only row 0 of each sequence, so the last layer computes only those rows (bert.ts).
+      const rows = pooling === 'mean' ? 'all' : 'first';
       bertForwardWith(this.backend, params, this.config, input, (out) => {
         members.forEach((i, b) => {
           results[i] = poolSequence(pooling, out, b, seqs[i].ids.length);
         });
-      });
+      }, { rows });
     }
     return results;
   }

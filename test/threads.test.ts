@@ -127,7 +127,7 @@ describe('kernel calls of synthetic-model size: bitwise the same on 1, 2 and 3 t
   for (const L of [128, 77]) {
     it(`attention NH=12 L=${L} HS=64, context over q`, async () => {
       const C = 768;
-      expectSplit('attention_f32', [0, 0, 0, 0, 0, 12, L, 64, C, 0.125]);
+      expectSplit('attention_f32', [0, 0, 0, 0, 0, 12, L, 64, C, 0.125, L]);
       await across(
         'attention',
         { q: L * C, k: L * C, v: L * C, scores: 12 * L * (L + 2 * 64 + 16) }, // ≥ attentionScratchBytes

@@ -176,24 +176,27 @@ export function guardBackend(
       attentionSizes('attentionScratchBytes', NH, L, HS);
       return raw.attentionScratchBytes(NH, L, HS);
     },
-    attention(ctx, q, k, v, scores, NH, L, HS, ld, scale) {
+    attention(ctx, q, k, v, scores, NH, L, HS, ld, scale, queries = L) {
       const op = 'attention';
       attentionSizes(op, NH, L, HS);
+      size(op, 'queries', queries);
+      if (queries > L) throw new KernelError('KERNEL_BAD_SIZE', `${op}: queries = ${queries} is more than the L = ${L} tokens`);
       if (typeof scale !== 'number' || Number.isNaN(scale)) {
         throw new KernelError('KERNEL_BAD_SIZE', `${op}: scale = ${scale} must be a number`);
       }
       size(op, 'NH*HS', NH * HS);
       size(op, 'NH*L*L', NH * L * L);
       const span = strided(op, '', L, NH * HS, ld);
-      const c = region(op, 'ctx', ctx, span);
-      const qr = region(op, 'q', q, span);
+      const querySpan = queries === 0 ? 0 : strided(op, '', queries, NH * HS, ld);
+      const c = region(op, 'ctx', ctx, querySpan);
+      const qr = region(op, 'q', q, querySpan);
       const kr = region(op, 'k', k, span);
       const vr = region(op, 'v', v, span);
       const sr = region(op, 'scratch', scores, raw.attentionScratchBytes(NH, L, HS) / F32);
       sameOrDisjoint(op, c, qr);
       disjoint(op, c, kr, vr, sr);
       disjoint(op, sr, qr, kr, vr);
-      raw.attention(ctx, q, k, v, scores, NH, L, HS, ld, scale);
+      raw.attention(ctx, q, k, v, scores, NH, L, HS, ld, scale, queries);
     },
     softmaxRows(x, mask, rows, cols, scale) {
       const op = 'softmaxRows';

@@ -43,7 +43,7 @@ export interface KernelExports extends LowPrecisionExports {
   linear_f32(out: number, x: number, w: number, bias: number, T: number, IN: number, OUT: number): void;
   matmul_nt_f32(out: number, a: number, b: number, M: number, N: number, K: number, lda: number, ldb: number, ldc: number): void;
   matmul_nn_f32(out: number, a: number, b: number, M: number, N: number, K: number, lda: number, ldb: number, ldc: number): void;
-  attention_f32(ctx: number, q: number, k: number, v: number, scratch: number, NH: number, L: number, HS: number, ld: number, scale: number): void;
+  attention_f32(ctx: number, q: number, k: number, v: number, scratch: number, NH: number, L: number, HS: number, ld: number, scale: number, M: number): void;
   attention_head_scratch_bytes(L: number, HS: number): number;
   softmax_rows_f32(x: number, mask: number, rows: number, cols: number, scale: number): void;
   layernorm_f32(out: number, x: number, gamma: number, beta: number, rows: number, C: number, eps: number): void;
@@ -166,7 +166,7 @@ export function rawKernels(ex: KernelExports): RawKernels {
     matmulNT: (out, a, b, M, N, K, lda, ldb, ldc) => ex.matmul_nt_f32(out, a, b, M, N, K, lda, ldb, ldc),
     matmulNN: (out, a, b, M, N, K, lda, ldb, ldc) => ex.matmul_nn_f32(out, a, b, M, N, K, lda, ldb, ldc),
     attentionScratchBytes: (NH, L, HS) => NH * ex.attention_head_scratch_bytes(L, HS),
-    attention: (ctx, q, k, v, scores, NH, L, HS, ld, scale) => ex.attention_f32(ctx, q, k, v, scores, NH, L, HS, ld, scale),
+    attention: (ctx, q, k, v, scores, NH, L, HS, ld, scale, queries = L) => ex.attention_f32(ctx, q, k, v, scores, NH, L, HS, ld, scale, queries),
     softmaxRows: (x, mask, rows, cols, scale) => ex.softmax_rows_f32(x, mask, rows, cols, scale),
     layerNorm: (out, x, gamma, beta, rows, C, eps) => ex.layernorm_f32(out, x, gamma, beta, rows, C, eps),
     addInPlace: (out, x, n) => ex.add_f32(out, x, n),
