@@ -5,8 +5,10 @@
 //   instantiate it over one heap); the code is identical, only the memory type differs, so results
 //   are bitwise the same as kernels.wasm's.
 // A new variant (e.g. relaxed SIMD) is one more entry: its name and the flags it adds.
+// Each .wasm is also copied to dist/kernels/, beside the compiled src/kernels/wasm.js that names it
+// as `new URL('./<name>.wasm', import.meta.url)`: the relative, static form bundlers emit.
 import asc from 'assemblyscript/asc';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 
 /** Flags every variant shares. */
 const COMMON = [
@@ -27,6 +29,7 @@ const VARIANTS = [
 ];
 
 mkdirSync('build', { recursive: true });
+mkdirSync('dist/kernels', { recursive: true });
 const only = process.argv.slice(2);
 for (const variant of VARIANTS) {
   if (only.length && !only.includes(variant.name)) continue;
@@ -43,4 +46,5 @@ for (const variant of VARIANTS) {
     console.error(error.message);
     process.exit(1);
   }
+  copyFileSync(`build/${variant.name}.wasm`, `dist/kernels/${variant.name}.wasm`);
 }

@@ -4,7 +4,8 @@
 // node:worker_threads for Node, Deno and Bun: see pickWorkerFactory).
 // Runtime-neutral: the Node entry registers its worker_threads factory and core count through
 // `registerThreadPlatform` (src/node/worker-threads.ts); nothing here imports node: modules
-// statically. Does not own: how a kernel call is cut into chunks (parallel-kernels.ts), what a
+// statically (the fallback goes through node-builtin.ts, which bundlers leave alone).
+// Does not own: how a kernel call is cut into chunks (parallel-kernels.ts), what a
 // worker does (kernel-worker.ts) or the heap (arena.ts).
 //
 // A job: the calling thread writes the export, its arguments and the chunking into the control
@@ -21,6 +22,7 @@ import {
   type KernelWorkerMessage,
 } from './kernel-worker.js';
 import { KernelError } from './kernel-error.js';
+import { importNodeBuiltin } from './node-builtin.js';
 
 /** A started worker, as the pool needs it (a thin face over Web Worker or worker_threads). */
 export interface KernelWorkerHandle {
@@ -157,7 +159,7 @@ export async function pickWorkerFactory(explicit?: KernelWorkerFactory): Promise
   const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
   if (proc?.versions?.node) {
     try {
-      const { Worker } = (await import('node:worker_threads')) as unknown as { Worker: WorkerThreadsWorker };
+      const { Worker } = await importNodeBuiltin<{ Worker: WorkerThreadsWorker }>('worker_threads');
       if (typeof Worker === 'function') return workerThreadsFactory(Worker);
     } catch {
       // No usable worker_threads: Web Workers below.

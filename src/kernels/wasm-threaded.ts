@@ -21,7 +21,8 @@ import {
 } from './thread-pool.js';
 import { initialPages, instantiateKernels, loadKernelModule, rawKernels, type WasmBackendOptions } from './wasm.js';
 
-const DEFAULT_MT_URL = new URL('../../build/kernels-mt.wasm', import.meta.url);
+// A literal `new URL('./…', import.meta.url)` so bundlers emit the file (see wasm.ts).
+const DEFAULT_MT_URL = new URL('./kernels-mt.wasm', import.meta.url);
 
 /** A shared memory must declare its maximum up front (it can never move); the engine reserves that
  *  much address space. 4 GiB first (the arena's limit), smaller where an engine refuses it. */

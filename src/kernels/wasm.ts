@@ -4,12 +4,15 @@
 // bad pointer is a KernelError, never a trap) or the kernels themselves (assembly/).
 //
 // Runtime-neutral: the module comes as bytes or a compiled WebAssembly.Module from the caller, or is
-// found next to this file via import.meta.url — read with node:fs/promises (imported only when
-// needed, so browsers never see it) for file: URLs, with fetch otherwise.
+// found next to this file as `new URL('./kernels.wasm', import.meta.url)` — the literal form Vite,
+// webpack 5 and Rollup recognise and emit as an asset (the build copies build/*.wasm into
+// dist/kernels/). It is read with node:fs/promises for file: URLs (imported only then, through
+// node-builtin.ts, so bundlers and browsers never see it) and with fetch otherwise.
 import type { KernelBackend } from './backend.js';
 import { Arena, WASM_PAGE } from './arena.js';
 import { guardBackend, type RawKernels } from './guard.js';
 import { KernelError } from './kernel-error.js';
+import { importNodeBuiltin } from './node-builtin.js';
 import { LOW_PRECISION_EXPORTS, lowPrecisionKernels, type LowPrecisionExports } from './wasm-lowp.js';
 import type { KernelWorkerFactory } from './thread-pool.js';
 import { createThreadedWasmBackend } from './wasm-threaded.js';
@@ -73,16 +76,31 @@ export function hasWasmSimd(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
 }
 
-const DEFAULT_WASM_URL = new URL('../../build/kernels.wasm', import.meta.url);
+// Keep this a literal `new URL('./<file>.wasm', import.meta.url)`: bundlers only emit the file for
+// exactly this form.
+const DEFAULT_WASM_URL = new URL('./kernels.wasm', import.meta.url);
+
+type NodeFs = { readFile(path: URL): Promise<Uint8Array> };
+
+/** Read a file: URL with node:fs. Run from the sources (src/kernels/, under tsx or vitest) the
+ *  kernels are not beside this file but in the repository's build/: look there second. The base is
+ *  a variable, not import.meta.url, so bundlers do not try to emit this one. */
+async function readWasmFile(url: URL): Promise<Uint8Array<ArrayBuffer>> {
+  const fs = await importNodeBuiltin<NodeFs>('fs/promises');
+  try {
+    return new Uint8Array(await fs.readFile(url));
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOENT' || !url.pathname.includes('/src/kernels/')) throw error;
+    const name = url.pathname.split('/').pop()!;
+    return new Uint8Array(await fs.readFile(new URL('../../build/' + name, url)));
+  }
+}
 
 async function readDefaultWasm(url: URL): Promise<Uint8Array<ArrayBuffer>> {
   try {
     const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-    if (url.protocol === 'file:' && proc?.versions?.node) {
-      // Node, Bun and Deno all provide node:fs; Node's fetch does not read file: URLs.
-      const fs = await import('node:fs/promises');
-      return new Uint8Array(await fs.readFile(url));
-    }
+    // Node, Bun and Deno all provide node:fs; Node's fetch does not read file: URLs.
+    if (url.protocol === 'file:' && proc?.versions?.node) return await readWasmFile(url);
     const response = await fetch(url);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     return new Uint8Array(await response.arrayBuffer());
