@@ -8,11 +8,17 @@ import { add } from './elementwise';
 import { gelu, tanh } from './activations';
 import { dotRows } from './dot';
 import { attention, attentionHeadScratchBytes } from './attention';
+import { relaxedBuild } from './madd';
 import { peakDotI16, peakDotI16OpsPerIteration, peakFma, peakFmaFlopsPerIteration } from './peak';
 
 /** First byte the JavaScript arena may use (everything below belongs to AssemblyScript's static data). */
 export function heap_base(): usize {
   return __heap_base;
+}
+
+/** 1 in the relaxed-SIMD build (kernels-relaxed*.wasm), 0 in the baseline one. */
+export function simd_relaxed(): i32 {
+  return relaxedBuild();
 }
 
 export function linear_panel_f32(): i32 {

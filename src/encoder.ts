@@ -55,6 +55,11 @@ export interface EncoderOptions {
   threads?: number;
   /** build/kernels-mt.wasm (for threads > 1) where it cannot be found next to the module. */
   wasmThreadsBytes?: BufferSource | WebAssembly.Module;
+  /** Which SIMD kernels: 'auto' (default: relaxed SIMD where the engine has it — Node >= 22, Deno,
+   *  Chromium — else baseline), 'baseline' or 'relaxed' (an error where unsupported). The relaxed
+   *  build fuses the matmuls' multiply-adds: faster, results within the same parity tolerances,
+   *  possibly different from the baseline's in the last bits. Ignored with wasmBytes given. */
+  simd?: 'auto' | 'baseline' | 'relaxed';
   /** How the weights are held: 'f32' (default, exact), 'f16' (half the memory, weights rounded to
    *  f16) or 'int8' (a quarter: weights per output channel, activations per row at run time; pooler
    *  cosine vs f32 ≥ 0.999 on the test models, and faster). */
@@ -145,6 +150,7 @@ export class Encoder {
     const backend = await createBackend(options.backend ?? 'wasm', {
       wasmBytes: options.wasmBytes,
       wasmThreadsBytes: options.wasmThreadsBytes,
+      simd: options.simd,
       threads: options.threads ?? defaultThreadCount(),
     });
     try {

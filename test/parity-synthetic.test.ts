@@ -41,6 +41,8 @@ const TOL = 1e-4;
 const SIM_TOL = 1e-5;
 const table = new ErrorTable();
 const poolers: Record<string, Float32Array[]> = {};
+/** The build `simd: 'auto'` picked on this runtime (baseline, or relaxed SIMD on Node >= 22). */
+let buildName = 'wasm';
 
 const tokFiles = (name: string) => readFileSync(`test/fixtures/tokenizer/${name}`);
 const tokenizer = BertTokenizer.fromFiles({
@@ -70,13 +72,14 @@ function hashingSource(seed: string): { source: TensorSource; digest: () => stri
 }
 
 afterAll(() => {
-  console.log(`\n${table.toMarkdown('synthetic base: max |ours − f64| (wasm)')}\n`);
+  console.log(`\n${table.toMarkdown(`synthetic base: max |ours − f64| (${buildName})`)}\n`);
 });
 
 describe.each(['question', 'context'])('synthetic %s model (klue/bert-base shape)', (seed) => {
   it('generates the golden weights and matches transformers on every text', async () => {
     const t0 = performance.now();
     const backend = await createBackend('wasm');
+    buildName = backend.name;
     const { source, digest } = hashingSource(seed);
     const params = loadBertParamsFromTensors(source, config, backend);
     const tLoad = performance.now();

@@ -16,7 +16,7 @@ import { createBackend, type KernelBackend } from '../src/kernels/index.js';
 import { planCall, ROW_SPLITS } from '../src/kernels/parallel-kernels.js';
 import { KernelThreadPool, resetThreadWarning } from '../src/kernels/thread-pool.js';
 import { controlBytes } from '../src/kernels/kernel-worker.js';
-import { instantiateKernels, loadKernelModule } from '../src/kernels/wasm.js';
+import { instantiateKernels, loadKernelModule } from '../src/kernels/kernel-module.js';
 import { Encoder } from '../src/node/encoder.js';
 import { nodeWorkerFactory } from '../src/node/worker-threads.js';
 import { syntheticTensorSource } from '../src/synthetic.js';
