@@ -5,6 +5,8 @@
 //   rows   — pooler embeddings with the last layer on row 0 only (rows: 'first') vs every row;
 //   simd   — the relaxed-SIMD build vs the baseline build (needs Node >= 22; two encoders, each with
 //            its own f32 weights: a bench, not the library, so it may hold both);
+//   linear — one Linear call (T×768·(OUT×768)ᵀ, T = 128) of the relaxed vs the baseline build, many
+//            short alternating calls (a few ms each: more of them fall inside one scheduler slice);
 //   short  — tokens/s of 18-token passages (corpus.txt, embed's own batching) vs 128-token batches
 //            of 8 (issue 12 item 3: short passages at ≥ 85 % of the 128-token rate).
 // Run: npx tsx bench/ab.ts <rows|simd|short> [pairs=15] [threads=1]
@@ -92,6 +94,29 @@ if (mode === 'rows') {
   report('pooler pass, 1×512 tokens', base.backend.name, relaxed.backend.name, await ab(() => base.forwardIds(ids512), () => relaxed.forwardIds(ids512)));
   base.dispose();
   relaxed.dispose();
+} else if (mode === 'linear') {
+  const { createWasmBackend } = await import('../src/kernels/wasm.js');
+  const T = 128, IN = 768;
+  for (const OUT of [768, 3072]) {
+    const calls = [] as Array<() => void>;
+    const names: string[] = [];
+    for (const simd of ['baseline', 'relaxed'] as const) {
+      const be = await createWasmBackend({ simd });
+      const x = be.alloc(T * IN * 4), w = be.alloc(OUT * IN * 4), b = be.alloc(OUT * 4);
+      const packed = be.alloc(be.packedLinearBytes(OUT, IN)), out = be.alloc(T * OUT * 4);
+      be.f32(x, T * IN).forEach((_, i, a) => (a[i] = Math.sin(i)));
+      be.f32(w, OUT * IN).forEach((_, i, a) => (a[i] = Math.cos(i) * 0.05));
+      be.packLinear(packed, w, OUT, IN);
+      calls.push(() => be.linear(out, x, packed, b, T, IN, OUT));
+      names.push(be.name);
+    }
+    for (let i = 0; i < 20; i++) calls.forEach((c) => c()); // tier-up
+    const r = await ab(calls[0], calls[1]);
+    const flops = 2 * T * IN * OUT;
+    report(`Linear ${T}×${IN}·(${OUT}×${IN})ᵀ, one thread`, names[0], names[1], r);
+    const p10 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 10)];
+    console.log(`GFLOP/s at the 10th-percentile time: ${names[0]} ${(flops / p10(r.a) / 1e9).toFixed(1)}, ${names[1]} ${(flops / p10(r.b) / 1e9).toFixed(1)}`);
+  }
 } else if (mode === 'short') {
   const enc = await encoder();
   const lines = readFileSync('test/fixtures/corpus/corpus.txt', 'utf8').split('\n').filter(Boolean).slice(0, 40);
