@@ -46,17 +46,21 @@ export function attentionHeadScratchBytes(L: i32, HS: i32): i32 {
 
 /**
  * For heads h < NH of one sequence of L tokens (head h = columns [h*HS, (h+1)*HS) of q, k, v, ctx,
- * rows `ld` floats apart), with head h's scratch at scratch + h*attentionHeadScratchBytes(L, HS):
- *   scores_h[L, L] = Q_h · K_hᵀ              (panelProduct on K_h packed by packRows)
+ * rows `ld` floats apart), with head h's scratch at scratch + h*attentionHeadScratchBytes(L, HS),
+ * for the first M ≤ L query rows (M = L: every token; M = 1: what the last layer of a [CLS]
+ * pooling needs):
+ *   scores_h[M, L] = Q_h · K_hᵀ              (panelProduct on K_h packed by packRows)
  *   scores_h       = softmax(scores_h·scale)  (no mask: the caller passes real tokens only;
  *                    probabilities < e^-64 are exactly 0, see ATTENTION_FLUSH)
- *   ctx_h[L, HS]   = scores_h · V_h          (panelProduct on V_h packed by packColumns)
+ *   ctx_h[M, HS]   = scores_h · V_h          (panelProduct on V_h packed by packColumns)
+ * Query rows are independent (panelProduct keeps one accumulation order whatever the tile, softmax
+ * is per row), so a row's output is bitwise the same for every M that includes it.
  * Each output is 0 + Σ_k a[k]·b[k] in k order, one f32 multiply and add at a time.
  * ctx may be q itself: head h's Q block is read only to form scores_h, complete before ctx_h is
  * written, and no other head reads it. Pointers at head 0, so a caller runs heads [h0, h1) by
  * offsetting q, k, v, ctx by h0*HS floats and scratch by h0 heads' bytes.
  */
-export function attention(ctx: usize, q: usize, k: usize, v: usize, scratch: usize, NH: i32, L: i32, HS: i32, ld: i32, scale: f32): void {
+export function attention(ctx: usize, q: usize, k: usize, v: usize, scratch: usize, NH: i32, L: i32, HS: i32, ld: i32, scale: f32, M: i32): void {
   const headBytes = <usize>HS * F32;
   const rowBytes = <usize>ld * F32;
   const scratchBytes = <usize>attentionHeadScratchBytes(L, HS);
@@ -66,9 +70,9 @@ export function attention(ctx: usize, q: usize, k: usize, v: usize, scratch: usi
     const keys = s + <usize>scoresFloats(L) * F32;
     const values = keys + <usize>keysFloats(L, HS) * F32;
     packRows(keys, k + col, L, HS, ld);
-    panelProduct(s, q + col, keys, 0, false, L, HS, L, rowBytes, <usize>L * F32);
-    softmaxRowsFlush(s, 0, L, L, scale, ATTENTION_FLUSH);
+    panelProduct(s, q + col, keys, 0, false, M, HS, L, rowBytes, <usize>L * F32);
+    softmaxRowsFlush(s, 0, M, L, scale, ATTENTION_FLUSH);
     packColumns(values, v + col, L, HS, ld);
-    panelProduct(ctx + col, s, values, 0, false, L, L, HS, <usize>L * F32, rowBytes);
+    panelProduct(ctx + col, s, values, 0, false, M, L, HS, <usize>L * F32, rowBytes);
   }
 }

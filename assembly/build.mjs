@@ -4,7 +4,8 @@
 // - kernels-mt.wasm: the same sources over an imported *shared* memory (the thread pool's workers
 //   instantiate it over one heap); the code is identical, only the memory type differs, so results
 //   are bitwise the same as kernels.wasm's.
-// A new variant (e.g. relaxed SIMD) is one more entry: its name and the flags it adds.
+// - kernels-relaxed.wasm, kernels-relaxed-mt.wasm: the same two with relaxed SIMD enabled.
+// A new variant is one more entry: its name and the flags it adds.
 // Each .wasm is also copied to dist/kernels/, beside the compiled src/kernels/wasm.js that names it
 // as `new URL('./<name>.wasm', import.meta.url)`: the relative, static form bundlers emit.
 import asc from 'assemblyscript/asc';
@@ -26,6 +27,10 @@ const VARIANTS = [
   { name: 'kernels', flags: [] },
   // 65536 pages = 4 GiB, the wasm32 limit the arena allows; a shared memory must declare a maximum.
   { name: 'kernels-mt', flags: ['--sharedMemory', '--maximumMemory', '65536', '--enable', 'threads'] },
+  // The same two with relaxed SIMD (assembly/madd.ts: f32x4.relaxed_madd in every matmul); loaded
+  // only where WebAssembly.validate accepts relaxed SIMD (src/kernels/, option `simd`).
+  { name: 'kernels-relaxed', flags: ['--enable', 'relaxed-simd'] },
+  { name: 'kernels-relaxed-mt', flags: ['--enable', 'relaxed-simd', '--sharedMemory', '--maximumMemory', '65536', '--enable', 'threads'] },
 ];
 
 mkdirSync('build', { recursive: true });

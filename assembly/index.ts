@@ -8,11 +8,17 @@ import { add } from './elementwise';
 import { gelu, tanh } from './activations';
 import { dotRows } from './dot';
 import { attention, attentionHeadScratchBytes } from './attention';
+import { relaxedBuild } from './madd';
 import { peakDotI16, peakDotI16OpsPerIteration, peakFma, peakFmaFlopsPerIteration } from './peak';
 
 /** First byte the JavaScript arena may use (everything below belongs to AssemblyScript's static data). */
 export function heap_base(): usize {
   return __heap_base;
+}
+
+/** 1 in the relaxed-SIMD build (kernels-relaxed*.wasm), 0 in the baseline one. */
+export function simd_relaxed(): i32 {
+  return relaxedBuild();
 }
 
 export function linear_panel_f32(): i32 {
@@ -49,8 +55,8 @@ export function dot_rows_f32(out: usize, matrix: usize, vec: usize, rows: i32, d
   dotRows(out, matrix, vec, rows, dim);
 }
 
-export function attention_f32(ctx: usize, q: usize, k: usize, v: usize, scratch: usize, NH: i32, L: i32, HS: i32, ld: i32, scale: f32): void {
-  attention(ctx, q, k, v, scratch, NH, L, HS, ld, scale);
+export function attention_f32(ctx: usize, q: usize, k: usize, v: usize, scratch: usize, NH: i32, L: i32, HS: i32, ld: i32, scale: f32, M: i32): void {
+  attention(ctx, q, k, v, scratch, NH, L, HS, ld, scale, M);
 }
 export function attention_head_scratch_bytes(L: i32, HS: i32): i32 {
   return attentionHeadScratchBytes(L, HS);

@@ -12,6 +12,10 @@
 // it fell in, i.e. on T or on its batch neighbours): linear, panelProduct and matmulNN start from the
 // bias (or 0) and add x[k]·w[k] for k = 0, 1, … one f32 multiply and one f32 add at a time; matmulNT keeps 4
 // lane partial sums (k ≡ 0..3 mod 4), adds them as (l0 + l2) + (l1 + l3), then the k tail in order.
+// Every vector multiply-add is madd (madd.ts): a mul then an add in the baseline build, one
+// relaxed_madd in the relaxed build — the same op at every tile shape in either build.
+
+import { madd } from './madd';
 
 /** Output columns per packed panel of W: two v128 registers. */
 const PANEL: i32 = 8;
@@ -109,17 +113,17 @@ function tile4x8(o: usize, x: usize, w: usize, init0: v128, init1: v128, K: i32,
     const w0 = v128.load(wp);
     const w1 = v128.load(wp, V128);
     let v = v128.load32_splat(x0);
-    a00 = f32x4.add(a00, f32x4.mul(v, w0));
-    a01 = f32x4.add(a01, f32x4.mul(v, w1));
+    a00 = madd(v, w0, a00);
+    a01 = madd(v, w1, a01);
     v = v128.load32_splat(x0 + x1);
-    a10 = f32x4.add(a10, f32x4.mul(v, w0));
-    a11 = f32x4.add(a11, f32x4.mul(v, w1));
+    a10 = madd(v, w0, a10);
+    a11 = madd(v, w1, a11);
     v = v128.load32_splat(x0 + x2);
-    a20 = f32x4.add(a20, f32x4.mul(v, w0));
-    a21 = f32x4.add(a21, f32x4.mul(v, w1));
+    a20 = madd(v, w0, a20);
+    a21 = madd(v, w1, a21);
     v = v128.load32_splat(x0 + x3);
-    a30 = f32x4.add(a30, f32x4.mul(v, w0));
-    a31 = f32x4.add(a31, f32x4.mul(v, w1));
+    a30 = madd(v, w0, a30);
+    a31 = madd(v, w1, a31);
     x0 += F32;
     wp += ws;
   }
@@ -159,17 +163,17 @@ function tile4x8In768(o: usize, x: usize, w: usize, init0: v128, init1: v128, os
     const w0 = v128.load(wp);
     const w1 = v128.load(wp, V128);
     let v = v128.load32_splat(x0);
-    a00 = f32x4.add(a00, f32x4.mul(v, w0));
-    a01 = f32x4.add(a01, f32x4.mul(v, w1));
+    a00 = madd(v, w0, a00);
+    a01 = madd(v, w1, a01);
     v = v128.load32_splat(x0, 3072);
-    a10 = f32x4.add(a10, f32x4.mul(v, w0));
-    a11 = f32x4.add(a11, f32x4.mul(v, w1));
+    a10 = madd(v, w0, a10);
+    a11 = madd(v, w1, a11);
     v = v128.load32_splat(x0, 6144);
-    a20 = f32x4.add(a20, f32x4.mul(v, w0));
-    a21 = f32x4.add(a21, f32x4.mul(v, w1));
+    a20 = madd(v, w0, a20);
+    a21 = madd(v, w1, a21);
     v = v128.load32_splat(x0, 9216);
-    a30 = f32x4.add(a30, f32x4.mul(v, w0));
-    a31 = f32x4.add(a31, f32x4.mul(v, w1));
+    a30 = madd(v, w0, a30);
+    a31 = madd(v, w1, a31);
     x0 += F32;
     wp += <usize>PANEL * F32;
   }
@@ -196,17 +200,17 @@ function tile4x8In3072(o: usize, x: usize, w: usize, init0: v128, init1: v128, o
     const w0 = v128.load(wp);
     const w1 = v128.load(wp, V128);
     let v = v128.load32_splat(x0);
-    a00 = f32x4.add(a00, f32x4.mul(v, w0));
-    a01 = f32x4.add(a01, f32x4.mul(v, w1));
+    a00 = madd(v, w0, a00);
+    a01 = madd(v, w1, a01);
     v = v128.load32_splat(x0, 12288);
-    a10 = f32x4.add(a10, f32x4.mul(v, w0));
-    a11 = f32x4.add(a11, f32x4.mul(v, w1));
+    a10 = madd(v, w0, a10);
+    a11 = madd(v, w1, a11);
     v = v128.load32_splat(x0, 24576);
-    a20 = f32x4.add(a20, f32x4.mul(v, w0));
-    a21 = f32x4.add(a21, f32x4.mul(v, w1));
+    a20 = madd(v, w0, a20);
+    a21 = madd(v, w1, a21);
     v = v128.load32_splat(x0, 36864);
-    a30 = f32x4.add(a30, f32x4.mul(v, w0));
-    a31 = f32x4.add(a31, f32x4.mul(v, w1));
+    a30 = madd(v, w0, a30);
+    a31 = madd(v, w1, a31);
     x0 += F32;
     wp += <usize>PANEL * F32;
   }
@@ -228,8 +232,8 @@ function tile1x8(o: usize, x: usize, w: usize, init0: v128, init1: v128, K: i32,
   let wp = w;
   while (xp < end) {
     const v = v128.load32_splat(xp);
-    a0 = f32x4.add(a0, f32x4.mul(v, v128.load(wp)));
-    a1 = f32x4.add(a1, f32x4.mul(v, v128.load(wp, V128)));
+    a0 = madd(v, v128.load(wp), a0);
+    a1 = madd(v, v128.load(wp, V128), a1);
     xp += F32;
     wp += ws;
   }
@@ -372,7 +376,7 @@ function dotK(p: usize, q: usize, K: i32): f32 {
   let acc = f32x4.splat(0);
   const k4 = K & ~3;
   for (let k = 0; k < k4; k += 4) {
-    acc = f32x4.add(acc, f32x4.mul(v128.load(p + <usize>k * F32), v128.load(q + <usize>k * F32)));
+    acc = madd(v128.load(p + <usize>k * F32), v128.load(q + <usize>k * F32), acc);
   }
   let s = hsum(acc);
   for (let k = k4; k < K; k++) s += load<f32>(p + <usize>k * F32) * load<f32>(q + <usize>k * F32);
@@ -411,17 +415,17 @@ export function matmulNT(out: usize, a: usize, b: usize, M: i32, N: i32, K: i32,
         const x0 = v128.load(a0 + k);
         const x1 = v128.load(a1 + k);
         let y = v128.load(b0 + k);
-        c00 = f32x4.add(c00, f32x4.mul(x0, y));
-        c10 = f32x4.add(c10, f32x4.mul(x1, y));
+        c00 = madd(x0, y, c00);
+        c10 = madd(x1, y, c10);
         y = v128.load(b1 + k);
-        c01 = f32x4.add(c01, f32x4.mul(x0, y));
-        c11 = f32x4.add(c11, f32x4.mul(x1, y));
+        c01 = madd(x0, y, c01);
+        c11 = madd(x1, y, c11);
         y = v128.load(b2 + k);
-        c02 = f32x4.add(c02, f32x4.mul(x0, y));
-        c12 = f32x4.add(c12, f32x4.mul(x1, y));
+        c02 = madd(x0, y, c02);
+        c12 = madd(x1, y, c12);
         y = v128.load(b3 + k);
-        c03 = f32x4.add(c03, f32x4.mul(x0, y));
-        c13 = f32x4.add(c13, f32x4.mul(x1, y));
+        c03 = madd(x0, y, c03);
+        c13 = madd(x1, y, c13);
       }
       let r0 = hsum4(c00, c01, c02, c03);
       let r1 = hsum4(c10, c11, c12, c13);

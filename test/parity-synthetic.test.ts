@@ -4,6 +4,8 @@
 // then every text of synthetic-base-golden.json (the 512-token passage included) is embedded and
 // compared with transformers' float64 outputs: pooler, cls, mean and the first two hidden rows.
 // One model at a time; the first is dropped before the second is generated.
+// Then `embed` (whose pooler/cls passes compute the last layer on row 0 only) must give the same
+// pooler and cls vectors, bit for bit, as those full passes, for the texts of up to 128 tokens.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -39,6 +41,8 @@ const TOL = 1e-4;
 const SIM_TOL = 1e-5;
 const table = new ErrorTable();
 const poolers: Record<string, Float32Array[]> = {};
+/** The build `simd: 'auto'` picked on this runtime (baseline, or relaxed SIMD on Node >= 22). */
+let buildName = 'wasm';
 
 const tokFiles = (name: string) => readFileSync(`test/fixtures/tokenizer/${name}`);
 const tokenizer = BertTokenizer.fromFiles({
@@ -68,13 +72,14 @@ function hashingSource(seed: string): { source: TensorSource; digest: () => stri
 }
 
 afterAll(() => {
-  console.log(`\n${table.toMarkdown('synthetic base: max |ours − f64| (wasm)')}\n`);
+  console.log(`\n${table.toMarkdown(`synthetic base: max |ours − f64| (${buildName})`)}\n`);
 });
 
 describe.each(['question', 'context'])('synthetic %s model (klue/bert-base shape)', (seed) => {
   it('generates the golden weights and matches transformers on every text', async () => {
     const t0 = performance.now();
     const backend = await createBackend('wasm');
+    buildName = backend.name;
     const { source, digest } = hashingSource(seed);
     const params = loadBertParamsFromTensors(source, config, backend);
     const tLoad = performance.now();
@@ -84,6 +89,7 @@ describe.each(['question', 'context'])('synthetic %s model (klue/bert-base shape
     const items = golden.outputs[seed];
     const C = encoder.dimension;
     const failures: string[] = [];
+    const full: Record<'pooler' | 'cls', Float32Array[]> = { pooler: [], cls: [] };
     poolers[seed] = [];
     golden.texts.forEach((text, i) => {
       const ids = Array.from(tokenizer.encode(text, { maxLength: 512 }).ids);
@@ -103,7 +109,17 @@ describe.each(['question', 'context'])('synthetic %s model (klue/bert-base shape
       }
       table.note(seed, 'PyTorch f32 hidden', items[i].max_abs_err_f32_hidden);
       poolers[seed].push(poolSequence('pooler', out, 0, L));
+      full.pooler.push(poolSequence('pooler', out, 0, L));
+      full.cls.push(poolSequence('cls', out, 0, L));
     });
+    const short = golden.texts.map((t, i) => i).filter((i) => items[i].ids.length <= 128);
+    for (const pooling of ['pooler', 'cls'] as const) {
+      const got = await encoder.embed(short.map((i) => golden.texts[i]), { pooling, maxLength: 512 });
+      short.forEach((i, j) => {
+        const same = got[j].every((x, c) => Object.is(x, full[pooling][i][c]));
+        if (!same) failures.push(`text ${i}: embed ${pooling} (last layer on row 0 only) differs from the full pass: ${diff(got[j], full[pooling][i]).detail}`);
+      });
+    }
     encoder.dispose();
     const tEnd = performance.now();
     console.log(`synthetic ${seed}: generate+hash+load ${((tLoad - t0) / 1000).toFixed(1)} s, ` +

@@ -39,7 +39,8 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  console.log(`\n${table.toMarkdown('max |ours − f64| (wasm)')}\n`);
+  // 'wasm-simd' or 'wasm-relaxed-simd': the build `simd: 'auto'` picked on this runtime.
+  console.log(`\n${table.toMarkdown(`max |ours − f64| (${encoders.values().next().value?.backend.name})`)}\n`);
 });
 
 /** Which layer first leaves the tolerance, for texts 0-3 (layers_f64), as a sentence. */

@@ -53,8 +53,11 @@ export interface KernelBackend {
    *  lane-wise order may differ in the last bits); probabilities below e^-64 of the row's largest are
    *  flushed to exactly 0 (they would make subnormal products, a slow path, and are < 2e-28 anyway).
    *  `scratch` holds attentionScratchBytes(NH, L, HS) bytes, one equal share per head, in the
-   *  backend's own layout. ctx may be q itself (each head reads only its own Q block). */
-  attention(ctx: Ptr, q: Ptr, k: Ptr, v: Ptr, scratch: Ptr, NH: number, L: number, HS: number, ld: number, scale: number): void;
+   *  backend's own layout. ctx may be q itself (each head reads only its own Q block).
+   *  `queries` (default L, at most L): only the first `queries` rows of q are read and of ctx
+   *  written, against all L keys and values — each of them bitwise as with queries = L (a pooling
+   *  that reads only the [CLS] row needs only that row of the last layer's attention). */
+  attention(ctx: Ptr, q: Ptr, k: Ptr, v: Ptr, scratch: Ptr, NH: number, L: number, HS: number, ld: number, scale: number, queries?: number): void;
   /** In place, each of `rows` rows of `cols`: softmax(x * scale + mask), mask[cols] additive; a mask
    *  pointer of 0 means no mask; a row whose every entry is -∞ becomes all zeros. */
   softmaxRows(x: Ptr, mask: Ptr, rows: number, cols: number, scale: number): void;

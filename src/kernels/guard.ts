@@ -2,10 +2,13 @@
 // kernels (which trust their arguments); `guardBackend` wraps them into a KernelBackend that turns
 // any bad pointer, size or aliasing into a KernelError before anything runs. That is what keeps a
 // bad call from trapping inside WebAssembly, reading out of bounds or silently writing over an input.
-// Does not own: the arithmetic (reference.ts, wasm.ts) or the heap layout (arena.ts).
-import type { KernelBackend, Ptr } from './backend.js';
+// The checks themselves are guard-checks.ts's; this file says which each kernel needs, in three groups
+// (products, attention, row kernels; guard-lowp.ts has the int8/f16 ones).
+// Does not own: the arithmetic (reference.ts, wasm-kernels.ts) or the heap layout (arena.ts).
+import type { KernelBackend } from './backend.js';
 import type { Arena } from './arena.js';
 import { KernelError } from './kernel-error.js';
+import { ArgumentChecks } from './guard-checks.js';
 import { guardLowPrecision } from './guard-lowp.js';
 import type { RawLowPrecisionKernels } from './reference-lowp.js';
 
@@ -30,18 +33,13 @@ export type RawKernels = Pick<
 > &
   RawLowPrecisionKernels;
 
-interface Region {
-  name: string;
-  start: number;
-  end: number;
-}
-
 /** What a backend adds beyond its kernels: its thread count and how to stop its threads. */
 export interface BackendLifecycle {
   threads: number;
   dispose(): void;
 }
 
+/** The KernelBackend over `raw` kernels: the arena's allocation, and every kernel behind its checks. */
 export function guardBackend(
   name: string,
   arena: Arena,
@@ -49,64 +47,7 @@ export function guardBackend(
   lifecycle: BackendLifecycle = { threads: 1, dispose() {} },
 ): KernelBackend {
   const memory = arena.memory;
-
-  function size(op: string, label: string, v: number): void {
-    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) {
-      throw new KernelError('KERNEL_BAD_SIZE', `${op}: ${label} = ${v} must be an integer in [0, 2^31)`);
-    }
-  }
-
-  /** NH heads of L tokens, head size HS; the per-head scratch is sized in i32 inside wasm, so it
-   *  must stay far from 2^31. */
-  function attentionSizes(op: string, NH: number, L: number, HS: number): void {
-    size(op, 'NH', NH);
-    size(op, 'L', L);
-    size(op, 'HS', HS);
-    size(op, 'L*(L+2*HS+16)', L * (L + 2 * HS + 16) * F32);
-  }
-
-  /** A region of `floats` f32 at `ptr` must lie inside the live arena [base, top). */
-  function region(op: string, label: string, ptr: Ptr, floats: number): Region {
-    if (!Number.isInteger(ptr) || ptr % F32 !== 0) {
-      throw new KernelError('KERNEL_BAD_POINTER', `${op}: ${label} pointer ${ptr} is not a 4-byte aligned byte offset`);
-    }
-    const end = ptr + floats * F32;
-    if (ptr < arena.base || end > arena.top) {
-      throw new KernelError(
-        'KERNEL_BAD_POINTER',
-        `${op}: ${label} [${ptr}, ${end}) (${floats} floats) is outside the heap's live arena [${arena.base}, ${arena.top})`,
-      );
-    }
-    return { name: label, start: ptr, end };
-  }
-
-  /** Floats spanned by `rows` rows of `cols` with a row stride of `ld` floats. */
-  function strided(op: string, label: string, rows: number, cols: number, ld: number): number {
-    size(op, `ld${label}`, ld);
-    if (rows > 1 && ld < cols) {
-      throw new KernelError('KERNEL_BAD_SIZE', `${op}: ld${label} = ${ld} is smaller than the row length ${cols}`);
-    }
-    return rows === 0 || cols === 0 ? 0 : (rows - 1) * ld + cols;
-  }
-
-  function disjoint(op: string, out: Region, ...inputs: Region[]): void {
-    if (out.end === out.start) return;
-    for (const r of inputs) {
-      if (r.end > r.start && out.start < r.end && r.start < out.end) {
-        throw new KernelError(
-          'KERNEL_OVERLAP',
-          `${op}: output ${out.name} [${out.start}, ${out.end}) overlaps input ${r.name} [${r.start}, ${r.end})`,
-        );
-      }
-    }
-  }
-
-  /** Same region or no overlap at all: kernels that run element by element may work in place. */
-  function sameOrDisjoint(op: string, out: Region, x: Region): void {
-    if (out.start === x.start) return;
-    disjoint(op, out, x);
-  }
-
+  const c = new ArgumentChecks(arena);
   return {
     name,
     memory,
@@ -114,133 +55,150 @@ export function guardBackend(
       return lifecycle.threads;
     },
     dispose: () => lifecycle.dispose(),
-    ...guardLowPrecision(arena, raw),
     alloc: (bytes) => arena.alloc(bytes),
     mark: () => arena.mark(),
     release: (m) => arena.release(m),
     f32(ptr, length) {
-      size('f32', 'length', length);
-      region('f32', 'view', ptr, length);
+      c.size('f32', 'length', length);
+      c.floats('f32', 'view', ptr, length);
       return new Float32Array(memory.buffer, ptr, length);
     },
+    ...guardProducts(c, raw),
+    ...guardAttention(c, raw),
+    ...guardRowKernels(c, raw),
+    ...guardLowPrecision(c, raw),
+  };
+}
 
+/** The Linear and the two strided products. */
+function guardProducts(c: ArgumentChecks, raw: RawKernels): Pick<RawKernels, 'packedLinearBytes' | 'packLinear' | 'linear' | 'matmulNT' | 'matmulNN'> {
+  return {
     packedLinearBytes(OUT, IN) {
-      size('packedLinearBytes', 'OUT', OUT);
-      size('packedLinearBytes', 'IN', IN);
+      c.sizes('packedLinearBytes', { OUT, IN });
       return raw.packedLinearBytes(OUT, IN);
     },
     packLinear(dst, src, OUT, IN) {
       const op = 'packLinear';
-      size(op, 'OUT', OUT);
-      size(op, 'IN', IN);
-      const d = region(op, 'dst', dst, raw.packedLinearBytes(OUT, IN) / F32);
-      const s = region(op, 'src', src, OUT * IN);
-      disjoint(op, d, s);
+      c.sizes(op, { OUT, IN });
+      const d = c.floats(op, 'dst', dst, raw.packedLinearBytes(OUT, IN) / F32);
+      const s = c.floats(op, 'src', src, OUT * IN);
+      c.disjoint(op, d, s);
       raw.packLinear(dst, src, OUT, IN);
     },
     linear(out, x, w, bias, T, IN, OUT) {
       const op = 'linear';
-      size(op, 'T', T);
-      size(op, 'IN', IN);
-      size(op, 'OUT', OUT);
-      const o = region(op, 'out', out, T * OUT);
-      const xr = region(op, 'x', x, T * IN);
-      const wr = region(op, 'w', w, raw.packedLinearBytes(OUT, IN) / F32);
-      const br = region(op, 'bias', bias, OUT);
-      disjoint(op, o, xr, wr, br);
+      c.sizes(op, { T, IN, OUT });
+      const o = c.floats(op, 'out', out, T * OUT);
+      const xr = c.floats(op, 'x', x, T * IN);
+      const wr = c.floats(op, 'w', w, raw.packedLinearBytes(OUT, IN) / F32);
+      const br = c.floats(op, 'bias', bias, OUT);
+      c.disjoint(op, o, xr, wr, br);
       raw.linear(out, x, w, bias, T, IN, OUT);
     },
     matmulNT(out, a, b, M, N, K, lda, ldb, ldc) {
       const op = 'matmulNT';
-      size(op, 'M', M);
-      size(op, 'N', N);
-      size(op, 'K', K);
-      const o = region(op, 'out', out, strided(op, 'c', M, N, ldc));
-      const ar = region(op, 'a', a, N === 0 ? 0 : strided(op, 'a', M, K, lda));
-      const br = region(op, 'b', b, M === 0 ? 0 : strided(op, 'b', N, K, ldb));
-      disjoint(op, o, ar, br);
+      c.sizes(op, { M, N, K });
+      const o = c.floats(op, 'out', out, c.strided(op, 'c', M, N, ldc));
+      const ar = c.floats(op, 'a', a, N === 0 ? 0 : c.strided(op, 'a', M, K, lda));
+      const br = c.floats(op, 'b', b, M === 0 ? 0 : c.strided(op, 'b', N, K, ldb));
+      c.disjoint(op, o, ar, br);
       raw.matmulNT(out, a, b, M, N, K, lda, ldb, ldc);
     },
     matmulNN(out, a, b, M, N, K, lda, ldb, ldc) {
       const op = 'matmulNN';
-      size(op, 'M', M);
-      size(op, 'N', N);
-      size(op, 'K', K);
-      const o = region(op, 'out', out, strided(op, 'c', M, N, ldc));
-      const ar = region(op, 'a', a, N === 0 ? 0 : strided(op, 'a', M, K, lda));
-      const br = region(op, 'b', b, M === 0 ? 0 : strided(op, 'b', K, N, ldb));
-      disjoint(op, o, ar, br);
+      c.sizes(op, { M, N, K });
+      const o = c.floats(op, 'out', out, c.strided(op, 'c', M, N, ldc));
+      const ar = c.floats(op, 'a', a, N === 0 ? 0 : c.strided(op, 'a', M, K, lda));
+      const br = c.floats(op, 'b', b, M === 0 ? 0 : c.strided(op, 'b', K, N, ldb));
+      c.disjoint(op, o, ar, br);
       raw.matmulNN(out, a, b, M, N, K, lda, ldb, ldc);
     },
+  };
+}
+
+/** The fused attention and its scratch size. */
+function guardAttention(c: ArgumentChecks, raw: RawKernels): Pick<RawKernels, 'attentionScratchBytes' | 'attention'> {
+  /** NH heads of L tokens, head size HS; the per-head scratch is sized in i32 inside wasm, so it
+   *  must stay far from 2^31. */
+  function attentionSizes(op: string, NH: number, L: number, HS: number): void {
+    c.sizes(op, { NH, L, HS });
+    c.size(op, 'L*(L+2*HS+16)', L * (L + 2 * HS + 16) * F32);
+  }
+  return {
     attentionScratchBytes(NH, L, HS) {
       attentionSizes('attentionScratchBytes', NH, L, HS);
       return raw.attentionScratchBytes(NH, L, HS);
     },
-    attention(ctx, q, k, v, scores, NH, L, HS, ld, scale) {
+    attention(ctx, q, k, v, scores, NH, L, HS, ld, scale, queries = L) {
       const op = 'attention';
       attentionSizes(op, NH, L, HS);
-      if (typeof scale !== 'number' || Number.isNaN(scale)) {
-        throw new KernelError('KERNEL_BAD_SIZE', `${op}: scale = ${scale} must be a number`);
-      }
-      size(op, 'NH*HS', NH * HS);
-      size(op, 'NH*L*L', NH * L * L);
-      const span = strided(op, '', L, NH * HS, ld);
-      const c = region(op, 'ctx', ctx, span);
-      const qr = region(op, 'q', q, span);
-      const kr = region(op, 'k', k, span);
-      const vr = region(op, 'v', v, span);
-      const sr = region(op, 'scratch', scores, raw.attentionScratchBytes(NH, L, HS) / F32);
-      sameOrDisjoint(op, c, qr);
-      disjoint(op, c, kr, vr, sr);
-      disjoint(op, sr, qr, kr, vr);
-      raw.attention(ctx, q, k, v, scores, NH, L, HS, ld, scale);
+      c.size(op, 'queries', queries);
+      if (queries > L) throw new KernelError('KERNEL_BAD_SIZE', `${op}: queries = ${queries} is more than the L = ${L} tokens`);
+      c.scale(op, scale);
+      c.size(op, 'NH*HS', NH * HS);
+      c.size(op, 'NH*L*L', NH * L * L);
+      const span = c.strided(op, '', L, NH * HS, ld);
+      const querySpan = queries === 0 ? 0 : c.strided(op, '', queries, NH * HS, ld);
+      const cr = c.floats(op, 'ctx', ctx, querySpan);
+      const qr = c.floats(op, 'q', q, querySpan);
+      const kr = c.floats(op, 'k', k, span);
+      const vr = c.floats(op, 'v', v, span);
+      const sr = c.floats(op, 'scratch', scores, raw.attentionScratchBytes(NH, L, HS) / F32);
+      c.sameOrDisjoint(op, cr, qr);
+      c.disjoint(op, cr, kr, vr, sr);
+      c.disjoint(op, sr, qr, kr, vr);
+      raw.attention(ctx, q, k, v, scores, NH, L, HS, ld, scale, queries);
     },
+  };
+}
+
+/** Row-wise and element-wise kernels (softmax, LayerNorm, add, GELU, tanh) and the search dot. */
+function guardRowKernels(c: ArgumentChecks, raw: RawKernels): Pick<RawKernels, 'softmaxRows' | 'layerNorm' | 'addInPlace' | 'gelu' | 'tanh' | 'dotRows'> {
+  return {
     softmaxRows(x, mask, rows, cols, scale) {
       const op = 'softmaxRows';
-      size(op, 'rows', rows);
-      size(op, 'cols', cols);
-      if (typeof scale !== 'number' || Number.isNaN(scale)) {
-        throw new KernelError('KERNEL_BAD_SIZE', `${op}: scale = ${scale} must be a number`);
-      }
-      const xr = region(op, 'x', x, rows * cols);
-      if (mask !== 0) disjoint(op, xr, region(op, 'mask', mask, cols));
+      c.size(op, 'rows', rows);
+      c.size(op, 'cols', cols);
+      c.scale(op, scale);
+      const xr = c.floats(op, 'x', x, rows * cols);
+      if (mask !== 0) c.disjoint(op, xr, c.floats(op, 'mask', mask, cols));
       raw.softmaxRows(x, mask, rows, cols, scale);
     },
     layerNorm(out, x, gamma, beta, rows, C, eps) {
       const op = 'layerNorm';
-      size(op, 'rows', rows);
-      size(op, 'C', C);
+      c.size(op, 'rows', rows);
+      c.size(op, 'C', C);
       if (typeof eps !== 'number' || !(eps >= 0) || !Number.isFinite(eps)) {
         throw new KernelError('KERNEL_BAD_SIZE', `${op}: eps = ${eps} must be a finite number >= 0`);
       }
-      const o = region(op, 'out', out, rows * C);
-      const xr = region(op, 'x', x, rows * C);
-      sameOrDisjoint(op, o, xr);
-      disjoint(op, o, region(op, 'gamma', gamma, C), region(op, 'beta', beta, C));
+      const o = c.floats(op, 'out', out, rows * C);
+      const xr = c.floats(op, 'x', x, rows * C);
+      c.sameOrDisjoint(op, o, xr);
+      c.disjoint(op, o, c.floats(op, 'gamma', gamma, C), c.floats(op, 'beta', beta, C));
       raw.layerNorm(out, x, gamma, beta, rows, C, eps);
     },
     addInPlace(out, x, n) {
       const op = 'addInPlace';
-      size(op, 'n', n);
-      sameOrDisjoint(op, region(op, 'out', out, n), region(op, 'x', x, n));
+      c.size(op, 'n', n);
+      c.sameOrDisjoint(op, c.floats(op, 'out', out, n), c.floats(op, 'x', x, n));
       raw.addInPlace(out, x, n);
     },
     gelu(x, n) {
-      size('gelu', 'n', n);
-      region('gelu', 'x', x, n);
+      c.size('gelu', 'n', n);
+      c.floats('gelu', 'x', x, n);
       raw.gelu(x, n);
     },
     tanh(x, n) {
-      size('tanh', 'n', n);
-      region('tanh', 'x', x, n);
+      c.size('tanh', 'n', n);
+      c.floats('tanh', 'x', x, n);
       raw.tanh(x, n);
     },
     dotRows(out, matrix, vec, rows, dim) {
       const op = 'dotRows';
-      size(op, 'rows', rows);
-      size(op, 'dim', dim);
-      const o = region(op, 'out', out, rows);
-      disjoint(op, o, region(op, 'matrix', matrix, rows * dim), region(op, 'vec', vec, dim));
+      c.size(op, 'rows', rows);
+      c.size(op, 'dim', dim);
+      const o = c.floats(op, 'out', out, rows);
+      c.disjoint(op, o, c.floats(op, 'matrix', matrix, rows * dim), c.floats(op, 'vec', vec, dim));
       raw.dotRows(out, matrix, vec, rows, dim);
     },
   };

@@ -17,3 +17,4 @@ export async function createBackend(kind: BackendKind = 'wasm', options: WasmBac
 export type { KernelBackend, Ptr } from './backend.js';
 export { KernelError } from './kernel-error.js';
 export type { WasmBackendOptions } from './wasm.js';
+export type { SimdChoice } from './kernel-module.js';

@@ -83,7 +83,7 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
     grain: 4,
     nsPerRow: (a) => a[4] * a[5] * NS_PER_MAC,
   },
-  // attention_f32(ctx, q, k, v, scratch, NH, L, HS, ld, scale): heads, each with its share of scratch.
+  // attention_f32(ctx, q, k, v, scratch, NH, L, HS, ld, scale, M): heads, each with its share of scratch.
   attention_f32: {
     rows: 5,
     advance: [
@@ -94,8 +94,9 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
       [4, (a, ex) => call(ex, 'attention_head_scratch_bytes', a[6], a[7])],
     ],
     grain: 1,
-    // two L×L×HS products and an L×L softmax per head: ~160 µs at L = 128 (bench/threads.ts)
-    nsPerRow: (a) => 4 * a[6] * a[6] * a[7] * NS_PER_MAC + 2 * a[6] * a[6],
+    // two M×L×HS products, an M×L softmax and the packing of K_h, V_h (2·L×HS) per head: ~160 µs at
+    // M = L = 128 (bench/threads.ts)
+    nsPerRow: (a) => 4 * a[10] * a[6] * a[7] * NS_PER_MAC + 2 * a[10] * a[6] + 2 * a[6] * a[7],
   },
   // softmax_rows_f32(x, mask, rows, cols, scale)
   softmax_rows_f32: {

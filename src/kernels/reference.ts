@@ -60,14 +60,14 @@ export function createReferenceBackend(): KernelBackend {
       }
     },
     attentionScratchBytes: (NH, L) => NH * L * L * F32,
-    attention(ctx, q, k, v, scores, NH, L, HS, ld, scale) {
+    attention(ctx, q, k, v, scores, NH, L, HS, ld, scale, queries = L) {
       // The same three steps as the wasm kernel, each by the oracle's own loops.
       for (let hd = 0; hd < NH; hd++) {
         const col = hd * HS * F32;
         const s = scores + hd * L * L * F32;
-        raw.matmulNT(s, q + col, k + col, L, L, HS, ld, ld, L);
-        raw.softmaxRows(s, 0, L, L, scale);
-        raw.matmulNN(ctx + col, s, v + col, L, HS, L, L, ld, ld);
+        raw.matmulNT(s, q + col, k + col, queries, L, HS, ld, ld, L);
+        raw.softmaxRows(s, 0, queries, L, scale);
+        raw.matmulNN(ctx + col, s, v + col, queries, HS, L, L, ld, ld);
       }
     },
     softmaxRows(x, mask, rows, cols, scale) {

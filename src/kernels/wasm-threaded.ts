@@ -1,7 +1,8 @@
-// Owns: the multi-threaded wasm backend — kernels-mt.wasm over one shared WebAssembly.Memory, the
+// Owns: the multi-threaded wasm backend — a shared-memory build (kernels-mt.wasm, or
+// kernels-relaxed-mt.wasm) over one shared WebAssembly.Memory, the
 // calling thread's instance plus a KernelThreadPool of workers, each split export run as shares
 // (parallel-kernels.ts) — and the decision to fall back to one thread when the runtime cannot.
-// Does not own: the kernel mapping or module loading (wasm.ts), the pool (thread-pool.ts), the
+// Does not own: module loading (kernel-module.ts), the kernel mapping (wasm-kernels.ts), the pool (thread-pool.ts), the
 // argument checks (guard.ts: the same guard, so a bad call never reaches a worker).
 //
 // Heap layout: [AssemblyScript static data | pool control block | arena ...]. The control block sits
@@ -19,10 +20,8 @@ import {
   sharedMemoryUnavailable,
   warnSingleThread,
 } from './thread-pool.js';
-import { initialPages, instantiateKernels, loadKernelModule, rawKernels, type WasmBackendOptions } from './wasm.js';
-
-// A literal `new URL('./…', import.meta.url)` so bundlers emit the file (see wasm.ts).
-const DEFAULT_MT_URL = new URL('./kernels-mt.wasm', import.meta.url);
+import { backendName, initialPages, instantiateKernels, loadKernelModule, variantFile, type WasmBackendOptions } from './kernel-module.js';
+import { rawKernels } from './wasm-kernels.js';
 
 /** A shared memory must declare its maximum up front (it can never move); the engine reserves that
  *  much address space. 4 GiB first (the arena's limit), smaller where an engine refuses it. */
@@ -32,7 +31,7 @@ const MAXIMUM_PAGES = [MAX_HEAP_BYTES / WASM_PAGE, 16384, 4096];
  * The threaded backend, or undefined when this runtime cannot run one (after warning why, once).
  * Invalid options and a missing SIMD still throw, as for one thread.
  */
-export async function createThreadedWasmBackend(options: WasmBackendOptions): Promise<KernelBackend | undefined> {
+export async function createThreadedWasmBackend(options: WasmBackendOptions, simd: 'baseline' | 'relaxed'): Promise<KernelBackend | undefined> {
   const threads = resolveThreadCount(options.threads);
   if (threads === 1) return undefined;
   const unavailable = sharedMemoryUnavailable();
@@ -40,16 +39,17 @@ export async function createThreadedWasmBackend(options: WasmBackendOptions): Pr
   const factory = await pickWorkerFactory(options.workerFactory);
   if (!factory) return fallBack(threads, 'this runtime has no Worker API (and no worker factory was registered)');
 
+  const variant = { simd, shared: true };
   let module: WebAssembly.Module;
   try {
-    module = await loadKernelModule(options.wasmThreadsBytes, DEFAULT_MT_URL);
+    module = await loadKernelModule(options.wasmThreadsBytes, variant);
   } catch (error) {
     if ((error as KernelError).code === 'KERNEL_NO_SIMD') throw error;
     return fallBack(threads, (error as Error).message);
   }
   const memory = sharedMemory(initialPages(options));
   if (!memory) return fallBack(threads, 'no shared WebAssembly.Memory could be reserved');
-  const ex = await instantiateKernels(module, memory, 'kernels-mt.wasm');
+  const ex = await instantiateKernels(module, memory, variantFile(variant));
   // 64-byte aligned: the control block's counters each own a cache line.
   const control = Math.ceil(Math.max(16, ex.heap_base()) / 64) * 64;
   const arena = new Arena(memory, control + controlBytes());
@@ -59,7 +59,7 @@ export async function createThreadedWasmBackend(options: WasmBackendOptions): Pr
   } catch (error) {
     return fallBack(threads, (error as Error).message);
   }
-  return guardBackend('wasm-simd', arena, rawKernels(parallelExports(ex, pool, undefined, options.minShareNs, options.chunksPerThread)), {
+  return guardBackend(backendName(ex), arena, rawKernels(parallelExports(ex, pool, undefined, options.minShareNs, options.chunksPerThread)), {
     threads,
     dispose: () => pool.dispose(),
   });

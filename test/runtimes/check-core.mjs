@@ -42,7 +42,9 @@ export async function runCheck({ lib, read, threads, runtime, version }) {
   );
   const readMs = performance.now() - started;
 
-  // Always explicit: a library whose default is several threads must still run 1 when asked.
+  // Always explicit: a library whose default is several threads must still run 1 when asked. The
+  // default kernels are the relaxed-SIMD build where the runtime has it; then the baseline build
+  // (simd: 'baseline') is checked too, so both builds run wherever both can.
   const options = { threads };
   const loadStart = performance.now();
   const question = await lib.Encoder.fromFiles(questionFiles, options);
@@ -53,6 +55,17 @@ export async function runCheck({ lib, read, threads, runtime, version }) {
   const [queryVector] = await question.embed([query]);
   const noteVectors = await context.embed(notes);
   const embedMs = performance.now() - embedStart;
+  const kernels = [question.backend?.name ?? '?'];
+  /** Pooler vectors of the other build ([query, ...notes]), compared below like the first's. */
+  let baseline;
+  if (kernels[0] === 'wasm-relaxed-simd') {
+    const q2 = await lib.Encoder.fromFiles(questionFiles, { ...options, simd: 'baseline' });
+    const c2 = await lib.Encoder.fromFiles(contextFiles, { ...options, simd: 'baseline' });
+    kernels.push(q2.backend?.name ?? '?');
+    baseline = [...(await q2.embed([query])), ...(await c2.embed(notes))];
+    q2.dispose?.();
+    c2.dispose?.();
+  }
 
   let maxError = 0;
   let worst = '';
@@ -71,6 +84,10 @@ export async function runCheck({ lib, read, threads, runtime, version }) {
   };
   compare(queryVector, golden.models['tiny-question'][0].pooler_f64, 'tiny-question text 0 pooler');
   notes.forEach((_, i) => compare(noteVectors[i], golden.models['tiny-context'][i + 1].pooler_f64, `tiny-context text ${i + 1} pooler`));
+  if (baseline) {
+    compare(baseline[0], golden.models['tiny-question'][0].pooler_f64, 'baseline build: tiny-question text 0 pooler');
+    notes.forEach((_, i) => compare(baseline[i + 1], golden.models['tiny-context'][i + 1].pooler_f64, `baseline build: tiny-context text ${i + 1} pooler`));
+  }
 
   // The card's scores: cosine of the question pooler with each note's context pooler.
   const similarities = noteVectors.map((v) => cosine(queryVector, v));
@@ -90,6 +107,7 @@ export async function runCheck({ lib, read, threads, runtime, version }) {
     entry: typeof lib.Encoder.fromDirectory === 'function' ? 'node' : 'neutral',
     threads: reportedThreads,
     requestedThreads: threads,
+    kernels: kernels.join(' + '),
     maxError,
     worst,
     maxSimilarityError,

@@ -46,6 +46,8 @@ export interface CheckResult {
   entry?: string;
   threads?: number;
   requestedThreads?: number;
+  /** Backend name(s) of the kernel builds checked: wasm-simd, or wasm-relaxed-simd + wasm-simd. */
+  kernels?: string;
   maxError?: number;
   worst?: string;
   maxSimilarityError?: number;
@@ -167,9 +169,9 @@ export function resolveExport(exportsField: unknown, subpath: string, conditions
 /** One line of the printed matrix. */
 export function formatRow(r: CheckResult): string {
   const e = (x: number | undefined) => (x === undefined ? '-' : x.toExponential(2));
-  return `| ${r.runtime} | ${r.version} | ${r.lib ?? '-'} → ${r.entry ?? '-'} | ${r.threads ?? '-'} | ${e(r.maxError)} | ${e(r.maxSimilarityError)} | ${r.ms ?? '-'} | ${r.loadMs ?? '-'} |`;
+  return `| ${r.runtime} | ${r.version} | ${r.lib ?? '-'} → ${r.entry ?? '-'} | ${r.threads ?? '-'} | ${r.kernels ?? '-'} | ${e(r.maxError)} | ${e(r.maxSimilarityError)} | ${r.ms ?? '-'} | ${r.loadMs ?? '-'} |`;
 }
 
 export const TABLE_HEADER =
-  '| runtime | version | import → entry | threads | max pooler err | max similarity err | embed ms | load ms |\n' +
-  '|---|---|---|---|---|---|---|---|';
+  '| runtime | version | import → entry | threads | kernels | max pooler err | max similarity err | embed ms | load ms |\n' +
+  '|---|---|---|---|---|---|---|---|---|';
