@@ -121,9 +121,6 @@ export function parseSafetensorsHeader(source: ByteSource): SafetensorsHeader {
   if (headerLength > source.size - 8) {
     fail('SAFETENSORS_HEADER_PAST_END', `${file}: header length ${headerLength} at byte 0 runs past the end of the file (bytes 8..${8 + headerLength} of ${source.size})`);
   }
-  if (headerLength < 2) {
-    fail('SAFETENSORS_HEADER_NOT_OBJECT', `${file}: header length ${headerLength} is too short for a JSON object`);
-  }
   const headerBytes = new Uint8Array(headerLength);
   source.readInto(8, headerBytes);
 
