@@ -13,6 +13,7 @@ import { bertTensorSpecs, type BertTensorSpec } from './bert-tensors.js';
 import type { ByteSource } from './byte-source.js';
 import type { BertConfig } from './config.js';
 import type { KernelBackend, Ptr } from './kernels/backend.js';
+import { checkFinite, type FiniteCheck } from './finite.js';
 import { isLowPrecision, loadLowPrecision, lowPrecisionBytes, lowPrecisionScratchFloats, WORD_EMBEDDINGS } from './weights-lowp.js';
 import { wordEmbeddingSource, type WordEmbeddingPlacement } from './word-embedding-source.js';
 import {
@@ -74,6 +75,10 @@ export interface LoadOptions {
    *  reads the rows each forward pass needs (word-embedding-source.ts); the source must then stay
    *  readable for the model's life. Outputs are bitwise the same either way. */
   wordEmbeddings?: WordEmbeddingPlacement;
+  /** Accept NaN and ±Infinity in the weights (default false: such a tensor is refused with
+   *  SAFETENSORS_NON_FINITE naming the tensor and element, as it is found while loading). Only for
+   *  inspecting a damaged model: its outputs will not be finite, and the Encoder refuses those. */
+  allowNonFinite?: boolean;
 }
 
 /** A TensorSource over a safetensors file. */
@@ -183,7 +188,10 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
   }
   // Left in the source: no heap place, not read now; rows come from `words` each forward pass.
   const inSource = (spec: BertTensorSpec): boolean => placement === 'source' && spec.name === WORD_EMBEDDINGS;
-  const words = placement === 'source' ? wordEmbeddingSource(tensors, resolved.get(WORD_EMBEDDINGS)!, config.hidden_size, dtype) : undefined;
+  // Every value is checked as it is converted, in the pass that loads it (no second pass or copy);
+  // word embeddings left in the source are checked row by row as they are read.
+  const check: FiniteCheck | undefined = options.allowNonFinite ? undefined : (name, shape, values, first) => checkFinite(values, tensors.name, name, shape, first);
+  const words = placement === 'source' ? wordEmbeddingSource(tensors, resolved.get(WORD_EMBEDDINGS)!, config.hidden_size, dtype, check) : undefined;
   try {
     // Heap bytes of every tensor in its stored form (0: left in the source), and the load scratch.
     let maxLinear = 0;
@@ -226,12 +234,14 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
       if (inSource(spec)) {
         // read per forward pass
       } else if (isLowPrecision(spec, dtype)) {
-        loadLowPrecision(backend, tensors, sourceName, spec, dtype, dst, scratch);
+        loadLowPrecision(backend, tensors, sourceName, spec, dtype, dst, scratch, check);
       } else if (spec.kind === 'linear-weight') {
         tensors.read(sourceName, backend.f32(scratch, n));
+        check?.(sourceName, spec.shape, backend.f32(scratch, n), 0);
         backend.packLinear(dst, scratch, spec.shape[0], spec.shape[1]);
       } else {
         tensors.read(sourceName, backend.f32(dst, n));
+        check?.(sourceName, spec.shape, backend.f32(dst, n), 0);
       }
       const fileDtype = tensors.info(sourceName)!.dtype;
       dtypes[fileDtype] = (dtypes[fileDtype] ?? 0) + 1;
