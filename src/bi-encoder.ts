@@ -4,7 +4,6 @@
 // bytes (EncoderFiles) or ready Encoders, never paths (node/bi-encoder.ts adds folders and hub ids).
 // Does not own: the BERT forward pass (encoder.ts), the index format (vector-index.ts) or the
 // arithmetic of similarity and top-k (similarity.ts).
-import { bytesSource, type ByteSource } from './byte-source.js';
 import { Encoder, type EncoderFiles, type EncoderOptions } from './encoder.js';
 import { KmedError } from './errors.js';
 import type { KernelBackend } from './kernels/backend.js';
@@ -75,12 +74,6 @@ export interface ScoreOptions {
 }
 
 type Vectors = ArrayLike<number>[];
-
-function weightsSource(weights: EncoderFiles['weights'], name: string): ByteSource {
-  if (weights instanceof Uint8Array) return bytesSource(weights, name);
-  if (weights instanceof ArrayBuffer) return bytesSource(new Uint8Array(weights), name);
-  return weights;
-}
 
 /** The two identities (null when unknown) of a question/context pair, for messages and headers. */
 export interface BiEncoderIdentity {
@@ -155,11 +148,11 @@ export class BiEncoder {
       const identity = {
         question: {
           name: names.question,
-          fingerprint: await modelFingerprint(files.question.config, weightsSource(files.question.weights, names.question)),
+          fingerprint: await modelFingerprint(files.question.config, files.question.weights),
         },
         context: {
           name: names.context,
-          fingerprint: await modelFingerprint(files.context.config, weightsSource(files.context.weights, names.context)),
+          fingerprint: await modelFingerprint(files.context.config, files.context.weights),
         },
       };
       return new this(question, context, { ...options, identity });

@@ -8,7 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import { BiEncoder as BaseBiEncoder, BiEncoderError, type BiEncoderOptions } from '../bi-encoder.js';
 import { modelFingerprint, type ModelIdentity } from '../model-identity.js';
 import { Encoder } from './encoder.js';
-import { fileSource } from './file-source.js';
+import { cachedWeightsSha256 } from './model-fingerprint.js';
 
 export const DEFAULT_QUESTION_MODEL = 'snumin44/medical-biencoder-ko-bert-question';
 export const DEFAULT_CONTEXT_MODEL = 'snumin44/medical-biencoder-ko-bert-context';
@@ -55,15 +55,19 @@ export function resolveModelDir(role: ModelRole, location: ModelLocation = {}): 
   return dir;
 }
 
-/** Name (the folder's name) and fingerprint of the model in `dir`, without loading its weights. */
-export async function modelIdentityOfDirectory(dir: string): Promise<ModelIdentity> {
+/** Name (the folder's name) and fingerprint of the model in `dir`, without loading its weights.
+ *  The weights' sha256 is hashed once and cached next to them (model-fingerprint.ts);
+ *  `weightsSha256` (e.g. the LFS sha256 a download verified) skips even that. */
+export async function modelIdentityOfDirectory(dir: string, options: { weightsSha256?: string } = {}): Promise<ModelIdentity> {
   const config = readFileSync(join(dir, 'config.json'));
-  const weights = fileSource(join(dir, 'model.safetensors'));
-  try {
-    return { name: basename(resolve(dir)), fingerprint: await modelFingerprint(config, weights) };
-  } finally {
-    weights.close();
-  }
+  const weightsPath = join(dir, 'model.safetensors');
+  const { sha256 } = await cachedWeightsSha256(weightsPath, { knownSha256: options.weightsSha256 });
+  return { name: basename(resolve(dir)), fingerprint: await modelFingerprint(config, { name: weightsPath, size: statSync(weightsPath).size, readInto: noRead }, { weightsSha256: sha256 }) };
+}
+
+/** The weights are never read when their sha256 is given. */
+function noRead(): never {
+  throw new BiEncoderError('MODEL_NOT_FOUND', 'internal: model.safetensors read although its sha256 was known');
 }
 
 /** One encoder of the pair, loaded from its folder, with its identity. */
