@@ -213,6 +213,8 @@ export class Encoder {
     const seqs = ids.map((seq, i) => checkTokenIds(seq, this.config, `ids[${i}]`));
     const input = this.#batch(seqs.map((s) => ({ ids: s, tokenTypeIds: new Int32Array(s.length) })), seqs.map((_, i) => i));
     const out = bertForward(this.backend, params, this.config, input, options);
+    // Raw outputs too: a non-finite pooler_output row is an error, never handed back.
+    for (let b = 0; b < out.B; b++) checkFiniteOutput(out.poolerOutput.subarray(b * out.C, (b + 1) * out.C), b, 'pooler');
     return { ...out, lengths: Array.from(input.lengths) };
   }
 
