@@ -73,6 +73,13 @@ describe('non-finite weights', () => {
     expect(err).toBeInstanceOf(EncoderError);
     expect(err.code).toBe('ENCODER_NON_FINITE_OUTPUT');
     expect(err.message).toMatch(/^input [01]: the pooler embedding holds NaN at dimension 5/);
+    let raw: unknown;
+    try {
+      enc.forwardIds([[2, 5, 3]]);
+    } catch (error) {
+      raw = error;
+    }
+    expect((raw as EncoderError).code).toBe('ENCODER_NON_FINITE_OUTPUT');
     // cls pooling does not go through the pooler: those embeddings are finite and returned.
     const cls = await enc.embedIds([[2, 5, 3]], { pooling: 'cls' });
     expect(firstNonFinite(cls[0])).toBe(-1);
