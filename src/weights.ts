@@ -1,9 +1,11 @@
 // Owns: getting a BERT's weights into the kernel heap as BertParams — finding each BertModel
 // tensor under its Hugging Face name (plain, `bert.`-prefixed, or old LayerNorm gamma/beta),
-// checking every shape against the config, and copying values straight into their final heap
-// place with bounded extra memory (one Linear-sized scratch region; F16/BF16 via 64 KiB chunks).
-// Does not own: the file format (safetensors.ts), the names/shapes list (bert-tensors.ts), or what
-// the parameters mean (bert.ts).
+// checking the config against the weights before anything is allocated (layer count, every shape,
+// no tensor left over that BertModel would not ignore), and copying values straight into their
+// final heap place with bounded extra memory (one Linear-sized scratch region; F16/BF16 via 64 KiB
+// chunks), each run of values checked for NaN/±Infinity as it passes (finite.ts).
+// Does not own: the file format (safetensors.ts), the names/shapes list and which extra names are
+// harmless (bert-tensors.ts), or what the parameters mean (bert.ts).
 //
 // Memory: every destination is allocated first (so the heap grows before any view is taken),
 // then a scratch region on top for Linear weights, released at the end. Peak ≈ the weights once
