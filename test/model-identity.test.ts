@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { bytesSource } from '../src/byte-source.js';
 import { modelFingerprint, weightsSha256 } from '../src/model-identity.js';
 import { modelIdentityOfDirectory } from '../src/node/bi-encoder.js';
-import { cachedWeightsSha256, digestCachePath } from '../src/node/model-fingerprint.js';
+import { cachedWeightsSha256, digestCachePath, recordWeightsSha256 } from '../src/node/model-fingerprint.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kmed-identity-'));
 afterAll(() => {
@@ -105,6 +105,9 @@ describe('model fingerprint', () => {
     copyFileSync(`test/fixtures/tiny-question/config.json`, join(root, 'snapshots', 'abc', 'config.json'));
     expect(await cachedWeightsSha256(join(root, 'snapshots', 'abc', 'model.safetensors'))).toEqual({ sha256: sha, source: 'hf-blob' });
     expect((await modelIdentityOfDirectory(join(root, 'snapshots', 'abc'))).fingerprint).toBe(await modelFingerprint(config, weights));
+    const recorded = copyModel('recorded');
+    recordWeightsSha256(join(recorded, 'model.safetensors'), sha);
+    expect(await cachedWeightsSha256(join(recorded, 'model.safetensors'))).toEqual({ sha256: sha, source: 'cache' });
     const dir = copyModel('given');
     expect(await cachedWeightsSha256(join(dir, 'model.safetensors'), { knownSha256: sha })).toEqual({ sha256: sha, source: 'given' });
     expect(existsSync(digestCachePath(join(dir, 'model.safetensors')))).toBe(false);

@@ -8,3 +8,4 @@ export { buildIndex, IndexBuildError, type IndexBuildOptions, type IndexBuildRes
 export { CorpusError } from './corpus-reader.js';
 export { fileSource, FileSourceError, type FileByteSource } from './file-source.js';
 export { loadTokenizerFromDirectory } from './tokenizer-files.js';
+export { cachedWeightsSha256, recordWeightsSha256 } from './model-fingerprint.js';

@@ -4,7 +4,8 @@
 // blob by the sha256 it verified); a cache file next to the model, `model.safetensors.sha256.json`,
 // valid while the file's size and mtime are those it records; else the whole file is hashed with
 // node:crypto (~1 s for 440 MB) and the cache written atomically (temp, fsync, rename). A folder we
-// cannot write to (read-only, permissions) just means hashing again next time.
+// cannot write to (read-only, permissions) just means hashing again next time. A downloader that
+// verified the LFS sha256 can record it with recordWeightsSha256.
 // Does not own what the digest goes into (../model-identity.ts) or downloading (hub-download.ts).
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
@@ -58,6 +59,17 @@ export async function cachedWeightsSha256(weightsPath: string, options: WeightsD
   }
   writeCacheQuietly(cachePath, { ...key, sha256 });
   return { sha256, source: 'computed' };
+}
+
+/**
+ * Record a digest already verified for the file at `weightsPath` (e.g. by a download that checked
+ * the LFS sha256), so the first fingerprint needs no read of the file. Keyed like any cache entry
+ * (size and mtime now); a write failure is ignored.
+ */
+export function recordWeightsSha256(weightsPath: string, sha256: string): void {
+  if (!SHA256_HEX.test(sha256)) return;
+  const stat = statSync(weightsPath, { bigint: true });
+  writeCacheQuietly(digestCachePath(weightsPath), { version: CACHE_VERSION, size: String(stat.size), mtimeNs: String(stat.mtimeNs), sha256 });
 }
 
 /** A Hugging Face cache snapshot links model.safetensors to `blobs/<sha256>`: that name is the
