@@ -38,7 +38,7 @@ export function checkFinite(values: Float32Array, file: string, tensor: string, 
   }
   throw new SafetensorsError(
     'SAFETENSORS_NON_FINITE',
-    `${file}: tensor ${quote(tensor)} holds ${values[k]} at element ${index} (index [${coords.join(', ')}] of shape ${formatShape(shape)}); the weights are damaged. load them anyway only on purpose, with the allowNonFinite option`,
+    `${file}: tensor ${quote(tensor)} holds ${values[k]} at element ${index} (index [${coords.join(', ')}] of shape ${formatShape(shape)}): the weights are damaged (to load them anyway, on purpose, pass the allowNonFinite option)`,
   );
 }
 
