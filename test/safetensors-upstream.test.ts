@@ -453,6 +453,14 @@ const probes: Case[] = [
   { name: 'u64 dimension before 2 then 0 overflows first', run: () => refuses('ValidationOverflow', () => parse(file(`{"a":${T('F32', '[18446744073709551615,2,0]', '[0,0]')}}`))) },
   { name: 'duplicate tensor field', run: () => refuses('InvalidHeaderDeserialization', () => parse(file('{"a":{"dtype":"U8","dtype":"U8","shape":[1],"data_offsets":[0,1]}}', zeros(1)))) },
   { name: 'unknown tensor field ignored', run: () => expect(parse(file('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"extra":[1,{"x":null}]}}', zeros(1))).skipped).toHaveLength(1) },
+  // serde's derived Deserialize also reads a struct from a sequence of its fields, and a unit enum
+  // variant from a one-key map with a null value; the library therefore accepts these forms.
+  { name: 'entry as [dtype, shape, data_offsets] accepted (serde derive)', run: () => expect(parse(file('{"a":["U8",[2],[0,2]]}', zeros(2))).skipped[0]).toMatchObject({ name: 'a', dtype: 'U8', shape: [2] }) },
+  { name: 'entry array of 4 refused', run: () => refuses('InvalidHeaderDeserialization', () => parse(file('{"a":["U8",[2],[0,2],1]}', zeros(2)))) },
+  { name: 'dtype {"F32": null} accepted (serde enum form)', run: () => expect(parse(file('{"a":{"dtype":{"F32":null},"shape":[1],"data_offsets":[0,4]}}', zeros(4))).tensors.get('a')!.dtype).toBe('F32') },
+  { name: 'dtype {"F32": 1} refused', run: () => refuses('InvalidHeaderDeserialization', () => parse(file('{"a":{"dtype":{"F32":1},"shape":[1],"data_offsets":[0,4]}}', zeros(4)))) },
+  { name: 'data_offsets of 3 refused', run: () => refuses('InvalidHeaderDeserialization', () => parse(file(`{"a":${T('U8', '[2]', '[0,2,2]')}}`, zeros(2)))) },
+  { name: 'duplicate tensor name: the last entry counts', run: () => expect(parse(file(`{"a":${T('U8', '[4]', '[0,4]')},"a":${T('I8', '[2]', '[0,2]')}}`, zeros(2))).skipped[0].dtype).toBe('I8') },
   { name: 'trailing comma refused', run: () => refuses('InvalidHeaderDeserialization', () => parse(file('{"__metadata__":{"a":"1"},}'))) },
   { name: 'leading zero refused', run: () => refuses('InvalidHeaderDeserialization', () => parse(file(`{"a":${T('U8', '[01]', '[0,1]')}}`, zeros(1)))) },
   { name: 'control character in a string refused', run: () => refuses('InvalidHeaderDeserialization', () => parse(file('{"__metadata__":{"a":"x\ty"}}'))) },
