@@ -1,7 +1,8 @@
 // Owns: the list of Hugging Face BertModel parameters — names and shapes — implied by a config,
 // in BertModel's own order (modeling_bert.py: embeddings, encoder.layer.{i}, pooler).
 // Linear weights are [out, in] as nn.Linear stores them. Shared by weights.ts (what to load) and
-// synthetic.ts (what to generate). Does not own reading or generating any values.
+// synthetic.ts (what to generate), and which other checkpoint names BertModel ignores (the rest
+// contradict the config). Does not own reading or generating any values.
 import type { BertConfig } from './config.js';
 
 export type BertTensorKind = 'embedding' | 'linear-weight' | 'bias' | 'layernorm';
@@ -46,4 +47,31 @@ export function bertTensorSpecs(config: Sizes): BertTensorSpec[] {
   }
   linear('pooler.dense', C, C);
   return specs;
+}
+
+/** BertModel's own name of a checkpoint name: the `bert.` prefix of task models removed. */
+export function bertModelName(name: string): string {
+  return name.startsWith('bert.') ? name.slice(5) : name;
+}
+
+/** The layer index of an `encoder.layer.{i}.` name (with or without `bert.`), or undefined. */
+export function layerIndexOf(name: string): number | undefined {
+  const m = /^encoder\.layer\.(\d{1,9})\./.exec(bertModelName(name));
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Why a checkpoint tensor that BertModel does not load is harmless, or undefined when it shows the
+ * config disagrees with the weights. Hugging Face's BertModel ignores the same ones: the
+ * `position_ids` buffer older checkpoints store, and everything outside the BertModel tree — the
+ * `cls.*` pre-training heads and task heads (classifier, qa_outputs, ...). A name inside the tree
+ * (embeddings., encoder., pooler.) that the config does not describe — a layer past
+ * num_hidden_layers, relative-position distance embeddings — means the config is not this model's.
+ */
+export function ignoredTensorReason(name: string): string | undefined {
+  const own = bertModelName(name);
+  if (own === 'embeddings.position_ids') return 'position_ids buffer (recomputed, as in BertModel)';
+  if (own.startsWith('cls.')) return 'pre-training head (cls.*), not part of BertModel';
+  if (/^(embeddings|encoder|pooler)\./.test(own)) return undefined;
+  return 'not part of BertModel (a task head or other module)';
 }

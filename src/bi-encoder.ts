@@ -106,12 +106,6 @@ export interface ScoreOptions {
 
 type Vectors = ArrayLike<number>[];
 
-function weightsSource(weights: EncoderFiles['weights'], name: string): ByteSource {
-  if (weights instanceof Uint8Array) return bytesSource(weights, name);
-  if (weights instanceof ArrayBuffer) return bytesSource(new Uint8Array(weights), name);
-  return weights;
-}
-
 /** The two identities (null when unknown) of a question/context pair, for messages and headers. */
 export interface BiEncoderIdentity {
   question: ModelIdentity | null;
@@ -185,11 +179,11 @@ export class BiEncoder {
       const identity = {
         question: {
           name: names.question,
-          fingerprint: await modelFingerprint(files.question.config, weightsSource(files.question.weights, names.question)),
+          fingerprint: await modelFingerprint(files.question.config, files.question.weights),
         },
         context: {
           name: names.context,
-          fingerprint: await modelFingerprint(files.context.config, weightsSource(files.context.weights, names.context)),
+          fingerprint: await modelFingerprint(files.context.config, files.context.weights),
         },
       };
       return new this(question, context, { ...options, identity });

@@ -2,8 +2,11 @@
 // needs, with Hugging Face's key names and defaults (transformers' configuration_bert.py), and
 // refusing configurations this engine would silently compute wrong (other activations, relative
 // position embeddings, non-BERT model types).
-// Does not own: the tokenizer's settings (tokenizer_config.json) or any weight shapes (weights.ts).
+// Values are quoted in messages at most a few hundred characters long (quote.ts).
+// Does not own: the tokenizer's settings (tokenizer_config.json) or any weight shapes (weights.ts,
+// which also checks these sizes against the weight file before allocating anything).
 import { KmedError } from './errors.js';
+import { MAX_QUOTED_CHARS, quote } from './quote.js';
 
 export class ConfigError extends KmedError {}
 
@@ -41,6 +44,10 @@ export const BERT_CONFIG_DEFAULTS: Readonly<BertConfig> = Object.freeze({
 /** Upper bound for any size: keeps every product of two sizes an exact integer. */
 const MAX_SIZE = 2 ** 26;
 
+function clipMessage(text: string): string {
+  return text.length > MAX_QUOTED_CHARS ? `${text.slice(0, MAX_QUOTED_CHARS)}…` : text;
+}
+
 /**
  * Parse and validate a BERT config.json (text, bytes already decoded, or a parsed object).
  * `fileName` names the file in error messages.
@@ -51,7 +58,8 @@ export function parseBertConfig(input: string | object, fileName = 'config.json'
     try {
       raw = JSON.parse(input);
     } catch (error) {
-      throw new ConfigError('CONFIG_NOT_JSON', `${fileName}: not valid JSON: ${(error as Error).message}`, { cause: error });
+      // V8's message quotes the input around the fault; keep it to one short line.
+      throw new ConfigError('CONFIG_NOT_JSON', `${fileName}: not valid JSON: ${clipMessage((error as Error).message)}`, { cause: error });
     }
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -64,22 +72,22 @@ export function parseBertConfig(input: string | object, fileName = 'config.json'
     if (!has(key)) return BERT_CONFIG_DEFAULTS[key] as number;
     const v = obj[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_SIZE) {
-      throw new ConfigError('CONFIG_BAD_VALUE', `${fileName}: "${key}" is ${JSON.stringify(v)}, expected an integer in [${min}, ${MAX_SIZE}]`);
+      throw new ConfigError('CONFIG_BAD_VALUE', `${fileName}: "${key}" is ${quote(v)}, expected an integer in [${min}, ${MAX_SIZE}]`);
     }
     return v;
   };
 
   const modelType = has('model_type') ? obj.model_type : 'bert';
   if (modelType !== 'bert') {
-    throw new ConfigError('CONFIG_UNSUPPORTED_MODEL', `${fileName}: "model_type" is ${JSON.stringify(modelType)}; only "bert" is supported`);
+    throw new ConfigError('CONFIG_UNSUPPORTED_MODEL', `${fileName}: "model_type" is ${quote(modelType)}; only "bert" is supported`);
   }
   const act = has('hidden_act') ? obj.hidden_act : 'gelu';
   if (act !== 'gelu') {
-    throw new ConfigError('CONFIG_UNSUPPORTED_ACTIVATION', `${fileName}: "hidden_act" is ${JSON.stringify(act)}; only "gelu" (exact erf GELU) is supported`);
+    throw new ConfigError('CONFIG_UNSUPPORTED_ACTIVATION', `${fileName}: "hidden_act" is ${quote(act)}; only "gelu" (exact erf GELU) is supported`);
   }
   // Relative position embeddings change attention itself; refuse rather than ignore them.
   if (has('position_embedding_type') && obj.position_embedding_type !== 'absolute') {
-    throw new ConfigError('CONFIG_UNSUPPORTED_POSITION_EMBEDDING', `${fileName}: "position_embedding_type" is ${JSON.stringify(obj.position_embedding_type)}; only "absolute" is supported`);
+    throw new ConfigError('CONFIG_UNSUPPORTED_POSITION_EMBEDDING', `${fileName}: "position_embedding_type" is ${quote(obj.position_embedding_type)}; only "absolute" is supported`);
   }
 
   const config: BertConfig = {
@@ -99,14 +107,14 @@ export function parseBertConfig(input: string | object, fileName = 'config.json'
   if (has('layer_norm_eps')) {
     const eps = obj.layer_norm_eps;
     if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0) {
-      throw new ConfigError('CONFIG_BAD_VALUE', `${fileName}: "layer_norm_eps" is ${JSON.stringify(eps)}, expected a positive finite number`);
+      throw new ConfigError('CONFIG_BAD_VALUE', `${fileName}: "layer_norm_eps" is ${quote(eps)}, expected a positive finite number`);
     }
     config.layer_norm_eps = eps;
   }
   if (has('pad_token_id')) {
     const pad = obj.pad_token_id;
     if (pad !== null && (typeof pad !== 'number' || !Number.isInteger(pad) || pad < 0 || pad >= config.vocab_size)) {
-      throw new ConfigError('CONFIG_BAD_VALUE', `${fileName}: "pad_token_id" is ${JSON.stringify(pad)}, expected null or an integer in [0, vocab_size ${config.vocab_size})`);
+      throw new ConfigError('CONFIG_BAD_VALUE', `${fileName}: "pad_token_id" is ${quote(pad)}, expected null or an integer in [0, vocab_size ${config.vocab_size})`);
     }
     config.pad_token_id = pad as number | null;
   }

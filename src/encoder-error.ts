@@ -6,6 +6,7 @@ import { KmedError } from './errors.js';
  * Thrown for bad model input (token id out of range, sequence too long or empty, unknown pooling),
  * a missing model file, or use after `dispose()`. `code` is one of:
  * ENCODER_BAD_IDS, ENCODER_SEQUENCE_TOO_LONG, ENCODER_EMPTY_SEQUENCE, ENCODER_BAD_OPTION,
- * ENCODER_BAD_INPUT, ENCODER_MISSING_FILE, ENCODER_DISPOSED.
+ * ENCODER_BAD_INPUT, ENCODER_MISSING_FILE, ENCODER_DISPOSED, ENCODER_NON_FINITE_OUTPUT (an embedding
+ * with NaN/±Infinity, refused rather than returned).
  */
 export class EncoderError extends KmedError {}

@@ -16,6 +16,7 @@ import type { BertParams } from './bert-params.js';
 import { bytesSource, type ByteSource } from './byte-source.js';
 import { parseBertConfig, type BertConfig } from './config.js';
 import { EncoderError } from './encoder-error.js';
+import { firstNonFinite } from './finite.js';
 import { createBackend } from './kernels/index.js';
 import { defaultThreadCount } from './kernels/thread-pool.js';
 import type { KernelBackend } from './kernels/backend.js';
@@ -72,6 +73,10 @@ export interface EncoderOptions {
    *  less memory; the source must stay readable and unchanged while the encoder lives). Node's
    *  `fromDirectory` defaults to 'source'. Outputs are bitwise the same either way. */
   wordEmbeddings?: WordEmbeddingPlacement;
+  /** Load weights holding NaN or ±Infinity (default false: refused at load with
+   *  SAFETENSORS_NON_FINITE naming the tensor and element). For inspecting a damaged model only:
+   *  embed still refuses any non-finite output (ENCODER_NON_FINITE_OUTPUT). */
+  allowNonFinite?: boolean;
 }
 
 export interface EmbedOptions {
@@ -184,7 +189,7 @@ export class Encoder {
       threads: options.threads ?? defaultThreadCount(),
     });
     try {
-      const params = loadBertParams(asByteSource(files.weights), config, backend, { dtype: options.dtype, wordEmbeddings: options.wordEmbeddings });
+      const params = loadBertParams(asByteSource(files.weights), config, backend, { dtype: options.dtype, wordEmbeddings: options.wordEmbeddings, allowNonFinite: options.allowNonFinite });
       return new this({ config, tokenizer, backend, params });
     } catch (error) {
       backend.dispose();
@@ -304,6 +309,8 @@ export class Encoder {
     const seqs = ids.map((seq, i) => checkTokenIds(seq, this.config, `ids[${i}]`));
     const input = this.#batch(seqs.map((s) => ({ ids: s, tokenTypeIds: new Int32Array(s.length) })), seqs.map((_, i) => i));
     const out = bertForward(this.backend, params, this.config, input, options);
+    // Raw outputs too: a non-finite pooler_output row is an error, never handed back.
+    for (let b = 0; b < out.B; b++) checkFiniteOutput(out.poolerOutput.subarray(b * out.C, (b + 1) * out.C), b, 'pooler');
     return { ...out, lengths: Array.from(input.lengths) };
   }
 
@@ -364,7 +371,7 @@ export class Encoder {
       const rows = pooling === 'mean' ? 'all' : 'first';
       bertForwardWith(this.backend, params, this.config, input, (out) => {
         members.forEach((i, b) => {
-          results[i] = poolSequence(pooling, out, b, seqs[i].ids.length);
+          results[i] = checkFiniteOutput(poolSequence(pooling, out, b, seqs[i].ids.length), i, pooling);
         });
       }, { rows });
       onBatch?.({ indices: members, vectors: members.map((i) => results[i]), done: start, total: order.length });
@@ -400,6 +407,16 @@ export class Encoder {
     const pad = this.config.pad_token_id ?? 0;
     return Number.isInteger(pad) && pad >= 0 && pad < this.config.vocab_size ? pad : 0;
   }
+}
+
+/** `vector` (the embedding of input `index`) if every value is finite; an overflow inside the model
+ *  (or weights loaded with allowNonFinite) must never reach a caller as NaN similarities. */
+function checkFiniteOutput(vector: Float32Array, index: number, pooling: Pooling): Float32Array {
+  const d = firstNonFinite(vector);
+  if (d >= 0) {
+    throw new EncoderError('ENCODER_NON_FINITE_OUTPUT', `input ${index}: the ${pooling} embedding holds ${vector[d]} at dimension ${d} (the model overflowed or its weights are damaged); no embedding is returned`);
+  }
+  return vector;
 }
 
 /**

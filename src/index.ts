@@ -10,7 +10,7 @@ export { bertForward, bertForwardWith, type BertForwardOptions, type BertInput, 
 export { BiEncoder, BiEncoderError, DEFAULT_PRETRAINED, type EncodeControl, type PretrainedBiEncoderOptions, type PretrainedIds, MODEL_CARD_EXAMPLE, checkIndexCompatibility, openSearchSession, searchSession, type BiEncoderOptions, type EmbeddingModel, type FromEncodersOptions, type IndexExpectation, type SearchHit } from './bi-encoder.js';
 export { ExactSearch, SimilarityError, TopK, cosine, dot, l2Norm, normalized, normalizeInPlace, scoreMatrix, similarity, topK, type Metric, type Scored } from './similarity.js';
 export { IndexError, VectorIndex, computeLayout, encodeHeader, serializeIndex, INDEX_FORMAT_VERSION, type IndexEntries, type IndexEntry, type IndexLayout, type IndexMeta } from './vector-index.js';
-export { modelFingerprint, type ModelIdentity } from './model-identity.js';
+export { modelFingerprint, ModelIdentityError, weightsSha256, type FingerprintOptions, type ModelIdentity } from './model-identity.js';
 export { SafetensorsError, parseSafetensorsHeader, readTensorF32, serializeSafetensors, writeSafetensors, type SafetensorsHeader, type SkippedTensor, type TensorInfo, type TensorToWrite } from './safetensors.js';
 export { ConfigError, parseBertConfig, type BertConfig } from './config.js';
 export { loadBertParams, loadBertParamsFromTensors, safetensorsTensorSource, type LoadedBertParams, type LoadOptions, type TensorSource, type WeightsSummary } from './weights.js';

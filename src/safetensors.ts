@@ -7,17 +7,23 @@
 //
 // Every malformed input is a SafetensorsError naming the file, the tensor and the offsets: the
 // header is untrusted, so nothing in it is used before it has been checked against the file size.
+// What is accepted is exactly what the official library (safetensors 0.8.0) accepts; the JSON is
+// read by strict-json.ts, never JSON.parse (which takes `2.0` for 2, duplicate keys, lone surrogates).
 import type { ByteSource } from './byte-source.js';
 import { KmedError } from './errors.js';
+import { formatShape, quote } from './quote.js';
+import { jsonKind, parseStrictJson, StrictJsonError, type JsonValue } from './strict-json.js';
 
 export class SafetensorsError extends KmedError {}
 
-/** A header larger than this is refused before it is read (real BERT headers are ~20 KB). */
-export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+/** A header larger than this is refused before it is read: the official library's limit
+ *  (MAX_HEADER_SIZE in safetensors/src/tensor.rs; real BERT headers are ~20 KB). */
+export const MAX_HEADER_BYTES = 100_000_000;
 
-/** Element size in bits of every dtype safetensors defines. Only F32, F16 and BF16 are read. */
+/** Element size in bits of every dtype safetensors 0.8.0 defines. Only F32, F16 and BF16 are read;
+ *  the rest are checked like any tensor and then skipped. */
 const DTYPE_BITS: Readonly<Record<string, number>> = {
-  BOOL: 8, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8,
+  BOOL: 8, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8, F8_E4M3FNUZ: 8, F8_E5M2FNUZ: 8,
   I16: 16, U16: 16, F16: 16, BF16: 16,
   I32: 32, U32: 32, F32: 32,
   I64: 64, U64: 64, F64: 64, C64: 64,
@@ -30,6 +36,7 @@ const READABLE = new Set<string>(['F32', 'F16', 'BF16']);
 export interface TensorInfo {
   name: string;
   dtype: ReadableDtype;
+  /** Dimensions as numbers (exact: a readable tensor's dimensions fit its bytes in the file). */
   shape: number[];
   /** data_offsets[0], relative to `dataStart`. */
   begin: number;
@@ -40,6 +47,7 @@ export interface TensorInfo {
 export interface SkippedTensor {
   name: string;
   dtype: string;
+  /** Dimensions as numbers; a dimension above 2^53 (legal next to a 0) is rounded. */
   shape: number[];
   note: string;
 }
@@ -49,6 +57,7 @@ export interface SafetensorsHeader {
   fileName: string;
   /** Tensors that can be read as f32 (F32, F16, BF16), by name. */
   tensors: Map<string, TensorInfo>;
+  /** `__metadata__` (empty when absent or null). */
   metadata: Record<string, string>;
   /** Absolute byte offset of the data section (8 + N). */
   dataStart: number;
@@ -74,10 +83,26 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
+const U64_MAX = (1n << 64n) - 1n;
+
+/** One tensor entry as the header states it, before the offsets are checked against each other. */
+interface Entry {
+  name: string;
+  dtype: string;
+  shape: bigint[];
+  begin: bigint;
+  end: bigint;
+}
+
 /**
- * Read and validate the header of a safetensors file: lengths, JSON, every entry's fields, offsets
- * within the data, no two tensors overlapping, byte length = product(shape) × dtype size.
- * Gaps between tensors are allowed (harmless); overlaps are not.
+ * Read and validate the header of a safetensors file with the official library's rules
+ * (safetensors 0.8.0, `SafeTensors::read_metadata`): u64 length N ≤ 100,000,000 and within the file;
+ * N bytes of UTF-8 JSON read by serde_json's grammar (strict-json.ts: integers only where integers
+ * are due, no duplicate `__metadata__`, no lone surrogates); tensors sorted by data_offsets must
+ * tile the data section exactly — first at 0, each beginning where the previous ended, the last
+ * ending at the end of the file (no gaps, no overlap, no trailing bytes: that is what keeps
+ * polyglot files out and catches a header length off by one); each byte length = product(shape) ×
+ * dtype size, with u64 overflow refused.
  */
 export function parseSafetensorsHeader(source: ByteSource): SafetensorsHeader {
   const file = source.name;
@@ -96,9 +121,6 @@ export function parseSafetensorsHeader(source: ByteSource): SafetensorsHeader {
   if (headerLength > source.size - 8) {
     fail('SAFETENSORS_HEADER_PAST_END', `${file}: header length ${headerLength} at byte 0 runs past the end of the file (bytes 8..${8 + headerLength} of ${source.size})`);
   }
-  if (headerLength < 2) {
-    fail('SAFETENSORS_HEADER_NOT_OBJECT', `${file}: header length ${headerLength} is too short for a JSON object`);
-  }
   const headerBytes = new Uint8Array(headerLength);
   source.readInto(8, headerBytes);
 
@@ -108,82 +130,145 @@ export function parseSafetensorsHeader(source: ByteSource): SafetensorsHeader {
   } catch (error) {
     fail('SAFETENSORS_HEADER_NOT_UTF8', `${file}: header (bytes 8..${8 + headerLength}) is not valid UTF-8`, error);
   }
-  let json: unknown;
+  let json: JsonValue;
   try {
-    json = JSON.parse(text);
+    json = parseStrictJson(text);
   } catch (error) {
-    fail('SAFETENSORS_HEADER_NOT_JSON', `${file}: header (bytes 8..${8 + headerLength}) is not valid JSON: ${(error as Error).message}`, error);
+    if (!(error instanceof StrictJsonError)) throw error;
+    fail('SAFETENSORS_HEADER_NOT_JSON', `${file}: header (bytes 8..${8 + headerLength}) is not valid JSON: ${error.reason} at character ${error.index}`, error);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    fail('SAFETENSORS_HEADER_NOT_OBJECT', `${file}: header is JSON ${Array.isArray(json) ? 'array' : json === null ? 'null' : typeof json}, expected an object`);
+  if (json.kind !== 'object') {
+    fail('SAFETENSORS_HEADER_NOT_OBJECT', `${file}: header is JSON ${json.kind}, expected an object`);
   }
 
   const dataStart = 8 + headerLength;
   const dataSize = source.size - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors = new Map<string, TensorInfo>();
-  const skipped: SkippedTensor[] = [];
-  const spans: Array<{ name: string; begin: number; end: number }> = [];
-
-  for (const [name, entry] of Object.entries(json as Record<string, unknown>)) {
+  let sawMetadata = false;
+  // Tensor names as serde reads them into a map: a repeated name keeps its last entry.
+  const entries = new Map<string, Entry>();
+  for (const [name, value] of json.entries) {
     if (name === '__metadata__') {
-      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-        fail('SAFETENSORS_BAD_METADATA', `${file}: __metadata__ must be an object of strings`);
-      }
-      for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail('SAFETENSORS_BAD_METADATA', `${file}: __metadata__["${k}"] is ${typeof v}, expected a string`);
-        metadata[k] = v;
-      }
+      if (sawMetadata) fail('SAFETENSORS_BAD_METADATA', `${file}: "__metadata__" appears twice in the header`);
+      sawMetadata = true;
+      readMetadata(file, value, metadata);
       continue;
     }
-    const where = `${file}: tensor "${name}"`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-      fail('SAFETENSORS_BAD_ENTRY', `${where}: entry must be an object with dtype, shape, data_offsets`);
-    }
-    const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-    if (typeof dtype !== 'string') fail('SAFETENSORS_BAD_ENTRY', `${where}: "dtype" is ${dtype === undefined ? 'missing' : typeof dtype}, expected a string`);
-    if (!Array.isArray(shape)) fail('SAFETENSORS_BAD_ENTRY', `${where}: "shape" is ${shape === undefined ? 'missing' : typeof shape}, expected an array`);
-    if (!Array.isArray(offsets)) fail('SAFETENSORS_BAD_ENTRY', `${where}: "data_offsets" is ${offsets === undefined ? 'missing' : typeof offsets}, expected [begin, end]`);
-    const bits = DTYPE_BITS[dtype];
-    if (bits === undefined || !Object.hasOwn(DTYPE_BITS, dtype)) {
-      fail('SAFETENSORS_UNKNOWN_DTYPE', `${where}: unknown dtype "${dtype}"`);
-    }
-    if (!shape.every(isNonNegativeInteger)) {
-      fail('SAFETENSORS_BAD_SHAPE', `${where}: shape ${JSON.stringify(shape)} must be non-negative integers`);
-    }
-    if (offsets.length !== 2 || !offsets.every(isNonNegativeInteger)) {
-      fail('SAFETENSORS_BAD_OFFSETS', `${where}: data_offsets ${JSON.stringify(offsets)} must be two non-negative integers`);
-    }
-    const [begin, end] = offsets as [number, number];
-    if (begin > end) {
-      fail('SAFETENSORS_BAD_OFFSETS', `${where}: data_offsets [${begin}, ${end}] begin after end`);
-    }
-    if (end > dataSize) {
-      fail('SAFETENSORS_OFFSET_OUT_OF_RANGE', `${where}: data_offsets [${begin}, ${end}] (file bytes ${dataStart + begin}..${dataStart + end}) run past the end of the data (${dataSize} bytes, file size ${source.size})`);
-    }
-    const count = numel(shape as number[]);
-    const expected = (count * bits) / 8;
-    if (end - begin !== expected) {
-      fail('SAFETENSORS_BYTE_LENGTH_MISMATCH', `${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${JSON.stringify(shape)} of ${dtype} needs ${Number.isFinite(expected) ? expected : 'more than 2^53'}`);
-    }
-    spans.push({ name, begin, end });
-    if (READABLE.has(dtype)) {
-      tensors.set(name, { name, dtype: dtype as ReadableDtype, shape: shape as number[], begin, end });
-    } else {
-      skipped.push({ name, dtype, shape: shape as number[], note: `dtype ${dtype} is not read (only F32, F16, BF16); skipped` });
-    }
+    entries.delete(name);
+    entries.set(name, readEntry(file, name, value));
   }
 
-  // Overlap check: sort by begin (then end, so empty tensors sit before a tensor at the same begin).
-  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < spans.length; i++) {
-    const prev = spans[i - 1];
-    const cur = spans[i];
-    if (cur.begin < prev.end) {
-      fail('SAFETENSORS_OVERLAP', `${file}: tensor "${cur.name}" data_offsets [${cur.begin}, ${cur.end}] overlap tensor "${prev.name}" [${prev.begin}, ${prev.end}]`);
+  // The library's Metadata::validate: in (begin, end) order, each tensor begins where the previous
+  // ended, and holds exactly its shape's bytes.
+  const sorted = [...entries.values()].sort((a, b) => cmp(a.begin, b.begin) || cmp(a.end, b.end));
+  let at = 0n;
+  let prev: Entry | undefined;
+  for (const e of sorted) {
+    const where = `${file}: tensor ${quote(e.name)}`;
+    const offsets = `data_offsets [${e.begin}, ${e.end}]`;
+    if (e.end < e.begin) fail('SAFETENSORS_BAD_OFFSETS', `${where}: ${offsets} begin after end`);
+    if (e.begin < at) {
+      fail('SAFETENSORS_OVERLAP', `${where}: ${offsets} overlap tensor ${quote(prev!.name)} [${prev!.begin}, ${prev!.end}]`);
     }
+    if (e.begin > at) {
+      const after = prev ? `tensor ${quote(prev.name)} ends at ${at}` : 'the data section begins at 0';
+      fail('SAFETENSORS_GAP', `${where}: ${offsets} leave bytes ${at}..${e.begin} of the data unused (${after}); the official library refuses gaps`);
+    }
+    let count = 1n;
+    for (const d of e.shape) {
+      count *= d;
+      if (count > U64_MAX) fail('SAFETENSORS_SHAPE_OVERFLOW', `${where}: shape ${formatShape(e.shape)} has more than 2^64 elements`);
+    }
+    const bits = count * BigInt(DTYPE_BITS[e.dtype]);
+    if (bits > U64_MAX) fail('SAFETENSORS_SHAPE_OVERFLOW', `${where}: shape ${formatShape(e.shape)} of ${e.dtype} has more than 2^64 bits`);
+    if (bits % 8n !== 0n) fail('SAFETENSORS_MISALIGNED', `${where}: shape ${formatShape(e.shape)} of ${e.dtype} is not a whole number of bytes`);
+    if (e.end - e.begin !== bits / 8n) {
+      fail('SAFETENSORS_BYTE_LENGTH_MISMATCH', `${where}: ${offsets} hold ${e.end - e.begin} bytes but shape ${formatShape(e.shape)} of ${e.dtype} needs ${bits / 8n}`);
+    }
+    at = e.end;
+    prev = e;
+  }
+  if (at !== BigInt(dataSize)) {
+    if (at > BigInt(dataSize)) {
+      fail('SAFETENSORS_OFFSET_OUT_OF_RANGE', `${file}: tensor ${quote(prev!.name)} data_offsets [${prev!.begin}, ${prev!.end}] (file bytes ${BigInt(dataStart) + prev!.begin}..${BigInt(dataStart) + prev!.end}) run past the end of the data (${dataSize} bytes, file size ${source.size})`);
+    }
+    fail('SAFETENSORS_TRAILING_BYTES', `${file}: the tensors cover ${at} of the ${dataSize} data bytes; bytes ${dataStart + Number(at)}..${source.size} belong to no tensor (a header length off, or a file with something appended); the official library refuses this`);
+  }
+
+  const tensors = new Map<string, TensorInfo>();
+  const skipped: SkippedTensor[] = [];
+  for (const e of sorted) {
+    const shape = e.shape.map(Number);
+    const begin = Number(e.begin);
+    const end = Number(e.end);
+    if (READABLE.has(e.dtype)) tensors.set(e.name, { name: e.name, dtype: e.dtype as ReadableDtype, shape, begin, end });
+    else skipped.push({ name: e.name, dtype: e.dtype, shape, note: `dtype ${e.dtype} is not read (only F32, F16, BF16); skipped` });
   }
   return { fileName: file, tensors, metadata, dataStart, skipped };
+}
+
+function cmp(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** `__metadata__`: null (no metadata) or an object of strings (a repeated key keeps its last value). */
+function readMetadata(file: string, value: JsonValue, out: Record<string, string>): void {
+  if (value.kind === 'null') return;
+  if (value.kind !== 'object') fail('SAFETENSORS_BAD_METADATA', `${file}: "__metadata__" is ${jsonKind(value)}, expected an object of strings`);
+  for (const [k, v] of value.entries) {
+    if (v.kind !== 'string') fail('SAFETENSORS_BAD_METADATA', `${file}: __metadata__[${quote(k)}] is ${jsonKind(v)}, expected a string`);
+    // defineProperty: a key such as "__proto__" must stay a plain entry.
+    Object.defineProperty(out, k, { value: v.value, enumerable: true, writable: true, configurable: true });
+  }
+}
+
+/**
+ * One tensor entry, read as serde's derived Deserialize reads TensorInfo: an object with dtype,
+ * shape and data_offsets (each once; other keys ignored), or the same three as an array; dtype a
+ * known name (or serde's enum form {"F32": null}); shape and data_offsets non-negative JSON integers.
+ */
+function readEntry(file: string, name: string, value: JsonValue): Entry {
+  const where = `${file}: tensor ${quote(name)}`;
+  let dtype: JsonValue | undefined;
+  let shape: JsonValue | undefined;
+  let offsets: JsonValue | undefined;
+  if (value.kind === 'array') {
+    if (value.items.length !== 3) fail('SAFETENSORS_BAD_ENTRY', `${where}: entry is an array of ${value.items.length} items, expected an object with dtype, shape, data_offsets`);
+    [dtype, shape, offsets] = value.items;
+  } else if (value.kind === 'object') {
+    for (const [k, v] of value.entries) {
+      if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') continue;
+      if ((k === 'dtype' ? dtype : k === 'shape' ? shape : offsets) !== undefined) fail('SAFETENSORS_BAD_ENTRY', `${where}: "${k}" appears twice`);
+      if (k === 'dtype') dtype = v;
+      else if (k === 'shape') shape = v;
+      else offsets = v;
+    }
+  } else {
+    fail('SAFETENSORS_BAD_ENTRY', `${where}: entry is ${jsonKind(value)}, expected an object with dtype, shape, data_offsets`);
+  }
+  if (dtype === undefined) fail('SAFETENSORS_BAD_ENTRY', `${where}: "dtype" is missing`);
+  if (shape === undefined) fail('SAFETENSORS_BAD_ENTRY', `${where}: "shape" is missing`);
+  if (offsets === undefined) fail('SAFETENSORS_BAD_ENTRY', `${where}: "data_offsets" is missing, expected [begin, end]`);
+
+  let dtypeName: string;
+  if (dtype.kind === 'string') dtypeName = dtype.value;
+  else if (dtype.kind === 'object' && dtype.entries.length === 1 && dtype.entries[0][1].kind === 'null') dtypeName = dtype.entries[0][0];
+  else fail('SAFETENSORS_BAD_ENTRY', `${where}: "dtype" is ${jsonKind(dtype)}, expected a string`);
+  if (!Object.hasOwn(DTYPE_BITS, dtypeName)) fail('SAFETENSORS_UNKNOWN_DTYPE', `${where}: unknown dtype ${quote(dtypeName)}`);
+
+  if (shape.kind !== 'array') fail('SAFETENSORS_BAD_ENTRY', `${where}: "shape" is ${jsonKind(shape)}, expected an array`);
+  const dims = shape.items.map((d) => (d.kind === 'number' ? d.u64 : undefined));
+  if (dims.some((d) => d === undefined)) {
+    const bad = shape.items.find((d) => d.kind !== 'number' || d.u64 === undefined)!;
+    fail('SAFETENSORS_BAD_SHAPE', `${where}: shape ${formatShape(shape.items.map((d) => (d.kind === "number" ? d.text : d.kind)))} must be non-negative JSON integers (found ${jsonKind(bad)})`);
+  }
+
+  if (offsets.kind !== 'array') fail('SAFETENSORS_BAD_ENTRY', `${where}: "data_offsets" is ${jsonKind(offsets)}, expected [begin, end]`);
+  const ends = offsets.items.map((d) => (d.kind === 'number' ? d.u64 : undefined));
+  if (ends.length !== 2 || ends.some((d) => d === undefined)) {
+    fail('SAFETENSORS_BAD_OFFSETS', `${where}: data_offsets ${formatShape(offsets.items.map((d) => (d.kind === 'number' ? d.text : d.kind)))} must be two non-negative JSON integers`);
+  }
+  return { name, dtype: dtypeName, shape: dims as bigint[], begin: ends[0]!, end: ends[1]! };
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -231,8 +316,8 @@ export function readTensorF32(source: ByteSource, header: SafetensorsHeader, nam
   const info = header.tensors.get(name);
   if (!info) {
     const skipped = header.skipped.find((s) => s.name === name);
-    if (skipped) fail('SAFETENSORS_UNSUPPORTED_DTYPE', `${header.fileName}: tensor "${name}" has dtype ${skipped.dtype}, which cannot be read as f32 (only F32, F16, BF16)`);
-    fail('SAFETENSORS_MISSING_TENSOR', `${header.fileName}: no tensor "${name}"`);
+    if (skipped) fail('SAFETENSORS_UNSUPPORTED_DTYPE', `${header.fileName}: tensor ${quote(name)} has dtype ${skipped.dtype}, which cannot be read as f32 (only F32, F16, BF16)`);
+    fail('SAFETENSORS_MISSING_TENSOR', `${header.fileName}: no tensor ${quote(name)}`);
   }
   readTensorInfoF32(source, header, info, dst);
 }
@@ -241,11 +326,11 @@ export function readTensorF32(source: ByteSource, header: SafetensorsHeader, nam
 export function readTensorInfoF32(source: ByteSource, header: SafetensorsHeader, info: TensorInfo, dst: Float32Array): void {
   const n = numel(info.shape);
   if (dst.length !== n) {
-    fail('SAFETENSORS_DESTINATION_SIZE', `${header.fileName}: tensor "${info.name}" has ${n} elements but the destination holds ${dst.length}`);
+    fail('SAFETENSORS_DESTINATION_SIZE', `${header.fileName}: tensor ${quote(info.name)} has ${n} elements but the destination holds ${dst.length}`);
   }
   const at = header.dataStart + info.begin;
   if (info.end + header.dataStart > source.size) {
-    fail('SAFETENSORS_OFFSET_OUT_OF_RANGE', `${header.fileName}: tensor "${info.name}" ends at byte ${header.dataStart + info.end}, past the file end ${source.size}`);
+    fail('SAFETENSORS_OFFSET_OUT_OF_RANGE', `${header.fileName}: tensor ${quote(info.name)} ends at byte ${header.dataStart + info.end}, past the file end ${source.size}`);
   }
   if (n === 0) return;
   if (info.dtype === 'F32') {
@@ -296,10 +381,10 @@ export type TensorToWrite =
 
 function tensorBytes(t: TensorToWrite): number {
   const bits = DTYPE_BITS[t.dtype];
-  if (bits === undefined || !Object.hasOwn(DTYPE_BITS, t.dtype)) fail('SAFETENSORS_UNKNOWN_DTYPE', `writing tensor "${t.name}": unknown dtype "${t.dtype}"`);
-  if (!t.shape.every(isNonNegativeInteger)) fail('SAFETENSORS_BAD_SHAPE', `writing tensor "${t.name}": shape ${JSON.stringify(t.shape)} must be non-negative integers`);
+  if (bits === undefined || !Object.hasOwn(DTYPE_BITS, t.dtype)) fail('SAFETENSORS_UNKNOWN_DTYPE', `writing tensor ${quote(t.name)}: unknown dtype ${quote(t.dtype)}`);
+  if (!t.shape.every(isNonNegativeInteger)) fail('SAFETENSORS_BAD_SHAPE', `writing tensor ${quote(t.name)}: shape ${formatShape(t.shape)} must be non-negative integers`);
   const bytes = (numel(t.shape) * bits) / 8;
-  if (!Number.isSafeInteger(bytes)) fail('SAFETENSORS_BYTE_LENGTH_MISMATCH', `writing tensor "${t.name}": shape ${JSON.stringify(t.shape)} of ${t.dtype} is not a whole number of bytes`);
+  if (!Number.isSafeInteger(bytes)) fail('SAFETENSORS_BYTE_LENGTH_MISMATCH', `writing tensor ${quote(t.name)}: shape ${formatShape(t.shape)} of ${t.dtype} is not a whole number of bytes`);
   return bytes;
 }
 
@@ -318,7 +403,7 @@ export function writeSafetensors(
   let offset = 0;
   const seen = new Set<string>();
   for (const t of tensors) {
-    if (t.name === '__metadata__' || seen.has(t.name)) fail('SAFETENSORS_BAD_ENTRY', `writing tensor "${t.name}": duplicate or reserved name`);
+    if (t.name === '__metadata__' || seen.has(t.name)) fail('SAFETENSORS_BAD_ENTRY', `writing tensor ${quote(t.name)}: duplicate or reserved name`);
     seen.add(t.name);
     const bytes = tensorBytes(t);
     header[t.name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
@@ -326,6 +411,9 @@ export function writeSafetensors(
   }
   // Pad the JSON with spaces (the format allows it) so the data starts 8-byte aligned.
   const jsonBytes = new TextEncoder().encode(JSON.stringify(header));
+  if (jsonBytes.length > MAX_HEADER_BYTES) {
+    fail('SAFETENSORS_HEADER_TOO_LARGE', `writing: the header would be ${jsonBytes.length} bytes, over the ${MAX_HEADER_BYTES}-byte limit readers enforce`);
+  }
   const padded = Math.ceil(jsonBytes.length / 8) * 8;
   const head = new Uint8Array(8 + padded).fill(0x20);
   const headView = new DataView(head.buffer);
@@ -339,7 +427,7 @@ export function writeSafetensors(
     let written = 0;
     const put = (bytes: Uint8Array): void => {
       written += bytes.length;
-      if (written > expected) fail('SAFETENSORS_BYTE_LENGTH_MISMATCH', `writing tensor "${t.name}": data is longer than shape ${JSON.stringify(t.shape)} (${expected} bytes)`);
+      if (written > expected) fail('SAFETENSORS_BYTE_LENGTH_MISMATCH', `writing tensor ${quote(t.name)}: data is longer than shape ${formatShape(t.shape)} (${expected} bytes)`);
       if (bytes.length > 0) sink(bytes);
     };
     if ('bytes' in t) put(t.bytes);
@@ -347,7 +435,7 @@ export function writeSafetensors(
       const chunks = t.data instanceof Float32Array ? [t.data] : t.data();
       for (const c of chunks) put(f32LeBytes(c));
     }
-    if (written !== expected) fail('SAFETENSORS_BYTE_LENGTH_MISMATCH', `writing tensor "${t.name}": data has ${written} bytes, shape ${JSON.stringify(t.shape)} needs ${expected}`);
+    if (written !== expected) fail('SAFETENSORS_BYTE_LENGTH_MISMATCH', `writing tensor ${quote(t.name)}: data has ${written} bytes, shape ${formatShape(t.shape)} needs ${expected}`);
   }
 }
 

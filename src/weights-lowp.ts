@@ -13,6 +13,7 @@ import type { WeightDtype } from './bert-params.js';
 import type { KernelBackend, Ptr } from './kernels/backend.js';
 import { roundHalfEven, W_LEVELS } from './kernels/reference-lowp.js';
 import type { TensorSource } from './weights.js';
+import type { FiniteCheck } from './finite.js';
 
 /** Rows converted per step: a multiple of any packed panel width, and small: the load scratch
  *  (2 chunks of the widest row, 384 KiB) stays in the heap for good, so it counts in peak RSS. */
@@ -49,7 +50,7 @@ export function lowPrecisionScratchFloats(maxCols: number): number {
 
 /**
  * Read tensor `sourceName` (shape spec.shape) from `tensors` and store it at `dst` in `dtype`.
- * `scratch` holds lowPrecisionScratchFloats(cols) floats.
+ * `scratch` holds lowPrecisionScratchFloats(cols) floats. `check` sees each chunk of rows as read.
  */
 export function loadLowPrecision(
   backend: KernelBackend,
@@ -59,6 +60,7 @@ export function loadLowPrecision(
   dtype: WeightDtype,
   dst: Ptr,
   scratch: Ptr,
+  check?: FiniteCheck,
 ): void {
   const [rows, cols] = spec.shape;
   const readRows = rowReader(tensors, sourceName, rows, cols);
@@ -67,6 +69,7 @@ export function loadLowPrecision(
   for (let r0 = 0; r0 < rows; r0 += CHUNK_ROWS) {
     const n = Math.min(CHUNK_ROWS, rows - r0);
     readRows(r0, backend.f32(raw, n * cols));
+    check?.(sourceName, spec.shape, backend.f32(raw, n * cols), r0 * cols);
     if (spec.kind === 'linear-weight' && dtype === 'int8') {
       backend.packLinearInt8(dst, raw, rows, cols, r0, n);
     } else if (spec.kind === 'linear-weight') {

@@ -1,18 +1,22 @@
 // Owns: getting a BERT's weights into the kernel heap as BertParams — finding each BertModel
 // tensor under its Hugging Face name (plain, `bert.`-prefixed, or old LayerNorm gamma/beta),
-// checking every shape against the config, and copying values straight into their final heap
-// place with bounded extra memory (one Linear-sized scratch region; F16/BF16 via 64 KiB chunks).
-// Does not own: the file format (safetensors.ts), the names/shapes list (bert-tensors.ts), or what
-// the parameters mean (bert.ts).
+// checking the config against the weights before anything is allocated (layer count, every shape,
+// no tensor left over that BertModel would not ignore), and copying values straight into their
+// final heap place with bounded extra memory (one Linear-sized scratch region; F16/BF16 via 64 KiB
+// chunks), each run of values checked for NaN/±Infinity as it passes (finite.ts).
+// Does not own: the file format (safetensors.ts), the names/shapes list and which extra names are
+// harmless (bert-tensors.ts), or what the parameters mean (bert.ts).
 //
 // Memory: every destination is allocated first (so the heap grows before any view is taken),
 // then a scratch region on top for Linear weights, released at the end. Peak ≈ the weights once
 // plus one Linear weight, never two full copies.
 import type { BertLayerParams, BertParams, LayerNormParams, LinearParams, WeightDtype } from './bert-params.js';
-import { bertTensorSpecs, type BertTensorSpec } from './bert-tensors.js';
+import { bertTensorSpecs, ignoredTensorReason, layerIndexOf, type BertTensorSpec } from './bert-tensors.js';
+import { formatShape, MAX_QUOTED_CHARS, quote } from './quote.js';
 import type { ByteSource } from './byte-source.js';
 import type { BertConfig } from './config.js';
 import type { KernelBackend, Ptr } from './kernels/backend.js';
+import { checkFinite, type FiniteCheck } from './finite.js';
 import { isLowPrecision, loadLowPrecision, lowPrecisionBytes, lowPrecisionScratchFloats, WORD_EMBEDDINGS } from './weights-lowp.js';
 import { wordEmbeddingSource, type WordEmbeddingPlacement } from './word-embedding-source.js';
 import {
@@ -41,6 +45,11 @@ export interface TensorSource {
   checkUnchanged?(): void;
 }
 
+export interface IgnoredTensor {
+  name: string;
+  reason: string;
+}
+
 export interface WeightsSummary {
   source: string;
   /** BertModel tensors loaded. */
@@ -49,8 +58,11 @@ export interface WeightsSummary {
   sourceTensorCount: number;
   /** How many loaded tensors came in each dtype. */
   dtypes: Record<string, number>;
-  /** Source names the model did not use (heads, position_ids, extra layers). */
+  /** Source names the model did not use, all of them ones Hugging Face's BertModel ignores too
+   *  (position_ids, cls.* pre-training heads, task heads); any other unused tensor is an error. */
   ignored: string[];
+  /** The same, each with the reason it is harmless (for verbose output). */
+  ignoredTensors: IgnoredTensor[];
   /** Tensors of a dtype that is never read, with the reason. */
   skipped: SkippedTensor[];
   /** Bytes of heap taken by the parameters (after packing). */
@@ -74,6 +86,10 @@ export interface LoadOptions {
    *  reads the rows each forward pass needs (word-embedding-source.ts); the source must then stay
    *  readable for the model's life. Outputs are bitwise the same either way. */
   wordEmbeddings?: WordEmbeddingPlacement;
+  /** Accept NaN and ±Infinity in the weights (default false: such a tensor is refused with
+   *  SAFETENSORS_NON_FINITE naming the tensor and element, as it is found while loading). Only for
+   *  inspecting a damaged model: its outputs will not be finite, and the Encoder refuses those. */
+  allowNonFinite?: boolean;
 }
 
 /** A TensorSource over a safetensors file. */
@@ -132,10 +148,24 @@ function candidates(name: string): string[] {
   return names;
 }
 
-const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+const fmt = (shape: readonly number[]): string => formatShape(shape);
+
+/** The first few items of a list, joined, with how many were left out: messages stay one short line. */
+function listSome(items: readonly string[], sep: string, max = 12): string {
+  // Items are already quoted (quote.ts) or built from short parts; this only bounds the worst case.
+  const limit = 2 * MAX_QUOTED_CHARS;
+  const shown = items.slice(0, max).map((t) => (t.length > limit ? `${t.slice(0, limit)}…` : t)).join(sep);
+  return items.length > max ? `${shown}${sep}… and ${items.length - max} more` : shown;
+}
 
 /** Load BertParams from any TensorSource (a safetensors file, or synthetic weights). */
 export function loadBertParamsFromTensors(tensors: TensorSource, config: BertConfig, backend: KernelBackend, options: LoadOptions = {}): LoadedBertParams {
+  // Config sizes against the source before anything is built: a num_hidden_layers of 100000 would
+  // otherwise list 1.6 million expected tensors (and a 75 MB "missing" message) before failing.
+  const layersInSource = tensors.names().reduce((n, name) => Math.max(n, (layerIndexOf(name) ?? -1) + 1), 0);
+  if (config.num_hidden_layers > layersInSource) {
+    throw new SafetensorsError('SAFETENSORS_CONFIG_MISMATCH', `${tensors.name}: the config says num_hidden_layers ${config.num_hidden_layers}, but the weights hold ${layersInSource === 0 ? 'no encoder layers' : `${layersInSource} (encoder.layer.0 to ${layersInSource - 1})`}: this config.json does not belong to these weights`);
+  }
   const specs = bertTensorSpecs(config);
   const resolved = new Map<string, string>(); // BertModel name -> source name
   const missing: string[] = [];
@@ -147,23 +177,41 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
       continue;
     }
     if (found.length > 1) {
-      throw new SafetensorsError('SAFETENSORS_AMBIGUOUS_TENSOR', `${tensors.name}: "${spec.name}" is present under several names (${found.map((n) => `"${n}"`).join(', ')}); refusing to guess`);
+      throw new SafetensorsError('SAFETENSORS_AMBIGUOUS_TENSOR', `${tensors.name}: "${spec.name}" is present under several names (${found.map((n) => quote(n)).join(', ')}); refusing to guess`);
     }
     const sourceName = found[0];
     const info = tensors.info(sourceName)!;
     if (!info.readable) {
-      problems.push(`"${sourceName}" has dtype ${info.dtype}, which cannot be read as f32`);
+      problems.push(`${quote(sourceName)} has dtype ${info.dtype}, which cannot be read as f32`);
     } else if (info.shape.length !== spec.shape.length || info.shape.some((d, i) => d !== spec.shape[i])) {
-      problems.push(`"${sourceName}" has shape ${fmt(info.shape)}, config implies ${fmt(spec.shape)}`);
+      problems.push(`${quote(sourceName)} has shape ${fmt(info.shape)}, config implies ${fmt(spec.shape)}`);
     }
     resolved.set(spec.name, sourceName);
   }
   if (missing.length > 0) {
-    throw new SafetensorsError('SAFETENSORS_MISSING_TENSOR', `${tensors.name}: missing ${missing.length} BertModel tensor(s) (also tried "bert." prefix and LayerNorm gamma/beta): ${missing.join(', ')}`);
+    throw new SafetensorsError('SAFETENSORS_MISSING_TENSOR', `${tensors.name}: missing ${missing.length} BertModel tensor(s) (also tried "bert." prefix and LayerNorm gamma/beta): ${listSome(missing, ', ')}`);
   }
   if (problems.length > 0) {
     const code = problems.every((p) => p.includes('dtype')) ? 'SAFETENSORS_UNSUPPORTED_DTYPE' : 'SAFETENSORS_SHAPE_MISMATCH';
-    throw new SafetensorsError(code, `${tensors.name}: ${problems.length} tensor(s) do not fit the config: ${problems.join('; ')}`);
+    throw new SafetensorsError(code, `${tensors.name}: ${problems.length} tensor(s) do not fit the config: ${listSome(problems, '; ')}`);
+  }
+  // Tensors left over: the ones BertModel also ignores are listed in the summary; any other one
+  // (a layer past num_hidden_layers, a module the config does not describe) is an error.
+  const used = new Set(resolved.values());
+  const ignoredTensors: IgnoredTensor[] = [];
+  const contradicting: string[] = [];
+  for (const name of tensors.names()) {
+    if (used.has(name)) continue;
+    const reason = ignoredTensorReason(name);
+    if (reason) ignoredTensors.push({ name, reason });
+    else contradicting.push(name);
+  }
+  if (contradicting.length > 0) {
+    const beyond = contradicting.filter((n) => (layerIndexOf(n) ?? -1) >= config.num_hidden_layers);
+    const why = beyond.length > 0
+      ? `the weights hold ${layersInSource} encoder layers but the config says num_hidden_layers ${config.num_hidden_layers}`
+      : 'the config describes no such BertModel tensor (another architecture or option?)';
+    throw new SafetensorsError('SAFETENSORS_CONFIG_MISMATCH', `${tensors.name}: ${contradicting.length} tensor(s) show that the config does not fit these weights (${why}): ${listSome(contradicting.map((n) => quote(n)), ', ')}`);
   }
 
   // 1. Allocate every destination before taking any view (alloc may grow the heap), then one
@@ -183,7 +231,10 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
   }
   // Left in the source: no heap place, not read now; rows come from `words` each forward pass.
   const inSource = (spec: BertTensorSpec): boolean => placement === 'source' && spec.name === WORD_EMBEDDINGS;
-  const words = placement === 'source' ? wordEmbeddingSource(tensors, resolved.get(WORD_EMBEDDINGS)!, config.hidden_size, dtype) : undefined;
+  // Every value is checked as it is converted, in the pass that loads it (no second pass or copy);
+  // word embeddings left in the source are checked row by row as they are read.
+  const check: FiniteCheck | undefined = options.allowNonFinite ? undefined : (name, shape, values, first) => checkFinite(values, tensors.name, name, shape, first);
+  const words = placement === 'source' ? wordEmbeddingSource(tensors, resolved.get(WORD_EMBEDDINGS)!, config.hidden_size, dtype, check) : undefined;
   try {
     // Heap bytes of every tensor in its stored form (0: left in the source), and the load scratch.
     let maxLinear = 0;
@@ -226,12 +277,14 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
       if (inSource(spec)) {
         // read per forward pass
       } else if (isLowPrecision(spec, dtype)) {
-        loadLowPrecision(backend, tensors, sourceName, spec, dtype, dst, scratch);
+        loadLowPrecision(backend, tensors, sourceName, spec, dtype, dst, scratch, check);
       } else if (spec.kind === 'linear-weight') {
         tensors.read(sourceName, backend.f32(scratch, n));
+        check?.(sourceName, spec.shape, backend.f32(scratch, n), 0);
         backend.packLinear(dst, scratch, spec.shape[0], spec.shape[1]);
       } else {
         tensors.read(sourceName, backend.f32(dst, n));
+        check?.(sourceName, spec.shape, backend.f32(dst, n), 0);
       }
       const fileDtype = tensors.info(sourceName)!.dtype;
       dtypes[fileDtype] = (dtypes[fileDtype] ?? 0) + 1;
@@ -249,7 +302,6 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
   }
   backend.release(paramsEnd); // the scratch region
 
-  const used = new Set(resolved.values());
   const all = tensors.names();
   const p = (name: string): Ptr => ptrs.get(name)!;
   const linear = (name: string, OUT: number, IN: number): LinearParams => ({ weight: p(`${name}.weight`), bias: p(`${name}.bias`), inFeatures: IN, outFeatures: OUT, dtype });
@@ -284,7 +336,8 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
       tensorCount: specs.length,
       sourceTensorCount: all.length,
       dtypes,
-      ignored: all.filter((n) => !used.has(n)),
+      ignored: ignoredTensors.map((t) => t.name),
+      ignoredTensors,
       skipped: [],
       heapBytes: paramsEnd - start,
     },

@@ -9,6 +9,7 @@ import type { WeightDtype } from './bert-params.js';
 import { f16Table, f32BitsToF16Bits } from './kernels/reference-lowp.js';
 import { SafetensorsError } from './safetensors.js';
 import type { TensorSource } from './weights.js';
+import type { FiniteCheck } from './finite.js';
 import { quantizeEmbeddingRow } from './weights-lowp.js';
 
 /** Where the word-embedding table lives: the kernel heap (read once at load) or its source
@@ -24,21 +25,33 @@ export interface WordEmbeddingSource {
 }
 
 /** Rows of tensor `name` ([rows, cols]) of `tensors`, as a `dtype` model holds them. */
-export function wordEmbeddingSource(tensors: TensorSource, name: string, cols: number, dtype: WeightDtype): WordEmbeddingSource {
+export function wordEmbeddingSource(tensors: TensorSource, name: string, cols: number, dtype: WeightDtype, check?: FiniteCheck): WordEmbeddingSource {
   const readRange = tensors.readRange?.bind(tensors);
   if (!readRange) {
     throw new SafetensorsError('SAFETENSORS_UNSUPPORTED_SOURCE', `${tensors.name}: cannot read rows of "${name}" on demand (no readRange); load the word embeddings into the heap instead`);
   }
-  const check = (): void => tensors.checkUnchanged?.();
-  if (dtype === 'f32') return { check, readRow: (id, dst) => readRange(name, id * cols, dst) };
+  const unchanged = (): void => tensors.checkUnchanged?.();
+  // Rows are checked for NaN/±Infinity as they are read (the table is never scanned whole).
+  const shape = tensors.info(name)?.shape ?? [];
+  const finite = (id: number, row: Float32Array): void => check?.(name, shape, row, id * cols);
+  if (dtype === 'f32') {
+    return {
+      check: unchanged,
+      readRow(id, dst) {
+        readRange(name, id * cols, dst);
+        finite(id, dst);
+      },
+    };
+  }
   if (dtype === 'f16') {
     const table = f16Table();
     const bits = new Uint32Array(cols);
     const raw = new Float32Array(bits.buffer);
     return {
-      check,
+      check: unchanged,
       readRow(id, dst) {
         readRange(name, id * cols, raw);
+        finite(id, raw);
         for (let c = 0; c < cols; c++) dst[c] = table[f32BitsToF16Bits(bits[c])];
       },
     };
@@ -46,9 +59,10 @@ export function wordEmbeddingSource(tensors: TensorSource, name: string, cols: n
   const raw = new Float32Array(cols);
   const q = new Int8Array(cols);
   return {
-    check,
+    check: unchanged,
     readRow(id, dst) {
       readRange(name, id * cols, raw);
+      finite(id, raw);
       const scale = quantizeEmbeddingRow(raw, 0, cols, q, 0);
       for (let c = 0; c < cols; c++) dst[c] = q[c] * scale;
     },

@@ -16,7 +16,7 @@ import { defaultHubCacheDir, findCachedSnapshot, repoNameOfSnapshot } from './hu
 import { fetchNodeSnapshot } from './hub-pretrained.js';
 import { modelFingerprint, type ModelIdentity } from '../model-identity.js';
 import { Encoder } from './encoder.js';
-import { fileSource } from './file-source.js';
+import { cachedWeightsSha256 } from './model-fingerprint.js';
 
 export const DEFAULT_QUESTION_MODEL = 'snumin44/medical-biencoder-ko-bert-question';
 export const DEFAULT_CONTEXT_MODEL = 'snumin44/medical-biencoder-ko-bert-context';
@@ -70,16 +70,20 @@ export function resolveModelDir(role: ModelRole, location: ModelLocation = {}): 
   return dir;
 }
 
-/** Name (the folder's name) and fingerprint of the model in `dir`, without loading its weights. */
-export async function modelIdentityOfDirectory(dir: string): Promise<ModelIdentity> {
+/** Name (the folder's name) and fingerprint of the model in `dir`, without loading its weights.
+ *  The weights' sha256 is hashed once and cached next to them (model-fingerprint.ts);
+ *  `weightsSha256` (e.g. the LFS sha256 a download verified) skips even that. */
+export async function modelIdentityOfDirectory(dir: string, options: { weightsSha256?: string } = {}): Promise<ModelIdentity> {
   const config = readFileSync(join(dir, 'config.json'));
-  const weights = fileSource(join(dir, 'model.safetensors'));
-  try {
-    // A cache snapshot's folder is named by its commit; the model's name is the repo's.
-    return { name: repoNameOfSnapshot(dir) ?? basename(resolve(dir)), fingerprint: await modelFingerprint(config, weights) };
-  } finally {
-    weights.close();
-  }
+  const weightsPath = join(dir, 'model.safetensors');
+  const { sha256 } = await cachedWeightsSha256(weightsPath, { knownSha256: options.weightsSha256 });
+  // A cache snapshot's folder is named by its commit; the model's name is the repo's.
+  return { name: repoNameOfSnapshot(dir) ?? basename(resolve(dir)), fingerprint: await modelFingerprint(config, { name: weightsPath, size: statSync(weightsPath).size, readInto: noRead }, { weightsSha256: sha256 }) };
+}
+
+/** The weights are never read when their sha256 is given. */
+function noRead(): never {
+  throw new BiEncoderError('MODEL_NOT_FOUND', 'internal: model.safetensors read although its sha256 was known');
 }
 
 /** One encoder of the pair, loaded from its folder, with its identity. */

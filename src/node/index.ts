@@ -9,3 +9,4 @@ export { CorpusError } from './corpus-reader.js';
 export { fileSource, FileSourceError, type FileByteSource } from './file-source.js';
 export { loadTokenizerFromDirectory } from './tokenizer-files.js';
 export { HfFileCache, defaultHubCacheDir, findCachedSnapshot, repoFolderName } from './hub-cache.js';
+export { cachedWeightsSha256, recordWeightsSha256 } from './model-fingerprint.js';
