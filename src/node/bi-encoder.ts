@@ -9,6 +9,7 @@ import { BiEncoder as BaseBiEncoder, BiEncoderError, type BiEncoderOptions } fro
 import { modelFingerprint, type ModelIdentity } from '../model-identity.js';
 import { Encoder } from './encoder.js';
 import { fileSource } from './file-source.js';
+import { assertRegularFile } from './regular-file.js';
 
 export const DEFAULT_QUESTION_MODEL = 'snumin44/medical-biencoder-ko-bert-question';
 export const DEFAULT_CONTEXT_MODEL = 'snumin44/medical-biencoder-ko-bert-context';
@@ -37,10 +38,10 @@ export function resolveModelDir(role: ModelRole, location: ModelLocation = {}): 
   const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
   let dir = spec;
   if (!isDir(spec) && HUB_ID.test(spec)) dir = join(root, spec.slice(spec.indexOf('/') + 1));
-  const flag = role === 'question' ? '--question-model' : '--context-model';
+  // Library words only (the location option); the CLI adds its own flag (--question-model ...).
   const hint = HUB_ID.test(spec)
-    ? `run \`kmed download ${spec}\` (or copy the folder there by hand, or pass ${flag} DIR)`
-    : `pass ${flag} DIR with a Hugging Face model folder (or run \`kmed download\` for the default encoders)`;
+    ? `download ${spec} there (\`kmed download ${spec}\`, or copy the folder by hand), or give another model folder as the ${role} model`
+    : `give a Hugging Face model folder as the ${role} model (or download the default encoders with \`kmed download\`)`;
   if (existsSync(dir) && !isDir(dir)) {
     throw new BiEncoderError('MODEL_NOT_FOUND', `${role} model ${dir} is a file, not a model folder: ${hint}`);
   }
@@ -57,8 +58,9 @@ export function resolveModelDir(role: ModelRole, location: ModelLocation = {}): 
 
 /** Name (the folder's name) and fingerprint of the model in `dir`, without loading its weights. */
 export async function modelIdentityOfDirectory(dir: string): Promise<ModelIdentity> {
+  assertRegularFile(join(dir, 'config.json'), 'model config');
   const config = readFileSync(join(dir, 'config.json'));
-  const weights = fileSource(join(dir, 'model.safetensors'));
+  const weights = fileSource(join(dir, 'model.safetensors'), 'model weights');
   try {
     return { name: basename(resolve(dir)), fingerprint: await modelFingerprint(config, weights) };
   } finally {
