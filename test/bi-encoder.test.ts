@@ -131,7 +131,7 @@ describe('Node loading', () => {
 
   it('resolves hub ids under weights/ and names kmed download when a model is missing', () => {
     expect(() => resolveModelDir('question', { model: 'snumin44/medical-biencoder-ko-bert-question', weightsRoot: 'no-such-root' }))
-      .toThrow(/question model folder no-such-root\/medical-biencoder-ko-bert-question not found: download snumin44\/medical-biencoder-ko-bert-question there \(`kmed download snumin44\/medical-biencoder-ko-bert-question`/);
+      .toThrow(/question model folder no-such-root\/medical-biencoder-ko-bert-question not found: run `kmed download snumin44\/medical-biencoder-ko-bert-question`/);
     // A library error names library options, never a CLI flag (the CLI adds --context-model itself).
     expect(() => resolveModelDir('context', { model: 'no/such-dir/here' })).toThrow(/give a Hugging Face model folder as the context model/);
     expect(() => resolveModelDir('context', { model: 'no/such-dir/here' })).not.toThrow(/--/);

@@ -40,7 +40,7 @@ export function resolveModelDir(role: ModelRole, location: ModelLocation = {}): 
   if (!isDir(spec) && HUB_ID.test(spec)) dir = join(root, spec.slice(spec.indexOf('/') + 1));
   // Library words only (the location option); the CLI adds its own flag (--question-model ...).
   const hint = HUB_ID.test(spec)
-    ? `download ${spec} there (\`kmed download ${spec}\`, or copy the folder by hand), or give another model folder as the ${role} model`
+    ? `run \`kmed download ${spec}\` (or copy the folder there by hand), or give another model folder as the ${role} model`
     : `give a Hugging Face model folder as the ${role} model (or download the default encoders with \`kmed download\`)`;
   if (existsSync(dir) && !isDir(dir)) {
     throw new BiEncoderError('MODEL_NOT_FOUND', `${role} model ${dir} is a file, not a model folder: ${hint}`);
