@@ -1,7 +1,7 @@
 // Owns: a ByteSource over a file on disk (Node only), read piece by piece with positioned reads so
 // a 440 MB checkpoint is never held in memory as a whole — the loader copies each tensor straight
 // from the file into the heap. Does not own parsing (safetensors.ts) or deciding what to read.
-import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import type { ByteSource } from '../byte-source.js';
 import { KmedError } from '../errors.js';
 import { fileSystemError } from './fs-errors.js';
@@ -26,7 +26,9 @@ export function fileSource(path: string, what = 'file'): FileByteSource {
   let identity: string;
   try {
     assertRegularFile(path, what);
-    fd = openSync(path, 'r');
+    // O_NONBLOCK: should a FIFO replace the file after the check, the open still returns at once
+    // (it changes nothing for a regular file), and the fstat below refuses it.
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     const stat = fstatSync(fd);
     // Checked again on the open descriptor: the path may have been replaced since the stat.
     if (!stat.isFile()) throw new FileSourceError('FILE_OPEN_FAILED', `${path}: cannot open for reading: not a regular file`);
