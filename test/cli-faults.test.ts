@@ -7,7 +7,7 @@
 // error-line length; library messages that must name library options, not CLI flags.
 // Each class prints its counts.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -216,6 +216,16 @@ describe('kmed file-system errors are one kmed: line naming the path', () => {
       ['index, --out under a file', index(join(aFile, 'x.idx')), /a-file.*\(ENOTDIR\)/],
     ];
     const runs = await Promise.all(cases.map(([, args]) => runCli(args, { timeoutMs: 60_000 })));
+    // stdin a folder (`kmed tokenize < DIR`): Node would read it as empty and exit 0 with no output.
+    const folderFd = openSync(work, 'r');
+    try {
+      for (const command of ['embed', 'tokenize']) {
+        cases.push([`${command}, stdin a folder`, [command, '--model', Q], /^kmed: stdin is a folder \(EISDIR\)/]);
+        runs.push(await runCli([command, '--model', Q], { stdinFd: folderFd }));
+      }
+    } finally {
+      closeSync(folderFd);
+    }
     runs.forEach((r, i) => expectOneKmedLine(r, cases[i][2]));
     expect(readFileSync(aFile, 'utf8')).toBe('x');
     console.log(`cli-faults: EISDIR/ENOTDIR/EEXIST: ${cases.length} cases, ${cases.length} one-line kmed: errors naming the path`);

@@ -8,6 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { checkTokenIds, EncoderError } from '../encoder.js';
 import { Encoder } from '../node/encoder.js';
 import { readUtf8Lines } from '../node/utf8-lines.js';
+import { assertStdinNotFolder } from '../node/regular-file.js';
 import { addEncoderOptions } from './model-options.js';
 import { checkPooling, POOLINGS, type Pooling } from '../pooling.js';
 
@@ -32,6 +33,7 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'sequences per forward pass', positiveInt, 8);
   addEncoderOptions(command).action(async (options: EmbedCliOptions) => {
     const pooling = checkPooling(options.pooling);
+    assertStdinNotFolder();
     const encoder = await Encoder.fromDirectory(options.model, { dtype: options.dtype, threads: options.threads });
     await embedStream(encoder, pooling, options);
   });

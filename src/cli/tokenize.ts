@@ -7,6 +7,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadTokenizerFromDirectory } from '../node/tokenizer-files.js';
 import { readUtf8Lines } from '../node/utf8-lines.js';
+import { assertStdinNotFolder } from '../node/regular-file.js';
 import { TokenizerError } from '../tokenizer/errors.js';
 
 interface TokenizeCliOptions {
@@ -21,6 +22,7 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'model folder with vocab.txt (and tokenizer_config.json, special_tokens_map.json, tokenizer.json)')
     .option('--max-length <n>', 'truncate to n ids, [CLS] and [SEP] included (default: no truncation)', atLeastTwo)
     .action(async (options: TokenizeCliOptions) => {
+      assertStdinNotFolder();
       const tokenizer = loadTokenizerFromDirectory(options.model);
       const maxLength = options.maxLength ?? Infinity;
       let buffered = '';

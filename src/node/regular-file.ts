@@ -3,7 +3,7 @@
 // is forever for a model file or corpus given by mistake, and a device can stream without end; a
 // stat() does neither. Symbolic links are followed (a link to a regular file is fine).
 // Does not own reading the file or the wording of other file-system failures (fs-errors.ts).
-import { statSync, type Stats } from 'node:fs';
+import { fstatSync, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { FileSystemError, fileSystemError } from './fs-errors.js';
 
@@ -28,6 +28,20 @@ export async function assertRegularFileAsync(path: string, what = 'file'): Promi
     throw fileSystemError(error, path, `read the ${what}`);
   }
   check(stats, path, what);
+}
+
+/** Refuses a folder as standard input (`kmed embed < DIR`), which Node reads as empty: the command
+ *  would print nothing and exit 0. A pipe, FIFO, terminal or file is fine there. */
+export function assertStdinNotFolder(): void {
+  let stats: Stats;
+  try {
+    stats = fstatSync(0);
+  } catch {
+    return; // no stdin at all: reading it ends at once, as for an empty input
+  }
+  if (stats.isDirectory()) {
+    throw new FileSystemError('FS_IS_DIRECTORY', undefined, 'stdin is a folder (EISDIR); give the input as a file or a pipe', { errno: 'EISDIR' });
+  }
 }
 
 function check(stats: Stats, path: string, what: string): void {

@@ -23,10 +23,13 @@ export interface CliRunOptions {
   cwd?: string;
   /** Run through `sh -c` (for ulimit): args are then one shell command line after `node CLI`. */
   shellPrefix?: string;
+  /** An open descriptor to use as the child's stdin instead of a pipe fed with `input`. */
+  stdinFd?: number;
 }
 
 export function runCli(args: string[], options: CliRunOptions = {}): Promise<CliRun> {
-  const spawnOptions: SpawnOptions = { env: options.env ?? process.env, uid: options.uid, gid: options.gid, cwd: options.cwd, stdio: 'pipe' };
+  const stdio: SpawnOptions['stdio'] = [options.stdinFd ?? 'pipe', 'pipe', 'pipe'];
+  const spawnOptions: SpawnOptions = { env: options.env ?? process.env, uid: options.uid, gid: options.gid, cwd: options.cwd, stdio };
   const child = options.shellPrefix
     ? spawn('sh', ['-c', `${options.shellPrefix} exec "$0" "$@"`, process.execPath, CLI, ...args], spawnOptions)
     : spawn(process.execPath, [CLI, ...args], spawnOptions);
@@ -34,8 +37,10 @@ export function runCli(args: string[], options: CliRunOptions = {}): Promise<Cli
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdin!.on('error', () => {}); // the child may exit before reading all its input
-  child.stdin!.end(options.input ?? '');
+  if (child.stdin) {
+    child.stdin.on('error', () => {}); // the child may exit before reading all its input
+    child.stdin.end(options.input ?? '');
+  }
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
