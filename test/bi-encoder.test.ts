@@ -132,7 +132,9 @@ describe('Node loading', () => {
   it('resolves hub ids under weights/ and names kmed download when a model is missing', () => {
     expect(() => resolveModelDir('question', { model: 'snumin44/medical-biencoder-ko-bert-question', weightsRoot: 'no-such-root' }))
       .toThrow(/question model folder no-such-root\/medical-biencoder-ko-bert-question not found: run `kmed download snumin44\/medical-biencoder-ko-bert-question`/);
-    expect(() => resolveModelDir('context', { model: 'no/such-dir/here' })).toThrow(/--context-model DIR/);
+    // A library error names library options, never a CLI flag (the CLI adds --context-model itself).
+    expect(() => resolveModelDir('context', { model: 'no/such-dir/here' })).toThrow(/give a Hugging Face model folder as the context model/);
+    expect(() => resolveModelDir('context', { model: 'no/such-dir/here' })).not.toThrow(/--/);
     expect(() => resolveModelDir('context', { model: join(FIX, 'tokenizer') })).toThrow(/has no config\.json/);
     expect(resolveModelDir('context', { model: 'me/tiny-context', weightsRoot: FIX })).toBe(join(FIX, 'tiny-context'));
   });

@@ -222,7 +222,7 @@ describe('streaming, resumable index builder', () => {
 
   it('does not overwrite an existing index unless forced, and then only once complete', async () => {
     const out = join(dir, 'whole.kidx');
-    await expect(buildIndex(base(out))).rejects.toMatchObject({ code: 'INDEX_EXISTS', message: expect.stringMatching(/--force/) });
+    await expect(buildIndex(base(out))).rejects.toMatchObject({ code: 'INDEX_EXISTS', message: expect.stringMatching(/already exists: set force to replace it/) });
     const controller = new AbortController();
     await expect(buildIndex(base(out, { force: true, signal: controller.signal, onBatch: () => controller.abort() }))).rejects.toMatchObject({ code: 'INDEX_INTERRUPTED' });
     expect(readFileSync(out).equals(reference)).toBe(true); // the old index is untouched meanwhile

@@ -1,12 +1,14 @@
 // Owns: `kmed embed` — JSON lines in on stdin ({"text": ...}, or {"ids": [...]} to bypass the
 // tokenizer), one {"embedding": [...]} line out per input line, in order. Lines are embedded in
 // chunks so memory stays bounded on long inputs; blank lines are skipped. A bad line stops the run
-// with one error naming its line number, after the lines before it have been written.
+// with one error naming its line number, after the lines before it have been written. Stdin is
+// read by ../node/utf8-lines.ts: invalid UTF-8 is refused (line and byte offset), a leading BOM skipped.
 // Does not own the model (encoder.ts) or loading (node/encoder.ts).
-import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { checkTokenIds, EncoderError } from '../encoder.js';
 import { Encoder } from '../node/encoder.js';
+import { readUtf8Lines } from '../node/utf8-lines.js';
+import { assertStdinNotFolder } from '../node/regular-file.js';
 import { addEncoderOptions } from './model-options.js';
 import { checkPooling, POOLINGS, type Pooling } from '../pooling.js';
 
@@ -31,6 +33,7 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'sequences per forward pass', positiveInt, 8);
   addEncoderOptions(command).action(async (options: EmbedCliOptions) => {
     const pooling = checkPooling(options.pooling);
+    assertStdinNotFolder();
     const encoder = await Encoder.fromDirectory(options.model, { dtype: options.dtype, threads: options.threads });
     await embedStream(encoder, pooling, options);
   });
@@ -45,23 +48,19 @@ async function embedStream(encoder: Encoder, pooling: Pooling, options: EmbedCli
   // Enough lines per chunk that length-sorting inside `embed` still finds similar lengths.
   const chunkSize = Math.max(64, options.batchSize * 8);
   let pending: Item[] = [];
-  let lineNo = 0;
-  const input = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  for await (const raw of input) {
-    lineNo++;
-    if (raw.trim() === '') continue;
-    let item: Item;
-    try {
-      item = parseLine(raw, lineNo, encoder);
-    } catch (error) {
-      await flush(encoder, pending, pooling, options);
-      throw error;
+  try {
+    for await (const { text: raw, line } of readUtf8Lines(process.stdin, 'stdin')) {
+      if (raw.trim() === '') continue;
+      pending.push(parseLine(raw, line, encoder));
+      if (pending.length >= chunkSize) {
+        await flush(encoder, pending, pooling, options);
+        pending = [];
+      }
     }
-    pending.push(item);
-    if (pending.length >= chunkSize) {
-      await flush(encoder, pending, pooling, options);
-      pending = [];
-    }
+  } catch (error) {
+    // A bad line (not UTF-8, not JSON, ...): the lines before it are still written.
+    await flush(encoder, pending, pooling, options);
+    throw error;
   }
   await flush(encoder, pending, pooling, options);
 }

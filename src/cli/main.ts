@@ -1,14 +1,28 @@
 #!/usr/bin/env node
 // Owns: the `kmed` command line (Node only). Each subcommand lives in its own file under
-// src/cli/ and exports `register(program)`; this file only wires them together and turns a
-// KmedError into one clear line on stderr and a non-zero exit code.
+// src/cli/ and exports `register(program)`; this file only wires them together and hands every
+// failure to error-line.ts (one `kmed: ...` line on stderr, a non-zero exit, never a stack trace).
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { KmedError } from '../errors.js';
+import { exitWith } from './error-line.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command()
   .name('kmed')
   .description('Korean medical dense-passage retrieval (bi-encoder) in TypeScript + WebAssembly SIMD')
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the kmed-dpr version')
+  // Option errors become one line (error-line.ts) instead of commander's message plus the whole
+  // help; both settings are inherited by the subcommands registered below.
+  .exitOverride()
+  .configureOutput({ outputError: () => {} });
+
+const fail = (error: unknown) => exitWith(error, process.argv, program.commands.map((c) => c.name()));
+// Errors that escape the awaited chain (a stream's 'error' event, a stray rejection) end the same
+// way; EPIPE on stdout (`kmed embed ... | head -1`) ends quietly with status 0, as head expects.
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+process.stdout.on('error', fail);
 
 // One line per subcommand module; keep alphabetical.
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
@@ -27,9 +41,5 @@ for (const load of commandModules) (await load()).register(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof KmedError) {
-    process.stderr.write(`kmed: ${error.message}\n`);
-    process.exit(1);
-  }
-  throw error;
+  fail(error);
 }

@@ -9,13 +9,17 @@
 // vocabulary at hand is a test fixture that must not be read at run time. Without --vocab the
 // folder has no vocab.txt (a note on stderr says so); weights-only uses (loading, benchmarks on ids)
 // work, and tokenizing needs a vocab.txt of at most vocab_size (32000) tokens added later.
+// Every file is written under a temporary name, fsynced and renamed, so a failure (a full disk)
+// never leaves a truncated file under a real name.
 // Does not own the rule (synthetic.ts) or the format (safetensors.ts).
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseBertConfig } from '../config.js';
 import { KmedError } from '../errors.js';
+import { fileSystemError, makeDirectory } from '../node/fs-errors.js';
+import { assertRegularFile } from '../node/regular-file.js';
 import { writeSafetensors } from '../safetensors.js';
 import { SYNTHETIC_BASE_CONFIG, syntheticSafetensorsTensors } from '../synthetic.js';
 
@@ -64,9 +68,10 @@ export function writeSyntheticFolder(seed: string, dir: string, vocabPath?: stri
   let vocabTokens: number | null = null;
   if (vocabPath !== undefined) {
     try {
+      assertRegularFile(vocabPath, 'vocabulary');
       vocab = readFileSync(vocabPath);
     } catch (error) {
-      throw new SynthError('SYNTH_VOCAB_UNREADABLE', `${vocabPath}: cannot read the vocabulary: ${(error as Error).message}`, { cause: error });
+      throw new SynthError('SYNTH_VOCAB_UNREADABLE', fileSystemError(error, vocabPath, 'read the vocabulary').message, { cause: error });
     }
     const lines = new TextDecoder().decode(vocab).split(/\r?\n/);
     if (lines.at(-1) === '') lines.pop();
@@ -76,38 +81,56 @@ export function writeSyntheticFolder(seed: string, dir: string, vocabPath?: stri
     }
   }
 
-  const modelPath = join(dir, 'model.safetensors');
-  const partPath = `${modelPath}.part`;
-  let fd: number | undefined;
+  makeDirectory(dir, 'create the model folder');
   let bytes = 0;
   const hash = createHash('sha256');
-  try {
-    mkdirSync(dir, { recursive: true });
-    fd = openSync(partPath, 'w');
-    const out = fd;
+  writeAtomically(join(dir, 'model.safetensors'), (write) => {
     writeSafetensors(
       (chunk) => {
-        for (let at = 0; at < chunk.length; ) at += writeSync(out, chunk, at, chunk.length - at);
+        write(chunk);
         bytes += chunk.length;
       },
       syntheticSafetensorsTensors(seed, config, { update: (b) => void hash.update(b), digestHex: () => hash.digest('hex') }),
       { format: 'pt', kmed_synthetic_seed: seed },
     );
+  });
+  const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
+  const small: Array<[string, Uint8Array]> = [
+    ['config.json', json(SYNTHETIC_BASE_CONFIG)],
+    ['tokenizer_config.json', json(KLUE_TOKENIZER_CONFIG)],
+    ['special_tokens_map.json', json(KLUE_SPECIAL_TOKENS_MAP)],
+  ];
+  if (vocab) small.push(['vocab.txt', vocab]);
+  for (const [name, data] of small) writeAtomically(join(dir, name), (write) => write(data));
+  return { dir, sha256: hash.digest('hex'), safetensorsBytes: bytes, vocabTokens };
+}
+
+/** Write `path` through `<path>.part`: fill, fsync, rename. On failure the .part file is removed and
+ *  the error is a KmedError naming the file. */
+function writeAtomically(path: string, fill: (write: (bytes: Uint8Array) => void) => void): void {
+  const partPath = `${path}.part`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(partPath, 'w');
+    const out = fd;
+    fill((chunk) => {
+      for (let at = 0; at < chunk.length; ) at += writeSync(out, chunk, at, chunk.length - at);
+    });
+    fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
-    renameSync(partPath, modelPath);
-    const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
-    writeFileSync(join(dir, 'config.json'), json(SYNTHETIC_BASE_CONFIG));
-    writeFileSync(join(dir, 'tokenizer_config.json'), json(KLUE_TOKENIZER_CONFIG));
-    writeFileSync(join(dir, 'special_tokens_map.json'), json(KLUE_SPECIAL_TOKENS_MAP));
-    if (vocab) writeFileSync(join(dir, 'vocab.txt'), vocab);
+    renameSync(partPath, path);
   } catch (error) {
     if (fd !== undefined) closeSync(fd);
-    rmSync(partPath, { force: true });
+    try {
+      rmSync(partPath, { force: true });
+    } catch {
+      // Nothing was created (the folder is a file, or read-only): nothing to remove.
+    }
     if (error instanceof KmedError) throw error;
-    throw new SynthError('SYNTH_WRITE_FAILED', `${dir}: writing the synthetic model failed: ${(error as Error).message}`, { cause: error });
+    const why = fileSystemError(error, path, 'write the file');
+    throw new SynthError('SYNTH_WRITE_FAILED', why.message, { cause: why });
   }
-  return { dir, sha256: hash.digest('hex'), safetensorsBytes: bytes, vocabTokens };
 }
 
 export function register(program: Command): void {

@@ -1,11 +1,13 @@
 // Owns: `kmed tokenize` — JSON lines {"text": "..."} on stdin, one {"ids": [...]} line per input on
 // stdout, in order ([CLS] … [SEP]; no truncation unless --max-length). Blank lines are skipped.
 // A bad line (not JSON, no string "text") stops the run with one error naming its line number,
-// after the lines before it were written; the exit code is then 1.
+// after the lines before it were written; the exit code is then 1. Stdin is read by
+// ../node/utf8-lines.ts: invalid UTF-8 is refused (line and byte offset), a leading BOM skipped.
 // Does not own: tokenization (src/tokenizer/) or loading (src/node/tokenizer-files.ts).
-import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadTokenizerFromDirectory } from '../node/tokenizer-files.js';
+import { readUtf8Lines } from '../node/utf8-lines.js';
+import { assertStdinNotFolder } from '../node/regular-file.js';
 import { TokenizerError } from '../tokenizer/errors.js';
 
 interface TokenizeCliOptions {
@@ -20,27 +22,25 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'model folder with vocab.txt (and tokenizer_config.json, special_tokens_map.json, tokenizer.json)')
     .option('--max-length <n>', 'truncate to n ids, [CLS] and [SEP] included (default: no truncation)', atLeastTwo)
     .action(async (options: TokenizeCliOptions) => {
+      assertStdinNotFolder();
       const tokenizer = loadTokenizerFromDirectory(options.model);
       const maxLength = options.maxLength ?? Infinity;
-      const input = createInterface({ input: process.stdin, crlfDelay: Infinity });
-      let lineNo = 0;
       let buffered = '';
-      for await (const raw of input) {
-        lineNo++;
-        if (raw.trim() === '') continue;
-        let text: string;
-        try {
-          text = parseLine(raw, lineNo);
-        } catch (error) {
-          process.stdout.write(buffered);
-          throw error;
+      try {
+        for await (const { text: raw, line } of readUtf8Lines(process.stdin, 'stdin')) {
+          if (raw.trim() === '') continue;
+          const text = parseLine(raw, line);
+          buffered += `{"ids":[${tokenizer.encode(text, { maxLength }).ids.join(',')}]}\n`;
+          // Write in blocks: one write per line would dominate on large inputs.
+          if (buffered.length > 1 << 16) {
+            if (!process.stdout.write(buffered)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+            buffered = '';
+          }
         }
-        buffered += `{"ids":[${tokenizer.encode(text, { maxLength }).ids.join(',')}]}\n`;
-        // Write in blocks: one write per line would dominate on large inputs.
-        if (buffered.length > 1 << 16) {
-          if (!process.stdout.write(buffered)) await new Promise((resolve) => process.stdout.once('drain', resolve));
-          buffered = '';
-        }
+      } catch (error) {
+        // A bad line (not UTF-8, not JSON, ...): the lines before it are still written.
+        process.stdout.write(buffered);
+        throw error;
       }
       process.stdout.write(buffered);
     });

@@ -17,6 +17,7 @@ import { fetchNodeSnapshot } from './hub-pretrained.js';
 import { modelFingerprint, type ModelIdentity } from '../model-identity.js';
 import { Encoder } from './encoder.js';
 import { cachedWeightsSha256 } from './model-fingerprint.js';
+import { assertRegularFile } from './regular-file.js';
 
 export const DEFAULT_QUESTION_MODEL = 'snumin44/medical-biencoder-ko-bert-question';
 export const DEFAULT_CONTEXT_MODEL = 'snumin44/medical-biencoder-ko-bert-context';
@@ -51,11 +52,11 @@ export function resolveModelDir(role: ModelRole, location: ModelLocation = {}): 
     dir = join(root, spec.slice(spec.indexOf('/') + 1));
     if (!isDir(dir)) dir = findCachedSnapshot(spec, 'main', location.hubCacheDir ?? defaultHubCacheDir()) ?? dir;
   }
-  const flag = role === 'question' ? '--question-model' : '--context-model';
+  // Library words only (the location option); the CLI adds its own flag (--question-model ...).
   const hint = HUB_ID.test(spec)
-    ? `run \`kmed download ${spec}\` (or copy the folder there by hand, or pass ${flag} DIR); ` +
+    ? `run \`kmed download ${spec}\` (or copy the folder there by hand), or give another model folder as the ${role} model; ` +
       `the Hugging Face cache ${location.hubCacheDir ?? defaultHubCacheDir()} has no snapshot of it either`
-    : `pass ${flag} DIR with a Hugging Face model folder (or run \`kmed download\` for the default encoders)`;
+    : `give a Hugging Face model folder as the ${role} model (or download the default encoders with \`kmed download\`)`;
   if (existsSync(dir) && !isDir(dir)) {
     throw new BiEncoderError('MODEL_NOT_FOUND', `${role} model ${dir} is a file, not a model folder: ${hint}`);
   }
@@ -74,8 +75,10 @@ export function resolveModelDir(role: ModelRole, location: ModelLocation = {}): 
  *  The weights' sha256 is hashed once and cached next to them (model-fingerprint.ts);
  *  `weightsSha256` (e.g. the LFS sha256 a download verified) skips even that. */
 export async function modelIdentityOfDirectory(dir: string, options: { weightsSha256?: string } = {}): Promise<ModelIdentity> {
+  assertRegularFile(join(dir, 'config.json'), 'model config');
   const config = readFileSync(join(dir, 'config.json'));
   const weightsPath = join(dir, 'model.safetensors');
+  assertRegularFile(weightsPath, 'model weights');
   const { sha256 } = await cachedWeightsSha256(weightsPath, { knownSha256: options.weightsSha256 });
   // A cache snapshot's folder is named by its commit; the model's name is the repo's.
   return { name: repoNameOfSnapshot(dir) ?? basename(resolve(dir)), fingerprint: await modelFingerprint(config, { name: weightsPath, size: statSync(weightsPath).size, readInto: noRead }, { weightsSha256: sha256 }) };

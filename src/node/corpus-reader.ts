@@ -6,6 +6,7 @@
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { KmedError } from '../errors.js';
+import { assertRegularFileAsync } from './regular-file.js';
 
 export class CorpusError extends KmedError {}
 
@@ -42,6 +43,7 @@ export function corpusFormat(path: string): CorpusFormat {
 /** Lines of `path` with their end offsets; reads 1 MiB at a time, holds at most one line beyond.
  *  A line's `bytes` are only valid until the next line is requested (the read buffer is reused). */
 export async function* readRawLines(path: string): AsyncGenerator<RawLine> {
+  await assertRegularFileAsync(path, 'corpus'); // before open: a FIFO would block it forever
   let handle;
   try {
     handle = await open(path, 'r');

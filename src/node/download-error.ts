@@ -12,7 +12,7 @@ export function manualCopyHint(): string {
   // One line on purpose: the CLI prints `kmed: <message>` and a user offline should need no more.
   return (
     'Without network access, copy the model folders by hand into weights/ ' +
-    '(e.g. weights/medical-biencoder-ko-bert-question/), or point --endpoint / HF_ENDPOINT at a mirror'
+    '(e.g. weights/medical-biencoder-ko-bert-question/), or point the endpoint (option or HF_ENDPOINT) at a mirror'
   );
 }
 

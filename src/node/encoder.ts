@@ -3,12 +3,14 @@
 // the weights (the heap), not two — less by default: the word-embedding table stays in the file
 // ('source' placement), which then stays open until dispose() (or the encoder is collected).
 // Does not own parsing or the model (see ../encoder.ts).
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { throwIfAborted } from '../abort-error.js';
 import { Encoder as BaseEncoder, EncoderError, type EncoderOptions, type PretrainedEncoderOptions } from '../encoder.js';
 import { fetchNodeSnapshot } from './hub-pretrained.js';
 import { fileSource, type FileByteSource } from './file-source.js';
+import { fileSystemError } from './fs-errors.js';
+import { assertRegularFileAsync } from './regular-file.js';
 import { useNodeThreads } from './worker-threads.js';
 
 // Worker threads for the thread pool come from node:worker_threads where there are no Web Workers.
@@ -26,16 +28,19 @@ export class Encoder extends BaseEncoder {
     if (!(await exists(dir))) {
       throw new EncoderError('ENCODER_MISSING_FILE', `model folder ${dir} does not exist`);
     }
+    if (!(await stat(dir)).isDirectory()) {
+      throw new EncoderError('ENCODER_MISSING_FILE', `model folder ${dir} is a file, not a folder (a model folder holds config.json, vocab.txt and model.safetensors)`);
+    }
     const required = async (name: string): Promise<Uint8Array> => {
       const path = join(dir, name);
       if (!(await exists(path))) {
         throw new EncoderError('ENCODER_MISSING_FILE', `${path} is missing (a model folder needs config.json, vocab.txt and model.safetensors)`);
       }
-      return readFile(path);
+      return readRegular(path);
     };
     const optional = async (name: string): Promise<Uint8Array | undefined> => {
       const path = join(dir, name);
-      return (await exists(path)) ? readFile(path) : undefined;
+      return (await exists(path)) ? readRegular(path) : undefined;
     };
     const config = await required('config.json');
     const vocab = await required('vocab.txt');
@@ -48,7 +53,7 @@ export class Encoder extends BaseEncoder {
       optional('special_tokens_map.json'),
       optional('tokenizer.json'),
     ]);
-    const weights = fileSource(weightsPath);
+    const weights = fileSource(weightsPath, 'model weights');
     const placement = options.wordEmbeddings ?? 'source';
     let encoder: Encoder | undefined;
     try {
@@ -90,6 +95,16 @@ export class Encoder extends BaseEncoder {
       this.#weightsFile.close();
       this.#weightsFile = undefined;
     }
+  }
+}
+
+/** A model file read whole, after refusing a folder or a FIFO (which would block the read). */
+async function readRegular(path: string): Promise<Uint8Array> {
+  await assertRegularFileAsync(path, 'model file');
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw fileSystemError(error, path, 'read the model file');
   }
 }
 

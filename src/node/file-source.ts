@@ -1,9 +1,11 @@
 // Owns: a ByteSource over a file on disk (Node only), read piece by piece with positioned reads so
 // a 440 MB checkpoint is never held in memory as a whole — the loader copies each tensor straight
 // from the file into the heap. Does not own parsing (safetensors.ts) or deciding what to read.
-import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import type { ByteSource } from '../byte-source.js';
 import { KmedError } from '../errors.js';
+import { fileSystemError } from './fs-errors.js';
+import { assertRegularFile } from './regular-file.js';
 
 export class FileSourceError extends KmedError {}
 
@@ -15,20 +17,28 @@ export interface FileByteSource extends ByteSource {
 /** Largest single readSync (Node refuses reads over 2 GiB; smaller steps also keep progress fair). */
 const MAX_READ = 1 << 30;
 
-/** Open `path` for positioned reads. Throws FileSourceError (FILE_OPEN_FAILED) naming the path. */
-export function fileSource(path: string): FileByteSource {
+/** Open `path` for positioned reads. Throws FileSourceError (FILE_OPEN_FAILED, its cause a
+ *  FileSystemError) naming the path when it is not a regular file (checked before opening: a FIFO
+ *  would block the open) or cannot be opened. `what` names the file for the user. */
+export function fileSource(path: string, what = 'file'): FileByteSource {
   let fd: number | undefined;
   let size: number;
   let identity: string;
   try {
-    fd = openSync(path, 'r');
+    assertRegularFile(path, what);
+    // O_NONBLOCK: should a FIFO replace the file after the check, the open still returns at once
+    // (it changes nothing for a regular file), and the fstat below refuses it.
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new Error('not a regular file');
+    // Checked again on the open descriptor: the path may have been replaced since the stat.
+    if (!stat.isFile()) throw new FileSourceError('FILE_OPEN_FAILED', `${path}: cannot open for reading: not a regular file`);
     size = stat.size;
     identity = fileIdentity(stat);
   } catch (error) {
     if (fd !== undefined) closeSync(fd);
-    throw new FileSourceError('FILE_OPEN_FAILED', `${path}: cannot open for reading: ${(error as Error).message}`, { cause: error });
+    if (error instanceof FileSourceError) throw error;
+    const why = fileSystemError(error, path, `open the ${what} for reading`);
+    throw new FileSourceError('FILE_OPEN_FAILED', why.message, { cause: why });
   }
   let open = true;
   return {
@@ -45,7 +55,8 @@ export function fileSource(path: string): FileByteSource {
         try {
           n = readSync(fd!, dst, done, Math.min(dst.length - done, MAX_READ), offset + done);
         } catch (error) {
-          throw new FileSourceError('FILE_READ_FAILED', `${path}: read failed at byte ${offset + done}: ${(error as Error).message}`, { cause: error });
+          const why = fileSystemError(error, path, `read the ${what} at byte ${offset + done}`);
+          throw new FileSourceError('FILE_READ_FAILED', why.message, { cause: error });
         }
         if (n === 0) {
           throw new FileSourceError('FILE_TRUNCATED', `${path}: file ended at byte ${offset + done}, expected ${size} bytes (changed while reading?)`);

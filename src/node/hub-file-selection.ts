@@ -30,7 +30,7 @@ export function selectModelFiles(repo: string, revision: string, files: RepoFile
       'HUB_NO_SAFETENSORS',
       `${repo} at revision ${revision} has no model.safetensors; kmed reads safetensors only. ` +
         `Convert the checkpoint (e.g. with transformers: model.save_pretrained(dir, safe_serialization=True)) ` +
-        `and copy the folder into weights/ by hand, or pass --revision of a branch that has one, or --all-files to fetch everything anyway`,
+        `and copy the folder into weights/ by hand, or choose a revision that has one, or set allFiles to fetch everything anyway`,
     );
   }
   return files.filter((f) => !OTHER_WEIGHT_FORMATS.some((pattern) => pattern.test(f.path)));

@@ -79,7 +79,7 @@ export async function buildIndex(options: IndexBuildOptions): Promise<IndexBuild
   }
   const format = corpusFormat(corpus);
   if (existsSync(out) && !options.force) {
-    throw new IndexBuildError('INDEX_EXISTS', `${out} already exists: pass --force to replace it, or choose another --out`);
+    throw new IndexBuildError('INDEX_EXISTS', `${out} already exists: set force to replace it, or choose another output path`);
   }
   if (!existsSync(corpus)) throw new IndexBuildError('CORPUS_NOT_FOUND', `corpus ${corpus} not found`);
 
