@@ -252,6 +252,7 @@ export class BiEncoder {
 
   /** The k passages of `index` most relevant to `query` (text or question vector), best first. */
   async search(query: string | ArrayLike<number>, index: VectorIndex, k = 10, options: ScoreOptions = {}): Promise<SearchHit[]> {
+    if (typeof query === 'string') checkQueryText(query);
     const session = await this.openIndex(index, options);
     const vector = typeof query === 'string' ? (await this.encodeQueries([query]))[0] : query;
     return searchSession(session, index, vector, k);
@@ -262,6 +263,14 @@ export class BiEncoder {
     for (const index of [...this.sessions.keys()]) this.closeIndex(index);
     this.question.dispose?.();
     this.context.dispose?.();
+  }
+}
+
+/** Throws BiEncoderError (EMPTY_QUERY) for a query with nothing but whitespace: it has no meaning
+ *  to rank by, and its embedding would still rank passages as if it had one. */
+export function checkQueryText(query: string): void {
+  if (query.trim() === '') {
+    throw new BiEncoderError('EMPTY_QUERY', 'the query is empty (or only whitespace): give a question to search for');
   }
 }
 
@@ -316,10 +325,19 @@ export async function openSearchSession(
 ): Promise<ExactSearch> {
   const backend: KernelBackend = await createBackend(options.kind ?? 'wasm', { wasmBytes: options.wasmBytes });
   try {
-    return ExactSearch.create(backend, index.count, index.dimension, (dst, row0, rows) => index.readVectors(dst, row0, rows), {
+    const session = ExactSearch.create(backend, index.count, index.dimension, (dst, row0, rows) => index.readVectors(dst, row0, rows), {
       metric: options.metric,
       ownsBackend: true,
     });
+    // Every vector block was checked on the way in; check the strings too, so a damaged index
+    // is refused before any result is returned (once per VectorIndex: verified blocks are kept).
+    try {
+      index.verifySection('strings');
+    } catch (error) {
+      session.dispose();
+      throw error;
+    }
+    return session;
   } catch (error) {
     backend.dispose();
     throw error;

@@ -20,6 +20,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import('./synth.js'),
   () => import('./tokenize.js'),
   () => import('./verify.js'),
+  () => import('./verify-index.js'),
 ];
 
 for (const load of commandModules) (await load()).register(program);

@@ -28,11 +28,12 @@ export function register(program: Command): void {
     const { parseBertConfig } = await import('../config.js');
     const { checkPooling } = await import('../pooling.js');
     const { loadEncoder, modelIdentityOfDirectory, resolveModelDir } = await import('../node/bi-encoder.js');
-    const { checkIndexCompatibility, openSearchSession, searchSession } = await import('../bi-encoder.js');
+    const { checkIndexCompatibility, checkQueryText, openSearchSession, searchSession } = await import('../bi-encoder.js');
     const { IndexError, VectorIndex } = await import('../vector-index.js');
     const { checkMetric } = await import('../similarity.js');
     const { fileSource } = await import('../node/file-source.js');
     const metric = checkMetric(flags.metric);
+    checkQueryText(flags.query);
     if (!existsSync(flags.index)) {
       throw new IndexError('INDEX_NOT_FOUND', `index ${flags.index} not found: build one with kmed index --corpus FILE --out ${flags.index}`);
     }
