@@ -325,6 +325,14 @@ export function serializeIndex(entries: IndexEntries): Uint8Array {
 
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** Little-endian u32s of `bytes` on a big-endian host. */
+function u32Copy(bytes: Uint8Array): Uint32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Uint32Array(bytes.length >> 2);
+  for (let i = 0; i < out.length; i++) out[i] = view.getUint32(i * 4, true);
+  return out;
+}
+
 /** One passage of an index. */
 export interface IndexEntry {
   id: string;
@@ -347,13 +355,15 @@ export class VectorIndex {
   readonly meta: IndexMeta;
   readonly layout: IndexLayout;
   private readonly source: ByteSource;
-  private readonly offsets: Float64Array;
+  /** The offsets table as u32 halves (little-endian order): entry j = [2j] + [2j+1]·2^32. */
+  private readonly offsets: Uint32Array;
   private readonly table: Uint32Array;
   /** verified[b] = 1 once block b (numbered as in the checksum table) matched its CRC. */
   private readonly verified: Uint8Array;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private scratch = new Uint8Array(0);
 
-  private constructor(source: ByteSource, meta: IndexMeta, layout: IndexLayout, offsets: Float64Array, table: Uint32Array, verified: Uint8Array) {
+  private constructor(source: ByteSource, meta: IndexMeta, layout: IndexLayout, offsets: Uint32Array, table: Uint32Array, verified: Uint8Array) {
     this.source = source;
     this.name = source.name;
     this.meta = meta;
@@ -474,40 +484,32 @@ export class VectorIndex {
     for (let b = 0; b < blocks; b++) table[b] = tableView.getUint32(b * 4, true);
     const verified = new Uint8Array(blocks);
 
-    // The offsets table, verified block by block and checked once here so every later string
-    // read is in bounds. Read as two u32 halves: BigInt per entry costs ~4x more at 2M entries.
-    const entries = 2 * count + 1;
-    const offsets = new Float64Array(entries);
+    // The offsets table, read in one piece, verified block by block and checked once here so every
+    // later string read is in bounds. Kept as the file's bytes (no decoded copy: 16 bytes per
+    // passage once, not twice) and read through u32 halves, which is also what the check uses.
     const section = layout.sections.offsets;
-    const group = blockSize * VERIFY_GROUP_BLOCKS;
-    const buf = new Uint8Array(Math.min(group, section.length));
-    const bufView = new DataView(buf.buffer);
-    let previous = 0;
-    let j = 0;
-    for (let at = 0; at < section.length; at += group) {
-      const n = Math.min(group, section.length - at);
-      source.readInto(section.start + at, buf.subarray(0, n));
-      for (let b = 0; b * blockSize < n; b++) {
-        const blockNo = section.firstBlock + (at + b * blockSize) / blockSize;
-        const end = Math.min(n, (b + 1) * blockSize);
-        if (crc32c(buf, 0, b * blockSize, end) !== table[blockNo]) {
-          fail('INDEX_CHECKSUM', `offsets block ${blockNo - section.firstBlock} (bytes ${section.start + at + b * blockSize}..${section.start + at + end}) fails its CRC-32C: the file is damaged; ${REBUILD}`);
-        }
-        verified[blockNo] = 1;
+    const offsetBytes = new Uint8Array(section.length);
+    source.readInto(section.start, offsetBytes);
+    for (let b = 0; b < section.blocks; b++) {
+      const from = b * blockSize;
+      const to = Math.min(from + blockSize, section.length);
+      if (crc32c(offsetBytes, 0, from, to) !== table[section.firstBlock + b]) {
+        fail('INDEX_CHECKSUM', `offsets block ${b} (bytes ${section.start + from}..${section.start + to}) fails its CRC-32C: the file is damaged; ${REBUILD}`);
       }
-      for (let k = 0; k < n; k += 8, j++) {
-        const lo = bufView.getUint32(k, true);
-        const hi = bufView.getUint32(k + 4, true);
-        const value = hi * 4294967296 + lo;
-        if (value > layout.stringsLength || value < previous || (j === 0 && value !== 0)) {
-          fail('INDEX_CORRUPT', `string offset ${value} at byte ${section.start + at + k} is out of order or past the strings block (${layout.stringsLength} bytes)`);
-        }
-        offsets[j] = value;
-        previous = value;
-      }
+      verified[section.firstBlock + b] = 1;
     }
-    if (offsets[entries - 1] !== layout.stringsLength) {
-      fail('INDEX_CORRUPT', `the last string offset (byte ${layout.offsetsOffset + (entries - 1) * 8}) is ${offsets[entries - 1]}, expected ${layout.stringsLength}`);
+    const offsets = littleEndianHost ? new Uint32Array(offsetBytes.buffer, 0, section.length / 4) : u32Copy(offsetBytes);
+    const entries = 2 * count + 1;
+    let previous = 0;
+    for (let j = 0; j < entries; j++) {
+      const value = offsets[2 * j + 1] * 4294967296 + offsets[2 * j];
+      if (value > layout.stringsLength || value < previous || (j === 0 && value !== 0)) {
+        fail('INDEX_CORRUPT', `string offset ${value} at byte ${section.start + j * 8} is out of order or past the strings block (${layout.stringsLength} bytes)`);
+      }
+      previous = value;
+    }
+    if (previous !== layout.stringsLength) {
+      fail('INDEX_CORRUPT', `the last string offset (byte ${layout.offsetsOffset + (entries - 1) * 8}) is ${previous}, expected ${layout.stringsLength}`);
     }
     return new VectorIndex(source, meta, layout, offsets, table, verified);
   }
@@ -533,7 +535,10 @@ export class VectorIndex {
       this.source.readInto(section.start + offset, dst);
       return;
     }
-    const scratch = new Uint8Array(Math.min((b1 - b0) * B, VERIFY_GROUP_BLOCKS * B));
+    // One scratch buffer per index, reused: a fresh 4 MiB per read costs its page faults each time.
+    const need = Math.min((b1 - b0) * B, VERIFY_GROUP_BLOCKS * B);
+    if (this.scratch.length < need) this.scratch = new Uint8Array(Math.max(need, Math.min(VERIFY_GROUP_BLOCKS * B, 4 * B)));
+    const scratch = this.scratch;
     for (let g = b0; g < b1; g += VERIFY_GROUP_BLOCKS) {
       const gEnd = Math.min(b1, g + VERIFY_GROUP_BLOCKS);
       const from = g * B;
@@ -581,9 +586,19 @@ export class VectorIndex {
     const rowsPerRead = Math.max(1, Math.floor((1 << 20) / D));
     const rows = new Float32Array(rowsPerRead * D);
     for (let r = 0; r < this.count; r += rowsPerRead) this.readVectors(rows, r, Math.min(rowsPerRead, this.count - r));
-    for (let i = 0; i < this.count; i++) {
-      this.id(i);
-      this.text(i);
+    // Ids and texts decoded from 4 MiB windows of the strings block (one read per window, not
+    // two per passage).
+    const WINDOW = 4 << 20;
+    let window = { start: 0, bytes: new Uint8Array(0) };
+    for (let j = 0; j < 2 * this.count; j++) {
+      const end = this.offset(j + 1);
+      if (end > window.start + window.bytes.length) {
+        const start = this.offset(j);
+        const bytes = new Uint8Array(Math.min(Math.max(WINDOW, end - start), this.layout.stringsLength - start));
+        this.readSection('strings', start, bytes);
+        window = { start, bytes };
+      }
+      this.string(j, j % 2 === 0 ? 'id' : 'text', j >> 1, window);
     }
   }
 
@@ -625,11 +640,21 @@ export class VectorIndex {
     return v;
   }
 
-  private string(j: number, what: string, i: number): string {
-    const start = this.offsets[j];
-    const end = this.offsets[j + 1];
-    const bytes = new Uint8Array(end - start);
-    this.readSection('strings', start, bytes);
+  /** Entry j of the offsets table (checked at open: in order, within the strings block). */
+  private offset(j: number): number {
+    return this.offsets[2 * j + 1] * 4294967296 + this.offsets[2 * j];
+  }
+
+  private string(j: number, what: string, i: number, window?: { start: number; bytes: Uint8Array }): string {
+    const start = this.offset(j);
+    const end = this.offset(j + 1);
+    let bytes: Uint8Array;
+    if (window && start >= window.start && end <= window.start + window.bytes.length) {
+      bytes = window.bytes.subarray(start - window.start, end - window.start);
+    } else {
+      bytes = new Uint8Array(end - start);
+      this.readSection('strings', start, bytes);
+    }
     try {
       return this.decoder.decode(bytes);
     } catch {
