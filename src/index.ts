@@ -16,5 +16,7 @@ export { ConfigError, parseBertConfig, type BertConfig } from './config.js';
 export { loadBertParams, loadBertParamsFromTensors, safetensorsTensorSource, type LoadedBertParams, type LoadOptions, type TensorSource, type WeightsSummary } from './weights.js';
 export { SYNTHETIC_BASE_CONFIG, fillSynthetic, syntheticModelSha256, syntheticTensor, syntheticTensorSource } from './synthetic.js';
 export { Sha256, type Hasher } from './sha256.js';
+export { DEFAULT_RESIDENT_LIMIT_BYTES, checkQueryText, searchSessions, type SearchSessionOptions } from './bi-encoder.js';
+export { DEFAULT_WINDOW_BYTES, StreamingSearch, type SearchSession } from './similarity.js';
 export { crc32c } from './checksum.js';
 export { BlockChecksums, CHECKSUM_BLOCK_BYTES, checksumTable, type SectionName, type ShardInfo } from './vector-index.js';

@@ -518,7 +518,7 @@ export class VectorIndex {
    * Copy bytes [offset, offset + dst.length) of `section` into dst, first verifying every block
    * they touch that is not verified yet (reading whole blocks for that, a group at a time).
    */
-  private readSection(name: SectionName, offset: number, dst: Uint8Array): void {
+  readSection(name: SectionName, offset: number, dst: Uint8Array): void {
     const section = this.layout.sections[name];
     const B = this.layout.blockSize;
     const end = offset + dst.length;

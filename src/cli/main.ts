@@ -15,6 +15,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import('./build-index.js'),
   () => import('./download.js'),
   () => import('./embed.js'),
+  () => import('./merge.js'),
   () => import('./search.js'),
   () => import('./similarity.js'),
   () => import('./synth.js'),
