@@ -360,7 +360,8 @@ export class VectorIndex {
   private readonly table: Uint32Array;
   /** verified[b] = 1 once block b (numbered as in the checksum table) matched its CRC. */
   private readonly verified: Uint8Array;
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  // ignoreBOM: an id or text that begins with U+FEFF keeps it (the default would drop it).
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private scratch = new Uint8Array(0);
 
   private constructor(source: ByteSource, meta: IndexMeta, layout: IndexLayout, offsets: Uint32Array, table: Uint32Array, verified: Uint8Array) {

@@ -235,4 +235,21 @@ describe('user errors: one clear line, non-zero exit, nothing lost', () => {
     writeFileSync(bad, old);
     expectOneLineError(kmed('verify-index', bad), /format version 1 was written by an older kmed .*rebuild it with `kmed index --corpus CORPUS --out .*flipped\.kidx --force`/);
   });
+
+  it('times kmed index from before the first batch: the closing rate is passages over the real time', () => {
+    // One batch holds the whole corpus: a clock started after the first batch (the old bug) would
+    // print "in 0.0s" for all 120 passages.
+    const corpus = join(dir, 'clock.txt');
+    writeFileSync(corpus, readFileSync('test/fixtures/corpus/corpus.txt', 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, 120).join('\n') + '\n');
+    const r = kmed('index', ...MODELS, '--corpus', corpus, '--out', join(dir, 'clock.kidx'), '--batch-size', '120');
+    expect(r.code, r.stderr).toBe(0);
+    const done = /clock\.txt: done, 120 passages in ([\d.]+)s, ([\d,.]+) passages\/s/.exec(r.stderr);
+    expect(done, r.stderr).not.toBeNull();
+    const seconds = Number(done![1]);
+    const rate = Number(done![2].replace(/,/g, ''));
+    expect(seconds).toBeGreaterThan(0);
+    expect(Math.abs(rate - 120 / seconds) / (120 / seconds)).toBeLessThan(0.1); // the same figure, up to rounding of the duration
+    const total = Number(/\(([\d.]+) s\)/.exec(r.stdout)![1]);
+    expect(seconds).toBeLessThanOrEqual(total + 0.05);
+  });
 });

@@ -281,7 +281,12 @@ describe('streaming, resumable index builder', () => {
   it('rejects invalid UTF-8 with the line number, an empty corpus, and a missing corpus', async () => {
     const bad = join(dir, 'bad.txt');
     writeFileSync(bad, Buffer.concat([Buffer.from('ok\nfine\n'), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]));
-    await expect(buildIndex(base(join(dir, 'bad.kidx'), { corpus: bad }))).rejects.toMatchObject({ code: 'CORPUS_BAD_LINE', message: expect.stringMatching(/bad\.txt line 3: not valid UTF-8/) });
+    await expect(buildIndex(base(join(dir, 'bad.kidx'), { corpus: bad }))).rejects.toMatchObject({ code: 'CORPUS_BAD_LINE', message: expect.stringMatching(/bad\.txt line 3: not valid UTF-8 \(byte 8 of the file\)/) });
+    // The offset of the first bad byte, not of the line: an overlong, a surrogate, a lone continuation.
+    for (const [bytes, at] of [[[0x41, 0x42, 0xc0, 0x80], 2], [[0xe2, 0x82, 0xac, 0xed, 0xa0, 0x80], 3], [[0x20, 0x80], 1], [[0xf0, 0x9f, 0x98], 0]] as const) {
+      writeFileSync(bad, Buffer.concat([Buffer.from('first line\n'), Buffer.from(bytes), Buffer.from('\n')]));
+      await expect(buildIndex(base(join(dir, 'bad.kidx'), { corpus: bad }))).rejects.toMatchObject({ message: expect.stringMatching(new RegExp(`line 2: not valid UTF-8 \\(byte ${11 + at} of the file\\)`)) });
+    }
     const empty = join(dir, 'empty.txt');
     writeFileSync(empty, '\n  \n\t\n');
     const out = join(dir, 'empty.kidx');
@@ -289,5 +294,19 @@ describe('streaming, resumable index builder', () => {
     expect(existsSync(out) || existsSync(partialPath(out))).toBe(false);
     await expect(buildIndex(base(out, { corpus: join(dir, 'nope.txt') }))).rejects.toBeInstanceOf(KmedError);
     await expect(buildIndex(base(out, { corpus: join(dir, 'corpus.csv') }))).rejects.toMatchObject({ code: 'CORPUS_BAD_FORMAT' });
+  });
+
+  it('skips a BOM only at the very start of the file; one anywhere else is text', async () => {
+    const bom = join(dir, 'bom.txt');
+    writeFileSync(bom, '\ufeff첫 줄\n\ufeff둘째 줄\nthird \ufeff line\n');
+    const out = join(dir, 'bom.kidx');
+    await buildIndex(base(out, { corpus: bom }));
+    const index = VectorIndex.fromBytes(readFileSync(out));
+    expect([index.text(0), index.text(1), index.text(2)]).toEqual(['첫 줄', '\ufeff둘째 줄', 'third \ufeff line']);
+    const jsonl = join(dir, 'bom.jsonl');
+    writeFileSync(jsonl, '\ufeff{"id": "a", "text": "x"}\n{"id": "b", "text": "y"}\n');
+    await buildIndex(base(join(dir, 'bom-j.kidx'), { corpus: jsonl }));
+    writeFileSync(jsonl, '{"id": "a", "text": "x"}\n\ufeff{"id": "b", "text": "y"}\n');
+    await expect(buildIndex(base(join(dir, 'bom-j2.kidx'), { corpus: jsonl }))).rejects.toMatchObject({ message: expect.stringMatching(/line 2: not valid JSON/) });
   });
 });

@@ -99,7 +99,8 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: keep U+FEFF as text; the one BOM that is skipped (at byte 0 of the file) is cut below.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The passage on a line, or null for a blank line. Throws CorpusError naming path and line. */
 export function parsePassage(raw: RawLine, format: CorpusFormat, path: string): Passage | null {
@@ -110,10 +111,7 @@ export function parsePassage(raw: RawLine, format: CorpusFormat, path: string): 
     const at = (raw.start ?? raw.end - raw.bytes.length) + Math.max(0, firstInvalidUtf8(raw.bytes));
     throw new CorpusError('CORPUS_BAD_LINE', `${path} line ${raw.line}: not valid UTF-8 (byte ${at} of the file)`);
   }
-  // TextDecoder drops a leading BOM by default: put back one that is not at the file's start.
-  if (raw.bytes[0] === 0xef && raw.bytes[1] === 0xbb && raw.bytes[2] === 0xbf && (raw.start ?? (raw.line === 1 ? 0 : 1)) !== 0) {
-    text = '\ufeff' + text;
-  }
+  if ((raw.start ?? (raw.line === 1 ? 0 : 1)) === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.endsWith('\r')) text = text.slice(0, -1);
   if (text.trim() === '') return null;
   if (format === 'txt') return { id: String(raw.line), text, line: raw.line };
