@@ -13,7 +13,7 @@ import type { KernelBackend } from './kernels/backend.js';
 import { createBackend } from './kernels/index.js';
 import { modelFingerprint, shortFingerprint, type ModelIdentity } from './model-identity.js';
 import type { Pooling } from './pooling.js';
-import { checkMetric, ExactSearch, scoreMatrix, type Metric } from './similarity.js';
+import { checkMetric, DEFAULT_WINDOW_BYTES, ExactSearch, scoreMatrix, StreamingSearch, TopK, type Metric, type SearchSession } from './similarity.js';
 import { IndexError, type IndexMeta, type VectorIndex } from './vector-index.js';
 
 export class BiEncoderError extends KmedError {}
@@ -121,7 +121,7 @@ export class BiEncoder {
   readonly maxLength: number;
   readonly batchSize: number;
   private readonly searchBackend: { kind: 'wasm' | 'reference'; wasmBytes?: EncoderOptions['wasmBytes'] };
-  private readonly sessions = new Map<VectorIndex, Map<Metric, ExactSearch>>();
+  private readonly sessions = new Map<VectorIndex, Map<Metric, SearchSession>>();
 
   /** Prefer `BiEncoder.fromEncoders` / `fromFiles` (or the Node entry's `fromDirectories`). */
   constructor(question: EmbeddingModel, context: EmbeddingModel, options: FromEncodersOptions = {}) {
@@ -299,7 +299,7 @@ export class BiEncoder {
    * The exact-search session for `index`: its vectors are copied into a kernel heap once, on the
    * first search, and reused by every later search of the same index through this BiEncoder.
    */
-  async openIndex(index: VectorIndex, options: ScoreOptions = {}): Promise<ExactSearch> {
+  async openIndex(index: VectorIndex, options: ScoreOptions = {}): Promise<SearchSession> {
     const metric = checkMetric(options.metric ?? 'cosine');
     this.checkIndex(index);
     let byMetric = this.sessions.get(index);
@@ -322,6 +322,7 @@ export class BiEncoder {
 
   /** The k passages of `index` most relevant to `query` (text or question vector), best first. */
   async search(query: string | ArrayLike<number>, index: VectorIndex, k = 10, options: ScoreOptions = {}): Promise<SearchHit[]> {
+    if (typeof query === 'string') checkQueryText(query);
     const session = await this.openIndex(index, options);
     const vector = typeof query === 'string' ? (await this.encodeQueries([query]))[0] : query;
     return searchSession(session, index, vector, k);
@@ -341,6 +342,12 @@ export function pretrainedRepos(ids: PretrainedIds | undefined): { question: str
     throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'BiEncoder.fromPretrained takes { question?: hub id, context?: hub id }');
   }
   return { question: ids?.question ?? DEFAULT_PRETRAINED.question, context: ids?.context ?? DEFAULT_PRETRAINED.context };
+/** Throws BiEncoderError (EMPTY_QUERY) for a query with nothing but whitespace: it has no meaning
+ *  to rank by, and its embedding would still rank passages as if it had one. */
+export function checkQueryText(query: string): void {
+  if (query.trim() === '') {
+    throw new BiEncoderError('EMPTY_QUERY', 'the query is empty (or only whitespace): give a question to search for');
+  }
 }
 
 /** What an index must match to be searched: the query side's dimension and pooling, and the model
@@ -384,28 +391,73 @@ export function checkIndexCompatibility(index: VectorIndex, expected: IndexExpec
   }
 }
 
+/** Up to this many bytes of vectors, a search session holds a normalised copy in its heap (each
+ *  query is then one pass over memory); past it, the vectors are streamed through a window. */
+export const DEFAULT_RESIDENT_LIMIT_BYTES = 2 ** 31;
+
+export interface SearchSessionOptions {
+  metric?: Metric;
+  kind?: 'wasm' | 'reference';
+  wasmBytes?: EncoderOptions['wasmBytes'];
+  /** 'resident': copy every vector into the heap once (fast repeated queries, rows × D × 4 bytes
+   *  of heap, at most ~4 GiB); 'streaming': read the vectors through a window on every query
+   *  (bounded memory, any size); 'auto' (default): resident up to `residentLimitBytes`. */
+  mode?: 'auto' | 'resident' | 'streaming';
+  /** Default 2 GiB. */
+  residentLimitBytes?: number;
+  /** Heap bytes of a streaming window (default 64 MiB). */
+  windowBytes?: number;
+}
+
 /**
- * Copy `index`'s vectors into a fresh kernel heap for exact search (L2-normalised there for
- * cosine). A heap per session, so sessions can be disposed in any order (the arena is LIFO).
+ * An exact-search session over `index` in a fresh kernel heap (see SearchSessionOptions.mode). A
+ * heap per session, so sessions can be disposed in any order (the arena is LIFO). The strings are
+ * verified against their checksums here and the vectors on their first read, so a damaged index
+ * is refused before any result is returned.
  */
-export async function openSearchSession(
-  index: VectorIndex,
-  options: { metric?: Metric; kind?: 'wasm' | 'reference'; wasmBytes?: EncoderOptions['wasmBytes'] } = {},
-): Promise<ExactSearch> {
+export async function openSearchSession(index: VectorIndex, options: SearchSessionOptions = {}): Promise<SearchSession> {
+  const vectorBytes = index.count * index.dimension * 4;
+  const mode = options.mode ?? 'auto';
+  const streaming = mode === 'streaming' || (mode === 'auto' && vectorBytes > (options.residentLimitBytes ?? DEFAULT_RESIDENT_LIMIT_BYTES));
+  // Strings first: cheap next to the vectors, and nothing is allocated yet if they are damaged.
+  index.verifySection('strings');
   const backend: KernelBackend = await createBackend(options.kind ?? 'wasm', { wasmBytes: options.wasmBytes });
   try {
-    return ExactSearch.create(backend, index.count, index.dimension, (dst, row0, rows) => index.readVectors(dst, row0, rows), {
-      metric: options.metric,
-      ownsBackend: true,
-    });
+    const read = (dst: Float32Array, row0: number, rows: number) => index.readVectors(dst, row0, rows);
+    return streaming
+      ? new StreamingSearch(backend, index.count, index.dimension, read, { metric: options.metric, ownsBackend: true, windowBytes: options.windowBytes ?? DEFAULT_WINDOW_BYTES })
+      : ExactSearch.create(backend, index.count, index.dimension, read, { metric: options.metric, ownsBackend: true });
   } catch (error) {
     backend.dispose();
     throw error;
   }
 }
 
+/**
+ * The k best passages over several indexes searched as one, best first: rows are numbered as in
+ * the concatenation of the indexes in the order given, so for the shards of one corpus in shard
+ * order the hits (and ties) are exactly those of the merged index.
+ */
+export function searchSessions(parts: ReadonlyArray<{ session: SearchSession; index: VectorIndex }>, query: ArrayLike<number>, k: number): SearchHit[] {
+  const top = new TopK(Math.min(k, parts.reduce((n, p) => n + p.index.count, 0)));
+  const bases: number[] = [];
+  let base = 0;
+  for (const { session, index } of parts) {
+    bases.push(base);
+    // Each part's own top k is enough: a global top-k row is in its part's top k.
+    for (const hit of session.search(query, k)) top.push(base + hit.index, hit.score);
+    base += index.count;
+  }
+  return top.result().map(({ index: row, score }) => {
+    let p = bases.length - 1;
+    while (bases[p] > row) p--;
+    const { id, text } = parts[p].index.entry(row - bases[p]);
+    return { id, score, text };
+  });
+}
+
 /** The k best passages of `index` for a question vector, best first, as {id, score, text}. */
-export function searchSession(session: ExactSearch, index: VectorIndex, query: ArrayLike<number>, k: number): SearchHit[] {
+export function searchSession(session: SearchSession, index: VectorIndex, query: ArrayLike<number>, k: number): SearchHit[] {
   return session.search(query, k).map(({ index: row, score }) => {
     const { id, text } = index.entry(row);
     return { id, score, text };

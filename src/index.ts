@@ -26,3 +26,7 @@ export { type HubProgressEvent, type HubProgressCallback, type SnapshotFileInfo 
 export { DEFAULT_ENDPOINT, isCommitHash } from './hub/repo.js';
 export { type RepoFile } from './hub/client.js';
 export { KernelError } from './kernels/kernel-error.js';
+export { DEFAULT_RESIDENT_LIMIT_BYTES, checkQueryText, searchSessions, type SearchSessionOptions } from './bi-encoder.js';
+export { DEFAULT_WINDOW_BYTES, StreamingSearch, type SearchSession } from './similarity.js';
+export { crc32c } from './checksum.js';
+export { BlockChecksums, CHECKSUM_BLOCK_BYTES, checksumTable, type SectionName, type ShardInfo } from './vector-index.js';

@@ -1,6 +1,11 @@
 // Owns: the arithmetic of relevance between embeddings — dot product, cosine, L2 normalisation,
-// top-k selection — and ExactSearch, which scores one query against every row of a matrix held in
-// the kernel backend's heap with the SIMD `dotRows` kernel (one copy of the rows per session).
+// top-k selection — and the two exact-search sessions behind one interface (SearchSession):
+// ExactSearch, which scores one query against every row of a matrix held in the kernel backend's
+// heap with the SIMD `dotRows` kernel (one copy of the rows per session: rows × D × 4 bytes of
+// heap, so at most ~1.3M × 768 under wasm32's 4 GiB), and StreamingSearch, which streams the rows
+// through a bounded window of the heap on every query (any number of rows, memory bounded by the
+// window; each query rereads the rows). Both give the same scores bit for bit: the same
+// normalisation and the same kernel on the same rows.
 // Does not own: where vectors come from (encoders, index files) or what the rows mean (ids, texts).
 import { KmedError } from './errors.js';
 import type { KernelBackend, Ptr } from './kernels/backend.js';
@@ -168,12 +173,116 @@ export type RowReader = (dst: Float32Array, row0: number, rows: number) => void;
 // transient Float32Array view stays a few MiB whatever the matrix size.
 const LOAD_CHUNK_FLOATS = 1 << 20;
 
+/** An exact-search session over a [rows, dimension] matrix: ExactSearch or StreamingSearch. */
+export interface SearchSession {
+  readonly rows: number;
+  readonly dimension: number;
+  readonly metric: Metric;
+  /** Every row's score against `query` (length `rows`, row order). */
+  scoreAll(query: ArrayLike<number>): Float32Array;
+  /** The k best rows for `query`, best first. */
+  search(query: ArrayLike<number>, k: number): Scored[];
+  dispose(): void;
+}
+
+/** Bytes of heap a StreamingSearch uses for its window of rows by default (64 MiB). */
+export const DEFAULT_WINDOW_BYTES = 64 << 20;
+
+/**
+ * Exact search that streams the rows through a window of `windowBytes` in the backend's heap on
+ * every query: read a window of rows, normalise them there (cosine), one dotRows call, offer the
+ * scores to a streaming top-k, next window. Memory stays at the window whatever the row count.
+ */
+export class StreamingSearch implements SearchSession {
+  readonly rows: number;
+  readonly dimension: number;
+  readonly metric: Metric;
+  readonly windowRows: number;
+  private readonly backend: KernelBackend;
+  private readonly read: RowReader;
+  private readonly base: Ptr;
+  private readonly window: Ptr;
+  private readonly query: Ptr;
+  private readonly scores: Ptr;
+  private readonly ownsBackend: boolean;
+  private disposed = false;
+
+  constructor(
+    backend: KernelBackend,
+    rows: number,
+    dimension: number,
+    read: RowReader,
+    options: { metric?: Metric; ownsBackend?: boolean; windowBytes?: number } = {},
+  ) {
+    this.metric = checkMetric(options.metric ?? 'cosine');
+    if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(dimension) || dimension <= 0) {
+      throw new SimilarityError('SIMILARITY_BAD_SHAPE', `bad matrix shape [${rows}, ${dimension}]`);
+    }
+    this.backend = backend;
+    this.rows = rows;
+    this.dimension = dimension;
+    this.read = read;
+    this.ownsBackend = options.ownsBackend ?? false;
+    this.windowRows = Math.max(1, Math.min(Math.max(rows, 1), Math.floor((options.windowBytes ?? DEFAULT_WINDOW_BYTES) / (dimension * 4))));
+    this.base = backend.mark();
+    this.window = backend.alloc(this.windowRows * dimension * 4);
+    this.query = backend.alloc(dimension * 4);
+    this.scores = backend.alloc(this.windowRows * 4);
+  }
+
+  /** Calls `visit(scores, row0)` for each window of scores, in row order. */
+  private scan(query: ArrayLike<number>, visit: (scores: Float32Array, row0: number) => void): void {
+    if (this.disposed) throw new SimilarityError('SIMILARITY_DISPOSED', 'this search session was disposed');
+    if (query.length !== this.dimension) {
+      throw new SimilarityError(
+        'SIMILARITY_DIMENSION_MISMATCH',
+        `query has ${query.length} dimensions but the indexed vectors have ${this.dimension}`,
+      );
+    }
+    const D = this.dimension;
+    const q = this.backend.f32(this.query, D);
+    q.set(query);
+    if (this.metric === 'cosine') normalizeInPlace(q);
+    for (let row0 = 0; row0 < this.rows; row0 += this.windowRows) {
+      const n = Math.min(this.windowRows, this.rows - row0);
+      // Views are taken after every allocation (none happens here), and again per window since a
+      // reader may be slow but never allocates in this heap.
+      const view = this.backend.f32(this.window, n * D);
+      this.read(view, row0, n);
+      if (this.metric === 'cosine') {
+        for (let r = 0; r < n; r++) normalizeInPlace(view.subarray(r * D, (r + 1) * D));
+      }
+      this.backend.dotRows(this.scores, this.window, this.query, n, D);
+      visit(this.backend.f32(this.scores, n), row0);
+    }
+  }
+
+  scoreAll(query: ArrayLike<number>): Float32Array {
+    const out = new Float32Array(this.rows);
+    this.scan(query, (scores, row0) => out.set(scores, row0));
+    return out;
+  }
+
+  search(query: ArrayLike<number>, k: number): Scored[] {
+    const top = new TopK(Math.min(k, this.rows));
+    this.scan(query, (scores, row0) => top.pushAll(scores, row0));
+    return top.result();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.backend.release(this.base);
+    if (this.ownsBackend) this.backend.dispose();
+  }
+}
+
 /**
  * Exact nearest-neighbour search over a [rows, dimension] matrix that lives in the backend's heap.
  * The rows are copied in once (and L2-normalised there for cosine, so each search is one dotRows
  * call); every query then costs one pass over the matrix. Call dispose() to give the heap back.
  */
-export class ExactSearch {
+export class ExactSearch implements SearchSession {
   readonly rows: number;
   readonly dimension: number;
   readonly metric: Metric;

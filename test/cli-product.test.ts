@@ -4,8 +4,8 @@
 // the same bytes, verify exiting 1 with its table for models that are not the card's, and every
 // user error as one `kmed: ...` line with a non-zero exit.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -187,8 +187,69 @@ describe('user errors: one clear line, non-zero exit, nothing lost', () => {
     expectOneLineError(kmed('search', ...MODELS, '--index', join(dir, 'none.kidx'), '--query', 'x'), /none\.kidx not found: build one with kmed index/);
     const cut = join(dir, 'cut.kidx');
     writeFileSync(cut, before.subarray(0, before.length - 100));
-    expectOneLineError(kmed('search', ...MODELS, '--index', cut, '--query', 'x'), /cut\.kidx: header at offset 56 says the file is \d+ bytes but it is \d+ \(truncated/);
+    expectOneLineError(kmed('search', ...MODELS, '--index', cut, '--query', 'x'), /cut\.kidx: header at offset 64 says the file is \d+ bytes but it is \d+ \(truncated/);
     writeFileSync(cut, Buffer.from('not an index at all, just some bytes to fill the header size ...'));
     expectOneLineError(kmed('search', ...MODELS, '--index', cut, '--query', 'x'), /not a kmed index/);
+  });
+
+  it('index outputs: a directory, a stray INDEX.partial file, the corpus itself (also via symlink), a held lock; search: an empty query; verify-index', () => {
+    const corpus = join(dir, 'self.txt');
+    writeFileSync(corpus, 'one passage\nanother passage\n');
+    const outDir = join(dir, 'out-dir');
+    mkdirSync(outDir, { recursive: true });
+    expectOneLineError(kmed('index', ...MODELS, '--corpus', corpus, '--out', outDir), /out-dir is a directory: give the path of the index file/);
+    expectOneLineError(kmed('index', ...MODELS, '--corpus', corpus, '--out', outDir, '--force'), /is a directory/);
+    const strayOut = join(dir, 'stray.kidx');
+    writeFileSync(`${strayOut}.partial`, 'a file, not a folder');
+    expectOneLineError(kmed('index', ...MODELS, '--corpus', corpus, '--out', strayOut), /stray\.kidx\.partial is a file/);
+    expectOneLineError(kmed('index', ...MODELS, '--corpus', corpus, '--out', corpus, '--force'), /is the corpus .*self\.txt itself/);
+    const link = join(dir, 'link-to-self.txt');
+    symlinkSync(corpus, link);
+    expectOneLineError(kmed('index', ...MODELS, '--corpus', link, '--out', corpus, '--force'), /is the corpus/);
+    expectOneLineError(kmed('index', ...MODELS, '--corpus', corpus, '--out', link, '--force'), /is the corpus/);
+    expect(readFileSync(corpus, 'utf8')).toBe('one passage\nanother passage\n');
+    // A live holder (this test process) on this host: refused in one line, the lock left alone.
+    const locked = join(dir, 'locked.kidx');
+    writeFileSync(`${locked}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), started: 'now' }));
+    expectOneLineError(kmed('index', ...MODELS, '--corpus', corpus, '--out', locked), new RegExp(`being built by process ${process.pid} on .*lock`));
+    expect(existsSync(`${locked}.lock`)).toBe(true);
+    // A dead holder on this host: stale, taken over, and removed when the build ends.
+    writeFileSync(`${locked}.lock`, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), started: 'then' }));
+    const took = kmed('index', ...MODELS, '--corpus', corpus, '--out', locked);
+    expect(took.code, took.stderr).toBe(0);
+    expect(existsSync(`${locked}.lock`)).toBe(false);
+
+    expectOneLineError(kmed('search', ...MODELS, '--index', locked, '--query', '   '), /query is empty/);
+    const ok = kmed('verify-index', locked);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/locked\.kidx: ok, 2 passages × 64 dims, \d+ bytes, .*every checksum matches/);
+    const bytes = readFileSync(locked);
+    const flipped = Buffer.from(bytes);
+    flipped[flipped.length - 30] ^= 0x10; // a string byte
+    const bad = join(dir, 'flipped.kidx');
+    writeFileSync(bad, flipped);
+    expectOneLineError(kmed('verify-index', bad), /flipped\.kidx: (strings block 0 .*fails its CRC-32C|the checksum table)/);
+    expectOneLineError(kmed('search', ...MODELS, '--index', bad, '--query', 'passage'), /flipped\.kidx: .*CRC-32C/);
+    const old = Buffer.from(bytes);
+    old.writeUInt32LE(1, 8);
+    writeFileSync(bad, old);
+    expectOneLineError(kmed('verify-index', bad), /format version 1 was written by an older kmed .*rebuild it with `kmed index --corpus CORPUS --out .*flipped\.kidx --force`/);
+  });
+
+  it('times kmed index from before the first batch: the closing rate is passages over the real time', () => {
+    // One batch holds the whole corpus: a clock started after the first batch (the old bug) would
+    // print "in 0.0s" for all 120 passages.
+    const corpus = join(dir, 'clock.txt');
+    writeFileSync(corpus, readFileSync('test/fixtures/corpus/corpus.txt', 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, 120).join('\n') + '\n');
+    const r = kmed('index', ...MODELS, '--corpus', corpus, '--out', join(dir, 'clock.kidx'), '--batch-size', '120');
+    expect(r.code, r.stderr).toBe(0);
+    const done = /clock\.txt: done, 120 passages in ([\d.]+)s, ([\d,.]+) passages\/s/.exec(r.stderr);
+    expect(done, r.stderr).not.toBeNull();
+    const seconds = Number(done![1]);
+    const rate = Number(done![2].replace(/,/g, ''));
+    expect(seconds).toBeGreaterThan(0);
+    expect(Math.abs(rate - 120 / seconds) / (120 / seconds)).toBeLessThan(0.1); // the same figure, up to rounding of the duration
+    const total = Number(/\(([\d.]+) s\)/.exec(r.stdout)![1]);
+    expect(seconds).toBeLessThanOrEqual(total + 0.05);
   });
 });

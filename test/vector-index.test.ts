@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkIndexCompatibility } from '../src/bi-encoder.js';
 import { KmedError } from '../src/errors.js';
 import { buildIndex, partialPath, type IndexBuildOptions } from '../src/node/index-builder.js';
-import { IndexError, serializeIndex, VectorIndex, type IndexMeta } from '../src/vector-index.js';
+import { crc32c } from '../src/checksum.js';
+import { IndexError, SECTIONS, serializeIndex, VectorIndex, type IndexLayout, type IndexMeta } from '../src/vector-index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kmed-index-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,6 +55,22 @@ function expectIndexError(fn: () => unknown, code: string, mention: RegExp): voi
   throw new Error(`expected IndexError ${code}`);
 }
 
+/** Recompute every checksum of `b` for `layout` (the good file's), so a test can reach the checks
+ *  that sit behind them: a damaged field with a matching CRC. */
+function reseal(b: Uint8Array, layout: IndexLayout): void {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  v.setUint32(72, crc32c(b, 0, 96, layout.vectorsOffset), true);
+  for (const name of SECTIONS) {
+    const s = layout.sections[name];
+    for (let k = 0; k < s.blocks; k++) {
+      const from = s.start + k * layout.blockSize;
+      v.setUint32(layout.checksumsOffset + 4 * (s.firstBlock + k), crc32c(b, 0, from, Math.min(from + layout.blockSize, s.start + s.length)), true);
+    }
+  }
+  v.setUint32(76, crc32c(b, 0, layout.checksumsOffset, layout.fileLength), true);
+  v.setUint32(92, crc32c(b, 0, 0, 92), true);
+}
+
 describe('index file format', () => {
   it('round-trips header, vectors, ids and texts', () => {
     const entries = sampleEntries(37);
@@ -85,31 +102,40 @@ describe('index file format', () => {
     }
   });
 
-  it('names the offset of a bad magic, version, layout field, offsets entry or vector', () => {
+  it('names the offset of a bad magic, version, checksum, layout field, offsets entry or vector', () => {
     const good = serializeIndex(sampleEntries(5));
-    const damaged = (edit: (b: Uint8Array, v: DataView) => void) => {
+    const layout = VectorIndex.fromBytes(good).layout;
+    const damaged = (edit: (b: Uint8Array, v: DataView) => void, sealed = true) => {
       const b = good.slice();
       edit(b, new DataView(b.buffer));
+      if (sealed) reseal(b, layout);
       return () => VectorIndex.fromBytes(b, 'bad.kidx');
     };
     expectIndexError(damaged((b) => (b[0] = 0x50)), 'INDEX_BAD_MAGIC', /bytes 0\.\.8/);
-    expectIndexError(damaged((_, v) => v.setUint32(8, 2, true)), 'INDEX_UNSUPPORTED_VERSION', /offset 8/);
+    expectIndexError(damaged((_, v) => v.setUint32(8, 1, true)), 'INDEX_OLD_VERSION', /version 1 .*older kmed.*kmed index --corpus CORPUS --out bad\.kidx --force/);
+    expectIndexError(damaged((_, v) => v.setUint32(8, 3, true)), 'INDEX_UNSUPPORTED_VERSION', /offset 8.*newer kmed/);
+    expectIndexError(damaged((_, v) => v.setUint32(12, 9, true), false), 'INDEX_CHECKSUM', /header .*offset 92/);
     expectIndexError(damaged((_, v) => v.setUint32(12, 0, true)), 'INDEX_CORRUPT', /offset 12/);
     expectIndexError(damaged((_, v) => v.setBigUint64(32, 80n, true)), 'INDEX_CORRUPT', /offset 32/);
-    expectIndexError(damaged((b) => b.fill(0x7b, 64, 70)), 'INDEX_BAD_META', /offset 64/);
-    const index = VectorIndex.fromBytes(good);
-    const offsetsAt = index.layout.offsetsOffset;
+    expectIndexError(damaged((b) => b.fill(0x7b, 96, 102), false), 'INDEX_CHECKSUM', /metadata .*offset 72/);
+    expectIndexError(damaged((b) => b.fill(0x7b, 96, 102)), 'INDEX_BAD_META', /offset 96/);
+    const offsetsAt = layout.offsetsOffset;
+    expectIndexError(damaged((_, v) => v.setBigUint64(offsetsAt + 3 * 8, 1n, true), false), 'INDEX_CHECKSUM', /offsets block 0/);
     expectIndexError(damaged((_, v) => v.setBigUint64(offsetsAt + 3 * 8, 1n, true)), 'INDEX_CORRUPT', new RegExp(`byte ${offsetsAt + 24}`));
     expectIndexError(damaged((_, v) => v.setBigUint64(offsetsAt, 5n, true)), 'INDEX_CORRUPT', new RegExp(`byte ${offsetsAt}\\b`));
-    const vectorsAt = index.layout.vectorsOffset;
-    const nan = damaged((_, v) => v.setFloat32(vectorsAt + (2 * D + 3) * 4, NaN, true));
-    const opened = nan() as VectorIndex;
-    expectIndexError(() => opened.vector(2), 'INDEX_CORRUPT', new RegExp(`vector 2 .* byte ${vectorsAt + (2 * D + 3) * 4}`));
-    const badUtf8 = damaged((b) => (b[index.layout.stringsOffset] = 0xff))() as VectorIndex;
+    const vectorsAt = layout.vectorsOffset;
+    const nan = damaged((_, v) => v.setFloat32(vectorsAt + (2 * D + 3) * 4, NaN, true))() as VectorIndex;
+    expectIndexError(() => nan.vector(2), 'INDEX_CORRUPT', new RegExp(`vector 2 .* byte ${vectorsAt + (2 * D + 3) * 4}`));
+    const flipped = damaged((b) => (b[vectorsAt + 5] ^= 4), false)() as VectorIndex; // opens: vectors are checked on read
+    expectIndexError(() => flipped.vector(4), 'INDEX_CHECKSUM', new RegExp(`vectors block 0 \\(bytes ${vectorsAt}\\.\\.`));
+    expectIndexError(() => flipped.verify(), 'INDEX_CHECKSUM', /vectors block 0/);
+    const badUtf8 = damaged((b) => (b[layout.stringsOffset] = 0xff))() as VectorIndex;
     expectIndexError(() => badUtf8.id(0), 'INDEX_CORRUPT', /not valid UTF-8/);
+    expectIndexError(() => badUtf8.verify(), 'INDEX_CORRUPT', /not valid UTF-8/);
+    expect(() => VectorIndex.fromBytes(good).verify()).not.toThrow();
   });
 
-  it('never fails with anything but IndexError when header bytes are flipped', () => {
+  it('refuses every flipped bit before the damaged byte is used, with IndexError', () => {
     const good = serializeIndex(sampleEntries(4));
     const limit = VectorIndex.fromBytes(good).layout.stringsOffset;
     let seed = 12345;
@@ -130,8 +156,8 @@ describe('index file format', () => {
         refused++;
       }
     }
-    console.log(`flipped-bit fuzz: ${refused}/400 damaged files refused with IndexError, the rest read without error`);
-    expect(refused).toBeGreaterThan(150);
+    console.log(`flipped-bit fuzz: ${refused}/400 damaged files refused with IndexError`);
+    expect(refused).toBe(400);
   });
 });
 
@@ -229,7 +255,7 @@ describe('streaming, resumable index builder', () => {
     rmSync(partialPath(out), { recursive: true });
   });
 
-  it('reads .jsonl, and names the line of a bad record; fixing it lets the build continue', async () => {
+  it('reads .jsonl, and names the line of a bad record before embedding anything; fixing it builds', async () => {
     const jsonl = join(dir, 'corpus.jsonl');
     const good = corpusLines.slice(0, 20).map((text, i) => JSON.stringify({ id: `doc-${i}`, text }));
     writeFileSync(jsonl, [...good.slice(0, 15), '{"id": "x", "txt": "no text"}', ...good.slice(15)].join('\n') + '\n');
@@ -239,9 +265,14 @@ describe('streaming, resumable index builder', () => {
     });
     writeFileSync(jsonl, [...good.slice(0, 15), '{not json', ...good.slice(15)].join('\n') + '\n');
     await expect(buildIndex(base(out, { corpus: jsonl, batchSize: 5 }))).rejects.toMatchObject({ message: expect.stringMatching(/line 16: not valid JSON/) });
+    expect(existsSync(partialPath(out))).toBe(false); // the whole corpus is checked first
+    writeFileSync(jsonl, [...good.slice(0, 15), good[3], ...good.slice(15)].join('\n') + '\n');
+    await expect(buildIndex(base(out, { corpus: jsonl, batchSize: 5 }))).rejects.toMatchObject({
+      code: 'CORPUS_DUPLICATE_ID', message: expect.stringMatching(/line 16: id "doc-3" is already used on line 4/),
+    });
     writeFileSync(jsonl, good.join('\n') + '\n');
     const result = await buildIndex(base(out, { corpus: jsonl, batchSize: 5 }));
-    expect(result.resumedFrom).toBe(15);
+    expect(result.resumedFrom).toBe(0);
     const index = VectorIndex.fromBytes(readFileSync(out));
     expect(index.count).toBe(20);
     expect(index.entry(19)).toEqual({ id: 'doc-19', text: corpusLines[19] });
@@ -250,7 +281,12 @@ describe('streaming, resumable index builder', () => {
   it('rejects invalid UTF-8 with the line number, an empty corpus, and a missing corpus', async () => {
     const bad = join(dir, 'bad.txt');
     writeFileSync(bad, Buffer.concat([Buffer.from('ok\nfine\n'), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]));
-    await expect(buildIndex(base(join(dir, 'bad.kidx'), { corpus: bad }))).rejects.toMatchObject({ code: 'CORPUS_BAD_LINE', message: expect.stringMatching(/bad\.txt line 3: not valid UTF-8/) });
+    await expect(buildIndex(base(join(dir, 'bad.kidx'), { corpus: bad }))).rejects.toMatchObject({ code: 'CORPUS_BAD_LINE', message: expect.stringMatching(/bad\.txt line 3: not valid UTF-8 \(byte 8 of the file\)/) });
+    // The offset of the first bad byte, not of the line: an overlong, a surrogate, a lone continuation.
+    for (const [bytes, at] of [[[0x41, 0x42, 0xc0, 0x80], 2], [[0xe2, 0x82, 0xac, 0xed, 0xa0, 0x80], 3], [[0x20, 0x80], 1], [[0xf0, 0x9f, 0x98], 0]] as const) {
+      writeFileSync(bad, Buffer.concat([Buffer.from('first line\n'), Buffer.from(bytes), Buffer.from('\n')]));
+      await expect(buildIndex(base(join(dir, 'bad.kidx'), { corpus: bad }))).rejects.toMatchObject({ message: expect.stringMatching(new RegExp(`line 2: not valid UTF-8 \\(byte ${11 + at} of the file\\)`)) });
+    }
     const empty = join(dir, 'empty.txt');
     writeFileSync(empty, '\n  \n\t\n');
     const out = join(dir, 'empty.kidx');
@@ -258,5 +294,19 @@ describe('streaming, resumable index builder', () => {
     expect(existsSync(out) || existsSync(partialPath(out))).toBe(false);
     await expect(buildIndex(base(out, { corpus: join(dir, 'nope.txt') }))).rejects.toBeInstanceOf(KmedError);
     await expect(buildIndex(base(out, { corpus: join(dir, 'corpus.csv') }))).rejects.toMatchObject({ code: 'CORPUS_BAD_FORMAT' });
+  });
+
+  it('skips a BOM only at the very start of the file; one anywhere else is text', async () => {
+    const bom = join(dir, 'bom.txt');
+    writeFileSync(bom, '\ufeff첫 줄\n\ufeff둘째 줄\nthird \ufeff line\n');
+    const out = join(dir, 'bom.kidx');
+    await buildIndex(base(out, { corpus: bom }));
+    const index = VectorIndex.fromBytes(readFileSync(out));
+    expect([index.text(0), index.text(1), index.text(2)]).toEqual(['첫 줄', '\ufeff둘째 줄', 'third \ufeff line']);
+    const jsonl = join(dir, 'bom.jsonl');
+    writeFileSync(jsonl, '\ufeff{"id": "a", "text": "x"}\n{"id": "b", "text": "y"}\n');
+    await buildIndex(base(join(dir, 'bom-j.kidx'), { corpus: jsonl }));
+    writeFileSync(jsonl, '{"id": "a", "text": "x"}\n\ufeff{"id": "b", "text": "y"}\n');
+    await expect(buildIndex(base(join(dir, 'bom-j2.kidx'), { corpus: jsonl }))).rejects.toMatchObject({ message: expect.stringMatching(/line 2: not valid JSON/) });
   });
 });

@@ -1,7 +1,10 @@
 // Owns: `kmed index --corpus FILE --out INDEX` — embeds a corpus with the context encoder into an
 // index file, with a progress bar (passages/s, ETA), resumable after Ctrl-C or a crash (rerun the
-// same command). Named build-index.ts so it is not mistaken for a barrel file. Does not own the
-// build itself (../node/index-builder.ts).
+// same command), exclusive (`INDEX.lock`), or one shard of it (`--shard I/N`, joined by `kmed
+// merge`). The output is checked (not a directory, not the corpus, no stray INDEX.partial file) and
+// the two encoders' dimensions compared before a model is loaded or a passage embedded. The
+// progress clock starts before the first batch, so the closing rate is true. Named build-index.ts
+// so it is not mistaken for a barrel file. Does not own the build itself (../node/index-builder.ts).
 import type { Command } from 'commander';
 import { addEncoderOptions, addModelOptions, positiveInt, type ModelFlags } from './model-options.js';
 
@@ -10,6 +13,7 @@ interface IndexFlags extends ModelFlags {
   out: string;
   batchSize: number;
   force?: boolean;
+  shard?: string;
 }
 
 export function register(program: Command): void {
@@ -20,26 +24,37 @@ export function register(program: Command): void {
       .requiredOption('--corpus <file>', 'corpus file (.txt or .jsonl)')
       .requiredOption('--out <index>', 'index file to write')
       .option('--batch-size <n>', 'passages per forward pass and per checkpoint', positiveInt, 32)
-      .option('--force', 'replace an existing index file (once the new one is complete)'),
+      .option('--force', 'replace an existing index file (once the new one is complete)')
+      .option('--shard <i/n>', 'build only slice I of N of the passages (0-based; e.g. $JOB_COMPLETION_INDEX/8), to join with kmed merge'),
   )).action(async (flags: IndexFlags) => {
     const { loadEncoder, modelIdentityOfDirectory, resolveModelDir } = await import('../node/bi-encoder.js');
-    const { buildIndex, IndexBuildError, partialPath } = await import('../node/index-builder.js');
+    const { buildIndex, checkOutput, IndexBuildError, parseShard, partialPath } = await import('../node/index-builder.js');
     const { createProgress } = await import('../node/progress.js');
-    const { existsSync } = await import('node:fs');
-    const { basename } = await import('node:path');
-    if (existsSync(flags.out) && !flags.force) {
-      // Before loading a 440 MB model: the answer does not depend on it.
-      throw new IndexBuildError('INDEX_EXISTS', `${flags.out} already exists: pass --force to replace it, or choose another --out`);
-    }
+    const { parseBertConfig } = await import('../config.js');
+    const { existsSync, readFileSync } = await import('node:fs');
+    const { basename, join } = await import('node:path');
+    const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
     if (!existsSync(flags.corpus)) throw new IndexBuildError('CORPUS_NOT_FOUND', `corpus ${flags.corpus} not found`);
+    // Before loading a 440 MB model: the answers do not depend on it.
+    checkOutput(flags.corpus, flags.out, flags.force);
+    const hiddenSize = (dir: string) => parseBertConfig(readFileSync(join(dir, 'config.json'), 'utf8'), join(dir, 'config.json')).hidden_size;
 
     // The question model is only recorded (so `kmed search` can refuse a mismatched pair); when the
     // default one is not downloaded the index simply does not name it.
     let question = null;
+    let questionDir: string | null = null;
     try {
-      question = await modelIdentityOfDirectory(resolveModelDir('question', { model: flags.questionModel }));
+      questionDir = resolveModelDir('question', { model: flags.questionModel });
+      question = await modelIdentityOfDirectory(questionDir);
     } catch (error) {
       if (flags.questionModel !== undefined) throw error;
+    }
+    // A pair that cannot search each other is refused before any passage is embedded.
+    const contextDir = resolveModelDir('context', { model: flags.contextModel });
+    if (questionDir !== null && hiddenSize(questionDir) !== hiddenSize(contextDir)) {
+      throw new IndexBuildError('INDEX_MODEL_PAIR_MISMATCH',
+        `the question model ${questionDir} gives ${hiddenSize(questionDir)}-dimensional vectors but the context model ` +
+          `${contextDir} gives ${hiddenSize(contextDir)}: the two must be a matched pair`);
     }
     const { encoder, identity } = await loadEncoder('context', { model: flags.contextModel }, { dtype: flags.dtype, threads: flags.threads });
     const pooling = 'pooler';
@@ -57,22 +72,27 @@ export function register(program: Command): void {
     let progress: ReturnType<typeof createProgress> | undefined;
     let startProgress = () => {};
     const started = Date.now();
+    let embeddingStarted = started;
     try {
       const result = await buildIndex({
         corpus: flags.corpus,
         out: flags.out,
         embed: (texts) => encoder.embed(texts, { pooling, maxLength, batchSize: flags.batchSize }),
         dimension: encoder.dimension,
-        meta: { context_model: identity, question_model: question, pooling, max_length: maxLength, created_by: 'kmed-dpr' },
+        meta: { context_model: identity, question_model: question, pooling, max_length: maxLength, dtype: flags.dtype ?? 'f32', created_by: 'kmed-dpr' },
+        shard,
         batchSize: flags.batchSize,
         force: flags.force,
         signal: controller.signal,
         onStart({ total, resumed }) {
           if (resumed > 0) process.stderr.write(`kmed: resuming ${partialPath(flags.out)}/ after ${resumed} passages\n`);
+          // The clock starts here, before the first batch is embedded: that batch is counted, so
+          // its time must be too (the closing "N passages/s" line is a figure users quote).
+          embeddingStarted = Date.now();
           // Drawn from the first finished batch on, so a corpus that fails at once (empty, bad
           // first line) prints nothing but its one error line.
           startProgress = () => {
-            progress = createProgress({ label: basename(flags.corpus), total, unit: 'items', itemName: 'passages' });
+            progress = createProgress({ label: basename(flags.corpus), total, unit: 'items', itemName: 'passages', startedAt: embeddingStarted });
             if (resumed > 0) progress.skip(resumed);
           };
         },

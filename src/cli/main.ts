@@ -29,11 +29,13 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import('./build-index.js'),
   () => import('./download.js'),
   () => import('./embed.js'),
+  () => import('./merge.js'),
   () => import('./search.js'),
   () => import('./similarity.js'),
   () => import('./synth.js'),
   () => import('./tokenize.js'),
   () => import('./verify.js'),
+  () => import('./verify-index.js'),
 ];
 
 for (const load of commandModules) (await load()).register(program);

@@ -1,13 +1,15 @@
 // Owns: `kmed search --index INDEX --query TEXT [-k 10]` — embeds the question with the question
 // encoder and prints the k best passages of an index (score, id, text) by exact SIMD search, after
 // refusing an index built for other models. Loads only the question encoder: the context model is
-// identified by its fingerprint (config + safetensors header), never loaded. Does not own the
-// search (../similarity.ts, ../bi-encoder.ts) or the file format (../vector-index.ts).
+// identified by its fingerprint (config + safetensors header), never loaded. `--index` may be
+// given more than once: the shards of one `kmed index --shard I/N` run (checked to cover the corpus
+// exactly once) are searched as one, with the same top-k as their merged file; plain indexes are
+// searched as their concatenation. Does not own the search (../similarity.ts, ../bi-encoder.ts) or the file format (../vector-index.ts).
 import type { Command } from 'commander';
 import { addEncoderOptions, addModelOptions, fmtScore, oneLine, positiveInt, table, type ModelFlags } from './model-options.js';
 
 interface SearchFlags extends ModelFlags {
-  index: string;
+  index: string[];
   query: string;
   k: number;
   metric: string;
@@ -18,7 +20,7 @@ export function register(program: Command): void {
     program
       .command('search')
       .description('print the k passages of an index most relevant to a question (exact search, SIMD dot products)')
-      .requiredOption('--index <file>', 'index file made by kmed index')
+      .option('--index <file>', 'index file made by kmed index or kmed merge; repeat it to search the shards of a --shard run without merging', (value: string, previous: string[]) => [...previous, value], [] as string[])
       .requiredOption('--query <text>', 'the question')
       .option('-k, --k <n>', 'how many passages', positiveInt, 10)
       .option('--metric <metric>', 'cosine or dot', 'cosine'),
@@ -28,17 +30,26 @@ export function register(program: Command): void {
     const { parseBertConfig } = await import('../config.js');
     const { checkPooling } = await import('../pooling.js');
     const { loadEncoder, modelIdentityOfDirectory, resolveModelDir } = await import('../node/bi-encoder.js');
-    const { checkIndexCompatibility, openSearchSession, searchSession } = await import('../bi-encoder.js');
+    const { checkIndexCompatibility, checkQueryText, openSearchSession, searchSession, searchSessions } = await import('../bi-encoder.js');
     const { IndexError, VectorIndex } = await import('../vector-index.js');
     const { checkMetric } = await import('../similarity.js');
     const { fileSource } = await import('../node/file-source.js');
     const metric = checkMetric(flags.metric);
-    if (!existsSync(flags.index)) {
-      throw new IndexError('INDEX_NOT_FOUND', `index ${flags.index} not found: build one with kmed index --corpus FILE --out ${flags.index}`);
-    }
-    const source = fileSource(flags.index);
+    checkQueryText(flags.query);
+    if (flags.index.length === 0) throw new IndexError('INDEX_NOT_GIVEN', 'no index given: pass --index INDEX (repeat it for the shards of a --shard run)');
+    const { checkShardSet } = await import('../node/index-merge.js');
+    const sources: Array<ReturnType<typeof fileSource>> = [];
     try {
-      const index = VectorIndex.open(source);
+      let indexes = flags.index.map((path) => {
+        if (!existsSync(path)) {
+          throw new IndexError('INDEX_NOT_FOUND', `index ${path} not found: build one with kmed index --corpus FILE --out ${path}`);
+        }
+        const source = fileSource(path);
+        sources.push(source);
+        return VectorIndex.open(source);
+      });
+      if (indexes.length > 1 && indexes.some((x) => x.meta.shard)) indexes = checkShardSet(indexes);
+      const index = indexes[0];
       // Refuse a mismatched index before loading any weights.
       const questionDir = resolveModelDir('question', { model: flags.questionModel });
       let context = null;
@@ -52,31 +63,36 @@ export function register(program: Command): void {
       const pooling = checkPooling(index.meta.pooling);
       const configPath = join(questionDir, 'config.json');
       const { hidden_size } = parseBertConfig(readFileSync(configPath, 'utf8'), configPath);
-      checkIndexCompatibility(index, { dimension: hidden_size, pooling, question, context });
+      for (const x of indexes) checkIndexCompatibility(x, { dimension: hidden_size, pooling, question, context });
+      if (indexes.some((x) => x.meta.max_length !== index.meta.max_length)) {
+        throw new IndexError('INDEX_MODEL_MISMATCH', `${flags.index.join(', ')} were embedded with different max lengths: search them one by one`);
+      }
 
       const { encoder } = await loadEncoder('question', { model: flags.questionModel }, { dtype: flags.dtype, threads: flags.threads });
       try {
         const [vector] = await encoder.embed([flags.query], { pooling, maxLength: index.meta.max_length });
-        const session = await openSearchSession(index, { metric });
+        const parts: Array<{ session: Awaited<ReturnType<typeof openSearchSession>>; index: typeof index }> = [];
         let hits;
         try {
-          hits = searchSession(session, index, vector, flags.k);
+          for (const x of indexes) parts.push({ session: await openSearchSession(x, { metric }), index: x });
+          hits = indexes.length === 1 ? searchSession(parts[0].session, index, vector, flags.k) : searchSessions(parts, vector, flags.k);
         } finally {
-          session.dispose();
+          for (const p of parts) p.session.dispose();
         }
         if (flags.json) {
           process.stdout.write(JSON.stringify(hits) + '\n');
           return;
         }
+        const total = indexes.reduce((n, x) => n + x.count, 0);
         process.stdout.write(
-          `query: ${flags.query} (${index.count} passages in ${flags.index})\n` +
+          `query: ${flags.query} (${total} passages in ${flags.index.join(', ')})\n` +
             table([['rank', metric, 'id', 'text'], ...hits.map((h, i) => [String(i + 1), fmtScore(h.score), h.id, oneLine(h.text, 100)])]),
         );
       } finally {
         encoder.dispose();
       }
     } finally {
-      source.close();
+      for (const s of sources) s.close();
     }
   });
 }

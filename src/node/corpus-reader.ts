@@ -2,7 +2,13 @@
 // one passage per line (blank lines skipped), `.jsonl` one {"id", "text"} object per line. Every
 // passage carries the byte offset where its line ends, so an interrupted index build can record
 // exactly how much of the corpus it has consumed. A bad line is an error naming file and line.
+// Text policy (the same as every other text input of kmed): the bytes must be UTF-8 — invalid
+// UTF-8 is refused naming the line and the file byte offset of the first bad byte, never replaced;
+// a UTF-8 BOM (EF BB BF) at the very start of the file is skipped; a BOM anywhere else is ordinary
+// text (U+FEFF). scanCorpus reads the whole corpus once before anything is embedded: every line
+// parsed, ids unique (a duplicate names both lines), passages counted, the file's sha256.
 // Does not own embedding or writing anything (index-builder.ts).
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { KmedError } from '../errors.js';
@@ -24,6 +30,8 @@ export interface RawLine {
   bytes: Uint8Array;
   line: number;
   end: number;
+  /** File offset of bytes[0]. */
+  start?: number;
 }
 
 const READ_CHUNK = 1 << 20;
@@ -67,11 +75,11 @@ export async function* readRawLines(path: string): AsyncGenerator<RawLine> {
       let start = 0;
       for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
         line++;
-        yield { bytes: data.subarray(start, nl), line, end: position + nl + 1 };
+        yield { bytes: data.subarray(start, nl), line, end: position + nl + 1, start: position + start };
         start = nl + 1;
       }
       if (bytesRead === 0) {
-        if (start < data.length) yield { bytes: data.subarray(start), line: line + 1, end: position + data.length };
+        if (start < data.length) yield { bytes: data.subarray(start), line: line + 1, end: position + data.length, start: position + start };
         return;
       }
       if (data.length - start > MAX_LINE_BYTES) {
@@ -93,7 +101,8 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: keep U+FEFF as text; the one BOM that is skipped (at byte 0 of the file) is cut below.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The passage on a line, or null for a blank line. Throws CorpusError naming path and line. */
 export function parsePassage(raw: RawLine, format: CorpusFormat, path: string): Passage | null {
@@ -101,9 +110,10 @@ export function parsePassage(raw: RawLine, format: CorpusFormat, path: string): 
   try {
     text = decoder.decode(raw.bytes);
   } catch {
-    throw new CorpusError('CORPUS_BAD_LINE', `${path} line ${raw.line}: not valid UTF-8 (line ends at byte ${raw.end})`);
+    const at = (raw.start ?? raw.end - raw.bytes.length) + Math.max(0, firstInvalidUtf8(raw.bytes));
+    throw new CorpusError('CORPUS_BAD_LINE', `${path} line ${raw.line}: not valid UTF-8 (byte ${at} of the file)`);
   }
-  if (raw.line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if ((raw.start ?? (raw.line === 1 ? 0 : 1)) === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.endsWith('\r')) text = text.slice(0, -1);
   if (text.trim() === '') return null;
   if (format === 'txt') return { id: String(raw.line), text, line: raw.line };
@@ -139,4 +149,78 @@ export async function countNonBlankLines(path: string): Promise<number> {
     }
   }
   return count;
+}
+
+/**
+ * Index of the first byte of `bytes` that does not belong to a well-formed UTF-8 sequence
+ * (overlongs, surrogates and code points past U+10FFFF included, as TextDecoder judges), or -1.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  const n = bytes.length;
+  while (i < n) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lo = 0xa0;
+      if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lo = 0x90;
+      if (b === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      if (i + k >= n || c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += need + 1;
+  }
+  return -1;
+}
+
+export interface CorpusScan {
+  /** Passages in the corpus (non-blank lines). */
+  passages: number;
+  /** File size in bytes, and its sha256 (lower-case hex). */
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Read the whole corpus once: every line must parse, every id must be unique (`.jsonl`; a `.txt`
+ * passage's id is its line number), and the passages are counted and the file hashed. Throws
+ * CorpusError naming the line (for a duplicate, both lines); an empty corpus is CORPUS_EMPTY.
+ */
+export async function scanCorpus(path: string, format: CorpusFormat = corpusFormat(path)): Promise<CorpusScan> {
+  const hash = createHash('sha256');
+  const seen = format === 'jsonl' ? new Map<string, number>() : null;
+  let passages = 0;
+  let bytes = 0;
+  for await (const raw of readRawLines(path)) {
+    hash.update(raw.bytes);
+    if (raw.end - (raw.start ?? 0) > raw.bytes.length) hash.update('\n');
+    bytes = raw.end;
+    const passage = parsePassage(raw, format, path);
+    if (passage === null) continue;
+    if (seen) {
+      const first = seen.get(passage.id);
+      if (first !== undefined) {
+        throw new CorpusError('CORPUS_DUPLICATE_ID', `${path} line ${passage.line}: id ${JSON.stringify(passage.id.slice(0, 200))} is already used on line ${first}: ids must be unique`);
+      }
+      seen.set(passage.id, passage.line);
+    }
+    passages++;
+  }
+  if (passages === 0) {
+    throw new CorpusError('CORPUS_EMPTY', `corpus ${path} has no passages (every line is blank): nothing to index`);
+  }
+  return { passages, bytes, sha256: hash.digest('hex') };
 }

@@ -1,24 +1,37 @@
-// Owns: building an index file from a corpus (Node only) — streaming, with bounded memory (one
-// batch of passages at a time), and resumable. Work in progress lives in `<out>.partial/`:
+// Owns: building an index file (or one shard of it) from a corpus (Node only) — streaming, with
+// bounded memory (one batch of passages at a time), exclusive, and resumable.
+//
+// Before anything is embedded the whole corpus is scanned once (corpus-reader.ts scanCorpus: every
+// line parsed, ids unique, passages counted, sha256), and `<out>.lock` is created with O_EXCL
+// holding {pid, host}: a second build of the same output is refused; a lock whose pid is dead on
+// this host is stale and taken over. Work in progress lives in `<out>.partial/`:
 //   vectors.f32    the vectors so far, in index layout
 //   offsets.u64    per passage its id and text offsets into strings.bin (index layout)
 //   strings.bin    ids and texts so far (UTF-8)
-//   checkpoint.json  how many passages those files hold, how many corpus bytes they came from and
-//                  the sha256 of that corpus prefix, and what model and settings made them
-// Each batch is appended and flushed to disk before the checkpoint is replaced (write + rename), so
-// after a crash or Ctrl-C anything past the checkpoint is simply cut off. Rerunning the same
-// command checks the corpus prefix and the model against the checkpoint and carries on; batches
-// restart at the same passage boundaries, so the result is byte-identical to an uninterrupted run.
-// The finished file is assembled next to `out` and renamed over it: `out` is never half-written.
+//   checkpoint.json  how many passages those files hold, the CRC-32C of each file's vouched bytes,
+//                  the corpus's sha256, the slice (shard) being built, what models and settings
+//                  (dtype, pooling, max length) made them, and a CRC-32C of the checkpoint itself
+// Each batch is appended and flushed to disk before the checkpoint is replaced (write, fsync,
+// rename), so after a crash or Ctrl-C anything past the checkpoint is simply cut off. Rerunning the
+// same command checks the corpus, models and settings against the checkpoint and every partial
+// file against its CRC (a flipped bit is refused, never carried in), then carries on; vectors do
+// not depend on batch composition, so the result is byte-identical to an uninterrupted run.
+// The finished file is assembled (partial CRCs checked again while copying, block checksums
+// computed) next to `out` and renamed over it: `out` is never half-written.
+//
+// Sharding (`--shard I/N`): shard I of N builds passages [floor(P·I/N), floor(P·(I+1)/N)) of the
+// corpus's P passages into an index file whose meta also holds `shard`; index-merge.ts joins the N
+// files into exactly the bytes a single build writes.
 // Does not own the file layout (../vector-index.ts), parsing the corpus (corpus-reader.ts) or the
 // encoders.
-import { createHash, type Hash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { crc32c } from '../checksum.js';
 import { KmedError } from '../errors.js';
-import { encodeHeader, type IndexMeta } from '../vector-index.js';
-import { corpusFormat, countNonBlankLines, parsePassage, readRawLines, type Passage } from './corpus-reader.js';
+import { BlockChecksums, checksumTable, encodeHeader, type IndexMeta, type ShardInfo } from '../vector-index.js';
+import { corpusFormat, parsePassage, readRawLines, scanCorpus, type CorpusFormat, type Passage } from './corpus-reader.js';
 
 export class IndexBuildError extends KmedError {}
 
@@ -30,15 +43,18 @@ export interface IndexBuildOptions {
   /** The context encoder: one vector of `dimension` floats per text, in order. */
   embed: (texts: string[]) => Promise<Float32Array[]>;
   dimension: number;
-  /** Stamped into the header (the corpus name and hash are added here). */
-  meta: Omit<IndexMeta, 'corpus'>;
+  /** Stamped into the header (the corpus name and hash, and the shard, are added here). Every
+   *  field that changes rows (models, pooling, max_length, dtype) must match to resume. */
+  meta: Omit<IndexMeta, 'corpus' | 'shard'>;
+  /** Build only slice `index` of `of` of the passages (see the file header). */
+  shard?: { index: number; of: number };
   /** Passages per embedding call and per checkpoint (default 32). */
   batchSize?: number;
   /** Replace an existing `out` (only once the new index is complete). */
   force?: boolean;
   /** Checked after each checkpoint: when aborted, the build stops with INDEX_INTERRUPTED. */
   signal?: AbortSignal;
-  /** Called once before embedding starts: estimated total passages and how many were already done. */
+  /** Called once before embedding starts: passages to build and how many were already done. */
   onStart?: (info: { total: number; resumed: number }) => void;
   /** Called after each batch is safely checkpointed. */
   onBatch?: (info: { done: number; batch: number }) => void;
@@ -53,21 +69,164 @@ export interface IndexBuildResult {
   bytes: number;
 }
 
+type FileKey = 'vectors' | 'offsets' | 'strings';
+const FILE_KEYS: readonly FileKey[] = ['vectors', 'offsets', 'strings'];
+
 interface Checkpoint {
   kind: 'kmed-index-checkpoint';
-  version: 1;
-  corpus: { name: string; format: string; bytes: number; lines: number; sha256: string };
+  version: 2;
+  corpus: { name: string; format: string; bytes: number; sha256: string; passages: number };
+  /** Passages [first, end) of the corpus are this build's. */
+  range: { first: number; end: number };
+  shard: { index: number; of: number } | null;
   dimension: number;
-  meta: Omit<IndexMeta, 'corpus'>;
+  meta: Omit<IndexMeta, 'corpus' | 'shard'>;
   count: number;
-  vectorsBytes: number;
-  stringsBytes: number;
+  bytes: Record<FileKey, number>;
+  crc: Record<FileKey, number>;
+  /** CRC-32C of this JSON written without `checksum`. */
+  checksum?: number;
 }
 
 const COPY_CHUNK = 4 << 20;
 
 export function partialPath(out: string): string {
   return `${out}.partial`;
+}
+
+export function lockPath(out: string): string {
+  return `${out}.lock`;
+}
+
+/** The real path of `p`, or of its folder joined with its name when `p` does not exist yet. */
+function realish(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    try {
+      return join(realpathSync(dirname(resolve(p))), basename(p));
+    } catch {
+      return resolve(p);
+    }
+  }
+}
+
+/**
+ * The checks on `out` that need no model: not a directory, not the corpus itself (also through a
+ * symlink), no plain file where `<out>.partial/` goes, and not already there unless `force`.
+ * The CLI runs them before loading a 440 MB model; buildIndex runs them again.
+ */
+export function checkOutput(corpus: string, out: string, force = false): void {
+  const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
+  if (isDir(out)) {
+    throw new IndexBuildError('INDEX_OUT_IS_DIRECTORY', `--out ${out} is a directory: give the path of the index file to write, e.g. ${join(out, 'index.kidx')}`);
+  }
+  if (existsSync(corpus) && realish(out) === realish(corpus)) {
+    throw new IndexBuildError('INDEX_OUT_IS_CORPUS', `--out ${out} is the corpus ${corpus} itself: choose another output file`);
+  }
+  const partial = partialPath(out);
+  if (existsSync(partial) && !isDir(partial)) {
+    throw new IndexBuildError('INDEX_PARTIAL_NOT_DIRECTORY', `${partial} is a file, but kmed keeps the work in progress of ${out} in a folder of that name: move or delete it`);
+  }
+  if (existsSync(out) && !force) {
+    throw new IndexBuildError('INDEX_EXISTS', `${out} already exists: pass --force to replace it, or choose another --out`);
+  }
+}
+
+/** Parse `I/N` (0 <= I < N). */
+export function parseShard(spec: string): { index: number; of: number } {
+  const m = /^(\d{1,9})\/(\d{1,9})$/.exec(spec);
+  const index = m ? Number(m[1]) : NaN;
+  const of = m ? Number(m[2]) : NaN;
+  if (!m || of < 1 || index >= of) {
+    throw new IndexBuildError('INDEX_BAD_SHARD', `--shard ${JSON.stringify(spec.slice(0, 40))} must be I/N with 0 <= I < N, e.g. 0/4 (or $JOB_COMPLETION_INDEX/4)`);
+  }
+  return { index, of };
+}
+
+/** Passages [first, end) of shard `index` of `of` over `total` passages. */
+export function shardRange(total: number, index: number, of: number): { first: number; end: number } {
+  return { first: Math.floor((total * index) / of), end: Math.floor((total * (index + 1)) / of) };
+}
+
+interface LockContent {
+  pid: number;
+  host: string;
+  started: string;
+}
+
+/**
+ * Take `<out>.lock` (O_CREAT|O_EXCL) or throw INDEX_LOCKED naming the holder. A lock left by a
+ * process that no longer runs on this host is stale and taken over once. Returns the release.
+ */
+export function acquireLock(out: string): () => void {
+  const path = lockPath(out);
+  const mine: LockContent = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
+  for (let attempt = 0; ; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        throw new IndexBuildError('INDEX_LOCK_FAILED', `cannot create the lock ${path}: ${(error as Error).message}`);
+      }
+      let holder: Partial<LockContent> = {};
+      try {
+        holder = JSON.parse(readFileSync(path, 'utf8')) as LockContent;
+      } catch {
+        // Empty or torn: its writer died between create and write (or is writing right now).
+      }
+      const sameHost = holder.host === mine.host;
+      const alive = typeof holder.pid === 'number' && pidAlive(holder.pid);
+      // A lock without content is taken over only once it is old enough not to be mid-write.
+      const torn = holder.pid === undefined && Date.now() - safeMtime(path) > 5000;
+      if (attempt === 0 && ((sameHost && !alive) || torn)) {
+        try {
+          unlinkSync(path);
+        } catch {
+          // another process took it over first: the retry will see its lock
+        }
+        continue;
+      }
+      const who = holder.pid !== undefined ? `process ${holder.pid} on ${holder.host}` : 'another process';
+      throw new IndexBuildError(
+        'INDEX_LOCKED',
+        `${out} is being built by ${who} (lock ${path}): wait for it to finish, or delete the lock if that build is gone`,
+      );
+    }
+    try {
+      writeSync(fd, JSON.stringify(mine) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return () => {
+      try {
+        const now = JSON.parse(readFileSync(path, 'utf8')) as LockContent;
+        if (now.pid === mine.pid && now.host === mine.host && now.started === mine.started) unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    };
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function safeMtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 /** Build (or finish building) the index of `corpus` into `out`. See the file header. */
@@ -78,103 +237,107 @@ export async function buildIndex(options: IndexBuildOptions): Promise<IndexBuild
     throw new IndexBuildError('INDEX_BAD_OPTION', `batch size must be a positive integer, got ${batchSize}`);
   }
   const format = corpusFormat(corpus);
-  if (existsSync(out) && !options.force) {
-    throw new IndexBuildError('INDEX_EXISTS', `${out} already exists: set force to replace it, or choose another output path`);
-  }
   if (!existsSync(corpus)) throw new IndexBuildError('CORPUS_NOT_FOUND', `corpus ${corpus} not found`);
+  checkOutput(corpus, out, options.force);
+  const release = acquireLock(out);
+  try {
+    return await buildLocked(options, format, batchSize);
+  } finally {
+    release();
+  }
+}
+
+async function buildLocked(options: IndexBuildOptions, format: CorpusFormat, batchSize: number): Promise<IndexBuildResult> {
+  const { corpus, out, dimension, meta } = options;
+  // Under the lock: another build may have published `out` while we waited for nothing.
+  checkOutput(corpus, out, options.force);
+  const scan = await scanCorpus(corpus, format);
+  const shard = options.shard ?? null;
+  const range = shard ? shardRange(scan.passages, shard.index, shard.of) : { first: 0, end: scan.passages };
+  const corpusId = { name: basename(corpus), format, bytes: scan.bytes, sha256: scan.sha256, passages: scan.passages };
 
   const partial = partialPath(out);
-  const files = {
+  const files: Record<FileKey | 'checkpoint', string> = {
     vectors: join(partial, 'vectors.f32'),
     offsets: join(partial, 'offsets.u64'),
     strings: join(partial, 'strings.bin'),
     checkpoint: join(partial, 'checkpoint.json'),
   };
-  await mkdir(partial, { recursive: true });
+  try {
+    await mkdir(partial, { recursive: true });
+  } catch (error) {
+    throw new IndexBuildError('INDEX_WRITE_FAILED', `cannot create ${partial}/: ${(error as Error).message}`);
+  }
   const previous = await readCheckpoint(files.checkpoint, partial);
-  if (previous) checkResumable(previous, { corpus, format, dimension, meta, partial });
+  if (previous) checkResumable(previous, { corpus: corpusId, range, shard, dimension, meta, partial, corpusPath: corpus });
 
   const state = {
     count: previous?.count ?? 0,
-    vectorsBytes: previous?.vectorsBytes ?? 0,
-    stringsBytes: previous?.stringsBytes ?? 0,
-    corpusBytes: previous?.corpus.bytes ?? 0,
-    corpusLines: previous?.corpus.lines ?? 0,
+    bytes: previous?.bytes ?? { vectors: 0, offsets: 0, strings: 0 },
+    crc: previous?.crc ?? { vectors: 0, offsets: 0, strings: 0 },
   };
   const resumedFrom = state.count;
-
-  // Cut every file back to what the checkpoint vouches for (a crash may have left more).
-  const handles = {
-    vectors: await openAt(files.vectors, state.vectorsBytes, partial),
-    offsets: await openAt(files.offsets, state.count * 16, partial),
-    strings: await openAt(files.strings, state.stringsBytes, partial),
-  };
-  const hash = createHash('sha256');
+  let handles: Record<FileKey, FileHandle> | undefined;
   try {
-    options.onStart?.({ total: await countNonBlankLines(corpus), resumed: resumedFrom });
+    // Cut every file back to what the checkpoint vouches for (a crash may have left more), and
+    // check what is kept against its CRC.
+    handles = {
+      vectors: await openAt(files.vectors, state.bytes.vectors, partial),
+      offsets: await openAt(files.offsets, state.bytes.offsets, partial),
+      strings: await openAt(files.strings, state.bytes.strings, partial),
+    };
+    for (const key of FILE_KEYS) await checkPartialCrc(handles[key], files[key], state.bytes[key], state.crc[key], partial);
+
+    options.onStart?.({ total: range.end - range.first, resumed: resumedFrom });
     if (options.signal?.aborted) throw interrupted(state.count, partial);
 
-    let hashedTo = 0;
     let batch: Passage[] = [];
+    const h = handles;
     const flush = async () => {
       if (batch.length === 0) return;
-      await appendBatch(batch, handles, state, options, files);
-      state.corpusBytes = hashedTo;
-      state.corpusLines = batch[batch.length - 1].line;
-      await writeCheckpoint(files.checkpoint, {
-        kind: 'kmed-index-checkpoint',
-        version: 1,
-        corpus: { name: basename(corpus), format, bytes: state.corpusBytes, lines: state.corpusLines, sha256: hash.copy().digest('hex') },
-        dimension,
-        meta,
-        count: state.count,
-        vectorsBytes: state.vectorsBytes,
-        stringsBytes: state.stringsBytes,
-      });
+      await appendBatch(batch, h, state, options, files.vectors);
+      const cp: Checkpoint = {
+        kind: 'kmed-index-checkpoint', version: 2, corpus: corpusId, range, shard, dimension, meta,
+        count: state.count, bytes: { ...state.bytes }, crc: { ...state.crc },
+      };
+      await writeCheckpoint(files.checkpoint, cp);
       const n = batch.length;
       batch = [];
       options.onBatch?.({ done: state.count, batch: n });
       if (options.signal?.aborted) throw interrupted(state.count, partial);
     };
 
-    const resumeAt = previous?.corpus.bytes ?? 0;
-    let checkedPrefix = resumeAt === 0;
+    // Passages before range.first + count are someone else's or done already.
+    const skip = range.first + state.count;
+    let ordinal = 0;
     for await (const raw of readRawLines(corpus)) {
-      hashLine(hash, raw.bytes, raw.end - hashedTo);
-      hashedTo = raw.end;
-      if (!checkedPrefix) {
-        if (hashedTo < resumeAt) continue;
-        checkPrefix(hashedTo === resumeAt ? hash : null, previous!, corpus, partial);
-        checkedPrefix = true;
-        continue;
-      }
       const passage = parsePassage(raw, format, corpus);
       if (passage === null) continue;
+      const o = ordinal++;
+      if (o < skip) continue;
+      if (o >= range.end) break;
       batch.push(passage);
       if (batch.length === batchSize) await flush();
     }
-    if (!checkedPrefix) checkPrefix(null, previous!, corpus, partial);
     await flush();
-
-    if (state.count === 0) {
-      await closeAll(handles);
-      await rm(partial, { recursive: true, force: true });
-      throw new IndexBuildError('CORPUS_EMPTY', `corpus ${corpus} has no passages (every line is blank): nothing to index`);
+    if (state.count !== range.end - range.first) {
+      throw new IndexBuildError('INDEX_RESUME_MISMATCH', `${corpus} changed while it was being indexed (${state.count} of ${range.end - range.first} passages read): rerun the command`);
     }
-    const fullMeta: IndexMeta = { ...meta, corpus: { name: basename(corpus), sha256: hash.digest('hex') } };
-    const bytes = await assemble(out, partial, fullMeta, dimension, state, handles);
-    await closeAll(handles);
+    const fullMeta: IndexMeta = { ...meta, corpus: { name: corpusId.name, sha256: scan.sha256 } };
+    if (shard) fullMeta.shard = { index: shard.index, of: shard.of, first: range.first, total: scan.passages } satisfies ShardInfo;
+    const bytes = await assemble(out, partial, fullMeta, dimension, state, h);
+    await closeAll(h);
     await rm(partial, { recursive: true, force: true });
     return { out, count: state.count, dimension, resumedFrom, bytes };
   } catch (error) {
-    // Nothing was checkpointed (e.g. the first line is bad): leave no empty .partial behind.
-    if (state.count === 0) {
-      await closeAll(handles);
+    // Nothing was checkpointed (e.g. the encoder failed at once): leave no empty .partial behind.
+    if (state.count === 0 && !previous) {
+      if (handles) await closeAll(handles);
       await rm(partial, { recursive: true, force: true });
     }
     throw error;
   } finally {
-    await closeAll(handles);
+    if (handles) await closeAll(handles);
   }
 }
 
@@ -185,59 +348,66 @@ function interrupted(count: number, partial: string): IndexBuildError {
   );
 }
 
-/** Hash a line as it is in the file: its bytes plus the '\n' when the line had one. */
-function hashLine(hash: Hash, bytes: Uint8Array, span: number): void {
-  hash.update(bytes);
-  if (span > bytes.length) hash.update('\n');
-}
-
-function checkPrefix(hash: Hash | null, previous: Checkpoint, corpus: string, partial: string): void {
-  if (hash === null || hash.copy().digest('hex') !== previous.corpus.sha256) {
-    throw new IndexBuildError(
-      'INDEX_RESUME_MISMATCH',
-      `${corpus} is not the corpus the interrupted build in ${partial}/ was reading (its first ` +
-        `${previous.corpus.bytes} bytes changed): delete ${partial}/ to start over`,
-    );
-  }
-}
-
 async function readCheckpoint(path: string, partial: string): Promise<Checkpoint | null> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    return null; // no checkpoint yet: a fresh start (files are truncated to 0 below)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null; // a fresh start
+    throw new IndexBuildError('INDEX_PARTIAL_CORRUPT', `${path} cannot be read (${(error as Error).message}): delete ${partial}/ to start over`);
   }
-  const damaged = () =>
-    new IndexBuildError('INDEX_PARTIAL_CORRUPT', `${path} is damaged: delete ${partial}/ to start over`);
+  const damaged = (why: string) =>
+    new IndexBuildError('INDEX_PARTIAL_CORRUPT', `${path} is damaged (${why}): delete ${partial}/ to start over`);
   let cp: Checkpoint;
   try {
     cp = JSON.parse(text) as Checkpoint;
   } catch {
-    throw damaged();
+    throw damaged('not JSON');
   }
-  const ints = [cp?.count, cp?.vectorsBytes, cp?.stringsBytes, cp?.corpus?.bytes, cp?.corpus?.lines, cp?.dimension];
-  if (cp?.kind !== 'kmed-index-checkpoint' || cp.version !== 1 || !ints.every((n) => Number.isSafeInteger(n) && n >= 0) ||
-      typeof cp.corpus.sha256 !== 'string' || typeof cp.meta?.context_model?.fingerprint !== 'string') {
-    throw damaged();
+  if (cp?.kind === 'kmed-index-checkpoint' && (cp as { version: number }).version === 1) {
+    throw new IndexBuildError('INDEX_RESUME_MISMATCH', `${partial}/ was left by an older kmed (checkpoint version 1, no checksums): delete it to start over`);
+  }
+  const { checksum, ...rest } = cp ?? {};
+  if (cp?.kind !== 'kmed-index-checkpoint' || cp.version !== 2 || checksum !== crc32c(new TextEncoder().encode(JSON.stringify(rest)))) {
+    throw damaged('its CRC-32C does not match');
   }
   return cp;
 }
 
 function checkResumable(
   cp: Checkpoint,
-  now: { corpus: string; format: string; dimension: number; meta: Omit<IndexMeta, 'corpus'>; partial: string },
+  now: {
+    corpus: Checkpoint['corpus']; range: Checkpoint['range']; shard: Checkpoint['shard']; dimension: number;
+    meta: Omit<IndexMeta, 'corpus' | 'shard'>; partial: string; corpusPath: string;
+  },
 ): void {
+  if (cp.corpus.sha256 !== now.corpus.sha256 || cp.corpus.format !== now.corpus.format) {
+    throw new IndexBuildError(
+      'INDEX_RESUME_MISMATCH',
+      `${now.corpusPath} is not the corpus the interrupted build in ${now.partial}/ was reading (it changed since): ` +
+        `restore it, or delete ${now.partial}/ to start over`,
+    );
+  }
   const was = cp.meta;
   const differences: string[] = [];
-  if (was.context_model.fingerprint !== now.meta.context_model.fingerprint) {
+  const fp = (m: { fingerprint: string } | null | undefined) => m?.fingerprint ?? null;
+  if (fp(was.context_model) !== fp(now.meta.context_model)) {
     differences.push(`context model ${was.context_model.name} → ${now.meta.context_model.name}`);
+  }
+  if (fp(was.question_model) !== fp(now.meta.question_model)) {
+    differences.push(`question model ${was.question_model?.name ?? '(none)'} → ${now.meta.question_model?.name ?? '(none)'}`);
   }
   if (cp.dimension !== now.dimension) differences.push(`dimension ${cp.dimension} → ${now.dimension}`);
   if (was.pooling !== now.meta.pooling) differences.push(`pooling ${was.pooling} → ${now.meta.pooling}`);
   if (was.max_length !== now.meta.max_length) differences.push(`max length ${was.max_length} → ${now.meta.max_length}`);
-  if (cp.corpus.format !== now.format) differences.push(`corpus format ${cp.corpus.format} → ${now.format}`);
-  if (cp.vectorsBytes !== cp.count * now.dimension * 4) differences.push('vector bytes do not match the count');
+  if ((was.dtype ?? null) !== (now.meta.dtype ?? null)) differences.push(`dtype ${was.dtype ?? '(default)'} → ${now.meta.dtype ?? '(default)'}`);
+  const shardText = (s: Checkpoint['shard']) => (s ? `${s.index}/${s.of}` : 'none');
+  if (shardText(cp.shard) !== shardText(now.shard)) differences.push(`shard ${shardText(cp.shard)} → ${shardText(now.shard)}`);
+  if (cp.range.first !== now.range.first || cp.range.end !== now.range.end) differences.push('passage range');
+  const D = now.dimension;
+  if (cp.bytes.vectors !== cp.count * D * 4 || cp.bytes.offsets !== cp.count * 16 || cp.count > cp.range.end - cp.range.first) {
+    differences.push('byte counts do not match the passage count');
+  }
   if (differences.length > 0) {
     throw new IndexBuildError(
       'INDEX_RESUME_MISMATCH',
@@ -249,7 +419,12 @@ function checkResumable(
 
 /** Open `path` for writing, created if missing, cut back to `length` bytes (which it must have). */
 async function openAt(path: string, length: number, partial: string): Promise<FileHandle> {
-  const handle = await open(path, existsSync(path) ? 'r+' : 'w+');
+  let handle: FileHandle;
+  try {
+    handle = await open(path, existsSync(path) ? 'r+' : 'w+');
+  } catch (error) {
+    throw new IndexBuildError('INDEX_WRITE_FAILED', `cannot open ${path} for writing: ${(error as Error).message}`);
+  }
   const size = (await handle.stat()).size;
   if (size < length) {
     await handle.close();
@@ -260,6 +435,26 @@ async function openAt(path: string, length: number, partial: string): Promise<Fi
   }
   if (size > length) await handle.truncate(length);
   return handle;
+}
+
+/** Reads the first `length` bytes of a partial file and compares their CRC-32C with `expected`. */
+async function checkPartialCrc(handle: FileHandle, path: string, length: number, expected: number, partial: string): Promise<void> {
+  const chunk = Buffer.alloc(Math.min(COPY_CHUNK, Math.max(length, 1)));
+  let crc = 0;
+  for (let at = 0; at < length; ) {
+    const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, length - at), at);
+    if (bytesRead === 0) break;
+    crc = crc32c(chunk, crc, 0, bytesRead);
+    at += bytesRead;
+  }
+  if (crc !== expected) throw partialDamaged(path, partial);
+}
+
+function partialDamaged(path: string, partial: string): IndexBuildError {
+  return new IndexBuildError(
+    'INDEX_PARTIAL_CORRUPT',
+    `${path} fails its CRC-32C checksum (the file was damaged since it was written): delete ${partial}/ to start over`,
+  );
 }
 
 async function closeAll(handles: Record<string, FileHandle>): Promise<void> {
@@ -274,20 +469,23 @@ async function closeAll(handles: Record<string, FileHandle>): Promise<void> {
 
 async function appendBatch(
   batch: Passage[],
-  handles: { vectors: FileHandle; offsets: FileHandle; strings: FileHandle },
-  state: { count: number; vectorsBytes: number; stringsBytes: number },
+  handles: Record<FileKey, FileHandle>,
+  state: { count: number; bytes: Record<FileKey, number>; crc: Record<FileKey, number> },
   options: IndexBuildOptions,
-  files: { vectors: string },
+  where: string,
 ): Promise<void> {
   const D = options.dimension;
   const vectors = await options.embed(batch.map((p) => p.text));
   if (vectors.length !== batch.length) {
     throw new IndexBuildError('INDEX_ENCODER_FAILED', `the encoder returned ${vectors.length} vectors for ${batch.length} passages`);
   }
-  const vectorBytes = Buffer.alloc(batch.length * D * 4);
-  const offsets = Buffer.alloc(batch.length * 16);
+  const data: Record<FileKey, Buffer> = {
+    vectors: Buffer.alloc(batch.length * D * 4),
+    offsets: Buffer.alloc(batch.length * 16),
+    strings: Buffer.alloc(0),
+  };
   const strings: Buffer[] = [];
-  let s = state.stringsBytes;
+  let s = state.bytes.strings;
   for (let i = 0; i < batch.length; i++) {
     const v = vectors[i];
     if (v.length !== D) {
@@ -297,87 +495,179 @@ async function appendBatch(
       if (!Number.isFinite(v[d])) {
         throw new IndexBuildError('INDEX_ENCODER_FAILED', `the encoder returned a non-finite value for line ${batch[i].line}`);
       }
-      vectorBytes.writeFloatLE(v[d], (i * D + d) * 4);
+      data.vectors.writeFloatLE(v[d], (i * D + d) * 4);
     }
     const id = Buffer.from(batch[i].id, 'utf8');
     const text = Buffer.from(batch[i].text, 'utf8');
-    offsets.writeBigUInt64LE(BigInt(s), i * 16);
-    offsets.writeBigUInt64LE(BigInt(s + id.length), i * 16 + 8);
+    data.offsets.writeBigUInt64LE(BigInt(s), i * 16);
+    data.offsets.writeBigUInt64LE(BigInt(s + id.length), i * 16 + 8);
     s += id.length + text.length;
     strings.push(id, text);
   }
-  const stringBytes = Buffer.concat(strings);
+  data.strings = Buffer.concat(strings);
   try {
-    await handles.vectors.write(vectorBytes, 0, vectorBytes.length, state.vectorsBytes);
-    await handles.offsets.write(offsets, 0, offsets.length, state.count * 16);
-    await handles.strings.write(stringBytes, 0, stringBytes.length, state.stringsBytes);
+    for (const key of FILE_KEYS) await handles[key].write(data[key], 0, data[key].length, state.bytes[key]);
     // On disk before the checkpoint that vouches for them.
-    await Promise.all([handles.vectors.datasync(), handles.offsets.datasync(), handles.strings.datasync()]);
+    await Promise.all(FILE_KEYS.map((key) => handles[key].datasync()));
   } catch (error) {
-    throw new IndexBuildError('INDEX_WRITE_FAILED', `writing ${files.vectors} and its siblings failed: ${(error as Error).message}`);
+    throw new IndexBuildError('INDEX_WRITE_FAILED', `writing ${where} and its siblings failed: ${(error as Error).message}`);
   }
   state.count += batch.length;
-  state.vectorsBytes += vectorBytes.length;
-  state.stringsBytes = s;
+  for (const key of FILE_KEYS) {
+    state.bytes[key] += data[key].length;
+    state.crc[key] = crc32c(data[key], state.crc[key]);
+  }
 }
 
 async function writeCheckpoint(path: string, cp: Checkpoint): Promise<void> {
+  const sealed: Checkpoint = { ...cp, checksum: crc32c(new TextEncoder().encode(JSON.stringify(cp))) };
   const tmp = `${path}.tmp`;
-  await writeFile(tmp, JSON.stringify(cp, null, 1));
-  const handle = await open(tmp, 'r');
-  await handle.sync();
-  await handle.close();
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, JSON.stringify(sealed, null, 1));
+    const handle = await open(tmp, 'r');
+    await handle.sync();
+    await handle.close();
+    await rename(tmp, path);
+  } catch (error) {
+    throw new IndexBuildError('INDEX_WRITE_FAILED', `writing ${path} failed: ${(error as Error).message}`);
+  }
 }
 
-/** Header + vectors + offsets (+ the closing entry) + strings into `<partial>/index.tmp`, then
- *  renamed to `out`. Copies in 4 MiB pieces so memory stays flat. */
+/**
+ * An index file written section by section: a placeholder header, then the vectors, offsets and
+ * strings as they are fed (block checksums computed on the way), then the checksum table, then
+ * the real header at offset 0; fsync'd and renamed to `out`. Shared with index-merge.ts, so a
+ * merged file and a single build are written by the same code.
+ */
+export class IndexFileWriter {
+  private readonly target: FileHandle;
+  private readonly tmp: string;
+  private position: number;
+  private readonly sums = { vectors: new BlockChecksums(), offsets: new BlockChecksums(), strings: new BlockChecksums() };
+  private readonly header: ReturnType<typeof encodeHeader>;
+
+  private constructor(target: FileHandle, tmp: string, header: ReturnType<typeof encodeHeader>) {
+    this.target = target;
+    this.tmp = tmp;
+    this.header = header;
+    this.position = header.layout.vectorsOffset;
+  }
+
+  static async create(tmp: string, meta: IndexMeta, dimension: number, count: number, stringsLength: number): Promise<IndexFileWriter> {
+    const header = encodeHeader(meta, dimension, count, stringsLength, 0);
+    let target: FileHandle;
+    try {
+      target = await open(tmp, 'w');
+    } catch (error) {
+      throw new IndexBuildError('INDEX_WRITE_FAILED', `cannot create ${tmp}: ${(error as Error).message}`);
+    }
+    return new IndexFileWriter(target, tmp, header);
+  }
+
+  get layout() {
+    return this.header.layout;
+  }
+
+  /** Append bytes of `section` (sections must be written in order: vectors, offsets, strings). */
+  async write(section: FileKey, bytes: Uint8Array): Promise<void> {
+    this.sums[section].update(bytes);
+    await this.put(bytes);
+  }
+
+  private async put(bytes: Uint8Array, at = this.position): Promise<void> {
+    try {
+      await this.target.write(bytes, 0, bytes.length, at);
+    } catch (error) {
+      throw new IndexBuildError('INDEX_WRITE_FAILED', `writing ${this.tmp} failed: ${(error as Error).message}`);
+    }
+    if (at === this.position) this.position += bytes.length;
+  }
+
+  /** Table, header, fsync, rename to `out` (and fsync of its folder). Returns the file size. */
+  async finish(out: string, meta: IndexMeta, dimension: number, count: number, stringsLength: number): Promise<number> {
+    try {
+      const table = checksumTable(this.sums.vectors.finish(), this.sums.offsets.finish(), this.sums.strings.finish());
+      if (this.position !== this.layout.checksumsOffset) {
+        throw new IndexBuildError('INDEX_WRITE_FAILED', `assembled ${this.position} bytes of sections for ${out}, expected ${this.layout.checksumsOffset}`);
+      }
+      await this.put(table);
+      const { bytes } = encodeHeader(meta, dimension, count, stringsLength, crc32c(table));
+      await this.put(bytes, 0);
+      if (this.position !== this.layout.fileLength) {
+        throw new IndexBuildError('INDEX_WRITE_FAILED', `assembled ${this.position} bytes for ${out}, expected ${this.layout.fileLength}`);
+      }
+      await this.target.sync();
+    } finally {
+      await this.target.close();
+    }
+    try {
+      await rename(this.tmp, out);
+    } catch (error) {
+      throw new IndexBuildError('INDEX_WRITE_FAILED', `cannot move ${this.tmp} to ${out}: ${(error as Error).message}`);
+    }
+    syncDirectory(dirname(resolve(out)));
+    return (await stat(out)).size;
+  }
+
+  async abort(): Promise<void> {
+    try {
+      await this.target.close();
+    } catch {
+      // closed already
+    }
+    await rm(this.tmp, { force: true });
+  }
+}
+
+/** fsync a folder so a rename in it survives a power cut (best effort: not every OS allows it). */
+function syncDirectory(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // not supported here
+  }
+}
+
+/** Header + vectors + offsets (+ the closing entry) + strings + checksums into
+ *  `<partial>/index.tmp`, then renamed to `out`. Copies in 4 MiB pieces so memory stays flat;
+ *  every partial file's CRC is checked again on the way. */
 async function assemble(
   out: string,
   partial: string,
   meta: IndexMeta,
   dimension: number,
-  state: { count: number; stringsBytes: number },
-  handles: { vectors: FileHandle; offsets: FileHandle; strings: FileHandle },
+  state: { count: number; bytes: Record<FileKey, number>; crc: Record<FileKey, number> },
+  handles: Record<FileKey, FileHandle>,
 ): Promise<number> {
-  const { bytes: header, layout } = encodeHeader(meta, dimension, state.count, state.stringsBytes);
-  const tmp = join(partial, 'index.tmp');
-  const target = await open(tmp, 'w');
-  let position = 0;
-  const put = async (buf: Uint8Array) => {
-    await target.write(buf, 0, buf.length, position);
-    position += buf.length;
-  };
+  const writer = await IndexFileWriter.create(join(partial, 'index.tmp'), meta, dimension, state.count, state.bytes.strings);
   try {
-    await put(header);
     const chunk = Buffer.alloc(COPY_CHUNK);
-    for (const [handle, length] of [
-      [handles.vectors, state.count * dimension * 4],
-      [handles.offsets, state.count * 16],
-    ] as const) {
+    for (const key of FILE_KEYS) {
+      const length = state.bytes[key];
+      let crc = 0;
       for (let at = 0; at < length; ) {
-        const { bytesRead } = await handle.read(chunk, 0, Math.min(COPY_CHUNK, length - at), at);
+        const { bytesRead } = await handles[key].read(chunk, 0, Math.min(COPY_CHUNK, length - at), at);
         if (bytesRead === 0) throw new IndexBuildError('INDEX_PARTIAL_CORRUPT', `${partial}/ ended early while assembling ${out}`);
-        await put(chunk.subarray(0, bytesRead));
+        const piece = chunk.subarray(0, bytesRead);
+        crc = crc32c(piece, crc);
+        await writer.write(key, piece);
         at += bytesRead;
       }
+      if (crc !== state.crc[key]) throw partialDamaged(join(partial, basename(key === 'vectors' ? 'vectors.f32' : key === 'offsets' ? 'offsets.u64' : 'strings.bin')), partial);
+      if (key === 'offsets') {
+        const last = Buffer.alloc(8);
+        last.writeBigUInt64LE(BigInt(state.bytes.strings));
+        await writer.write('offsets', last);
+      }
     }
-    const last = Buffer.alloc(8);
-    last.writeBigUInt64LE(BigInt(state.stringsBytes));
-    await put(last);
-    for (let at = 0; at < state.stringsBytes; ) {
-      const { bytesRead } = await handles.strings.read(chunk, 0, Math.min(COPY_CHUNK, state.stringsBytes - at), at);
-      if (bytesRead === 0) throw new IndexBuildError('INDEX_PARTIAL_CORRUPT', `${partial}/ ended early while assembling ${out}`);
-      await put(chunk.subarray(0, bytesRead));
-      at += bytesRead;
-    }
-    if (position !== layout.fileLength) {
-      throw new IndexBuildError('INDEX_WRITE_FAILED', `assembled ${position} bytes for ${out}, expected ${layout.fileLength}`);
-    }
-    await target.sync();
-  } finally {
-    await target.close();
+    return await writer.finish(out, meta, dimension, state.count, state.bytes.strings);
+  } catch (error) {
+    await writer.abort();
+    throw error;
   }
-  await rename(tmp, out);
-  return (await stat(out)).size;
 }

@@ -20,6 +20,9 @@ export interface ProgressOptions {
   tty?: boolean;
   /** Plain mode: print a line every this many ms even between 25 % steps (default 30 000). */
   plainIntervalMs?: number;
+  /** When the counted work began (Date.now() ms), if before this call: the closing rate and the
+   *  rate window then include it (a bar drawn only after the first batch must not drop its time). */
+  startedAt?: number;
 }
 
 export interface Progress {
@@ -50,7 +53,8 @@ export function createProgress(options: ProgressOptions): Progress {
   const tty = options.tty ?? Boolean(stream.isTTY);
   const meter = new RateMeter();
   const state = { done: 0, detail: '' };
-  const started = Date.now();
+  const started = options.startedAt ?? Date.now();
+  if (options.startedAt !== undefined) meter.start(options.startedAt);
   const fmt = (n: number): string => formatAmount(n, options.unit, options.itemName);
   const fields = () => {
     const rate = meter.rate();
@@ -161,6 +165,11 @@ export function createProgress(options: ProgressOptions): Progress {
 class RateMeter {
   total = 0;
   private samples: Array<{ t: number; total: number }> = [];
+
+  /** Count from time `t` (before the first add). */
+  start(t: number): void {
+    if (this.samples.length === 0) this.samples.push({ t, total: 0 });
+  }
 
   add(n: number): void {
     const now = Date.now();

@@ -1,0 +1,292 @@
+// Fault tests of the index file and its build (issue 10 item 8), each printing its counts:
+// - an index mutation fuzzer: single-bit flips in every region (header, meta, vectors, offsets,
+//   strings, checksum table) and truncations; every mutant must be refused by open/verify with an
+//   IndexError, and by the search path (open + openSearchSession + search) before any result;
+// - flipped bits and torn files in `INDEX.partial/` refused on resume, never carried in; a resume
+//   with another dtype or question model refused;
+// - two `kmed index` processes on one --out: exactly one wins, the other is one `kmed:` line, and
+//   the published file is byte-identical to a clean build;
+// - `kill -9` at random points of `kmed index`, then resume: byte-identical to a clean build.
+// Seeded (KMED_FAULT_SEED overrides) and bounded in time; the CLI parts use the tiny models.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openSearchSession, searchSession } from '../src/bi-encoder.js';
+import { buildIndex, partialPath, type IndexBuildOptions } from '../src/node/index-builder.js';
+import { IndexError, serializeIndex, VectorIndex, type IndexMeta } from '../src/vector-index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kmed-faults-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const SEED = Number(process.env.KMED_FAULT_SEED ?? 20261130);
+function rng(seed: number) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s / 2 ** 32;
+  };
+}
+
+const D = 16;
+const meta: IndexMeta = {
+  context_model: { name: 'ctx', fingerprint: 'sha256:' + 'a'.repeat(64) },
+  question_model: { name: 'q', fingerprint: 'sha256:' + 'b'.repeat(64) },
+  pooling: 'pooler',
+  max_length: 512,
+  dtype: 'f32',
+};
+
+function fakeVector(text: string): Float32Array {
+  let h = 0x811c9dc5;
+  for (const ch of text) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193) >>> 0;
+  const v = new Float32Array(D);
+  for (let d = 0; d < D; d++) {
+    h ^= h << 13; h >>>= 0; h ^= h >>> 17; h ^= h << 5; h >>>= 0;
+    v[d] = h / 2 ** 31 - 1;
+  }
+  return v;
+}
+
+describe('index mutation fuzzer', () => {
+  // 3000 passages × 16 dims: 3 vector blocks, 1 offsets block, 2 string blocks of 64 KiB.
+  const n = 3000;
+  const texts = Array.from({ length: n }, (_, i) => `passage ${i} 고혈압 환자의 ${'혈압 '.repeat(i % 7)}관리`);
+  const good = serializeIndex({ meta, dimension: D, vectors: texts.map(fakeVector), ids: texts.map((_, i) => `doc-${i}`), texts });
+  const layout = VectorIndex.fromBytes(good).layout;
+  const regions: Array<[string, number, number]> = [
+    ['header', 0, 96],
+    ['meta', 96, layout.vectorsOffset],
+    ['vectors', layout.vectorsOffset, layout.offsetsOffset],
+    ['offsets', layout.offsetsOffset, layout.stringsOffset],
+    ['strings', layout.stringsOffset, layout.checksumsOffset],
+    ['checksum table', layout.checksumsOffset, layout.fileLength],
+  ];
+
+  /** 'open' | 'verify' | 'search': where the mutant was refused; 'accepted' when it never was. */
+  async function judge(bytes: Uint8Array): Promise<{ verify: string; search: string }> {
+    let verify = 'accepted';
+    try {
+      VectorIndex.fromBytes(bytes, 'mutant.kidx').verify();
+    } catch (error) {
+      if (!(error instanceof IndexError)) throw error;
+      verify = (error as IndexError).code;
+    }
+    let search = 'accepted';
+    try {
+      const index = VectorIndex.fromBytes(bytes, 'mutant.kidx');
+      const session = await openSearchSession(index, { kind: 'reference' });
+      try {
+        const hits = searchSession(session, index, fakeVector('질문'), 3);
+        if (hits.length === 0) search = 'no results';
+      } finally {
+        session.dispose();
+      }
+    } catch (error) {
+      if (!(error instanceof IndexError)) throw error;
+      search = 'refused';
+    }
+    return { verify, search };
+  }
+
+  it('refuses every single-bit flip in every region, both by verify and before any search result', async () => {
+    const rand = rng(SEED);
+    const rows: string[] = [];
+    let total = 0;
+    for (const [name, from, to] of regions) {
+      // Every bit of the header; a seeded sample of 60 bits elsewhere (the whole region when smaller).
+      const positions: number[] = [];
+      const bits = (to - from) * 8;
+      if (name === 'header' || bits <= 60) for (let b = 0; b < bits; b++) positions.push(from * 8 + b);
+      else for (let k = 0; k < 60; k++) positions.push(from * 8 + Math.floor(rand() * bits));
+      const codes = new Map<string, number>();
+      let refusedByVerify = 0;
+      let refusedBySearch = 0;
+      for (const bit of positions) {
+        const b = good.slice();
+        b[bit >> 3] ^= 1 << (bit & 7);
+        const { verify, search } = await judge(b);
+        if (verify !== 'accepted') refusedByVerify++;
+        if (search === 'refused') refusedBySearch++;
+        codes.set(verify, (codes.get(verify) ?? 0) + 1);
+      }
+      total += positions.length;
+      rows.push(`| ${name} | ${positions.length} | ${refusedByVerify} | ${refusedBySearch} | ${[...codes].map(([c, k]) => `${c} ${k}`).join(', ')} |`);
+      expect(refusedByVerify, `${name}: flips accepted by verify`).toBe(positions.length);
+      expect(refusedBySearch, `${name}: flips that let a search return results`).toBe(positions.length);
+    }
+    console.log(`index bit-flip fuzz (seed ${SEED}), ${total} mutants:\n| region | flips | refused by open/verify | refused before a search result | codes |\n|---|---|---|---|---|\n${rows.join('\n')}`);
+  }, 120_000);
+
+  it('refuses every truncation (each length up to 256 bytes, section edges, and a seeded sample)', async () => {
+    const rand = rng(SEED + 1);
+    const cuts = new Set<number>();
+    for (let c = 0; c <= 256; c++) cuts.add(c);
+    for (const [, from, to] of regions) for (const c of [from - 1, from, from + 1, to - 1]) if (c >= 0 && c < good.length) cuts.add(c);
+    for (let k = 0; k < 100; k++) cuts.add(Math.floor(rand() * good.length));
+    let refused = 0;
+    const codes = new Map<string, number>();
+    for (const cut of cuts) {
+      const { verify, search } = await judge(good.subarray(0, cut));
+      if (verify !== 'accepted' && search === 'refused') refused++;
+      codes.set(verify, (codes.get(verify) ?? 0) + 1);
+    }
+    console.log(`index truncation fuzz: ${refused}/${cuts.size} truncated files refused (${[...codes].map(([c, k]) => `${c} ${k}`).join(', ')})`);
+    expect(refused).toBe(cuts.size);
+  }, 60_000);
+});
+
+describe('INDEX.partial/ damage and settings on resume', () => {
+  const corpusLines = readFileSync('test/fixtures/corpus/corpus.txt', 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, 60);
+  const corpus = join(dir, 'corpus.txt');
+  writeFileSync(corpus, corpusLines.join('\n') + '\n');
+  const base = (out: string, extra: Partial<IndexBuildOptions> = {}): IndexBuildOptions => ({
+    corpus, out, embed: async (t) => t.map(fakeVector), dimension: D, meta, batchSize: 4, ...extra,
+  });
+
+  /** Build `out` up to 24 passages and stop there, leaving its .partial/. */
+  async function interruptedBuild(out: string): Promise<void> {
+    const controller = new AbortController();
+    await expect(buildIndex(base(out, { signal: controller.signal, onBatch: ({ done }) => done >= 24 && controller.abort() })))
+      .rejects.toMatchObject({ code: 'INDEX_INTERRUPTED' });
+  }
+
+  it('refuses a flipped bit in any partial file or the checkpoint, and resumes after nothing is damaged', async () => {
+    const reference = join(dir, 'reference.kidx');
+    await buildIndex(base(reference));
+    const refBytes = readFileSync(reference);
+    const rand = rng(SEED + 2);
+    const out = join(dir, 'partial.kidx');
+    await interruptedBuild(out);
+    const partial = partialPath(out);
+    const counts: string[] = [];
+    for (const file of ['vectors.f32', 'offsets.u64', 'strings.bin', 'checkpoint.json']) {
+      const path = join(partial, file);
+      const original = readFileSync(path);
+      const flips = 12;
+      let refused = 0;
+      for (let k = 0; k < flips; k++) {
+        const b = Buffer.from(original);
+        const bit = Math.floor(rand() * b.length * 8);
+        b[bit >> 3] ^= 1 << (bit & 7);
+        writeFileSync(path, b);
+        try {
+          await buildIndex(base(out));
+          throw new Error(`a flipped bit ${bit} in ${file} was accepted`);
+        } catch (error) {
+          expect((error as { code?: string }).code, String(error)).toMatch(/^INDEX_(PARTIAL_CORRUPT|RESUME_MISMATCH)$/);
+          refused++;
+        }
+        expect(existsSync(out)).toBe(false);
+      }
+      writeFileSync(path, original);
+      counts.push(`${file} ${refused}/${flips}`);
+    }
+    console.log(`partial-file bit flips refused on resume: ${counts.join(', ')}`);
+    // Undamaged, the same partial resumes to the clean bytes.
+    const result = await buildIndex(base(out));
+    expect(result.resumedFrom).toBe(24);
+    expect(readFileSync(out).equals(refBytes)).toBe(true);
+  });
+
+  it('refuses to resume with another dtype, question model, pooling or max length', async () => {
+    const out = join(dir, 'settings.kidx');
+    await interruptedBuild(out);
+    const changes: Array<[Partial<IndexMeta>, RegExp]> = [
+      [{ dtype: 'int8' }, /dtype f32 → int8/],
+      [{ question_model: { name: 'q2', fingerprint: 'sha256:' + 'c'.repeat(64) } }, /question model q → q2/],
+      [{ question_model: null }, /question model q → \(none\)/],
+      [{ pooling: 'mean' }, /pooling pooler → mean/],
+      [{ max_length: 128 }, /max length 512 → 128/],
+    ];
+    for (const [change, message] of changes) {
+      await expect(buildIndex(base(out, { meta: { ...meta, ...change } }))).rejects.toMatchObject({ code: 'INDEX_RESUME_MISMATCH', message: expect.stringMatching(message) });
+    }
+    await expect(buildIndex(base(out, { shard: { index: 0, of: 2 } }))).rejects.toMatchObject({ code: 'INDEX_RESUME_MISMATCH', message: expect.stringMatching(/shard none → 0\/2/) });
+    console.log(`resume with changed settings: ${changes.length + 1}/${changes.length + 1} refused`);
+    expect((await buildIndex(base(out))).resumedFrom).toBe(24);
+  });
+});
+
+const CLI = 'dist/cli/main.js';
+const MODELS = ['--question-model', 'test/fixtures/tiny-question', '--context-model', 'test/fixtures/tiny-context'];
+
+describe('kmed index processes: concurrent builds and kill -9', () => {
+  const lines = readFileSync('test/fixtures/corpus/corpus.txt', 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, 120);
+  const corpus = join(dir, 'cli-corpus.txt');
+  writeFileSync(corpus, lines.join('\n') + '\n');
+  const args = (out: string, batch = '2') => [CLI, 'index', ...MODELS, '--corpus', corpus, '--out', out, '--batch-size', batch];
+  let clean: Buffer;
+  let cleanMs = 3000;
+
+  function run(out: string): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, args(out), { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+  }
+
+  it('builds the clean reference', () => {
+    expect(existsSync(CLI), `${CLI} is missing: run npm run build`).toBe(true);
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, args(join(dir, 'clean.kidx'), '8'), { encoding: 'utf8', timeout: 60_000 });
+    cleanMs = Date.now() - t0;
+    expect(r.status, r.stderr).toBe(0);
+    clean = readFileSync(join(dir, 'clean.kidx'));
+  }, 60_000);
+
+  it('two builds of one --out at once: exactly one wins, the other is one kmed: line, the file is the clean bytes', async () => {
+    const trials = 3;
+    const outcomes: string[] = [];
+    for (let t = 0; t < trials; t++) {
+      const out = join(dir, `race-${t}.kidx`);
+      const [a, b] = await Promise.all([run(out), run(out)]);
+      const wins = [a, b].filter((r) => r.code === 0);
+      const loser = [a, b].find((r) => r.code !== 0);
+      expect(wins, `${a.stderr}\n${b.stderr}`).toHaveLength(1);
+      expect(loser!.code).toBe(1);
+      const errorLines = loser!.stderr.trim().split('\n').filter((l) => l.startsWith('kmed:'));
+      expect(errorLines, loser!.stderr).toHaveLength(1);
+      expect(errorLines[0]).toMatch(/being built by process \d+ on .*lock|already exists/);
+      expect(readFileSync(out).equals(clean)).toBe(true);
+      expect(existsSync(`${out}.lock`) || existsSync(partialPath(out))).toBe(false);
+      outcomes.push(errorLines[0].includes('being built') ? 'locked' : 'exists');
+    }
+    console.log(`concurrent builds: ${trials}/${trials} trials with exactly one winner and clean bytes; loser saw: ${outcomes.join(', ')}`);
+  }, 120_000);
+
+  it('kill -9 at random points, then resume: byte-identical to the clean build', async () => {
+    const rand = rng(SEED + 3);
+    const out = join(dir, 'killed.kidx');
+    const kills = 6;
+    const seen: string[] = [];
+    for (let k = 0; k < kills && !existsSync(out); k++) {
+      // Batches of one (a checkpoint per passage); kill points spread over a whole run's time,
+      // model loading included.
+      const child = spawn(process.execPath, args(out, '1'), { stdio: 'ignore', timeout: 60_000 });
+      const closed = new Promise((r) => child.on('close', r));
+      const delay = Math.floor(rand() * cleanMs * 1.2);
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGKILL');
+      await closed;
+      const partial = partialPath(out);
+      let done = 0;
+      try {
+        done = JSON.parse(readFileSync(join(partial, 'checkpoint.json'), 'utf8')).count;
+      } catch {
+        // killed before the first checkpoint (or after the end)
+      }
+      seen.push(`${delay}ms:${existsSync(out) ? 'finished' : existsSync(partial) ? `${done} done` : 'nothing yet'}`);
+    }
+    if (!existsSync(out)) {
+      const r = spawnSync(process.execPath, args(out), { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+    }
+    console.log(`kill -9 during kmed index: ${seen.length} kills (${seen.join(', ')}), then resumed: ${readFileSync(out).equals(clean) ? 'byte-identical' : 'DIFFERENT'}`);
+    expect(readFileSync(out).equals(clean)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.startsWith('killed.kidx.'))).toEqual([]);
+  }, 180_000);
+});
