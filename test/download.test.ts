@@ -1,5 +1,6 @@
 // `kmed download` against a real node:http server on 127.0.0.1 that speaks the hub's URL layout:
-// GET /api/models/{repo}/tree/{rev}?recursive=true (paged with Link: rel="next", as the hub does)
+// GET /api/models/{repo}/revision/{rev}?blobs=true (the commit and every file with its size and
+// hashes; the tree listing the hub also has is answered too, paged with Link: rel="next")
 // and GET /{repo}/resolve/{rev}/{path}, which redirects LFS files (302) to a "CDN" path that honours
 // Range. No mocked fetch: every byte crosses a socket. The server logs what it saw, and the first
 // test prints that log so a run shows the resume happening.
@@ -101,6 +102,25 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     res.end(body);
   };
   let m: RegExpExecArray | null;
+  if ((m = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname))) {
+    const behaviour = repos.get(m[1]);
+    if (!behaviour) return reply(404, { 'content-type': 'application/json' }, JSON.stringify({ error: 'Repository not found' }));
+    if (m[2] !== 'main') return reply(404, { 'content-type': 'application/json' }, JSON.stringify({ error: 'Invalid rev id: ' + m[2] }));
+    const entries: object[] = [];
+    for (const [path, file] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+      if (!behaviour.omit?.includes(path)) entries.push(treeEntry(path, file, behaviour));
+    }
+    entries.push(...(behaviour.extraEntries ?? []));
+    // The model-info form of the same entries: rfilename, size, blobId, lfs { sha256, size, pointerSize }.
+    const siblings = (entries as Array<{ path: string; size: number; oid: string; lfs?: { oid: string; size: number; pointerSize: number } }>).map((e) => ({
+      rfilename: e.path,
+      size: e.size,
+      blobId: e.oid,
+      ...(e.lfs ? { lfs: { sha256: e.lfs.oid, size: e.lfs.size, pointerSize: e.lfs.pointerSize } } : {}),
+    }));
+    const sha = createHash('sha1').update(m[1]).digest('hex');
+    return reply(200, { 'content-type': 'application/json' }, JSON.stringify({ id: m[1], sha, siblings }));
+  }
   if ((m = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)$/.exec(url.pathname))) {
     const behaviour = repos.get(m[1]);
     if (!behaviour) return reply(404, { 'content-type': 'application/json' }, JSON.stringify({ error: 'Repository not found' }));
@@ -250,10 +270,9 @@ describe('downloadModel against a local hub', () => {
     const model = result.files.find((f) => f.path === 'model.safetensors')!;
     expect(model).toMatchObject({ status: 'downloaded', requests: 2 });
 
-    // The listing: every page, recursive.
+    // The listing: one model-info request, with sizes and hashes.
     const listings = log.filter((e) => e.path.startsWith('/api/models/'));
-    expect(listings).toHaveLength(2);
-    expect(listings[0].path).toContain('/api/models/kmed-test/tiny-question/tree/main?recursive=true');
+    expect(listings.map((e) => e.path)).toEqual(['/api/models/kmed-test/tiny-question/revision/main?blobs=true']);
     // The model: resolve -> 302 -> CDN broken at BREAK_AT; then resolve again with the Range
     // (kept across the redirect), answered 206 from BREAK_AT.
     const modelHits = log.filter((e) => e.path.includes('model.safetensors') || e.path.startsWith('/lfs-cdn/'));
@@ -405,6 +424,6 @@ describe('kmed download (CLI)', () => {
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr.startsWith(`kmed: cannot reach ${endpoint} (connection refused`), stderr).toBe(true);
-    expect(stderr).toContain('while listing the files of kmed-test/tiny-question at revision main');
+    expect(stderr).toContain('while resolving revision main of kmed-test/tiny-question');
   });
 });
