@@ -7,10 +7,11 @@
 // where {cache} is HF_HUB_CACHE, else HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else
 // ~/.cache/huggingface/hub. Writes are atomic: a blob is written under a name of its own
 // (`{etag}.{pid}-{random}.incomplete`), verified, then renamed to `blobs/{etag}`; links and refs are
-// made under a temporary name and renamed over. A broken transfer leaves `blobs/{etag}.incomplete`
-// (the name Python resumes from too); the next writer takes it over with an atomic rename, so two
-// loaders never append to the same file: the second one starts its own and the last rename wins,
-// with identical, verified bytes.
+// made under a temporary name and renamed over (current huggingface_hub also downloads into a
+// process-unique `{etag}.{uuid}.incomplete` and renames it, and writes refs by tmp + rename). A broken
+// transfer leaves `blobs/{etag}.incomplete` (the name older huggingface_hub resumed from); the next
+// writer takes it over with an atomic rename, so two loaders never append to the same file: the
+// second one starts its own and the last rename wins, with identical, verified bytes.
 // Does not own requests or the load policy (../hub/).
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
