@@ -11,14 +11,16 @@ import { repoFromFolder, startHubServer, type HubServer } from './helpers/hub-se
 import { FIXTURES, launchChromium, REPO_ROOT } from './runtimes/launch.js';
 
 const Q = 'kmed-test/tiny-question';
+const C = 'kmed-test/tiny-context';
 const NAMES = ['config.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.json', 'model.safetensors'];
 const golden = JSON.parse(readFileSync(join(FIXTURES, 'tiny-golden.json'), 'utf8')) as {
   texts: string[];
+  seed_similarity_f64: number[];
   models: Record<string, Array<{ pooler_f64: number[] }>>;
 };
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>kmed hub cache</title><script type="module">
-import { Encoder, DownloadError } from '/static/dist/index.js';
+import { BiEncoder, Encoder, DownloadError } from '/static/dist/index.js';
 window.kmedLoad = async (repo, options, text) => {
   const events = [];
   const started = performance.now();
@@ -31,6 +33,14 @@ window.kmedLoad = async (repo, options, text) => {
     return { error: String(error), code: error.code, isDownloadError: error instanceof DownloadError };
   }
 };
+window.kmedScore = async (ids, query, passages) => {
+  const repos = new Set();
+  const bi = await BiEncoder.fromPretrained(ids, { endpoint: location.origin, onProgress: (e) => repos.add(e.repo) });
+  const [scores] = await bi.score([query], passages);
+  const names = [bi.identity.question.name, bi.identity.context.name];
+  bi.dispose();
+  return { scores, names, repos: [...repos] };
+};
 window.kmedReady = true;
 </script>`;
 
@@ -42,7 +52,7 @@ describe('fromPretrained in Chromium (Cache API)', () => {
     for (const built of ['dist/index.js', 'build/kernels.wasm']) {
       if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
     }
-    hub = await startHubServer({ repos: { [Q]: repoFromFolder(join(FIXTURES, 'tiny-question'), NAMES) }, staticRoot: REPO_ROOT, pages: { '/': PAGE } });
+    hub = await startHubServer({ repos: { [Q]: repoFromFolder(join(FIXTURES, 'tiny-question'), NAMES), [C]: repoFromFolder(join(FIXTURES, 'tiny-context'), NAMES) }, staticRoot: REPO_ROOT, pages: { '/': PAGE } });
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -102,6 +112,20 @@ describe('fromPretrained in Chromium (Cache API)', () => {
       }
       console.log(`Chromium second load requests: ${JSON.stringify(counts)}`);
       expect(counts).toEqual({ 'by commit hash': 0, offline: 0, 'by branch main': 1 });
+
+      // BiEncoder.fromPretrained: both repos through the same cache; the card example's scores.
+      const page = await context.newPage();
+      await page.goto(`${hub.url}/`);
+      await page.waitForFunction(() => (window as unknown as { kmedReady?: boolean }).kmedReady === true);
+      const bi = (await page.evaluate(([ids, query, passages]) => (window as any).kmedScore(ids, query, passages), [
+        { question: Q, context: C },
+        golden.texts[0],
+        golden.texts.slice(1, 4),
+      ] as const)) as { scores: number[]; names: string[]; repos: string[] };
+      await page.close();
+      expect(bi.repos).toEqual([Q, C]);
+      expect(bi.names).toEqual(['tiny-question', 'tiny-context']);
+      bi.scores.forEach((s, i) => expect(Math.abs(s - golden.seed_similarity_f64[i])).toBeLessThan(1e-5));
     } finally {
       await context.close();
     }

@@ -281,6 +281,21 @@ describe('Encoder.fromPretrained (Node, Hugging Face cache)', () => {
     await expectPythonLayout(Q, commitOf(Q));
   });
 
+  it('HF_HUB_OFFLINE=1 makes a load offline, as in huggingface_hub', async () => {
+    const saved = process.env.HF_HUB_OFFLINE;
+    process.env.HF_HUB_OFFLINE = '1';
+    try {
+      const error = (await Encoder.fromPretrained(Q, { endpoint: hub.url, cacheDir }).catch((e: unknown) => e)) as DownloadError;
+      expect(error.code).toBe('HUB_NOT_CACHED');
+      // `offline: false` overrides the environment.
+      (await Encoder.fromPretrained(Q, { endpoint: hub.url, cacheDir, offline: false, ...fast })).dispose();
+    } finally {
+      if (saved === undefined) delete process.env.HF_HUB_OFFLINE;
+      else process.env.HF_HUB_OFFLINE = saved;
+    }
+    expect(hub.hubRequests()).toHaveLength(8);
+  });
+
   it('an unreachable endpoint fails clearly and says what to do, in library terms', async () => {
     const error = (await Encoder.fromPretrained(Q, { endpoint: 'http://127.0.0.1:9', cacheDir, ...fast }).catch((e: unknown) => e)) as DownloadError;
     expect(error.code).toBe('HUB_UNREACHABLE');
