@@ -25,3 +25,4 @@ export { type PretrainedOptions } from './hub/load.js';
 export { type HubProgressEvent, type HubProgressCallback, type SnapshotFileInfo } from './hub/progress.js';
 export { DEFAULT_ENDPOINT, isCommitHash } from './hub/repo.js';
 export { type RepoFile } from './hub/client.js';
+export { KernelError } from './kernels/kernel-error.js';
