@@ -191,6 +191,18 @@ describe('Encoder.fromPretrained (Node, Hugging Face cache)', () => {
     expect(existsSync(join(root, 'snapshots', commitOf('kmed-test/corrupt'), 'model.safetensors'))).toBe(false);
   });
 
+  it('refuses a file the server says comes from another commit (X-Repo-Commit)', async () => {
+    hub.repos.get(Q)!.behaviour = { wrongCommit: true };
+    try {
+      const error = (await Encoder.fromPretrained(Q, { endpoint: hub.url, cacheDir, ...fast }).catch((e: unknown) => e)) as DownloadError;
+      expect(error).toBeInstanceOf(DownloadError);
+      expect(error.message).toContain(`serves commit ${'f'.repeat(40)}, not ${commitOf(Q)}`);
+    } finally {
+      hub.repos.get(Q)!.behaviour = {};
+    }
+    expect(existsSync(join(cacheDir, 'models--kmed-test--tiny-question', 'snapshots', commitOf(Q), 'config.json'))).toBe(false);
+  });
+
   it('aborts through the signal with AbortError, keeps the bytes, and the next load resumes them', async () => {
     const controller = new AbortController();
     const error = await Encoder.fromPretrained('kmed-test/slow', {

@@ -29,6 +29,8 @@ export interface RepoBehaviour {
   /** Serve LFS bytes with one byte flipped (the listing states the true sha256). */
   corrupt?: boolean;
   ignoreRange?: boolean;
+  /** Answer file downloads naming another commit in X-Repo-Commit (a mirror serving stale files). */
+  wrongCommit?: boolean;
   /** Send CDN bodies in 64 KiB pieces this many ms apart. */
   slowMs?: number;
 }
@@ -142,7 +144,7 @@ export async function startHubServer(options: {
       const path = m[3].split('/').map(decodeURIComponent).join('/');
       const file = repo?.files.get(path);
       if (!repo || !file) return reply(404, { 'x-error-code': 'EntryNotFound' }, 'Entry not found');
-      const common = { 'x-repo-commit': repo.commit, 'access-control-expose-headers': 'x-repo-commit,x-linked-etag,x-linked-size,etag,content-range' };
+      const common = { 'x-repo-commit': repo.behaviour.wrongCommit ? 'f'.repeat(40) : repo.commit, 'access-control-expose-headers': 'x-repo-commit,x-linked-etag,x-linked-size,etag,content-range' };
       if (file.lfs) {
         return reply(302, {
           ...common,
