@@ -57,7 +57,7 @@ export async function transferBlob(url: string, label: string, file: RepoFile, w
       throw new DownloadError(
         'HUB_INTERRUPTED',
         `downloading ${label} failed after ${requests} requests at byte ${position} of ${file.size} ` +
-          `(${describeFailure(lastFailure, t)}; ${failedUrl}); loading again resumes it`,
+          `(${describeFailure(lastFailure, t)}; ${failedUrl}); trying again resumes it`,
         { url: failedUrl, cause: lastFailure },
       );
     }
@@ -226,7 +226,7 @@ function checkStatedHeaders(response: Response, file: RepoFile, label: string, u
   // ETag names the blob only on the hub's own answer, not on a CDN's (where it is the CDN's tag).
   const stated = response.headers.get('x-linked-etag') ?? (response.redirected ? null : response.headers.get('etag'));
   const etag = stated === null ? undefined : normalizeEtag(stated);
-  if (etag !== undefined && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(etag) && etag !== file.etag) {
+  if (etag !== undefined && file.etag !== '' && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(etag) && etag !== file.etag) {
     throw new DownloadError('CHECKSUM_MISMATCH', `downloading ${label}: ${url} states etag ${etag}, the listing ${file.etag}`, { url });
   }
 }
