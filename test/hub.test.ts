@@ -293,6 +293,21 @@ describe('Encoder.fromPretrained (Node, Hugging Face cache)', () => {
     await expectPythonLayout(Q, commitOf(Q));
   });
 
+  it('passes dtype and threads through to the encoder', async () => {
+    (await Encoder.fromPretrained(Q, { endpoint: hub.url, cacheDir, ...fast })).dispose();
+    const f32 = await Encoder.fromPretrained(Q, { cacheDir, offline: true });
+    const int8 = await Encoder.fromPretrained(Q, { cacheDir, offline: true, dtype: 'int8', threads: 2 });
+    try {
+      expect(int8.threads).toBe(2);
+      const [a] = await f32.embed([golden.texts[0]]);
+      const [b] = await int8.embed([golden.texts[0]]);
+      expect(a.some((x, i) => x !== b[i]), 'int8 weights give (slightly) different numbers').toBe(true);
+    } finally {
+      f32.dispose();
+      int8.dispose();
+    }
+  });
+
   it('HF_HUB_OFFLINE=1 makes a load offline, as in huggingface_hub', async () => {
     const saved = process.env.HF_HUB_OFFLINE;
     process.env.HF_HUB_OFFLINE = '1';
