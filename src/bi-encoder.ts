@@ -1,7 +1,8 @@
 // Owns: the bi-encoder — a question encoder and a context (passage) encoder that share one vector
 // space — and what users do with it: encode queries and passages, score them (cosine, as the model
 // card does, or dot), and search an index file with exact SIMD search. Runtime-neutral: it takes
-// bytes (EncoderFiles) or ready Encoders, never paths (node/bi-encoder.ts adds folders and hub ids).
+// bytes (EncoderFiles), ready Encoders or hub ids (fromPretrained, through hub/), never paths
+// (node/bi-encoder.ts adds folders, and the Hugging Face cache folder for hub ids).
 // Does not own: the BERT forward pass (encoder.ts), the index format (vector-index.ts) or the
 // arithmetic of similarity and top-k (similarity.ts).
 import { bytesSource, type ByteSource } from './byte-source.js';

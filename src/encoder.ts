@@ -10,6 +10,8 @@
 // scores of one sequence) stays bounded: the wasm heap never shrinks, so the largest batch ever run
 // sets the process's memory for good. Results come back in input order. Because bert.ts attends
 // over each sequence's real length only, the batching never changes a result.
+// Also here: `fromPretrained` (a hub id's files fetched and cached by hub/snapshot.ts, then
+// `fromFiles`), and the cancellable, streaming forms of embed (`signal`, `onBatch`, `embedStream`).
 import { AbortError, throwIfAborted } from './abort-error.js';
 import { bertForward, bertForwardWith, type BertForwardOptions, type BertInput, type BertOutput } from './bert.js';
 import type { BertParams } from './bert-params.js';

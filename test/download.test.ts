@@ -1,175 +1,50 @@
-// `kmed download` against a real node:http server on 127.0.0.1 that speaks the hub's URL layout:
-// GET /api/models/{repo}/tree/{rev}?recursive=true (paged with Link: rel="next", as the hub does)
-// and GET /{repo}/resolve/{rev}/{path}, which redirects LFS files (302) to a "CDN" path that honours
-// Range. No mocked fetch: every byte crosses a socket. The server logs what it saw, and the first
-// test prints that log so a run shows the resume happening.
+// `kmed download` against test/helpers/hub-server.ts, a real node:http server on 127.0.0.1 that
+// speaks the hub's URL layout: GET /api/models/{repo}/revision/{rev}?blobs=true (the commit and every
+// file with its size and hashes) and GET /{repo}/resolve/{rev}/{path}, which redirects LFS files (302)
+// to a "CDN" path that honours Range. No mocked fetch: every byte crosses a socket. The server logs
+// what it saw, and the first test prints that log so a run shows the resume happening.
 
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadModel, DownloadError, type DownloadProgress } from '../src/node/hub-download.js';
+import { repoFromFolder, startHubServer, type HubServer, type RepoBehaviour, type ServedFile } from './helpers/hub-server.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'tiny-question');
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 const BREAK_AT = 1_000_000; // model.safetensors is 3,066,648 bytes
 
-interface ServedFile {
-  bytes: Buffer;
-  lfs: boolean;
-}
-interface Behaviour {
-  /** Break the first transfer of this path after BREAK_AT bytes (once the client has them on disk). */
-  breakPath?: string;
-  waitBeforeBreak?: () => Promise<void>;
-  ignoreRange?: boolean;
-  /** sha256 the listing states for LFS files instead of the real one. */
-  statedSha256?: string;
-  /** Extra raw listing entries. */
-  extraEntries?: object[];
-  /** Served files left out of the listing. */
-  omit?: string[];
-}
-interface LogEntry {
-  method: string;
-  path: string;
-  range?: string;
-  status: number;
-  sent?: number;
-}
-
-const files = new Map<string, ServedFile>();
-for (const name of ['config.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'model.safetensors']) {
-  files.set(name, { bytes: readFileSync(join(FIXTURE, name)), lfs: name === 'model.safetensors' });
-}
 // A file in a subfolder, as sentence-transformers repos have, so nested paths are exercised.
-files.set('1_Pooling/config.json', { bytes: Buffer.from('{"word_embedding_dimension": 64, "pooling_mode_cls_token": true}\n'), lfs: false });
+const files = repoFromFolder(FIXTURE, ['config.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'model.safetensors'], {
+  '1_Pooling/config.json': { bytes: Buffer.from('{"word_embedding_dimension": 64, "pooling_mode_cls_token": true}\n'), lfs: false },
+});
+const withoutWeights = new Map<string, ServedFile>([...files].filter(([name]) => name !== 'model.safetensors'));
 
-const repos = new Map<string, Behaviour>([
-  ['kmed-test/tiny-question', {}],
-  ['kmed-test/ignores-range', { ignoreRange: true }],
-  ['kmed-test/bad-sha', { statedSha256: 'ab'.repeat(32) }],
-  ['kmed-test/evil', { extraEntries: [{ type: 'file', oid: '0'.repeat(40), size: 4, path: '../escape.txt' }] }],
+const behaviours: Record<string, RepoBehaviour> = {
+  'kmed-test/ignores-range': { ignoreRange: true },
+  'kmed-test/bad-sha': { statedSha256: 'ab'.repeat(32) },
+  'kmed-test/evil': { extraSiblings: [{ rfilename: '../escape.txt', size: 4, blobId: '0'.repeat(40) }] },
   // Listed but never served: fetching either would fail the download.
-  ['kmed-test/other-formats', {
-    extraEntries: [
-      { type: 'file', oid: '1'.repeat(40), size: 4, path: 'pytorch_model.bin' },
-      { type: 'file', oid: '2'.repeat(40), size: 4, path: 'onnx/model.onnx' },
+  'kmed-test/other-formats': {
+    extraSiblings: [
+      { rfilename: 'pytorch_model.bin', size: 4, blobId: '1'.repeat(40) },
+      { rfilename: 'onnx/model.onnx', size: 4, blobId: '2'.repeat(40) },
     ],
-  }],
-  ['kmed-test/bin-only', {
-    omit: ['model.safetensors'],
-    extraEntries: [{ type: 'file', oid: '1'.repeat(40), size: 4, path: 'pytorch_model.bin' }],
-  }],
-]);
+  },
+  'kmed-test/bin-only': { extraSiblings: [{ rfilename: 'pytorch_model.bin', size: 4, blobId: '1'.repeat(40) }] },
+};
 
-const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-const gitBlobId = (b: Buffer) => createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');
-
-/** The hub's tree entry for a file: LFS files carry the pointer's blob id and an `lfs` object. */
-function treeEntry(path: string, file: ServedFile, behaviour: Behaviour): object {
-  if (!file.lfs) return { type: 'file', oid: gitBlobId(file.bytes), size: file.bytes.length, path };
-  const oid = behaviour.statedSha256 ?? sha256(file.bytes);
-  const pointer = Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${file.bytes.length}\n`);
-  return {
-    type: 'file',
-    oid: gitBlobId(pointer),
-    size: file.bytes.length,
-    path,
-    lfs: { oid, size: file.bytes.length, pointerSize: pointer.length },
-  };
-}
-
-let server: Server;
+let hub: HubServer;
 let base = '';
-const log: LogEntry[] = [];
-const brokenOnce = new Set<string>();
+let log: HubServer['log'] = [];
 let scratch = '';
-
-function handle(req: IncomingMessage, res: ServerResponse): void {
-  const url = new URL(req.url ?? '/', base);
-  const entry: LogEntry = { method: req.method ?? '', path: url.pathname + url.search, range: req.headers.range, status: 0 };
-  log.push(entry);
-  const reply = (status: number, headers: Record<string, string | number>, body?: string) => {
-    entry.status = status;
-    res.writeHead(status, headers);
-    res.end(body);
-  };
-  let m: RegExpExecArray | null;
-  if ((m = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)$/.exec(url.pathname))) {
-    const behaviour = repos.get(m[1]);
-    if (!behaviour) return reply(404, { 'content-type': 'application/json' }, JSON.stringify({ error: 'Repository not found' }));
-    if (m[2] !== 'main') return reply(404, { 'content-type': 'application/json' }, JSON.stringify({ error: 'Invalid rev id: ' + m[2] }));
-    const all: object[] = [{ type: 'directory', oid: 'f'.repeat(40), size: 0, path: '1_Pooling' }];
-    for (const [path, file] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
-      if (!behaviour.omit?.includes(path)) all.push(treeEntry(path, file, behaviour));
-    }
-    all.push(...(behaviour.extraEntries ?? []));
-    // Pages of 4 entries, linked like the hub's cursor pagination.
-    const cursor = Number(url.searchParams.get('cursor') ?? 0);
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (cursor + 4 < all.length) {
-      const next = new URL(url);
-      next.searchParams.set('cursor', String(cursor + 4));
-      headers.link = `<${next.href}>; rel="next"`;
-    }
-    return reply(200, headers, JSON.stringify(all.slice(cursor, cursor + 4)));
-  }
-  if ((m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname))) {
-    const behaviour = repos.get(m[1]);
-    const path = decodeURIComponent(m[3]);
-    const file = files.get(path);
-    if (!behaviour || !file || m[2] !== 'main') return reply(404, {}, 'Entry not found');
-    // The hub answers LFS files with a redirect to its CDN.
-    if (file.lfs) return reply(302, { location: `${base}/lfs-cdn/${m[1]}/${sha256(file.bytes)}` });
-    return serveBytes(req, res, entry, `${m[1]}/${path}`, file.bytes, behaviour);
-  }
-  if ((m = /^\/lfs-cdn\/([^/]+\/[^/]+)\/([0-9a-f]{64})$/.exec(url.pathname))) {
-    const file = [...files.values()].find((f) => f.lfs && sha256(f.bytes) === m![2]);
-    if (!file) return reply(404, {}, 'no such object');
-    return serveBytes(req, res, entry, `${m[1]}/model.safetensors`, file.bytes, repos.get(m[1]) ?? {});
-  }
-  reply(404, {}, 'not found');
-}
-
-function serveBytes(req: IncomingMessage, res: ServerResponse, entry: LogEntry, key: string, bytes: Buffer, behaviour: Behaviour): void {
-  let start = 0;
-  const range = req.headers.range;
-  if (range && !behaviour.ignoreRange) {
-    const m = /^bytes=(\d+)-$/.exec(range);
-    if (!m || Number(m[1]) >= bytes.length) {
-      entry.status = 416;
-      res.writeHead(416, { 'content-range': `bytes */${bytes.length}` }).end();
-      return;
-    }
-    start = Number(m[1]);
-    entry.status = 206;
-    res.writeHead(206, {
-      'content-length': bytes.length - start,
-      'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}`,
-      'accept-ranges': 'bytes',
-    });
-  } else {
-    entry.status = 200;
-    res.writeHead(200, { 'content-length': bytes.length, 'accept-ranges': 'bytes' });
-  }
-  const breakHere = behaviour.breakPath !== undefined && key.endsWith(behaviour.breakPath) && !brokenOnce.has(key);
-  if (breakHere) {
-    brokenOnce.add(key);
-    entry.sent = BREAK_AT - start;
-    res.write(bytes.subarray(start, BREAK_AT));
-    // Drop the connection only once the client holds those bytes, so the resume offset is exact.
-    void (behaviour.waitBeforeBreak ?? (() => Promise.resolve()))().finally(() => res.socket?.destroy());
-    return;
-  }
-  entry.sent = bytes.length - start;
-  res.end(bytes.subarray(start));
-}
+/** Sets the behaviour of the main test repo (break a transfer, ...). */
+const behave = (b: RepoBehaviour) => (hub.repos.get('kmed-test/tiny-question')!.behaviour = b);
 
 async function waitForSize(path: string, size: number, limitMs = 10_000): Promise<void> {
   const until = Date.now() + limitMs;
@@ -211,14 +86,16 @@ const fast = { retryDelayMs: 10, timeoutMs: 5_000, stallTimeoutMs: 5_000 };
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'kmed-download-'));
-  server = createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const repos: Record<string, Map<string, ServedFile>> = { 'kmed-test/tiny-question': files };
+  for (const name of Object.keys(behaviours)) repos[name] = name === 'kmed-test/bin-only' ? withoutWeights : files;
+  hub = await startHubServer({ repos });
+  for (const [name, b] of Object.entries(behaviours)) hub.repos.get(name)!.behaviour = b;
+  base = hub.url;
+  log = hub.log;
 });
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await hub?.close();
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
@@ -226,11 +103,12 @@ describe('downloadModel against a local hub', () => {
   it('follows the LFS redirect and resumes a transfer broken off mid-file with a Range request', async () => {
     const dest = await freshDir('fresh');
     const folder = join(dest, 'tiny-question');
-    repos.set('kmed-test/tiny-question', {
+    behave({
       breakPath: 'model.safetensors',
+      breakAt: BREAK_AT,
       waitBeforeBreak: () => waitForSize(join(folder, 'model.safetensors.part'), BREAK_AT),
     });
-    log.length = 0;
+    hub.reset();
     const events: DownloadProgress[] = [];
     const result = await downloadModel('kmed-test/tiny-question', {
       destRoot: dest,
@@ -239,6 +117,7 @@ describe('downloadModel against a local hub', () => {
       ...fast,
       onProgress: (e) => events.push(e),
     });
+    behave({});
     console.log(
       'server saw:\n' +
         log.map((e) => `  ${e.method} ${e.path}${e.range ? `  [Range: ${e.range}]` : ''} -> ${e.status}${e.sent !== undefined ? ` (${e.sent} bytes sent)` : ''}`).join('\n'),
@@ -250,10 +129,9 @@ describe('downloadModel against a local hub', () => {
     const model = result.files.find((f) => f.path === 'model.safetensors')!;
     expect(model).toMatchObject({ status: 'downloaded', requests: 2 });
 
-    // The listing: every page, recursive.
+    // The listing: one model-info request, with sizes and hashes.
     const listings = log.filter((e) => e.path.startsWith('/api/models/'));
-    expect(listings).toHaveLength(2);
-    expect(listings[0].path).toContain('/api/models/kmed-test/tiny-question/tree/main?recursive=true');
+    expect(listings.map((e) => e.path)).toEqual(['/api/models/kmed-test/tiny-question/revision/main?blobs=true']);
     // The model: resolve -> 302 -> CDN broken at BREAK_AT; then resolve again with the Range
     // (kept across the redirect), answered 206 from BREAK_AT.
     const modelHits = log.filter((e) => e.path.includes('model.safetensors') || e.path.startsWith('/lfs-cdn/'));
@@ -274,7 +152,7 @@ describe('downloadModel against a local hub', () => {
   it('skips files already present and intact; replaces one whose bytes changed', async () => {
     const dest = join(scratch, 'fresh'); // left complete by the previous test
     await writeFile(join(dest, 'tiny-question', 'vocab.txt'), 'not the vocabulary\n');
-    log.length = 0;
+    hub.reset();
     const result = await downloadModel('kmed-test/tiny-question', { destRoot: dest, endpoint: base, ...fast });
     expect(result.files.filter((f) => f.status !== 'present').map((f) => f.path)).toEqual(['vocab.txt']);
     expect(log.filter((e) => e.path.includes('/resolve/')).map((e) => e.path)).toEqual(['/kmed-test/tiny-question/resolve/main/vocab.txt']);
@@ -291,7 +169,7 @@ describe('downloadModel against a local hub', () => {
       const folder = join(dest, repo.split('/')[1]);
       await mkdir(folder, { recursive: true });
       await writeFile(join(folder, 'model.safetensors.part'), model.subarray(0, 500_000));
-      log.length = 0;
+      hub.reset();
       const result = await downloadModel(repo, { destRoot: dest, endpoint: base, ...fast });
       await expectModelFolder(folder);
       expect(result.files.find((f) => f.path === 'model.safetensors')).toMatchObject({ status: expected.status, requests: 1 });
@@ -385,7 +263,7 @@ describe('kmed download (CLI)', () => {
 
   it.skipIf(!built)('downloads into --dest with plain progress lines on a non-TTY stderr', async () => {
     const dest = await freshDir('cli');
-    repos.set('kmed-test/tiny-question', {});
+    behave({});
     const { code, stdout, stderr } = await run(['download', 'kmed-test/tiny-question', '--endpoint', base, '--dest', dest]);
     console.log(`kmed download stderr:\n${stderr}kmed download stdout:\n${stdout}`);
     expect(code, stderr).toBe(0);
@@ -405,6 +283,6 @@ describe('kmed download (CLI)', () => {
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr.startsWith(`kmed: cannot reach ${endpoint} (connection refused`), stderr).toBe(true);
-    expect(stderr).toContain('while listing the files of kmed-test/tiny-question at revision main');
+    expect(stderr).toContain('while resolving revision main of kmed-test/tiny-question');
   });
 });

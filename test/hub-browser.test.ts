@@ -3,6 +3,8 @@
 // API: the first load downloads (counted on the server); a second load, in a new page of the same
 // profile, makes ZERO requests to the hub by commit hash or offline, and ONE (the revision check)
 // by branch name. The pooler of the card's query is checked against the golden file each time.
+// BiEncoder.fromPretrained scores the card example; a load aborted mid-file resumes on the next page
+// with a Range request (the Cache API keeps the partial blob).
 // Does not own the Node cache (hub.test.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,14 +13,16 @@ import { repoFromFolder, startHubServer, type HubServer } from './helpers/hub-se
 import { FIXTURES, launchChromium, REPO_ROOT } from './runtimes/launch.js';
 
 const Q = 'kmed-test/tiny-question';
+const C = 'kmed-test/tiny-context';
 const NAMES = ['config.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.json', 'model.safetensors'];
 const golden = JSON.parse(readFileSync(join(FIXTURES, 'tiny-golden.json'), 'utf8')) as {
   texts: string[];
+  seed_similarity_f64: number[];
   models: Record<string, Array<{ pooler_f64: number[] }>>;
 };
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>kmed hub cache</title><script type="module">
-import { Encoder, DownloadError } from '/static/dist/index.js';
+import { BiEncoder, Encoder, DownloadError } from '/static/dist/index.js';
 window.kmedLoad = async (repo, options, text) => {
   const events = [];
   const started = performance.now();
@@ -29,6 +33,25 @@ window.kmedLoad = async (repo, options, text) => {
     return { ms: Math.round(performance.now() - started), vector: Array.from(vector), events: events.map((e) => e.type + (e.source ? ':' + e.source : '')) };
   } catch (error) {
     return { error: String(error), code: error.code, isDownloadError: error instanceof DownloadError };
+  }
+};
+window.kmedScore = async (ids, query, passages) => {
+  const repos = new Set();
+  const bi = await BiEncoder.fromPretrained(ids, { endpoint: location.origin, onProgress: (e) => repos.add(e.repo) });
+  const [scores] = await bi.score([query], passages);
+  const names = [bi.identity.question.name, bi.identity.context.name];
+  bi.dispose();
+  return { scores, names, repos: [...repos] };
+};
+window.kmedAbortAt = async (repo, bytes) => {
+  const controller = new AbortController();
+  try {
+    await Encoder.fromPretrained(repo, { endpoint: location.origin, signal: controller.signal, onProgress: (e) => {
+      if (e.type === 'download' && e.file === 'model.safetensors' && e.fileBytes >= bytes) controller.abort();
+    } });
+    return { name: 'no error' };
+  } catch (error) {
+    return { name: error.name, code: error.code };
   }
 };
 window.kmedReady = true;
@@ -42,7 +65,8 @@ describe('fromPretrained in Chromium (Cache API)', () => {
     for (const built of ['dist/index.js', 'build/kernels.wasm']) {
       if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
     }
-    hub = await startHubServer({ repos: { [Q]: repoFromFolder(join(FIXTURES, 'tiny-question'), NAMES) }, staticRoot: REPO_ROOT, pages: { '/': PAGE } });
+    hub = await startHubServer({ repos: { [Q]: repoFromFolder(join(FIXTURES, 'tiny-question'), NAMES), [C]: repoFromFolder(join(FIXTURES, 'tiny-context'), NAMES), 'kmed-test/slow': repoFromFolder(join(FIXTURES, 'tiny-question'), NAMES) }, staticRoot: REPO_ROOT, pages: { '/': PAGE } });
+    hub.repos.get('kmed-test/slow')!.behaviour = { slowMs: 20 };
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -50,9 +74,9 @@ describe('fromPretrained in Chromium (Cache API)', () => {
     await hub?.close();
   });
 
-  it('a second load makes zero hub requests (by commit hash or offline), one by branch name', async () => {
+  it('a second load makes zero hub requests (by commit hash or offline), one by branch name; BiEncoder; an aborted load resumes on the next page', async () => {
     const context = await browser.newContext();
-    const load = async (options: Record<string, unknown>) => {
+    const load = async (options: Record<string, unknown>, repo = Q) => {
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
@@ -61,7 +85,7 @@ describe('fromPretrained in Chromium (Cache API)', () => {
         throw new Error(`the page did not start: ${errors.join('; ') || e.message}`);
       });
       hub.reset();
-      const result = (await page.evaluate(([repo, opts, text]) => (window as any).kmedLoad(repo, opts, text), [Q, options, golden.texts[0]] as const)) as {
+      const result = (await page.evaluate(([repo, opts, text]) => (window as any).kmedLoad(repo, opts, text), [repo, options, golden.texts[0]] as const)) as {
         vector?: number[];
         events?: string[];
         error?: string;
@@ -102,6 +126,36 @@ describe('fromPretrained in Chromium (Cache API)', () => {
       }
       console.log(`Chromium second load requests: ${JSON.stringify(counts)}`);
       expect(counts).toEqual({ 'by commit hash': 0, offline: 0, 'by branch main': 1 });
+
+      // BiEncoder.fromPretrained: both repos through the same cache; the card example's scores.
+      const page = await context.newPage();
+      await page.goto(`${hub.url}/`);
+      await page.waitForFunction(() => (window as unknown as { kmedReady?: boolean }).kmedReady === true);
+      const bi = (await page.evaluate(([ids, query, passages]) => (window as any).kmedScore(ids, query, passages), [
+        { question: Q, context: C },
+        golden.texts[0],
+        golden.texts.slice(1, 4),
+      ] as const)) as { scores: number[]; names: string[]; repos: string[] };
+      await page.close();
+      expect(bi.repos).toEqual([Q, C]);
+      expect(bi.names).toEqual(['tiny-question', 'tiny-context']);
+      bi.scores.forEach((s, i) => expect(Math.abs(s - golden.seed_similarity_f64[i])).toBeLessThan(1e-5));
+
+      // An aborted load keeps its bytes in the Cache API; the next page load resumes them with Range.
+      const abortPage = await context.newPage();
+      await abortPage.goto(`${hub.url}/`);
+      await abortPage.waitForFunction(() => (window as unknown as { kmedReady?: boolean }).kmedReady === true);
+      const aborted = (await abortPage.evaluate((repo) => (window as any).kmedAbortAt(repo, 200_000), 'kmed-test/slow')) as { name: string; code?: string };
+      await abortPage.close();
+      expect(aborted).toEqual({ name: 'AbortError', code: 'ABORTED' });
+      hub.repos.get('kmed-test/slow')!.behaviour = {};
+      const resumed = await load({}, 'kmed-test/slow');
+      expect(resumed.error).toBeUndefined();
+      const cdn = resumed.requests.filter((r) => r.includes('/lfs-cdn/'));
+      console.log(`Chromium resume after abort: ${cdn.join('; ')}`);
+      expect(cdn).toHaveLength(1);
+      expect(Number(/\[bytes=(\d+)-\]/.exec(cdn[0])?.[1])).toBeGreaterThanOrEqual(200_000);
+      expect(cdn[0]).toMatch(/-> 206$/);
     } finally {
       await context.close();
     }

@@ -191,6 +191,18 @@ describe('Encoder.fromPretrained (Node, Hugging Face cache)', () => {
     expect(existsSync(join(root, 'snapshots', commitOf('kmed-test/corrupt'), 'model.safetensors'))).toBe(false);
   });
 
+  it('refuses a file the server says comes from another commit (X-Repo-Commit)', async () => {
+    hub.repos.get(Q)!.behaviour = { wrongCommit: true };
+    try {
+      const error = (await Encoder.fromPretrained(Q, { endpoint: hub.url, cacheDir, ...fast }).catch((e: unknown) => e)) as DownloadError;
+      expect(error).toBeInstanceOf(DownloadError);
+      expect(error.message).toContain(`serves commit ${'f'.repeat(40)}, not ${commitOf(Q)}`);
+    } finally {
+      hub.repos.get(Q)!.behaviour = {};
+    }
+    expect(existsSync(join(cacheDir, 'models--kmed-test--tiny-question', 'snapshots', commitOf(Q), 'config.json'))).toBe(false);
+  });
+
   it('aborts through the signal with AbortError, keeps the bytes, and the next load resumes them', async () => {
     const controller = new AbortController();
     const error = await Encoder.fromPretrained('kmed-test/slow', {
@@ -279,6 +291,36 @@ describe('Encoder.fromPretrained (Node, Hugging Face cache)', () => {
     }
     expect(hub.hubRequests().length).toBe(8);
     await expectPythonLayout(Q, commitOf(Q));
+  });
+
+  it('passes dtype and threads through to the encoder', async () => {
+    (await Encoder.fromPretrained(Q, { endpoint: hub.url, cacheDir, ...fast })).dispose();
+    const f32 = await Encoder.fromPretrained(Q, { cacheDir, offline: true });
+    const int8 = await Encoder.fromPretrained(Q, { cacheDir, offline: true, dtype: 'int8', threads: 2 });
+    try {
+      expect(int8.threads).toBe(2);
+      const [a] = await f32.embed([golden.texts[0]]);
+      const [b] = await int8.embed([golden.texts[0]]);
+      expect(a.some((x, i) => x !== b[i]), 'int8 weights give (slightly) different numbers').toBe(true);
+    } finally {
+      f32.dispose();
+      int8.dispose();
+    }
+  });
+
+  it('HF_HUB_OFFLINE=1 makes a load offline, as in huggingface_hub', async () => {
+    const saved = process.env.HF_HUB_OFFLINE;
+    process.env.HF_HUB_OFFLINE = '1';
+    try {
+      const error = (await Encoder.fromPretrained(Q, { endpoint: hub.url, cacheDir }).catch((e: unknown) => e)) as DownloadError;
+      expect(error.code).toBe('HUB_NOT_CACHED');
+      // `offline: false` overrides the environment.
+      (await Encoder.fromPretrained(Q, { endpoint: hub.url, cacheDir, offline: false, ...fast })).dispose();
+    } finally {
+      if (saved === undefined) delete process.env.HF_HUB_OFFLINE;
+      else process.env.HF_HUB_OFFLINE = saved;
+    }
+    expect(hub.hubRequests()).toHaveLength(8);
   });
 
   it('an unreachable endpoint fails clearly and says what to do, in library terms', async () => {

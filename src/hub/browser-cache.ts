@@ -7,8 +7,9 @@
 // so a second load by commit hash, or offline, makes no request, and two repos or commits sharing
 // a blob store it once. A blob is put only after it was verified (transfer.ts) and before the
 // snapshot entry that points at it, so a reader never follows a pointer to a missing or partial blob.
-// The Cache API takes whole responses only, so a broken transfer resumes within the same load
-// (the bytes are in memory) but not across page loads.
+// The Cache API takes whole responses only: a transfer runs in memory and resumes there within a
+// load; a load that is aborted or cut off puts what it holds under blobs/{etag}.incomplete, which
+// the next load takes over and resumes with a Range request.
 // Does not own requests (transfer.ts) or the load policy (snapshot.ts).
 import { MemoryBlobWriter, type BlobWriter, type CachedFile, type HubCache } from './cache.js';
 
@@ -71,7 +72,18 @@ export class CacheApiStore implements HubCache {
 
   async openBlob(repo: string, etag: string, size: number): Promise<BlobWriter> {
     const store = this;
+    // Bytes an earlier load kept (aborted, or cut off): taken over, so two tabs never share them.
+    const cache = await this.#open();
+    const partKey = key(repo, 'blobs', `${etag}.incomplete`);
+    const part = await cache.match(partKey);
+    const held = part ? new Uint8Array(await part.arrayBuffer()) : undefined;
+    if (part) await cache.delete(partKey);
     return new (class extends MemoryBlobWriter {
+      override async close(keep: boolean): Promise<void> {
+        // Verified-bad bytes are not kept (keep=false); a partial transfer is, for the next load.
+        if (keep && this.offset > 0 && this.offset < size) await cache.put(partKey, new Response(this.held.slice()));
+      }
+
       override async publish(commit: string, path: string): Promise<CachedFile> {
         const bytes = this.content;
         const cache = await store.#open();
@@ -79,7 +91,7 @@ export class CacheApiStore implements HubCache {
         await store.#link(repo, commit, path, etag, size);
         return { size: bytes.byteLength, bytes: async () => bytes };
       }
-    })(size);
+    })(size, held);
   }
 
   async #link(repo: string, commit: string, path: string, etag: string, size: number): Promise<void> {

@@ -52,13 +52,18 @@ export interface HubCache {
 }
 
 /** A blob writer into memory: used by `cache: false` and by the Cache API store (which can only
- *  put a whole response). A broken transfer resumes within the same load; nothing outlives it. */
+ *  put a whole response). A broken transfer resumes within the same load; `held` starts it from
+ *  bytes a store kept from an earlier load. */
 export class MemoryBlobWriter implements BlobWriter {
   readonly #bytes: Uint8Array;
   #offset = 0;
 
-  constructor(size: number) {
+  constructor(size: number, held?: Uint8Array) {
     this.#bytes = new Uint8Array(size);
+    if (held && held.byteLength <= size) {
+      this.#bytes.set(held);
+      this.#offset = held.byteLength;
+    }
   }
 
   get offset(): number {
@@ -83,6 +88,11 @@ export class MemoryBlobWriter implements BlobWriter {
   /** The complete content (valid once offset === size). */
   get content(): Uint8Array {
     return this.#bytes;
+  }
+
+  /** The bytes held so far. */
+  get held(): Uint8Array {
+    return this.#bytes.subarray(0, this.#offset);
   }
 
   async publish(_commit: string, _path: string): Promise<CachedFile> {

@@ -165,6 +165,7 @@ export async function fetchSnapshot(repo: string, options: HubOptions, cache: Hu
         retries: options.retries ?? 4,
         retryDelayMs: options.retryDelayMs ?? 1_000,
         createSha256: extras.createSha256,
+        commit,
         onBytes: (position) =>
           emit({ type: 'download', repo, file: file.path, fileBytes: position, fileSize: file.size, bytes: doneBytes + position, totalBytes }),
       });

@@ -22,6 +22,8 @@ export interface TransferOptions extends RequestContext {
   retryDelayMs: number;
   /** A faster SHA-256 where the runtime has one (node:crypto); default: ../sha256.ts. */
   createSha256?: () => Hasher;
+  /** The commit the URL is pinned to: a hub answer naming another (X-Repo-Commit) is refused. */
+  commit?: string;
   /** Called as bytes land: `position` = bytes of this blob held, `networkBytes` = bytes that just arrived. */
   onBytes?: (position: number, networkBytes: number) => void;
 }
@@ -55,7 +57,7 @@ export async function transferBlob(url: string, label: string, file: RepoFile, w
       throw new DownloadError(
         'HUB_INTERRUPTED',
         `downloading ${label} failed after ${requests} requests at byte ${position} of ${file.size} ` +
-          `(${describeFailure(lastFailure, t)}; ${failedUrl}); loading again resumes it`,
+          `(${describeFailure(lastFailure, t)}; ${failedUrl}); trying again resumes it`,
         { url: failedUrl, cause: lastFailure },
       );
     }
@@ -126,7 +128,7 @@ async function oneRequest(url: string, label: string, file: RepoFile, writer: Bl
     throw new DownloadError('HUB_HTTP_ERROR', `downloading ${label}: HTTP ${response.status} from ${at}`, { url: at, status: response.status });
   }
   try {
-    checkStatedHeaders(response, file, label, at);
+    checkStatedHeaders(response, file, label, at, t.commit);
   } catch (error) {
     await fail({ position, url: at });
     throw error;
@@ -209,9 +211,14 @@ async function receiveBody(
 
 /**
  * The hub states a file's size and etag in X-Linked-Size / X-Linked-Etag (LFS) or ETag (git files).
- * After a redirect a browser shows only the CDN's headers, so each is checked where it is visible.
+ * After a redirect a browser shows only the CDN's headers, so each is checked where it is visible;
+ * likewise X-Repo-Commit, the commit the hub served.
  */
-function checkStatedHeaders(response: Response, file: RepoFile, label: string, url: string): void {
+function checkStatedHeaders(response: Response, file: RepoFile, label: string, url: string, commit: string | undefined): void {
+  const repoCommit = response.headers.get('x-repo-commit');
+  if (commit !== undefined && repoCommit !== null && repoCommit !== commit) {
+    throw new DownloadError('HUB_BAD_LISTING', `downloading ${label}: ${url} serves commit ${repoCommit}, not ${commit} it was asked for`, { url });
+  }
   const linkedSize = response.headers.get('x-linked-size');
   if (linkedSize !== null && Number(linkedSize) !== file.size) {
     throw new DownloadError('SIZE_MISMATCH', `downloading ${label}: ${url} states X-Linked-Size ${linkedSize}, the listing ${file.size}`, { url });
@@ -219,7 +226,7 @@ function checkStatedHeaders(response: Response, file: RepoFile, label: string, u
   // ETag names the blob only on the hub's own answer, not on a CDN's (where it is the CDN's tag).
   const stated = response.headers.get('x-linked-etag') ?? (response.redirected ? null : response.headers.get('etag'));
   const etag = stated === null ? undefined : normalizeEtag(stated);
-  if (etag !== undefined && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(etag) && etag !== file.etag) {
+  if (etag !== undefined && file.etag !== '' && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(etag) && etag !== file.etag) {
     throw new DownloadError('CHECKSUM_MISMATCH', `downloading ${label}: ${url} states etag ${etag}, the listing ${file.etag}`, { url });
   }
 }

@@ -7,18 +7,20 @@
 // where {cache} is HF_HUB_CACHE, else HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else
 // ~/.cache/huggingface/hub. Writes are atomic: a blob is written under a name of its own
 // (`{etag}.{pid}-{random}.incomplete`), verified, then renamed to `blobs/{etag}`; links and refs are
-// made under a temporary name and renamed over. A broken transfer leaves `blobs/{etag}.incomplete`
-// (the name Python resumes from too); the next writer takes it over with an atomic rename, so two
-// loaders never append to the same file: the second one starts its own and the last rename wins,
-// with identical, verified bytes.
+// made under a temporary name and renamed over (current huggingface_hub also downloads into a
+// process-unique `{etag}.{uuid}.incomplete` and renames it, and writes refs by tmp + rename). A broken
+// transfer leaves `blobs/{etag}.incomplete` (the name older huggingface_hub resumed from); the next
+// writer takes it over with an atomic rename, so two loaders never append to the same file: the
+// second one starts its own and the last rename wins, with identical, verified bytes.
 // Does not own requests or the load policy (../hub/).
 import { randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rename, rm, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { BlobWriter, CachedFile, HubCache } from '../hub/cache.js';
 import { DownloadError } from '../hub/download-error.js';
+import { openFileWriter } from './resumable-download.js';
 
 /** The Hugging Face hub cache folder, resolved from the environment as huggingface_hub does. */
 export function defaultHubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -142,65 +144,30 @@ export class HfFileCache implements HubCache {
     }
     // Take over a broken transfer's bytes: rename is atomic, so of two loaders one gets them and
     // the other (ENOENT) starts from 0 in a file of its own.
-    let offset = 0;
-    try {
-      await rename(shared, own);
-      offset = (await stat(own)).size;
-    } catch {
-      offset = 0;
-    }
-    let handle: FileHandle;
-    try {
-      handle = await open(own, offset > 0 ? 'a' : 'w');
-    } catch (error) {
-      throw writeError(error, own);
-    }
+    await rename(shared, own).catch(() => {});
+    const file = await openFileWriter(own);
     const cache = this;
-    let closed = false;
-    const closeHandle = async () => {
-      if (!closed) {
-        closed = true;
-        await handle.close();
-      }
-    };
     return {
       get offset() {
-        return offset;
+        return file.offset;
       },
-      async *readHeld() {
-        if (offset === 0) return;
-        for await (const chunk of createReadStream(own, { start: 0, end: offset - 1 })) yield chunk as Uint8Array;
-      },
-      async write(chunk) {
-        try {
-          await handle.write(chunk);
-        } catch (error) {
-          throw writeError(error, own);
-        }
-        offset += chunk.byteLength;
-      },
-      async restart() {
-        await handle.truncate(0);
-        await closeHandle();
-        handle = await open(own, 'w');
-        closed = false;
-        offset = 0;
-      },
+      readHeld: () => file.readHeld(),
+      write: (chunk) => file.write(chunk),
+      restart: () => file.restart(),
       async publish(commit, path) {
         const blob = join(blobs, etag);
+        await file.finish();
         try {
-          await handle.sync();
-          await closeHandle();
           await rename(own, blob);
         } catch (error) {
           throw writeError(error, blob);
         }
         await cache.#link(repo, commit, path, blob);
-        return diskFile(join(cache.snapshotDir(repo, commit), ...path.split('/')), offset);
+        return diskFile(join(cache.snapshotDir(repo, commit), ...path.split('/')), file.offset);
       },
       async close(keep) {
-        await closeHandle().catch(() => {});
-        if (keep && offset > 0) await rename(own, shared).catch(() => rm(own, { force: true }));
+        await file.release();
+        if (keep && file.offset > 0) await rename(own, shared).catch(() => rm(own, { force: true }));
         else await rm(own, { force: true });
       },
     };

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { DownloadError, withManualCopyHint } from './download-error.js';
-import { checkRepoId, hubHeaders, listRepoFiles, normalizeEndpoint, resolveUrl, type RepoFile } from './hub-client.js';
+import { checkRepoId, listRepoFiles, normalizeEndpoint, resolveUrl, type RepoFile } from './hub-client.js';
 import { selectModelFiles } from './hub-file-selection.js';
 import { downloadFile, isComplete } from './resumable-download.js';
 
@@ -114,7 +114,7 @@ async function downloadModelFiles(repo: string, options: DownloadModelOptions): 
       size: file.size,
       sha256: file.sha256,
       gitBlobId: file.gitBlobId,
-      headers: hubHeaders(token),
+      token,
       timeoutMs,
       stallTimeoutMs: options.stallTimeoutMs ?? 60_000,
       retries: options.retries ?? 4,

@@ -3,12 +3,11 @@
 // node:crypto (several times faster than the portable SHA-256 on hundreds of megabytes), and the
 // result is the snapshot folder, which Encoder.fromDirectory loads with the weights streamed from
 // disk rather than read into memory. Does not own the load policy (../hub/snapshot.ts).
-import { createHash } from 'node:crypto';
 import { noCache } from '../hub/cache.js';
-import type { Hasher } from '../sha256.js';
 import type { PretrainedOptions } from '../hub/load.js';
 import { fetchSnapshot, type ModelSnapshot } from '../hub/snapshot.js';
 import { HfFileCache } from './hub-cache.js';
+import { nodeSha256 } from './resumable-download.js';
 
 /** The snapshot of `repo` in the cache `options` name, and its folder when that cache is on disk. */
 export async function fetchNodeSnapshot(repo: string, options: PretrainedOptions): Promise<{ snapshot: ModelSnapshot; dir?: string }> {
@@ -17,12 +16,4 @@ export async function fetchNodeSnapshot(repo: string, options: PretrainedOptions
     createSha256: nodeSha256,
   });
   return { snapshot, dir: cache instanceof HfFileCache ? cache.snapshotDir(repo, snapshot.commit) : undefined };
-}
-
-function nodeSha256(): Hasher {
-  const hash = createHash('sha256');
-  return {
-    update: (bytes) => void hash.update(bytes),
-    digestHex: () => hash.digest('hex'),
-  };
 }

@@ -1,5 +1,6 @@
 // Owns: the Node entry of kmed-dpr (package.json exports "node"): everything the neutral entry
-// exports, with `Encoder` replaced by the subclass that adds `fromDirectory(dir)`.
+// exports, with `Encoder` replaced by the subclass that adds `fromDirectory(dir)` (and whose
+// `fromPretrained` uses the Hugging Face cache folder, hub-cache.ts).
 // One line per module, like ../index.ts.
 export * from '../index.js';
 export { Encoder } from './encoder.js';

@@ -1,14 +1,19 @@
-// Owns: moving one file's bytes from a URL to disk safely. Bytes go to `<dest>.part`; a partial
-// `.part` (left by a broken transfer, in this run or an earlier one) is resumed with an HTTP Range
-// request; the result is checked against the size and hash the hub stated and only then renamed
-// into place, so `<dest>` never holds a truncated or corrupt file.
-// Does not own listing or URL building (hub-client.ts) nor progress display (callers get callbacks).
+// Owns: the file side of a resumable download in Node — a BlobWriter over one file on disk that
+// appends where an earlier, broken transfer stopped (`openFileWriter`, used for the Hugging Face
+// cache's blobs by hub-cache.ts and for `kmed download`'s `<dest>.part`), and `downloadFile`, which
+// moves one URL into `<dest>` through `<dest>.part` with the runtime-neutral transfer
+// (../hub/transfer.ts: Range resume, redirects, size and sha256 / git blob id checks), renaming the
+// `.part` into place only once verified, so `<dest>` never holds a truncated or corrupt file.
+// Also `isComplete`, the check that a file already present need not be fetched again.
+// Does not own listing (hub-client.ts), the HTTP exchange (../hub/transfer.ts) or progress display.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
-import { DownloadError } from './download-error.js';
-import { describeNetworkError } from './hub-client.js';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import type { BlobWriter, CachedFile } from '../hub/cache.js';
+import { DownloadError } from '../hub/download-error.js';
+import { transferBlob } from '../hub/transfer.js';
+import type { Hasher } from '../sha256.js';
 
 export interface FileTransfer {
   url: string;
@@ -19,7 +24,8 @@ export interface FileTransfer {
   size: number;
   sha256?: string;
   gitBlobId?: string;
-  headers: Record<string, string>;
+  /** Access token for private or gated repos. */
+  token?: string;
   /** Give up on a request that has sent no response headers within this many ms. */
   timeoutMs: number;
   /** Give up on a response body that sends nothing for this many ms. */
@@ -42,264 +48,133 @@ export interface TransferResult {
   requests: number;
 }
 
+/** A BlobWriter over `path`, keeping what the file already holds; `publish` and `close` are the caller's. */
+export type FileWriter = Omit<BlobWriter, 'publish' | 'close'> & {
+  /** Flushes to disk (fsync) and closes: the bytes are durable before the file is renamed into place. */
+  finish(): Promise<void>;
+  /** Closes without syncing (after a failure). */
+  release(): Promise<void>;
+};
+
+/** Opens `path` for appending after the bytes it already has (a fresh empty file when absent). */
+export async function openFileWriter(path: string): Promise<FileWriter> {
+  let offset = Math.max(0, await sizeOf(path));
+  let handle: FileHandle;
+  try {
+    handle = await open(path, offset > 0 ? 'a' : 'w');
+  } catch (error) {
+    throw writeError(error, path);
+  }
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await handle.close();
+  };
+  return {
+    get offset() {
+      return offset;
+    },
+    async *readHeld() {
+      if (offset === 0) return;
+      for await (const chunk of createReadStream(path, { start: 0, end: offset - 1 })) yield chunk as Uint8Array;
+    },
+    async write(chunk) {
+      try {
+        await handle.write(chunk);
+      } catch (error) {
+        throw writeError(error, path);
+      }
+      offset += chunk.byteLength;
+    },
+    async restart() {
+      try {
+        await close();
+        handle = await open(path, 'w');
+        closed = false;
+      } catch (error) {
+        throw writeError(error, path);
+      }
+      offset = 0;
+    },
+    async finish() {
+      try {
+        await handle.sync();
+        await close();
+      } catch (error) {
+        throw writeError(error, path);
+      }
+    },
+    release: () => close().catch(() => {}),
+  };
+}
+
 /** Downloads `t.url` into `t.dest` (see file header). Throws DownloadError. */
 export async function downloadFile(t: FileTransfer): Promise<TransferResult> {
   const part = `${t.dest}.part`;
-  let position = Math.max(0, await sizeOf(part));
-  if (position > t.size) {
-    // Longer than the file can be: not a prefix of it; start over.
-    await removeQuietly(part);
-    position = 0;
-  }
-  let resumedFrom = position;
-  t.onProgress?.(position, 0);
-  if (t.size === 0) await writeEmpty(part);
-  let requests = 0;
-  let lastFailure: unknown;
-  let failedUrl = t.url;
-  // A `.part` that is already complete (an earlier run died before the rename) is only verified.
-  // `failures` counts attempts in a row that made no progress, so a long download over a flaky
-  // link keeps going as long as each attempt adds bytes.
-  let failures = 0;
-  while (position < t.size) {
-    if (failures > t.retries) {
-      throw new DownloadError(
-        'HUB_INTERRUPTED',
-        `downloading ${t.label} failed after ${requests} requests at byte ${position} of ${t.size} ` +
-          `(${describeFailure(lastFailure, t)}; ${failedUrl}); run the command again to resume`,
-        { url: failedUrl, cause: lastFailure },
-      );
-    }
-    if (failures > 0) await sleep(t.retryDelayMs * 2 ** (failures - 1));
-    requests++;
-    const before = position;
-    const outcome = await oneRequest(t, part, position);
-    position = outcome.position;
-    if (outcome.restarted) resumedFrom = 0;
-    if (outcome.failure !== undefined) {
-      lastFailure = outcome.failure;
-      failedUrl = outcome.url;
-      failures = position > before ? 1 : failures + 1;
-    }
-  }
-  await verify(t, part);
+  const file = await openFileWriter(part);
+  const writer: BlobWriter = {
+    ...file,
+    get offset() {
+      return file.offset;
+    },
+    async publish(): Promise<CachedFile> {
+      await file.finish();
+      try {
+        await rename(part, t.dest);
+      } catch (error) {
+        throw writeError(error, t.dest);
+      }
+      return { size: t.size, path: t.dest, bytes: async () => new Uint8Array() };
+    },
+    close: async () => file.release(),
+  };
   try {
-    await rename(part, t.dest);
+    const result = await transferBlob(
+      t.url,
+      t.label,
+      { path: t.label, size: t.size, sha256: t.sha256, gitBlobId: t.gitBlobId, etag: t.sha256 ?? t.gitBlobId ?? '' },
+      writer,
+      {
+        endpoint: new URL(t.url).origin,
+        token: t.token,
+        fetch: globalThis.fetch.bind(globalThis),
+        timeoutMs: t.timeoutMs,
+        stallTimeoutMs: t.stallTimeoutMs,
+        retries: t.retries,
+        retryDelayMs: t.retryDelayMs,
+        createSha256: nodeSha256,
+        onBytes: t.onProgress,
+      },
+    );
+    await writer.publish('', t.dest);
+    return result;
   } catch (error) {
-    throw writeError(error, t.dest);
+    await file.release();
+    // Bytes proven wrong must not be resumed; a broken transfer's bytes are kept for the next run.
+    if (error instanceof DownloadError && (error.code === 'CHECKSUM_MISMATCH' || error.code === 'SIZE_MISMATCH')) await rm(part, { force: true });
+    throw error;
   }
-  return { resumedFrom, requests };
 }
 
 /** True when `path` exists with the stated size and hash (so it need not be downloaded again). */
 export async function isComplete(path: string, file: { size: number; sha256?: string; gitBlobId?: string }): Promise<boolean> {
   if ((await sizeOf(path)) !== file.size) return false;
-  if (file.sha256) return (await sha256Of(path)) === file.sha256;
-  if (file.gitBlobId) return (await gitBlobIdOf(path, file.size)) === file.gitBlobId;
+  if (file.sha256) return (await digestOf(path, createHash('sha256'))) === file.sha256;
+  if (file.gitBlobId) return (await digestOf(path, createHash('sha1').update(`blob ${file.size}\0`))) === file.gitBlobId;
   return true;
 }
 
-interface RequestOutcome {
-  /** Bytes of the file in `.part` after this request. */
-  position: number;
-  /** Why the request ended early (network error, retryable status), if it did. */
-  failure?: unknown;
-  /** The bytes kept so far were dropped and the file starts again from byte 0. */
-  restarted?: boolean;
-  url: string;
-}
-
-/** One HTTP request continuing `.part` from `position`; throws only for errors a retry cannot fix. */
-async function oneRequest(t: FileTransfer, part: string, position: number): Promise<RequestOutcome> {
-  // identity: Content-Length and Range must count the file's own bytes, not a gzip stream's.
-  const headers: Record<string, string> = { ...t.headers, 'accept-encoding': 'identity' };
-  if (position > 0) headers.range = `bytes=${position}-`;
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new TimeoutErrorLike()), t.timeoutMs);
-  let response: Response;
-  try {
-    response = await fetch(t.url, { headers, signal: controller.signal, redirect: 'follow' });
-  } catch (error) {
-    clearTimeout(timer);
-    if (describeNetworkError(error, t.timeoutMs) === undefined) throw error;
-    return { position, failure: error, url: t.url };
-  }
-  const url = response.url || t.url;
-  let append = false;
-  if (response.status === 206 && position > 0) {
-    const start = contentRangeStart(response.headers.get('content-range'));
-    if (start === position) append = true;
-    else {
-      // A range we did not ask for: drop it and start over with a plain request.
-      clearTimeout(timer);
-      await response.body?.cancel();
-      await removeQuietly(part);
-      t.onProgress?.(0, 0);
-      return {
-        position: 0,
-        failure: new Error(`server sent Content-Range ${response.headers.get('content-range')}`),
-        url,
-        restarted: true,
-      };
-    }
-  } else if (response.status === 416) {
-    // The `.part` does not fit what the server holds (the file changed): start over.
-    clearTimeout(timer);
-    await response.body?.cancel();
-    await removeQuietly(part);
-    t.onProgress?.(0, 0);
-    return { position: 0, failure: new Error('HTTP 416 for the resume range'), url, restarted: true };
-  } else if (response.status !== 200) {
-    clearTimeout(timer);
-    await response.body?.cancel();
-    if (response.status >= 500 || response.status === 429) {
-      return { position, failure: new Error(`HTTP ${response.status}`), url };
-    }
-    throw new DownloadError('HUB_HTTP_ERROR', `downloading ${t.label}: HTTP ${response.status} from ${url}`, {
-      url,
-      status: response.status,
-    });
-  }
-  // From here on: 200 (a fresh start, also when the server ignored our Range) or a matching 206.
-  const start = append ? position : 0;
-  const length = Number(response.headers.get('content-length') ?? NaN);
-  const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
-  if (!encoded && Number.isFinite(length) && start + length !== t.size) {
-    clearTimeout(timer);
-    await response.body?.cancel();
-    throw new DownloadError(
-      'SIZE_MISMATCH',
-      `downloading ${t.label}: ${url} sends ${length} bytes from byte ${start}, but the hub lists the file as ${t.size} bytes`,
-      { url, status: response.status },
-    );
-  }
-  if (!append) t.onProgress?.(0, 0);
-  const outcome = await receiveBody(t, response, part, start, url, controller, timer);
-  // A 200 to a Range request: the server ignored it and we started over.
-  return position > 0 && !append ? { ...outcome, restarted: true } : outcome;
-}
-
-/** Streams the body into `.part` (appending at `start`), resetting the stall timer per chunk. */
-async function receiveBody(
-  t: FileTransfer,
-  response: Response,
-  part: string,
-  start: number,
-  url: string,
-  controller: AbortController,
-  timer: NodeJS.Timeout,
-): Promise<RequestOutcome> {
-  let file;
-  try {
-    file = await open(part, start > 0 ? 'a' : 'w');
-  } catch (error) {
-    clearTimeout(timer);
-    await response.body?.cancel();
-    throw writeError(error, part);
-  }
-  let position = start;
-  // Headers arrived: from now on a timer measures silence between chunks, not time to answer.
-  clearTimeout(timer);
-  const stall = setTimeout(() => controller.abort(new TimeoutErrorLike()), t.stallTimeoutMs);
-  try {
-    if (!response.body) return { position, failure: new Error('empty response body'), url };
-    const reader = response.body.getReader();
-    for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        // Socket reset / closed early / stalled: keep what arrived; the next attempt resumes.
-        return { position, failure: error, url };
-      }
-      if (chunk.done) break;
-      stall.refresh();
-      const bytes = chunk.value;
-      if (position + bytes.byteLength > t.size) {
-        await reader.cancel();
-        throw new DownloadError(
-          'SIZE_MISMATCH',
-          `downloading ${t.label}: ${url} sends more than the ${t.size} bytes the hub lists`,
-          { url, status: response.status },
-        );
-      }
-      try {
-        await file.write(bytes);
-      } catch (error) {
-        await reader.cancel();
-        throw writeError(error, part);
-      }
-      position += bytes.byteLength;
-      t.onProgress?.(position, bytes.byteLength);
-    }
-    if (position < t.size) return { position, failure: new Error(`body ended at byte ${position}`), url };
-    return { position, url };
-  } finally {
-    clearTimeout(stall);
-    await file.close();
-  }
-}
-
-/** Checks size and hash of the finished `.part`; a bad one is deleted so no retry resumes it. */
-async function verify(t: FileTransfer, part: string): Promise<void> {
-  const size = await sizeOf(part);
-  if (size !== t.size) {
-    await removeQuietly(part);
-    throw new DownloadError('SIZE_MISMATCH', `downloaded ${t.label} has ${size} bytes, the hub lists ${t.size} (${t.url})`, {
-      url: t.url,
-    });
-  }
-  let expected: string | undefined;
-  let actual: string | undefined;
-  let kind = '';
-  if (t.sha256) {
-    [expected, actual, kind] = [t.sha256, await sha256Of(part), 'sha256'];
-  } else if (t.gitBlobId) {
-    [expected, actual, kind] = [t.gitBlobId, await gitBlobIdOf(part, size), 'git blob id'];
-  }
-  if (expected !== actual) {
-    await removeQuietly(part);
-    throw new DownloadError(
-      'CHECKSUM_MISMATCH',
-      `downloaded ${t.label} has ${kind} ${actual}, the hub states ${expected} (${t.url}); the file was deleted`,
-      { url: t.url },
-    );
-  }
-}
-
-/** `bytes START-END/TOTAL` -> START, or undefined when absent or malformed. */
-function contentRangeStart(header: string | null): number | undefined {
-  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? '');
-  return match ? Number(match[1]) : undefined;
-}
-
-function describeFailure(error: unknown, t: FileTransfer): string {
-  const network = describeNetworkError(error, Math.max(t.timeoutMs, t.stallTimeoutMs));
-  if (network) return network;
-  if (error instanceof Error) {
-    const cause = (error as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
-  }
-  return String(error);
-}
-
-/** An abort reason that describeNetworkError reads as a timeout. */
-class TimeoutErrorLike extends Error {
-  constructor() {
-    super('timed out');
-    this.name = 'TimeoutError';
-  }
-}
-
-async function sha256Of(path: string): Promise<string> {
+/** node:crypto's SHA-256 behind the portable Hasher interface (several times faster than ../sha256.ts). */
+export function nodeSha256(): Hasher {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return {
+    update: (bytes) => void hash.update(bytes),
+    digestHex: () => hash.digest('hex'),
+  };
 }
 
-/** Git's object id of a blob: sha1 over 'blob <size>\0' and the content. */
-async function gitBlobIdOf(path: string, size: number): Promise<string> {
-  const hash = createHash('sha1').update(`blob ${size}\0`);
+async function digestOf(path: string, hash: ReturnType<typeof createHash>): Promise<string> {
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
@@ -313,23 +188,8 @@ async function sizeOf(path: string): Promise<number> {
   }
 }
 
-async function writeEmpty(path: string): Promise<void> {
-  try {
-    await (await open(path, 'w')).close();
-  } catch (error) {
-    throw writeError(error, path);
-  }
-}
-
-async function removeQuietly(path: string): Promise<void> {
-  await rm(path, { force: true });
-}
-
 function writeError(error: unknown, path: string): DownloadError {
+  if (error instanceof DownloadError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new DownloadError('DEST_WRITE_FAILED', `cannot write ${path} (${message})`, { cause: error });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -29,6 +29,12 @@ export interface RepoBehaviour {
   /** Serve LFS bytes with one byte flipped (the listing states the true sha256). */
   corrupt?: boolean;
   ignoreRange?: boolean;
+  /** The sha256 the listing states for LFS files instead of the real one. */
+  statedSha256?: string;
+  /** Extra raw siblings in the model info (files listed but never served, bad paths ...). */
+  extraSiblings?: Array<{ rfilename: string; size: number; blobId: string; lfs?: { sha256: string; size: number; pointerSize: number } }>;
+  /** Answer file downloads naming another commit in X-Repo-Commit (a mirror serving stale files). */
+  wrongCommit?: boolean;
   /** Send CDN bodies in 64 KiB pieces this many ms apart. */
   slowMs?: number;
 }
@@ -83,12 +89,15 @@ export async function startHubServer(options: {
   const brokenOnce = new Set<string>();
   let base = '';
 
-  const siblings = (repo: ServedRepo) =>
-    [...repo.files].map(([path, f]) => {
+  const siblings = (repo: ServedRepo) => [
+    ...[...repo.files].map(([path, f]) => {
       if (!f.lfs) return { rfilename: path, size: f.bytes.length, blobId: gitBlobId(f.bytes) };
       const pointer = lfsPointer(f.bytes);
-      return { rfilename: path, size: f.bytes.length, blobId: gitBlobId(pointer), lfs: { sha256: sha256(f.bytes), size: f.bytes.length, pointerSize: pointer.length } };
-    });
+      const oid = repo.behaviour.statedSha256 ?? sha256(f.bytes);
+      return { rfilename: path, size: f.bytes.length, blobId: gitBlobId(pointer), lfs: { sha256: oid, size: f.bytes.length, pointerSize: pointer.length } };
+    }),
+    ...(repo.behaviour.extraSiblings ?? []),
+  ];
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', base);
@@ -142,7 +151,7 @@ export async function startHubServer(options: {
       const path = m[3].split('/').map(decodeURIComponent).join('/');
       const file = repo?.files.get(path);
       if (!repo || !file) return reply(404, { 'x-error-code': 'EntryNotFound' }, 'Entry not found');
-      const common = { 'x-repo-commit': repo.commit, 'access-control-expose-headers': 'x-repo-commit,x-linked-etag,x-linked-size,etag,content-range' };
+      const common = { 'x-repo-commit': repo.behaviour.wrongCommit ? 'f'.repeat(40) : repo.commit, 'access-control-expose-headers': 'x-repo-commit,x-linked-etag,x-linked-size,etag,content-range' };
       if (file.lfs) {
         return reply(302, {
           ...common,
