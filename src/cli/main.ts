@@ -16,6 +16,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import('./download.js'),
   () => import('./embed.js'),
   () => import('./search.js'),
+  () => import('./serve.js'),
   () => import('./similarity.js'),
   () => import('./synth.js'),
   () => import('./tokenize.js'),
