@@ -64,7 +64,7 @@ export function register(program: Command): void {
       corsOrigin: flags.cors,
       limits: { bodyLimit: flags.bodyLimit, maxInputs: flags.maxInputs, maxChars: flags.maxChars },
     });
-    const { app } = server;
+    const { app, close } = server;
     const address = await app.listen({ host: flags.host, port: flags.port });
     process.stdout.write(`kmed: listening on ${address}\n`);
 
@@ -72,7 +72,7 @@ export function register(program: Command): void {
     const shutdown = async (code: number) => {
       if (closing) return;
       closing = true;
-      await app.close(); // stops accepting; resolves once in-flight requests are answered
+      await close(); // stops accepting; resolves once in-flight requests are answered
       await models.drain();
       models.dispose();
       process.exit(code);

@@ -43,6 +43,8 @@ export interface AppOptions {
 export interface ServerApp {
   app: FastifyInstance;
   metrics: ServerMetrics;
+  /** Stop accepting, answer what is in flight (each with Connection: close), then resolve. */
+  close(): Promise<void>;
 }
 
 interface RequestStats {
@@ -86,6 +88,13 @@ export async function createApp(options: AppOptions): Promise<ServerApp> {
       }
     });
   }
+
+  // Once closing, every answer closes its connection: a kept-alive socket would otherwise hold
+  // close() open until the keep-alive timeout (72 s in Fastify) after the last in-flight answer.
+  let closing = false;
+  app.addHook('onSend', async (request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -232,7 +241,12 @@ export async function createApp(options: AppOptions): Promise<ServerApp> {
     };
   });
 
-  return { app, metrics };
+  const close = async () => {
+    closing = true;
+    await app.close();
+  };
+
+  return { app, metrics, close };
 }
 
 function sha256(text: string): Buffer {
