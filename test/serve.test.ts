@@ -404,6 +404,15 @@ describe('kmed serve: backpressure, access, lifecycle', () => {
     expect(access).toContainEqual(expect.objectContaining({ route: '/v1/embeddings', status: 400, error: 'SERVER_INVALID_JSON' }));
   });
 
+  it('exits 1 with one kmed: line when the index does not belong to the loaded models', () => {
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--question-model', Q, '--context-model', Q, '--index', INDEX], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^kmed: listening on /);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.at(-1)).toMatch(/^kmed: .*passages\.kidx was built for context model tiny-context/);
+    expect(lines.filter((l) => l.startsWith('kmed: '))).toHaveLength(1);
+  });
+
   it('fails fast with one kmed: line for a missing model folder or index', () => {
     const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'serve', '--port', '0', ...args], { encoding: 'utf8', timeout: 30_000 });
     for (const [args, mention] of [

@@ -94,9 +94,12 @@ export class ServerModels {
       const q = this.#roles.question!;
       const c = this.#roles.context!;
       this.#bi = BiEncoder.fromEncoders(q.encoder, c.encoder, { identity: { question: q.identity, context: c.identity }, maxLength: this.maxLength });
-      // Refuse an index built for other models now, not on the first search; this also copies its
-      // vectors into the search heap once.
-      if (this.index) await this.#bi.openIndex(this.index);
+      // Refuse an index built for other models now, not on the first search (search checks the
+      // index's models, dimension and pooling); this also opens its search session once.
+      if (this.index) {
+        const [probe] = await q.encoder.embedIds([Int32Array.from(q.encoder.tokenizer.encode('', { maxLength: 2 }).ids)]);
+        await this.#bi.search(probe, this.index, 1);
+      }
       this.state = 'ready';
     } catch (error) {
       this.state = 'failed';
