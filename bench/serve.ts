@@ -11,7 +11,7 @@
 // 10 s. Prints markdown tables (medians over rounds).
 // Options: --seconds N (per cell, default 5), --rounds N (default 3), --models tiny,synthetic,
 // --clients 1,8,64, --threads N (server and offline; default: one per core), --soak N (0: none),
-// --soak-model tiny|synthetic.
+// --soak-model tiny|synthetic, --serve-args 'FLAGS' (extra kmed serve flags for the measured servers).
 // Does not own the server (src/node/server/) or correctness (test/serve.test.ts).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -34,10 +34,12 @@ interface Args {
   threads?: number;
   soak: number;
   soakModel: string;
+  /** Extra `kmed serve` flags for the measured servers (e.g. --max-wait-ms 10). */
+  serveArgs: string[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seconds: 5, rounds: 3, models: ['tiny', 'synthetic'], clients: [1, 8, 64], soak: 0, soakModel: 'tiny' };
+  const args: Args = { seconds: 5, rounds: 3, models: ['tiny', 'synthetic'], clients: [1, 8, 64], soak: 0, soakModel: 'tiny', serveArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     switch (argv[i]) {
@@ -48,6 +50,7 @@ function parseArgs(argv: string[]): Args {
       case '--threads': args.threads = Number(value); i++; break;
       case '--soak': args.soak = Number(value); i++; break;
       case '--soak-model': args.soakModel = value; i++; break;
+      case '--serve-args': args.serveArgs = value.split(' ').filter(Boolean); i++; break;
       default: throw new Error(`unknown option ${argv[i]}`);
     }
   }
@@ -182,6 +185,13 @@ async function offline(encoder: Encoder, texts: string[], seconds: number): Prom
   return n / ((performance.now() - t0) / 1000);
 }
 
+/** Texts and merged calls so far (the question encoder's kmed_batch_inputs histogram). */
+async function batchStats(server: Server): Promise<{ sum: number; count: number }> {
+  const text = (await send(server.url, 'GET', '/metrics', undefined, new Agent())).body;
+  const read = (what: string) => Number(new RegExp(`^kmed_batch_inputs_${what}\\{model="question"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { sum: read('sum'), count: read('count') };
+}
+
 async function rssSeries(server: Server, seconds: number, bodies: string[]): Promise<Array<{ t: number; rssMiB: number; done: number }>> {
   const samples: Array<{ t: number; rssMiB: number; done: number }> = [];
   const metricsAgent = new Agent();
@@ -214,17 +224,20 @@ async function main(): Promise<void> {
 
   const rows: string[] = [];
   for (const model of args.models) {
-    const server = await startServer(model, args.threads);
+    const server = await startServer(model, args.threads, args.serveArgs);
     const encoder = await Encoder.fromDirectory(modelDirs(model).question, { threads: args.threads });
-    const perClients = new Map<number, { rps: number[]; fraction: number[]; p50: number[]; p99: number[]; statuses: Map<number, number> }>();
+    const perClients = new Map<number, { rps: number[]; fraction: number[]; p50: number[]; p99: number[]; perCall: number[]; statuses: Map<number, number> }>();
     const offlineRates: number[] = [];
     for (let round = 0; round < args.rounds; round++) {
       const off = await offline(encoder, texts, Math.min(args.seconds, 3));
       offlineRates.push(off);
       for (const clients of args.clients) {
+        const before = await batchStats(server);
         const cell = await load(server, clients, args.seconds, bodies);
+        const after = await batchStats(server);
         const rps = cell.ok / cell.seconds;
-        const entry = perClients.get(clients) ?? { rps: [], fraction: [], p50: [], p99: [], statuses: new Map() };
+        const entry = perClients.get(clients) ?? { rps: [], fraction: [], p50: [], p99: [], perCall: [], statuses: new Map() };
+        entry.perCall.push((after.sum - before.sum) / Math.max(1, after.count - before.count));
         entry.rps.push(rps);
         entry.fraction.push(rps / off);
         entry.p50.push(percentile(cell.latencies, 50));
@@ -240,12 +253,12 @@ async function main(): Promise<void> {
       const errors = [...e.statuses].filter(([s]) => s !== 200).reduce((n, [, c]) => n + c, 0);
       const fivexx = [...e.statuses].filter(([s]) => s >= 500).reduce((n, [, c]) => n + c, 0);
       rows.push(`| ${model} | ${clients} | ${median(e.rps).toFixed(1)} | ${median(offlineRates).toFixed(1)} | ${(100 * median(e.fraction)).toFixed(0)} % | ` +
-        `${median(e.p50).toFixed(1)} | ${median(e.p99).toFixed(1)} | ${errors} | ${fivexx} | ${e.statuses.get(503) ?? 0} |`);
+        `${median(e.p50).toFixed(1)} | ${median(e.p99).toFixed(1)} | ${errors} | ${fivexx} | ${e.statuses.get(503) ?? 0} | ${median(e.perCall).toFixed(1)} |`);
     }
     if (code !== 0) rows.push(`| ${model} | server exited with ${code} after SIGTERM | | | | | | | | |`);
   }
-  console.log('| model | clients | req/s (1 text each) | offline texts/s | served / offline | p50 ms | p99 ms | errors | 5xx | 503 |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| model | clients | req/s (1 text each) | offline texts/s | served / offline | p50 ms | p99 ms | errors | 5xx | 503 | texts per forward call |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
 
   // Overload on purpose: a queue of 8 texts under 64 clients; the 503s are the point.
