@@ -31,6 +31,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import('./embed.js'),
   () => import('./merge.js'),
   () => import('./search.js'),
+  () => import('./serve.js'),
   () => import('./similarity.js'),
   () => import('./synth.js'),
   () => import('./tokenize.js'),
