@@ -211,7 +211,7 @@ export class BiEncoder {
         const { encoder, contents } = await Encoder.fromSnapshot(snapshot, encoderOptions);
         const entry = { encoder, identity: { name: options.names?.[role] ?? repoDisplayName(repos[role]), fingerprint: '' } };
         loaded.push(entry); // before the fingerprint, so a failure there still disposes it
-        entry.identity.fingerprint = await modelFingerprint(contents.config, weightsSource(contents.weights, repos[role]));
+        entry.identity.fingerprint = await modelFingerprint(contents.config, contents.weights);
       }
       const [q, c] = loaded;
       return new this(q.encoder, c.encoder, { ...options, identity: { question: q.identity, context: c.identity } });
@@ -343,6 +343,8 @@ export function pretrainedRepos(ids: PretrainedIds | undefined): { question: str
     throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'BiEncoder.fromPretrained takes { question?: hub id, context?: hub id }');
   }
   return { question: ids?.question ?? DEFAULT_PRETRAINED.question, context: ids?.context ?? DEFAULT_PRETRAINED.context };
+}
+
 /** Throws BiEncoderError (EMPTY_QUERY) for a query with nothing but whitespace: it has no meaning
  *  to rank by, and its embedding would still rank passages as if it had one. */
 export function checkQueryText(query: string): void {
