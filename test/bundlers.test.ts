@@ -7,7 +7,7 @@
 // script and .wasm files as extra entry points, `--loader:.wasm=copy`), because it does not follow
 // `new URL('./x', import.meta.url)`.
 // Does not own: the library, the pack checks (pack.test.ts).
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,7 +91,9 @@ describe('bundling the packed package: Vite, webpack 5, esbuild', () => {
       // the page's bundle.
       const result = await build({
         absWorkingDir: app, bundle: true, format: 'esm', platform: 'browser', outdir: out, entryNames: '[name]',
-        entryPoints: ['src/main.js', join(pkg, 'worker', 'worker-main.js'), join(pkg, 'kernels', 'kernels.wasm'), join(pkg, 'kernels', 'kernels-mt.wasm')],
+        // Every kernel build (baseline and relaxed SIMD, single and shared memory): dist/kernels/*.wasm.
+        entryPoints: ['src/main.js', join(pkg, 'worker', 'worker-main.js'),
+          ...readdirSync(join(pkg, 'kernels')).filter((f) => f.endsWith('.wasm')).map((f) => join(pkg, 'kernels', f))],
         loader: { '.wasm': 'copy' }, logLevel: 'silent',
       });
       writeFileSync(join(out, 'index.html'), readFileSync(join(REPO_ROOT, 'test', 'bundlers', 'index.html'), 'utf8'));
