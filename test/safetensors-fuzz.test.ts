@@ -1,5 +1,5 @@
 // A seeded mutation fuzzer for the whole weights path: a small BERT checkpoint (F32, F16 and BF16
-// tensors, an I64 position_ids, a cls.* head, metadata) is mutated 600 ways per run — bit flips,
+// tensors, an I64 position_ids, a cls.* head, metadata) is mutated 520 ways per run — bit flips,
 // byte changes in the header and in the data, truncations, appended bytes, header-length changes,
 // JSON edits (shapes, offsets, dtypes, names, duplicates, number forms) and float edits (NaN, ±Inf,
 // huge values) — and each mutant is loaded into an Encoder (wasm kernels, f32/f16/int8, word
@@ -8,14 +8,19 @@
 // NaN. Counts by outcome and code are printed. KMED_FUZZ_SEED=n reruns another seed.
 import { afterAll, describe, expect, it } from 'vitest';
 import { bertTensorSpecs } from '../src/bert-tensors.js';
-import { Encoder, type EncoderOptions } from '../src/encoder.js';
+import { bytesSource } from '../src/byte-source.js';
+import { parseBertConfig } from '../src/config.js';
+import { Encoder } from '../src/encoder.js';
+import { createBackend } from '../src/kernels/index.js';
+import { BertTokenizer } from '../src/tokenizer/tokenizer.js';
+import { loadBertParams, type LoadOptions } from '../src/weights.js';
 import { KmedError } from '../src/errors.js';
 import { f32BitsToF16Bits } from '../src/kernels/reference-lowp.js';
 import { serializeSafetensors, type TensorToWrite } from '../src/safetensors.js';
 import { readFileSync } from 'node:fs';
 
 const SEED = Number(process.env.KMED_FUZZ_SEED ?? 20261130);
-const MUTANTS = 600;
+const MUTANTS = 520;
 /** A single load + embed of this model takes milliseconds; anything near this is a hang. */
 const MAX_MS_PER_MUTANT = 3000;
 
@@ -203,6 +208,8 @@ describe('safetensors mutation fuzz (load + embed)', () => {
   const outcomes = new Map<string, number>();
   const byKind = new Map<string, Map<string, number>>();
   let module: WebAssembly.Module;
+  const parsedConfig = parseBertConfig(JSON.stringify(config));
+  const tokenizer = BertTokenizer.fromFiles({ vocab });
   afterAll(() => {
     const accepted = outcomes.get('accepted') ?? 0;
     console.log(`safetensors fuzz (seed ${SEED}): ${MUTANTS} mutants, ${accepted} accepted with finite embeddings, ${MUTANTS - accepted} refused with a typed error`);
@@ -225,11 +232,19 @@ describe('safetensors mutation fuzz (load + embed)', () => {
     for (let m = 0; m < MUTANTS; m++) {
       const kind = kinds[m % kinds.length];
       const mutant = MUTATIONS[kind](base, r);
-      const options: EncoderOptions = { wasmBytes: module, threads: 1, dtype: (['f32', 'f16', 'int8'] as const)[r(3)], wordEmbeddings: r(2) ? 'heap' : 'source' };
+      const options: LoadOptions = { dtype: (['f32', 'f16', 'int8'] as const)[r(3)], wordEmbeddings: r(2) ? 'heap' : 'source' };
       const t = performance.now();
       let outcome: string;
       try {
-        const enc = await Encoder.fromFiles({ config: JSON.stringify(config), vocab, weights: mutant }, options);
+        // Encoder.fromFiles' own steps, with the config and tokenizer (not under test) built once.
+        const backend = await createBackend('wasm', { wasmBytes: module, threads: 1 });
+        let enc: Encoder;
+        try {
+          enc = new Encoder({ config: parsedConfig, tokenizer, backend, params: loadBertParams(bytesSource(mutant, 'mutant.safetensors'), parsedConfig, backend, options) });
+        } catch (error) {
+          backend.dispose();
+          throw error;
+        }
         try {
           const out = await enc.embedIds([[2, 5, 6, 7, 3], [2, 30, 3], [2, 39, 38, 37, 36, 35, 34, 3]], { pooling: (['pooler', 'cls', 'mean'] as const)[r(3)] });
           if (!out.every((v) => v.length === 16 && v.every(Number.isFinite))) untyped.push(`mutant ${m} (${kind}): a non-finite embedding was returned`);
