@@ -80,23 +80,6 @@ describe('DynamicBatcher', () => {
     expect(batcher.queueDepth).toBe(0);
   });
 
-  it('starts at once when as many requests wait as the last merged call served; otherwise waits the bound', async () => {
-    const { encoder, calls } = fakeEncoder();
-    const batcher = new DynamicBatcher(encoder, { maxWaitMs: 400, maxBatchTokens: 1000 });
-    let t0 = performance.now();
-    await Promise.all([batcher.submit([seq(1, 2)]), batcher.submit([seq(2, 2)])]);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(390); // first ever: waited for company
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    t0 = performance.now();
-    await Promise.all([batcher.submit([seq(3, 2)]), batcher.submit([seq(4, 2)])]);
-    expect(performance.now() - t0).toBeLessThan(300); // both clients came back: no wait
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    t0 = performance.now();
-    await batcher.submit([seq(5, 2)]);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(390); // one of two: waits for the other, boundedly
-    expect(calls.map((c) => c.map((x) => x[0]))).toEqual([[1, 2], [3, 4], [5]]);
-  });
-
   it('checks its options', () => {
     const { encoder } = fakeEncoder();
     expect(() => new DynamicBatcher(encoder, { maxBatchTokens: 0 })).toThrow(/maxBatchTokens must be an integer >= 1/);

@@ -27,12 +27,8 @@ export interface IdsEmbedder {
 export interface BatcherOptions {
   /** Real (unpadded) tokens merged into one `embedIds` call before it starts at once (default 512). */
   maxBatchTokens?: number;
-  /** How long the first waiting request waits for company before its batch runs (default 2 ms).
-   *  After a long forward call the bound stretches to `waitFraction` of that call's time (at most
-   *  50 ms), since its clients need a moment to send their next request. */
+  /** How long the first waiting request waits for company before its batch runs (default 2 ms). */
   maxWaitMs?: number;
-  /** See maxWaitMs (default 0.05: waiting costs at most ~5 % of a forward call's time). */
-  waitFraction?: number;
   /** Inputs allowed to wait; one more and `submit` throws QueueFullError (default 512). */
   maxQueue?: number;
   /** Pooling, as for `embed` (default 'pooler'). */
@@ -52,7 +48,6 @@ export class DynamicBatcher {
   readonly maxBatchTokens: number;
   readonly maxWaitMs: number;
   readonly maxQueue: number;
-  readonly waitFraction: number;
   readonly #encoder: IdsEmbedder;
   readonly #pooling: Pooling;
   readonly #onBatch?: BatcherOptions['onBatch'];
@@ -62,19 +57,12 @@ export class DynamicBatcher {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
   #idle: Array<() => void> = [];
-  /** Requests in, and duration of, the last forward call: the clients likely to come back together. */
-  #lastRequests = 0;
-  #lastMs = 0;
 
   constructor(encoder: IdsEmbedder, options: BatcherOptions = {}) {
     this.#encoder = encoder;
     this.maxBatchTokens = checkInt('maxBatchTokens', options.maxBatchTokens ?? 512, 1);
     this.maxWaitMs = checkInt('maxWaitMs', options.maxWaitMs ?? 2, 0);
     this.maxQueue = checkInt('maxQueue', options.maxQueue ?? 512, 1);
-    this.waitFraction = options.waitFraction ?? 0.05;
-    if (!(this.waitFraction >= 0 && this.waitFraction <= 1)) {
-      throw new BatcherError('SERVER_BAD_OPTION', `waitFraction must be from 0 to 1, got ${options.waitFraction}`);
-    }
     this.#pooling = options.pooling ?? 'pooler';
     this.#onBatch = options.onBatch;
   }
@@ -114,18 +102,14 @@ export class DynamicBatcher {
 
   #schedule(): void {
     if (this.#running !== undefined) return; // the running batch schedules the next when it ends
-    // Start now when the budget is full, or when as many requests wait as the last call merged
-    // (its clients are back); else wait for company, boundedly. A last call of one request says
-    // nothing (an idle server, or passes shorter than the gaps between requests), so it waits.
-    if (this.#queuedTokens >= this.maxBatchTokens || (this.#lastRequests > 1 && this.#queue.length >= this.#lastRequests)) {
+    if (this.#queuedTokens >= this.maxBatchTokens) {
       this.#clearTimer();
       this.#start();
     } else if (this.#timer === undefined) {
-      const wait = Math.max(this.maxWaitMs, Math.min(50, this.waitFraction * this.#lastMs));
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.#start();
-      }, wait);
+      }, this.maxWaitMs);
     }
   }
 
@@ -152,10 +136,13 @@ export class DynamicBatcher {
     this.#running = this.#run(jobs, inputs, tokens).finally(() => {
       this.#running = undefined;
       if (this.#queue.length > 0) {
-        // Let the requests that arrived during the (synchronous) forward pass be parsed and
-        // queued first, then decide as for a new arrival.
+        // Those waiting have already waited a batch; the short timer lets the requests that
+        // arrived during the (synchronous) forward pass be parsed and join them.
         this.#clearTimer();
-        afterIo(() => this.#schedule());
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          this.#start();
+        }, this.#queuedTokens >= this.maxBatchTokens ? 0 : this.maxWaitMs);
       } else {
         for (const resolve of this.#idle.splice(0)) resolve();
       }
@@ -180,17 +167,9 @@ export class DynamicBatcher {
       job.resolve(vectors.slice(o, o + job.ids.length));
       o += job.ids.length;
     }
-    this.#lastRequests = jobs.length;
-    this.#lastMs = ms;
     this.#onBatch?.({ inputs, tokens, requests: jobs.length, ms });
   }
 }
-
-/** Run `f` once pending I/O callbacks have run (setImmediate where there is one). */
-const afterIo: (f: () => void) => void =
-  typeof (globalThis as { setImmediate?: unknown }).setImmediate === 'function'
-    ? (f) => (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate(f)
-    : (f) => setTimeout(f, 0);
 
 function checkInt(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) {
