@@ -132,6 +132,9 @@ describe('runtime matrix: the tiny check in every runtime', () => {
         console.log(`fallback warning: ${warnings.join(' | ')}`);
         // Two encoders were asked for 2 threads; one warning in all.
         expect(warnings).toHaveLength(1);
+        // The hint must say how to serve the page (Chromium hides SharedArrayBuffer there, so a
+        // check of the global first would only say it is missing).
+        expect(warnings[0]).toMatch(/not cross-origin isolated.*Cross-Origin-Opener-Policy/);
       } finally {
         await plain.close();
       }

@@ -171,11 +171,13 @@ export async function pickWorkerFactory(explicit?: KernelWorkerFactory): Promise
 /** Why this runtime cannot run the thread pool, or undefined when it can. */
 export function sharedMemoryUnavailable(): string | undefined {
   const g = globalThis as { SharedArrayBuffer?: unknown; crossOriginIsolated?: boolean; Atomics?: unknown };
-  if (typeof g.SharedArrayBuffer !== 'function' || typeof g.Atomics !== 'object') {
-    return 'SharedArrayBuffer is not available in this runtime';
-  }
+  // Isolation first: a page that is not cross-origin isolated has no SharedArrayBuffer in Chromium,
+  // and the useful hint is how to serve the page, not that the global is missing.
   if (g.crossOriginIsolated === false) {
     return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  }
+  if (typeof g.SharedArrayBuffer !== 'function' || typeof g.Atomics !== 'object') {
+    return 'SharedArrayBuffer is not available in this runtime';
   }
   try {
     new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
