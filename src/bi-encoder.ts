@@ -414,15 +414,17 @@ export interface SearchSessionOptions {
 
 /**
  * An exact-search session over `index` in a fresh kernel heap (see SearchSessionOptions.mode). A
- * heap per session, so sessions can be disposed in any order (the arena is LIFO). The strings are
- * verified against their checksums here and the vectors on their first read, so a damaged index
+ * heap per session, so sessions can be disposed in any order (the arena is LIFO). The offsets and
+ * strings are verified against their checksums here and the vectors on their first read, so a damaged index
  * is refused before any result is returned.
  */
 export async function openSearchSession(index: VectorIndex, options: SearchSessionOptions = {}): Promise<SearchSession> {
   const vectorBytes = index.count * index.dimension * 4;
   const mode = options.mode ?? 'auto';
   const streaming = mode === 'streaming' || (mode === 'auto' && vectorBytes > (options.residentLimitBytes ?? DEFAULT_RESIDENT_LIMIT_BYTES));
-  // Strings first: cheap next to the vectors, and nothing is allocated yet if they are damaged.
+  // Offsets and strings first: cheap next to the vectors, and nothing is allocated yet if they
+  // are damaged.
+  index.verifySection('offsets');
   index.verifySection('strings');
   const backend: KernelBackend = await createBackend(options.kind ?? 'wasm', { wasmBytes: options.wasmBytes });
   try {

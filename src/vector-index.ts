@@ -37,13 +37,14 @@
 // Every byte of the file is under exactly one checksum. CRC-32C (src/checksum.ts) was chosen over
 // xxHash64 by bench/checksum.ts: ~1.3 GB/s against ~0.1 GB/s for 64-bit arithmetic emulated in JS.
 //
-// When checks happen. `open` verifies the preamble, the metadata, the checksum table and the
-// offsets table (16 bytes per passage: ~16 MB and a few tens of ms for 1M passages). The vectors
-// and strings (3 GB and more at 1M × 768) are verified lazily, block by block, the first time any
-// byte of a block is read through this VectorIndex, and a verified block is remembered for the
-// life of the object. A search reads every vector block before it returns anything (and
-// openSearchSession verifies the strings too), so a damaged index never yields a result;
-// `verify()` (and `kmed verify-index`) checks the whole file at once.
+// When checks happen. `open` verifies the preamble, the metadata and the checksum table (4 bytes
+// per 64 KiB: ~190 KB at 1M × 768), so it costs milliseconds at any size. The offsets table (16
+// bytes per passage) is read, verified and checked whole on first use (a string read, a search
+// session, verify). The vectors and strings (3 GB and more at 1M × 768) are verified lazily, block
+// by block, the first time any byte of a block is read through this VectorIndex, and a verified
+// block is remembered for the life of the object. openSearchSession verifies the offsets and
+// strings and a search reads every vector block before it returns anything, so a damaged index
+// never yields a result; `verify()` (and `kmed verify-index`) checks the whole file at once.
 import type { ByteSource } from './byte-source.js';
 import { bytesSource } from './byte-source.js';
 import { crc32c } from './checksum.js';
@@ -347,16 +348,18 @@ const VERIFY_GROUP_BLOCKS = 64;
 
 /**
  * A validated, read-only view of an index file. Opening reads and checks the preamble, the
- * metadata, the checksum table and the offsets table; vectors and strings are read on demand and
- * each checksum block is verified the first time it is read (see the file header).
+ * metadata and the checksum table; the offsets table is checked on first use, and vectors and
+ * strings are read on demand, each checksum block verified the first time it is read (see the
+ * file header).
  */
 export class VectorIndex {
   readonly name: string;
   readonly meta: IndexMeta;
   readonly layout: IndexLayout;
   private readonly source: ByteSource;
-  /** The offsets table as u32 halves (little-endian order): entry j = [2j] + [2j+1]·2^32. */
-  private readonly offsets: Uint32Array;
+  /** The offsets table as u32 halves (little-endian order): entry j = [2j] + [2j+1]·2^32; loaded,
+   *  verified and checked on first use (loadOffsets). */
+  private offsetsTable: Uint32Array | null = null;
   private readonly table: Uint32Array;
   /** verified[b] = 1 once block b (numbered as in the checksum table) matched its CRC. */
   private readonly verified: Uint8Array;
@@ -364,12 +367,11 @@ export class VectorIndex {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private scratch = new Uint8Array(0);
 
-  private constructor(source: ByteSource, meta: IndexMeta, layout: IndexLayout, offsets: Uint32Array, table: Uint32Array, verified: Uint8Array) {
+  private constructor(source: ByteSource, meta: IndexMeta, layout: IndexLayout, table: Uint32Array, verified: Uint8Array) {
     this.source = source;
     this.name = source.name;
     this.meta = meta;
     this.layout = layout;
-    this.offsets = offsets;
     this.table = table;
     this.verified = verified;
   }
@@ -485,19 +487,36 @@ export class VectorIndex {
     for (let b = 0; b < blocks; b++) table[b] = tableView.getUint32(b * 4, true);
     const verified = new Uint8Array(blocks);
 
-    // The offsets table, read in one piece, verified block by block and checked once here so every
-    // later string read is in bounds. Kept as the file's bytes (no decoded copy: 16 bytes per
+    return new VectorIndex(source, meta, layout, table, verified);
+  }
+
+
+  /**
+   * The offsets table: read (16 bytes per passage), verified against its checksums and checked (in
+   * order, within the strings block) the first time a string is read, the index is verified or a
+   * search session opens; not at open, which then reads only the header, meta and checksum table.
+   */
+  private loadOffsets(): Uint32Array {
+    if (this.offsetsTable) return this.offsetsTable;
+    const layout = this.layout;
+    const blockSize = layout.blockSize;
+    const count = layout.count;
+    const fail = (code: string, message: string): never => {
+      throw new IndexError(code, `${this.name}: ${message}`);
+    };
+    // Read in one piece, verified block by block and checked once, so every string read is in
+    // bounds. Kept as the file's bytes (no decoded copy: 16 bytes per
     // passage once, not twice) and read through u32 halves, which is also what the check uses.
     const section = layout.sections.offsets;
     const offsetBytes = new Uint8Array(section.length);
-    source.readInto(section.start, offsetBytes);
+    this.source.readInto(section.start, offsetBytes);
     for (let b = 0; b < section.blocks; b++) {
       const from = b * blockSize;
       const to = Math.min(from + blockSize, section.length);
-      if (crc32c(offsetBytes, 0, from, to) !== table[section.firstBlock + b]) {
+      if (crc32c(offsetBytes, 0, from, to) !== this.table[section.firstBlock + b]) {
         fail('INDEX_CHECKSUM', `offsets block ${b} (bytes ${section.start + from}..${section.start + to}) fails its CRC-32C: the file is damaged; ${REBUILD}`);
       }
-      verified[section.firstBlock + b] = 1;
+      this.verified[section.firstBlock + b] = 1;
     }
     const offsets = littleEndianHost ? new Uint32Array(offsetBytes.buffer, 0, section.length / 4) : u32Copy(offsetBytes);
     const entries = 2 * count + 1;
@@ -512,7 +531,8 @@ export class VectorIndex {
     if (previous !== layout.stringsLength) {
       fail('INDEX_CORRUPT', `the last string offset (byte ${layout.offsetsOffset + (entries - 1) * 8}) is ${previous}, expected ${layout.stringsLength}`);
     }
-    return new VectorIndex(source, meta, layout, offsets, table, verified);
+    this.offsetsTable = offsets;
+    return offsets;
   }
 
   /**
@@ -571,6 +591,10 @@ export class VectorIndex {
    * 1M × 768 index reads ~3 GB at ~1.3 GB/s of CRC-32C.
    */
   verifySection(name: SectionName): void {
+    if (name === 'offsets') {
+      this.loadOffsets();
+      return;
+    }
     const section = this.layout.sections[name];
     const group = this.layout.blockSize * VERIFY_GROUP_BLOCKS;
     const buf = new Uint8Array(Math.min(group, section.length));
@@ -643,7 +667,8 @@ export class VectorIndex {
 
   /** Entry j of the offsets table (checked at open: in order, within the strings block). */
   private offset(j: number): number {
-    return this.offsets[2 * j + 1] * 4294967296 + this.offsets[2 * j];
+    const t = this.offsetsTable ?? this.loadOffsets();
+    return t[2 * j + 1] * 4294967296 + t[2 * j];
   }
 
   private string(j: number, what: string, i: number, window?: { start: number; bytes: Uint8Array }): string {

@@ -208,6 +208,11 @@ describe('user errors: one clear line, non-zero exit, nothing lost', () => {
     expectOneLineError(kmed('index', ...MODELS, '--corpus', link, '--out', corpus, '--force'), /is the corpus/);
     expectOneLineError(kmed('index', ...MODELS, '--corpus', corpus, '--out', link, '--force'), /is the corpus/);
     expect(readFileSync(corpus, 'utf8')).toBe('one passage\nanother passage\n');
+    // A pair of different dimensions is refused before any passage is embedded (no partial left).
+    const pair = join(dir, 'pair.kidx');
+    expectOneLineError(kmed('index', '--question-model', Q, '--context-model', 'test/fixtures/tiny-odd-f16', '--corpus', corpus, '--out', pair),
+      /question model .*tiny-question gives 64-dimensional vectors but the context model .*tiny-odd-f16 gives 36/);
+    expect(existsSync(`${pair}.partial`) || existsSync(pair)).toBe(false);
     // A live holder (this test process) on this host: refused in one line, the lock left alone.
     const locked = join(dir, 'locked.kidx');
     writeFileSync(`${locked}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), started: 'now' }));

@@ -120,9 +120,11 @@ describe('index file format', () => {
     expectIndexError(damaged((b) => b.fill(0x7b, 96, 102), false), 'INDEX_CHECKSUM', /metadata .*offset 72/);
     expectIndexError(damaged((b) => b.fill(0x7b, 96, 102)), 'INDEX_BAD_META', /offset 96/);
     const offsetsAt = layout.offsetsOffset;
-    expectIndexError(damaged((_, v) => v.setBigUint64(offsetsAt + 3 * 8, 1n, true), false), 'INDEX_CHECKSUM', /offsets block 0/);
-    expectIndexError(damaged((_, v) => v.setBigUint64(offsetsAt + 3 * 8, 1n, true)), 'INDEX_CORRUPT', new RegExp(`byte ${offsetsAt + 24}`));
-    expectIndexError(damaged((_, v) => v.setBigUint64(offsetsAt, 5n, true)), 'INDEX_CORRUPT', new RegExp(`byte ${offsetsAt}\\b`));
+    // The offsets table is checked on first use (a string read, verify, a search session), not at open.
+    const use = (open: () => VectorIndex, how: (x: VectorIndex) => unknown) => () => how(open());
+    expectIndexError(use(damaged((_, v) => v.setBigUint64(offsetsAt + 3 * 8, 1n, true), false), (x) => x.id(4)), 'INDEX_CHECKSUM', /offsets block 0/);
+    expectIndexError(use(damaged((_, v) => v.setBigUint64(offsetsAt + 3 * 8, 1n, true)), (x) => x.verify()), 'INDEX_CORRUPT', new RegExp(`byte ${offsetsAt + 24}`));
+    expectIndexError(use(damaged((_, v) => v.setBigUint64(offsetsAt, 5n, true)), (x) => x.text(2)), 'INDEX_CORRUPT', new RegExp(`byte ${offsetsAt}\\b`));
     const vectorsAt = layout.vectorsOffset;
     const nan = damaged((_, v) => v.setFloat32(vectorsAt + (2 * D + 3) * 4, NaN, true))() as VectorIndex;
     expectIndexError(() => nan.vector(2), 'INDEX_CORRUPT', new RegExp(`vector 2 .* byte ${vectorsAt + (2 * D + 3) * 4}`));

@@ -99,6 +99,8 @@ export async function mergeShards(paths: string[], out: string, options: { force
       return VectorIndex.open(source);
     });
     const shards = checkShardSet(indexes);
+    // The offsets are rebased below: checked first (in order, in bounds), not only checksummed.
+    for (const x of shards) x.verifySection('offsets');
     const release = acquireLock(out);
     try {
       const meta = unshardedMeta(shards[0].meta);
