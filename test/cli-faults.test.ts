@@ -211,8 +211,8 @@ describe('kmed file-system errors are one kmed: line naming the path', () => {
       ['embed, --model under a file', ['embed', '--model', join(aFile, 'sub')], /a-file\/sub does not exist/],
       ['synth, --out a file', ['synth', '--seed', 'question', '--out', aFile], /a-file: cannot create the model folder: is a file where a folder is needed \(EEXIST\)/],
       ['synth, --out under a file', ['synth', '--seed', 'question', '--out', join(aFile, 'm')], /a-file\/m: cannot create the model folder: .*\(ENOTDIR\)/],
-      ['index, --out a folder (--force)', index(dirOut, '--force'), /out-dir\.idx: is a folder, not a file \(EISDIR\)/],
-      ['index, INDEX.partial a plain file', index(partialFile), /pfile\.idx\.partial: is a file where a folder is needed \(EEXIST\)/],
+      ['index, --out a folder (--force)', index(dirOut, '--force'), /output \S*out-dir\.idx is a directory: give the path of the index file/],
+      ['index, INDEX.partial a plain file', index(partialFile), /pfile\.idx\.partial is a file, but kmed keeps the work in progress/],
       ['index, --out under a file', index(join(aFile, 'x.idx')), /a-file.*\(ENOTDIR\)/],
     ];
     const runs = await Promise.all(cases.map(([, args]) => runCli(args, { timeoutMs: 60_000 })));
@@ -246,7 +246,7 @@ describe('kmed file-system errors are one kmed: line naming the path', () => {
       ['embed, config.json mode 000', ['embed', '--model', locked], /config\.json: cannot read the model file: permission denied \(EACCES\)/],
       ['tokenize, vocab.txt mode 000', ['tokenize', '--model', lockedVocab], /vocab\.txt: cannot read the tokenizer file: permission denied \(EACCES\)/],
       ['synth, --out in a folder mode 555', ['synth', '--seed', 'question', '--out', join(noWrite, 'm')], /nowrite-\w+\/m: cannot create the model folder: permission denied \(EACCES\)/],
-      ['index, --out in a folder mode 555', index(join(noWrite, 'i.idx')), /nowrite-\w+\/i\.idx\.partial: permission denied \(EACCES\)/],
+      ['index, --out in a folder mode 555', index(join(noWrite, 'i.idx')), /nowrite-\w+\/i\.idx\.(partial|lock): cannot create the lock: permission denied \(EACCES\)/],
     ];
     const runs = await Promise.all(cases.map(([, args]) => runCli(args, { ...asUser, timeoutMs: 60_000 })));
     runs.forEach((r, i) => expectOneKmedLine(r, cases[i][2]));
@@ -259,7 +259,7 @@ describe('kmed file-system errors are one kmed: line naming the path', () => {
     if (!ro) return;
     const cases: Array<[string, string[], RegExp]> = [
       ['synth --out on a read-only tmpfs', ['synth', '--seed', 'question', '--out', join(ro, 'a', 'b')], /\/a: cannot create the model folder: is on a read-only file system \(EROFS\)/],
-      ['index --out on a read-only tmpfs', index(join(ro, 'i.idx')), /i\.idx\.partial: is on a read-only file system \(EROFS\)/],
+      ['index --out on a read-only tmpfs', index(join(ro, 'i.idx')), /i\.idx\.(partial|lock): cannot create the lock: is on a read-only file system \(EROFS\)/],
     ];
     const runs = await Promise.all(cases.map(([, args]) => runCli(args, { timeoutMs: 60_000 })));
     runs.forEach((r, i) => {

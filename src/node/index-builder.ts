@@ -31,6 +31,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { crc32c } from '../checksum.js';
 import { KmedError } from '../errors.js';
 import { BlockChecksums, checksumTable, encodeHeader, type IndexMeta, type ShardInfo } from '../vector-index.js';
+import { fileSystemError, isSystemError } from './fs-errors.js';
 import { corpusFormat, parsePassage, readRawLines, scanCorpus, type CorpusFormat, type Passage } from './corpus-reader.js';
 
 export class IndexBuildError extends KmedError {}
@@ -119,17 +120,17 @@ function realish(p: string): string {
 export function checkOutput(corpus: string, out: string, force = false): void {
   const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
   if (isDir(out)) {
-    throw new IndexBuildError('INDEX_OUT_IS_DIRECTORY', `--out ${out} is a directory: give the path of the index file to write, e.g. ${join(out, 'index.kidx')}`);
+    throw new IndexBuildError('INDEX_OUT_IS_DIRECTORY', `the output ${out} is a directory: give the path of the index file to write, e.g. ${join(out, 'index.kidx')}`);
   }
   if (existsSync(corpus) && realish(out) === realish(corpus)) {
-    throw new IndexBuildError('INDEX_OUT_IS_CORPUS', `--out ${out} is the corpus ${corpus} itself: choose another output file`);
+    throw new IndexBuildError('INDEX_OUT_IS_CORPUS', `the output ${out} is the corpus ${corpus} itself: choose another output file`);
   }
   const partial = partialPath(out);
   if (existsSync(partial) && !isDir(partial)) {
     throw new IndexBuildError('INDEX_PARTIAL_NOT_DIRECTORY', `${partial} is a file, but kmed keeps the work in progress of ${out} in a folder of that name: move or delete it`);
   }
   if (existsSync(out) && !force) {
-    throw new IndexBuildError('INDEX_EXISTS', `${out} already exists: pass --force to replace it, or choose another --out`);
+    throw new IndexBuildError('INDEX_EXISTS', `${out} already exists: set force to replace it, or choose another output path`);
   }
 }
 
@@ -139,7 +140,7 @@ export function parseShard(spec: string): { index: number; of: number } {
   const index = m ? Number(m[1]) : NaN;
   const of = m ? Number(m[2]) : NaN;
   if (!m || of < 1 || index >= of) {
-    throw new IndexBuildError('INDEX_BAD_SHARD', `--shard ${JSON.stringify(spec.slice(0, 40))} must be I/N with 0 <= I < N, e.g. 0/4 (or $JOB_COMPLETION_INDEX/4)`);
+    throw new IndexBuildError('INDEX_BAD_SHARD', `shard ${JSON.stringify(spec.slice(0, 40))} must be I/N with 0 <= I < N, e.g. 0/4 (or $JOB_COMPLETION_INDEX/4)`);
   }
   return { index, of };
 }
@@ -169,7 +170,7 @@ export function acquireLock(out: string): () => void {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') {
-        throw new IndexBuildError('INDEX_LOCK_FAILED', `cannot create the lock ${path}: ${(error as Error).message}`);
+        throw writeFailed(error, path, 'create the lock', 'INDEX_LOCK_FAILED');
       }
       let holder: Partial<LockContent> = {};
       try {
@@ -266,7 +267,7 @@ async function buildLocked(options: IndexBuildOptions, format: CorpusFormat, bat
   try {
     await mkdir(partial, { recursive: true });
   } catch (error) {
-    throw new IndexBuildError('INDEX_WRITE_FAILED', `cannot create ${partial}/: ${(error as Error).message}`);
+    throw writeFailed(error, partial, 'create the folder for the work in progress');
   }
   const previous = await readCheckpoint(files.checkpoint, partial);
   if (previous) checkResumable(previous, { corpus: corpusId, range, shard, dimension, meta, partial, corpusPath: corpus });
@@ -423,7 +424,7 @@ async function openAt(path: string, length: number, partial: string): Promise<Fi
   try {
     handle = await open(path, existsSync(path) ? 'r+' : 'w+');
   } catch (error) {
-    throw new IndexBuildError('INDEX_WRITE_FAILED', `cannot open ${path} for writing: ${(error as Error).message}`);
+    throw writeFailed(error, path, 'open for writing');
   }
   const size = (await handle.stat()).size;
   if (size < length) {
@@ -510,7 +511,7 @@ async function appendBatch(
     // On disk before the checkpoint that vouches for them.
     await Promise.all(FILE_KEYS.map((key) => handles[key].datasync()));
   } catch (error) {
-    throw new IndexBuildError('INDEX_WRITE_FAILED', `writing ${where} and its siblings failed: ${(error as Error).message}`);
+    throw writeFailed(error, where, 'write the work in progress');
   }
   state.count += batch.length;
   for (const key of FILE_KEYS) {
@@ -529,7 +530,7 @@ async function writeCheckpoint(path: string, cp: Checkpoint): Promise<void> {
     await handle.close();
     await rename(tmp, path);
   } catch (error) {
-    throw new IndexBuildError('INDEX_WRITE_FAILED', `writing ${path} failed: ${(error as Error).message}`);
+    throw writeFailed(error, path, 'write');
   }
 }
 
@@ -559,7 +560,7 @@ export class IndexFileWriter {
     try {
       target = await open(tmp, 'w');
     } catch (error) {
-      throw new IndexBuildError('INDEX_WRITE_FAILED', `cannot create ${tmp}: ${(error as Error).message}`);
+      throw writeFailed(error, tmp, 'create');
     }
     return new IndexFileWriter(target, tmp, header);
   }
@@ -578,7 +579,7 @@ export class IndexFileWriter {
     try {
       await this.target.write(bytes, 0, bytes.length, at);
     } catch (error) {
-      throw new IndexBuildError('INDEX_WRITE_FAILED', `writing ${this.tmp} failed: ${(error as Error).message}`);
+      throw writeFailed(error, this.tmp, 'write');
     }
     if (at === this.position) this.position += bytes.length;
   }
@@ -603,7 +604,7 @@ export class IndexFileWriter {
     try {
       await rename(this.tmp, out);
     } catch (error) {
-      throw new IndexBuildError('INDEX_WRITE_FAILED', `cannot move ${this.tmp} to ${out}: ${(error as Error).message}`);
+      throw writeFailed(error, out, `move ${this.tmp} to`);
     }
     syncDirectory(dirname(resolve(out)));
     return (await stat(out)).size;
@@ -670,4 +671,11 @@ async function assemble(
     await writer.abort();
     throw error;
   }
+}
+
+/** A failed write: a system error (ENOSPC, EROFS, EACCES, EISDIR …) is worded by fs-errors.ts, which
+ *  names the path, the errno and what to do; anything else is INDEX_WRITE_FAILED (or `code`). */
+function writeFailed(error: unknown, path: string, doing: string, code: 'INDEX_WRITE_FAILED' | 'INDEX_LOCK_FAILED' = 'INDEX_WRITE_FAILED'): KmedError {
+  if (isSystemError(error)) return fileSystemError(error, path, doing);
+  return new IndexBuildError(code, `${path}: cannot ${doing}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
