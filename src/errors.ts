@@ -4,11 +4,15 @@
 // `instanceof`-check a family, and sets `code` to a stable machine-readable string. Messages
 // name the thing that is wrong (file, tensor, byte offset, token) so one line is enough to act on.
 
-export class KmedError extends Error {
-  /** Stable identifier of the failure, e.g. 'SAFETENSORS_OFFSET_OUT_OF_RANGE'. */
-  readonly code: string;
+import type { KmedErrorCode } from './error-codes.js';
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+export type { KmedErrorCode };
+
+export class KmedError extends Error {
+  /** Stable identifier of the failure, e.g. 'SAFETENSORS_OFFSET_OUT_OF_RANGE' (error-codes.ts lists them all). */
+  readonly code: KmedErrorCode;
+
+  constructor(code: KmedErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;

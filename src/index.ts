@@ -1,7 +1,7 @@
 // Owns: the runtime-neutral public entry of kmed-dpr (browsers, Deno, Bun, Node without the file
 // helpers). Only re-exports; the Node entry (node/index.ts) adds path-based loading on top.
 // One line per module: keep it that way so helpers can add theirs without conflicts.
-export { KmedError } from './errors.js';
+export { KmedError, type KmedErrorCode } from './errors.js';
 export { bytesSource, type ByteSource } from './byte-source.js';
 export { DEFAULT_MAX_BATCH_TOKENS, Encoder, EncoderError, checkTokenIds, type EmbedBatch, type EmbedChunk, type PretrainedEncoderOptions, type EmbedOptions, type EncoderFiles, type EncoderOptions, type EncoderParts, type FileContent } from './encoder.js';
 export { BertTokenizer, TokenizerError, type EncodeOptions, type Encoding, type TokenizerFiles } from './tokenizer/index.js';

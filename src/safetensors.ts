@@ -10,7 +10,7 @@
 // What is accepted is exactly what the official library (safetensors 0.8.0) accepts; the JSON is
 // read by strict-json.ts, never JSON.parse (which takes `2.0` for 2, duplicate keys, lone surrogates).
 import type { ByteSource } from './byte-source.js';
-import { KmedError } from './errors.js';
+import { KmedError, type KmedErrorCode } from './errors.js';
 import { formatShape, quote } from './quote.js';
 import { jsonKind, parseStrictJson, StrictJsonError, type JsonValue } from './strict-json.js';
 
@@ -65,7 +65,7 @@ export interface SafetensorsHeader {
   skipped: SkippedTensor[];
 }
 
-function fail(code: string, message: string, cause?: unknown): never {
+function fail(code: KmedErrorCode, message: string, cause?: unknown): never {
   throw new SafetensorsError(code, message, cause === undefined ? undefined : { cause });
 }
 

@@ -48,7 +48,7 @@
 import type { ByteSource } from './byte-source.js';
 import { bytesSource } from './byte-source.js';
 import { crc32c } from './checksum.js';
-import { KmedError } from './errors.js';
+import { KmedError, type KmedErrorCode } from './errors.js';
 import type { ModelIdentity } from './model-identity.js';
 
 export class IndexError extends KmedError {}
@@ -390,7 +390,7 @@ export class VectorIndex {
 
   static open(source: ByteSource): VectorIndex {
     const name = source.name;
-    const fail = (code: string, message: string): never => {
+    const fail = (code: KmedErrorCode, message: string): never => {
       throw new IndexError(code, `${name}: ${message}`);
     };
     if (source.size < 12) {
@@ -501,7 +501,7 @@ export class VectorIndex {
     const layout = this.layout;
     const blockSize = layout.blockSize;
     const count = layout.count;
-    const fail = (code: string, message: string): never => {
+    const fail = (code: KmedErrorCode, message: string): never => {
       throw new IndexError(code, `${this.name}: ${message}`);
     };
     // Read in one piece, verified block by block and checked once, so every string read is in

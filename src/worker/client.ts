@@ -13,7 +13,7 @@ import { BiEncoderError, type BiEncoderIdentity, type BiEncoderOptions, type Pre
 import { ConfigError } from '../config.js';
 import type { EmbedOptions, EncoderFiles, EncoderOptions } from '../encoder.js';
 import { EncoderError } from '../encoder-error.js';
-import { KmedError } from '../errors.js';
+import { KmedError, type KmedErrorCode } from '../errors.js';
 import { DownloadError } from '../hub/download-error.js';
 import type { HubProgressCallback } from '../hub/progress.js';
 import { KernelError } from '../kernels/kernel-error.js';
@@ -29,9 +29,9 @@ export interface WorkerOptions {
   createWorker?: () => Worker;
 }
 
-const ERROR_CLASSES: Record<string, new (code: string, message: string) => KmedError> = {
+const ERROR_CLASSES: Record<string, new (code: KmedErrorCode, message: string) => KmedError> = {
   KmedError, EncoderError, BiEncoderError, ConfigError, KernelError, SafetensorsError, SimilarityError, TokenizerError, IndexError,
-  DownloadError: DownloadError as unknown as new (code: string, message: string) => KmedError,
+  DownloadError: DownloadError as unknown as new (code: KmedErrorCode, message: string) => KmedError,
 };
 
 function rebuildError(info: WorkerErrorInfo): Error {

@@ -7,11 +7,13 @@ import type { BiEncoderOptions, BiEncoderIdentity, PretrainedBiEncoderOptions, P
 import type { HubProgressEvent } from '../hub/progress.js';
 import type { IndexMeta } from '../vector-index.js';
 import type { Metric } from '../similarity.js';
+import type { KmedErrorCode } from '../error-codes.js';
 
 /** What the worker needs to rebuild a thrown error on the other side. */
 export interface WorkerErrorInfo {
   name: string;
-  code?: string;
+  /** The KmedError's code, when the thrown error was one. */
+  code?: KmedErrorCode;
   message: string;
 }
 

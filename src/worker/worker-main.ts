@@ -110,7 +110,8 @@ scope.onmessage = async (event) => {
     scope.postMessage({
       id,
       ok: false,
-      error: { name: String(e?.name ?? 'Error'), code: typeof e?.code === 'string' ? e.code : undefined, message: String(e?.message ?? error) },
+      // Only a KmedError's code crosses: the page rebuilds the same class with it.
+      error: { name: String(e?.name ?? 'Error'), code: error instanceof KmedError ? error.code : undefined, message: String(e?.message ?? error) },
     });
   }
 };

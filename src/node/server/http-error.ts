@@ -2,14 +2,14 @@
 // error body ({error: {message, type, param, code}}), so clients written for OpenAI read ours the
 // same way. Messages name the field at fault and never echo request texts (they are patient notes).
 // Does not own deciding when a request is wrong (app.ts, request-schema.ts).
-import { KmedError } from '../../errors.js';
+import { KmedError, type KmedErrorCode } from '../../errors.js';
 
 export type OpenAIErrorType = 'invalid_request_error' | 'authentication_error' | 'server_error' | 'not_found_error';
 
 export class HttpError extends KmedError {
   constructor(
     readonly status: number,
-    code: string,
+    code: KmedErrorCode,
     message: string,
     readonly type: OpenAIErrorType = 'invalid_request_error',
     readonly param: string | null = null,
@@ -26,6 +26,6 @@ export class HttpError extends KmedError {
 }
 
 /** 400 naming `param`. */
-export function badRequest(param: string | null, message: string, code = 'SERVER_INVALID_REQUEST'): HttpError {
+export function badRequest(param: string | null, message: string, code: KmedErrorCode = 'SERVER_INVALID_REQUEST'): HttpError {
   return new HttpError(400, code, message, 'invalid_request_error', param);
 }
