@@ -16,6 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openSearchSession, searchSession } from '../src/bi-encoder.js';
 import { buildIndex, partialPath, type IndexBuildOptions } from '../src/node/index-builder.js';
 import { IndexError, serializeIndex, VectorIndex, type IndexMeta } from '../src/vector-index.js';
+import { fakeVector as fakeVectorOf } from './helpers/fake-encoder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kmed-faults-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,16 +39,7 @@ const meta: IndexMeta = {
   dtype: 'f32',
 };
 
-function fakeVector(text: string): Float32Array {
-  let h = 0x811c9dc5;
-  for (const ch of text) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193) >>> 0;
-  const v = new Float32Array(D);
-  for (let d = 0; d < D; d++) {
-    h ^= h << 13; h >>>= 0; h ^= h >>> 17; h ^= h << 5; h >>>= 0;
-    v[d] = h / 2 ** 31 - 1;
-  }
-  return v;
-}
+const fakeVector = (text: string) => fakeVectorOf(text, D);
 
 describe('index mutation fuzzer', () => {
   // 3000 passages × 16 dims: 3 vector blocks, 1 offsets block, 2 string blocks of 64 KiB.

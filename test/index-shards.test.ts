@@ -19,6 +19,7 @@ import { checkShardSet, mergeShards } from '../src/node/index-merge.js';
 import { fileSource } from '../src/node/file-source.js';
 import { ExactSearch, StreamingSearch } from '../src/similarity.js';
 import { VectorIndex, type IndexMeta } from '../src/vector-index.js';
+import { fakeVector as fakeVectorOf } from './helpers/fake-encoder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kmed-shards-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,16 +34,7 @@ const meta: IndexMeta = {
   max_length: 512,
 };
 
-function fakeVector(text: string): Float32Array {
-  let h = 0x811c9dc5;
-  for (const ch of text) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193) >>> 0;
-  const v = new Float32Array(D);
-  for (let d = 0; d < D; d++) {
-    h ^= h << 13; h >>>= 0; h ^= h >>> 17; h ^= h << 5; h >>>= 0;
-    v[d] = h / 2 ** 31 - 1;
-  }
-  return v;
-}
+const fakeVector = (text: string) => fakeVectorOf(text, D);
 
 const lines = readFileSync('test/fixtures/corpus/corpus.txt', 'utf8').split('\n').filter((l) => l.trim() !== '');
 

@@ -12,6 +12,7 @@ import { KmedError } from '../src/errors.js';
 import { buildIndex, partialPath, type IndexBuildOptions } from '../src/node/index-builder.js';
 import { crc32c } from '../src/checksum.js';
 import { IndexError, SECTIONS, serializeIndex, VectorIndex, type IndexLayout, type IndexMeta } from '../src/vector-index.js';
+import { fakeVector as fakeVectorOf } from './helpers/fake-encoder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kmed-index-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,17 +25,7 @@ const meta: IndexMeta = {
   max_length: 512,
 };
 
-/** A deterministic "encoder": FNV-1a of the text seeds an xorshift stream of D floats. */
-function fakeVector(text: string): Float32Array {
-  let h = 0x811c9dc5;
-  for (const ch of text) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193) >>> 0;
-  const v = new Float32Array(D);
-  for (let d = 0; d < D; d++) {
-    h ^= h << 13; h >>>= 0; h ^= h >>> 17; h ^= h << 5; h >>>= 0;
-    v[d] = h / 2 ** 31 - 1;
-  }
-  return v;
-}
+const fakeVector = (text: string) => fakeVectorOf(text, D);
 const fakeEmbed = async (texts: string[]) => texts.map(fakeVector);
 
 function sampleEntries(n: number) {
