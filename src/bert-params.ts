@@ -2,7 +2,15 @@
 // (see kernels/backend.ts), grouped like Hugging Face's BertModel module tree. weights.ts fills it;
 // bert.ts reads it. Nothing here allocates or computes.
 import type { Ptr } from './kernels/backend.js';
-import type { WordEmbeddingSource } from './word-embedding-source.js';
+
+/** The word-embedding rows of a table left in its source (word-embedding-source.ts makes one). */
+export interface WordEmbeddingSource {
+  /** Throws if the source changed since the model loaded (called once per forward pass). */
+  check(): void;
+  /** dst[0 .. C) = row `id` as f32, rounded as the heap table of the model's dtype would hold it.
+   *  `id` was validated against vocab_size by the caller. */
+  readRow(id: number, dst: Float32Array): void;
+}
 
 /** How a big tensor is stored in the heap (weights.ts `dtype`; biases and LayerNorms stay f32). */
 export type WeightDtype = 'f32' | 'f16' | 'int8';

@@ -8,7 +8,7 @@ import { bertTensorSpecs, type BertTensorSpec } from './bert-tensors.js';
 import type { BertConfig } from './config.js';
 import { f32LeBytes, numel, type TensorToWrite } from './safetensors.js';
 import { Sha256, type Hasher } from './sha256.js';
-import type { TensorSource } from './weights.js';
+import type { TensorSource } from './tensor-source.js';
 
 export { bertTensorSpecs };
 

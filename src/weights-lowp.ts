@@ -12,7 +12,7 @@ import type { BertTensorSpec } from './bert-tensors.js';
 import type { WeightDtype } from './bert-params.js';
 import type { KernelBackend, Ptr } from './kernels/backend.js';
 import { roundHalfEven, W_LEVELS } from './kernels/reference-lowp.js';
-import type { TensorSource } from './weights.js';
+import type { TensorSource } from './tensor-source.js';
 import type { FiniteCheck } from './finite.js';
 
 /** Rows converted per step: a multiple of any packed panel width, and small: the load scratch

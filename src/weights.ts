@@ -11,6 +11,7 @@
 // then a scratch region on top for Linear weights, released at the end. Peak ≈ the weights once
 // plus one Linear weight, never two full copies.
 import type { BertLayerParams, BertParams, LayerNormParams, LinearParams, WeightDtype } from './bert-params.js';
+import type { TensorSource } from './tensor-source.js';
 import { bertTensorSpecs, ignoredTensorReason, layerIndexOf, type BertTensorSpec } from './bert-tensors.js';
 import { formatShape, MAX_QUOTED_CHARS, quote } from './quote.js';
 import type { ByteSource } from './byte-source.js';
@@ -28,22 +29,7 @@ import {
   type SkippedTensor,
 } from './safetensors.js';
 
-/** Tensors readable as f32 by name: a safetensors file, or generated ones (synthetic.ts). */
-export interface TensorSource {
-  /** For messages (a file name, or e.g. 'synthetic:context'). */
-  readonly name: string;
-  /** Every tensor name present, in the order reading is cheapest (file order). */
-  names(): string[];
-  /** dtype and shape of `name`; `readable` false if it cannot be read as f32 (e.g. I64). */
-  info(name: string): { dtype: string; shape: readonly number[]; readable: boolean } | undefined;
-  /** Fill dst (length = element count) with the tensor's values as f32. */
-  read(name: string, dst: Float32Array): void;
-  /** Optional: fill dst with elements [start, start + dst.length) of the tensor (flat index), so
-   *  lower-precision loads never need a whole tensor in f32. */
-  readRange?(name: string, start: number, dst: Float32Array): void;
-  /** Optional: throw if the underlying bytes changed since loading (see ByteSource). */
-  checkUnchanged?(): void;
-}
+export type { TensorSource } from './tensor-source.js';
 
 export interface IgnoredTensor {
   name: string;

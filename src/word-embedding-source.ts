@@ -5,10 +5,10 @@
 // (32000 × 768 f32 = 98 MB, 24.6 MB as int8) that the heap would otherwise hold for good.
 // Does not own: where the bytes live (a file in Node, bytes in memory: byte-source.ts, node/), the
 // heap placement (weights.ts, weights-lowp.ts) or the gather itself (bert.ts via bert-lowp.ts).
-import type { WeightDtype } from './bert-params.js';
+import type { WeightDtype, WordEmbeddingSource } from './bert-params.js';
 import { f16Table, f32BitsToF16Bits } from './kernels/reference-lowp.js';
 import { SafetensorsError } from './safetensors.js';
-import type { TensorSource } from './weights.js';
+import type { TensorSource } from './tensor-source.js';
 import type { FiniteCheck } from './finite.js';
 import { quantizeEmbeddingRow } from './weights-lowp.js';
 
@@ -16,13 +16,8 @@ import { quantizeEmbeddingRow } from './weights-lowp.js';
  *  (rows read per forward pass; the source must stay readable and unchanged). */
 export type WordEmbeddingPlacement = 'heap' | 'source';
 
-export interface WordEmbeddingSource {
-  /** Throws if the source changed since the model loaded (called once per forward pass). */
-  check(): void;
-  /** dst[0 .. C) = row `id` as f32, rounded as the heap table of the model's dtype would hold it.
-   *  `id` was validated against vocab_size by the caller. */
-  readRow(id: number, dst: Float32Array): void;
-}
+export type { WordEmbeddingSource };
+
 
 /** Rows of tensor `name` ([rows, cols]) of `tensors`, as a `dtype` model holds them. */
 export function wordEmbeddingSource(tensors: TensorSource, name: string, cols: number, dtype: WeightDtype, check?: FiniteCheck): WordEmbeddingSource {
