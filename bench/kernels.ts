@@ -80,29 +80,6 @@ function timeInterleaved(fns: Array<() => void>, runs: number, minMs: number, be
   return perCall.map((xs) => ({ median: median(xs), best: Math.min(...xs) }));
 }
 
-/**
- * Seconds per call: median and best over `runs` runs; each run repeats `fn` until it lasts ≥ minMs.
- * `interleave` (the peak sampler) runs before each run so the peak sees the same machine load.
- */
-function time(fn: () => void, runs: number, minMs: number, interleave?: () => void): { median: number; best: number } {
-  fn(); // warm-up: compile tiers, touch memory
-  let reps = 1;
-  for (;;) {
-    const t = performance.now();
-    for (let i = 0; i < reps; i++) fn();
-    if (performance.now() - t >= minMs || reps >= 1 << 20) break;
-    reps *= 2;
-  }
-  const perCall: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    interleave?.();
-    const t = performance.now();
-    for (let i = 0; i < reps; i++) fn();
-    perCall.push((performance.now() - t) / 1000 / reps);
-  }
-  return { median: median(perCall), best: Math.min(...perCall) };
-}
-
 function fill(be: KernelBackend, p: Ptr, n: number, seed: number, lo = -1, hi = 1): void {
   const v = be.f32(p, n);
   let s = seed;
@@ -131,7 +108,7 @@ function bench(kernel: string, shape: string, unit: 'GFLOP/s' | 'GB/s', work: nu
   const t = timeInterleaved(calls, RUNS, MIN_RUN_MS, withPeak ? (i) => samplePeak(builds[i]) : undefined);
   builds.forEach((b, i) => b.be.release(marks[i]));
   const refMark = ref.mark();
-  const reference = work / time(setup(ref), REF_RUNS, REF_MIN_RUN_MS).median / 1e9;
+  const reference = work / timeInterleaved([setup(ref)], REF_RUNS, REF_MIN_RUN_MS)[0].median / 1e9;
   ref.release(refMark);
   const ours = t.map((x) => ({ median: work / x.median / 1e9, best: work / x.best / 1e9 }));
   rows.push({ kernel, shape, unit, ours, reference, withPeak });
