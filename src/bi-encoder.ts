@@ -211,7 +211,9 @@ export class BiEncoder {
         const { encoder, contents } = await Encoder.fromSnapshot(snapshot, encoderOptions);
         const entry = { encoder, identity: { name: options.names?.[role] ?? repoDisplayName(repos[role]), fingerprint: '' } };
         loaded.push(entry); // before the fingerprint, so a failure there still disposes it
-        entry.identity.fingerprint = await modelFingerprint(contents.config, contents.weights);
+        // The cache verified the weights' LFS sha256 when it stored them: no second pass over them.
+        const weightsSha256 = snapshot.files.get('model.safetensors')?.sha256;
+        entry.identity.fingerprint = await modelFingerprint(contents.config, contents.weights, { weightsSha256 });
       }
       const [q, c] = loaded;
       return new this(q.encoder, c.encoder, { ...options, identity: { question: q.identity, context: c.identity } });

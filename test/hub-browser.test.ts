@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelFingerprint } from '../src/model-identity.js';
 import { repoFromFolder, startHubServer, type HubServer } from './helpers/hub-server.js';
 import { FIXTURES, launchChromium, REPO_ROOT } from './runtimes/launch.js';
 
@@ -40,8 +41,9 @@ window.kmedScore = async (ids, query, passages) => {
   const bi = await BiEncoder.fromPretrained(ids, { endpoint: location.origin, onProgress: (e) => repos.add(e.repo) });
   const [scores] = await bi.score([query], passages);
   const names = [bi.identity.question.name, bi.identity.context.name];
+  const fingerprints = [bi.identity.question.fingerprint, bi.identity.context.fingerprint];
   bi.dispose();
-  return { scores, names, repos: [...repos] };
+  return { scores, names, fingerprints, repos: [...repos] };
 };
 window.kmedAbortAt = async (repo, bytes) => {
   const controller = new AbortController();
@@ -135,11 +137,16 @@ describe('fromPretrained in Chromium (Cache API)', () => {
         { question: Q, context: C },
         golden.texts[0],
         golden.texts.slice(1, 4),
-      ] as const)) as { scores: number[]; names: string[]; repos: string[] };
+      ] as const)) as { scores: number[]; names: string[]; fingerprints: string[]; repos: string[] };
       await page.close();
       expect(bi.repos).toEqual([Q, C]);
       expect(bi.names).toEqual(['tiny-question', 'tiny-context']);
       bi.scores.forEach((s, i) => expect(Math.abs(s - golden.seed_similarity_f64[i])).toBeLessThan(1e-5));
+      // The fingerprints take the weights' sha256 from the Cache API's LFS etag instead of hashing the
+      // bytes again; they must equal the ones hashed from the files themselves.
+      const byFiles = await Promise.all(['tiny-question', 'tiny-context'].map((m) =>
+        modelFingerprint(readFileSync(join(FIXTURES, m, 'config.json')), readFileSync(join(FIXTURES, m, 'model.safetensors')))));
+      expect(bi.fingerprints).toEqual(byFiles);
 
       // An aborted load keeps its bytes in the Cache API; the next page load resumes them with Range.
       const abortPage = await context.newPage();

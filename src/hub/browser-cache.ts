@@ -11,7 +11,7 @@
 // load; a load that is aborted or cut off puts what it holds under blobs/{etag}.incomplete, which
 // the next load takes over and resumes with a Range request.
 // Does not own requests (transfer.ts) or the load policy (snapshot.ts).
-import { MemoryBlobWriter, type BlobWriter, type CachedFile, type HubCache } from './cache.js';
+import { lfsSha256OfEtag, MemoryBlobWriter, type BlobWriter, type CachedFile, type HubCache } from './cache.js';
 
 /** The CacheStorage cache name used when none is given. */
 export const DEFAULT_BROWSER_CACHE_NAME = 'kmed-dpr-hub';
@@ -89,7 +89,7 @@ export class CacheApiStore implements HubCache {
         const cache = await store.#open();
         await cache.put(key(repo, 'blobs', etag), new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-length': String(bytes.byteLength) } }));
         await store.#link(repo, commit, path, etag, size);
-        return { size: bytes.byteLength, bytes: async () => bytes };
+        return { size: bytes.byteLength, sha256: lfsSha256OfEtag(etag), bytes: async () => bytes };
       }
     })(size, held);
   }
@@ -108,6 +108,7 @@ export class CacheApiStore implements HubCache {
     await head.body?.cancel();
     return {
       size,
+      sha256: lfsSha256OfEtag(etag),
       async bytes() {
         const response = await cache.match(blobKey);
         const bytes = response ? new Uint8Array(await response.arrayBuffer()) : undefined;

@@ -14,6 +14,15 @@ export interface CachedFile {
   bytes(): Promise<Uint8Array>;
   /** Where it lives on disk, for stores that have a disk. */
   readonly path?: string;
+  /** The LFS sha256 its bytes were verified against before they were stored, where the store knows
+   *  it (a blob kept under its LFS etag): fingerprints use it instead of hashing the bytes again. */
+  readonly sha256?: string;
+}
+
+/** The sha256 an etag names: the hub gives an LFS file its sha256 (64 hex digits) as etag, a plain
+ *  git file its 40-digit blob id, which is no sha256. */
+export function lfsSha256OfEtag(etag: string): string | undefined {
+  return /^[0-9a-f]{64}$/.test(etag) ? etag : undefined;
 }
 
 /** One blob being written. Bytes a broken transfer left behind are kept for a resume. */

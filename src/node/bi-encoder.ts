@@ -154,7 +154,8 @@ export async function loadPretrainedEncoder(
   if (dir === undefined) {
     const { encoder, contents } = await Encoder.fromSnapshot(snapshot, options);
     try {
-      const fingerprint = await modelFingerprint(contents.config, bytesSource(contents.weights, repo));
+      const weightsSha256 = snapshot.files.get('model.safetensors')?.sha256;
+      const fingerprint = await modelFingerprint(contents.config, bytesSource(contents.weights, repo), { weightsSha256 });
       return { encoder: encoder as Encoder, identity: { name: displayName, fingerprint } };
     } catch (error) {
       encoder.dispose();
