@@ -8,7 +8,7 @@
 // Does not own loading or validating the weights (safetensors.ts / weights.ts), or caching.
 import type { ByteSource } from './byte-source.js';
 import { KmedError } from './errors.js';
-import { Sha256, type Hasher } from './sha256.js';
+import { SHA256_HEX, Sha256, type Hasher } from './sha256.js';
 
 export interface ModelIdentity {
   /** Human-readable name, e.g. the model folder's name 'medical-biencoder-ko-bert-context'. */
@@ -30,7 +30,6 @@ export class ModelIdentityError extends KmedError {}
 
 // Versioned so a change of what is hashed can never collide with older fingerprints (v1: sampled).
 const DOMAIN = 'kmed-dpr model fingerprint v2\0';
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Bytes read per step when hashing a ByteSource. */
 const CHUNK_BYTES = 4 << 20;
 

@@ -4,6 +4,9 @@
 // `Hasher` interface.
 
 /** The part of a streaming hash the callers need (node:crypto's Hash fits with a small wrapper). */
+/** A sha256 digest as this project writes and compares them: 64 lower-case hex digits. */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+
 export interface Hasher {
   update(bytes: Uint8Array): void;
   /** Lower-case hex digest; the hasher must not be used afterwards. */

@@ -5,6 +5,7 @@
 // store used when caching is off (`cache: false`), which only holds one transfer in memory.
 // Implementations: Cache API in browsers (browser-cache.ts), the Hugging Face folder on disk in
 // Node/Deno/Bun (../node/hub-cache.ts). Does not own any request (client.ts, transfer.ts).
+import { SHA256_HEX } from '../sha256.js';
 
 /** A file of a cached snapshot. */
 export interface CachedFile {
@@ -22,7 +23,7 @@ export interface CachedFile {
 /** The sha256 an etag names: the hub gives an LFS file its sha256 (64 hex digits) as etag, a plain
  *  git file its 40-digit blob id, which is no sha256. */
 export function lfsSha256OfEtag(etag: string): string | undefined {
-  return /^[0-9a-f]{64}$/.test(etag) ? etag : undefined;
+  return SHA256_HEX.test(etag) ? etag : undefined;
 }
 
 /** One blob being written. Bytes a broken transfer left behind are kept for a resume. */

@@ -7,6 +7,7 @@
 import { AbortError } from '../abort-error.js';
 import { DownloadError } from './download-error.js';
 import { revisionUrl } from './repo.js';
+import { SHA256_HEX } from '../sha256.js';
 
 /** One file of a model repo as the hub states it; sizes and hashes are what a download is checked against. */
 export interface RepoFile {
@@ -39,7 +40,6 @@ export interface RequestContext {
   timeoutMs: number;
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 const SHA1_HEX = /^[0-9a-f]{40}$/;
 
 /** Request headers every hub request carries (a token for private or gated repos). */

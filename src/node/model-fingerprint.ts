@@ -7,14 +7,13 @@
 // cannot write to (read-only, permissions) just means hashing again next time. A downloader that
 // verified the LFS sha256 can record it with recordWeightsSha256.
 // Does not own what the digest goes into (../model-identity.ts) or downloading (hub-download.ts).
-import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Hasher } from '../sha256.js';
+import { SHA256_HEX } from '../sha256.js';
 import { fileSource } from './file-source.js';
+import { nodeSha256 } from './resumable-download.js';
 import { weightsSha256 } from '../model-identity.js';
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 const CACHE_VERSION = 1;
 
 export interface WeightsDigestOptions {
@@ -24,12 +23,6 @@ export interface WeightsDigestOptions {
 
 /** Where the digest came from, for diagnostics and tests. */
 export type DigestSource = 'given' | 'hf-blob' | 'cache' | 'computed';
-
-/** node:crypto's sha256 behind the portable Hasher interface. */
-export function nodeSha256(): Hasher {
-  const h = createHash('sha256');
-  return { update: (bytes) => void h.update(bytes), digestHex: () => h.digest('hex') };
-}
 
 /** The cache file kept next to `weightsPath`. */
 export function digestCachePath(weightsPath: string): string {
