@@ -11,6 +11,7 @@
 // load; a load that is aborted or cut off puts what it holds under blobs/{etag}.incomplete, which
 // the next load takes over and resumes with a Range request.
 // Does not own requests (transfer.ts) or the load policy (snapshot.ts).
+import { DownloadError } from './download-error.js';
 import { lfsSha256OfEtag, MemoryBlobWriter, type BlobWriter, type CachedFile, type HubCache } from './cache.js';
 
 /** The CacheStorage cache name used when none is given. */
@@ -113,7 +114,7 @@ export class CacheApiStore implements HubCache {
         const response = await cache.match(blobKey);
         const bytes = response ? new Uint8Array(await response.arrayBuffer()) : undefined;
         if (!bytes || bytes.byteLength !== size) {
-          throw new Error(`the browser cache lost ${repo} blob ${etag} (${bytes?.byteLength ?? 'no'} bytes of ${size})`);
+          throw new DownloadError('HUB_NOT_CACHED', `the browser cache lost ${repo} blob ${etag} (${bytes?.byteLength ?? 'no'} bytes of ${size}); load again to fetch it`);
         }
         return bytes;
       },

@@ -5,6 +5,7 @@
 import { CacheApiStore, hasCacheApi } from './browser-cache.js';
 import { NoCache, type HubCache } from './cache.js';
 import type { HubOptions, ModelSnapshot } from './snapshot.js';
+import { DownloadError } from './download-error.js';
 
 /** Hub options plus where the files are kept. */
 export interface PretrainedOptions extends HubOptions {
@@ -38,7 +39,7 @@ export async function snapshotContents(snapshot: ModelSnapshot): Promise<Snapsho
   const read = async (path: string) => snapshot.files.get(path)?.bytes();
   const [config, vocab, weights] = await Promise.all([read('config.json'), read('vocab.txt'), read('model.safetensors')]);
   // fetchSnapshot guarantees the three; a custom cache that loses one between calls is caught here.
-  if (!config || !vocab || !weights) throw new Error(`${snapshot.repo}@${snapshot.commit}: the cache lost a required file`);
+  if (!config || !vocab || !weights) throw new DownloadError('HUB_NOT_CACHED', `${snapshot.repo}@${snapshot.commit}: the cache lost a required file; load again to fetch it`);
   return {
     config,
     vocab,
