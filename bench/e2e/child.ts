@@ -8,6 +8,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadEngine, type EngineName, type EngineOutputs, type EnginePaths, type OursDtype } from './engines.js';
 import { makeBatch } from './inputs.js';
+import { corpusTokens, type Corpus, type CorpusResult } from './corpora.js';
 import { median } from '../median.js';
 
 export interface TimedCase {
@@ -37,6 +38,9 @@ export interface ChildSpec {
   vocabSize: number;
   cases: TimedCase[];
   parityCases: ParityCase[];
+  /** Corpus-throughput rows: each corpus embedded whole, `corpusReps` timed passes after a warm-up. */
+  corpora: Corpus[];
+  corpusReps: number;
   /** Folder for the outputs (raw little-endian f32). */
   outDir: string;
 }
@@ -70,6 +74,7 @@ export interface ChildResult {
   /** 1-minute load average when the process started and when it ended (the machine is shared). */
   loadAverage: [number, number];
   cases: CaseResult[];
+  corpora: CorpusResult[];
   parity: Array<{ id: string; lengths: number[]; outputs: OutputFiles }>;
 }
 
@@ -137,6 +142,21 @@ async function main(): Promise<void> {
     log(`T=${c.T} B=${c.B}: ${reps} runs, median ${result.medianMs.toFixed(1)} ms (${(result.medianMs / c.B).toFixed(1)} ms/seq)`);
   }
 
+  const corpora: CorpusResult[] = [];
+  for (const c of spec.corpora) {
+    const ids = c.ids.map((x) => Int32Array.from(x));
+    await engine.embedCorpus(c.texts, ids); // warm-up: JIT and heap growth at these lengths
+    const runsMs: number[] = [];
+    for (let r = 0; r < spec.corpusReps; r++) {
+      const s = performance.now();
+      const n = await engine.embedCorpus(c.texts, ids);
+      runsMs.push(performance.now() - s);
+      if (n !== c.texts.length) throw new Error(`${c.name}: ${n} vectors for ${c.texts.length} texts`);
+    }
+    corpora.push({ name: c.name, texts: c.texts.length, tokens: corpusTokens(c), runsMs, medianMs: median(runsMs) });
+    log(`${c.name}: ${spec.corpusReps} runs, median ${median(runsMs).toFixed(0)} ms (${((1000 * c.texts.length) / median(runsMs)).toFixed(1)} passages/s)`);
+  }
+
   const parity: ChildResult['parity'] = [];
   for (const p of spec.parityCases) {
     const out = await engine.outputs(makeBatch(spec.seed, p.lengths, spec.vocabSize));
@@ -153,6 +173,7 @@ async function main(): Promise<void> {
     peakRssMiB: procStatusMiB('VmHWM'),
     loadAverage: [loadAtStart, loadavg()[0]],
     cases,
+    corpora,
     parity,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);

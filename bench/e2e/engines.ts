@@ -25,6 +25,12 @@ export interface Engine {
   readonly name: EngineName;
   /** The timed call: pooled vectors for a batch (all sequences in one forward pass), as [B, C]. */
   run(batch: Int32Array[]): Promise<Float32Array>;
+  /**
+   * The corpus-throughput call: pooled vectors of every text. Ours is `embed(texts)` (its own
+   * tokenization and batching, as a user calls it); the peers run `ids` (the same tokens) one
+   * sequence at a time at its own length, so they pad nothing and tokenize nothing.
+   */
+  embedCorpus(texts: string[], ids: Int32Array[]): Promise<number>;
   /** Untimed: both outputs for a batch (may be padded: sequences of different lengths). */
   outputs(batch: Int32Array[]): Promise<EngineOutputs>;
   dispose(): Promise<void>;
@@ -68,6 +74,10 @@ async function loadOurs(paths: EnginePaths, threads: number, dtype: OursDtype): 
       const out = new Float32Array(vectors.length * C);
       vectors.forEach((v, b) => out.set(v, b * C));
       return out;
+    },
+    async embedCorpus(texts) {
+      const vectors = await encoder.embed(texts, { pooling: 'pooler' });
+      return vectors.length;
     },
     async outputs(batch) {
       // Same-length batches (every timed case) run in the slices embedIds cuts (<= 512 padded
@@ -124,13 +134,18 @@ function ortEngine(name: EngineName, ort: Ort, session: OrtCommon.InferenceSessi
       },
     };
   };
+  const run = async (batch: Int32Array[]): Promise<Float32Array> => {
+    // Ask for pooler_output only, as `embedIds` returns pooled vectors only (the graph still
+    // computes last_hidden_state, which pooler_output depends on).
+    const out = await session.run(feeds(batch).feeds, ['pooler_output']);
+    return out.pooler_output.data as Float32Array;
+  };
   return {
     name,
-    async run(batch) {
-      // Ask for pooler_output only, as `embedIds` returns pooled vectors only (the graph still
-      // computes last_hidden_state, which pooler_output depends on).
-      const out = await session.run(feeds(batch).feeds, ['pooler_output']);
-      return out.pooler_output.data as Float32Array;
+    run,
+    async embedCorpus(_texts, ids) {
+      for (const seq of ids) await run([seq]);
+      return ids.length;
     },
     async outputs(batch) {
       const f = feeds(batch);
