@@ -25,6 +25,9 @@
 // - packed weight: [OUT][INp] int8, then OUT f32 scales.
 // Row ranges: every kernel takes a first row and a count, so a thread pool can split rows.
 
+import { layerNorm } from './layernorm';
+import { gelu } from './activations';
+
 /** IN is padded to a multiple of this (one v128 of int8 weights). */
 const K_ALIGN: i32 = 16;
 /** Bytes after each quantized row: scale (f32), padding to 16. */
@@ -180,28 +183,35 @@ function hsumi(c: v128): i32 {
   return i32x4.extract_lane(c, 0) + i32x4.extract_lane(c, 1) + i32x4.extract_lane(c, 2) + i32x4.extract_lane(c, 3);
 }
 
-/** Dequantize 4 integer sums of one row: f32(acc) · sx · sw[0..4) + bias[0..4), stored at o. */
+/** Dequantize 4 integer sums of one row: f32(acc) · sx · sw[0..4) + bias[0..4), stored at o; plus
+ *  the residual at o + rd when rd is not 0 (one more f32 add, after the bias: the order bert.ts's
+ *  separate residual add had). */
 // @ts-ignore: decorator
 @inline
-function finish4(o: usize, acc: v128, sx: f32, sw: usize, bias: usize): void {
+function finish4(o: usize, acc: v128, sx: f32, sw: usize, bias: usize, rd: usize): void {
   const f = f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(acc), f32x4.splat(sx)), v128.load(sw));
-  v128.store(o, f32x4.add(f, v128.load(bias)));
+  let r = f32x4.add(f, v128.load(bias));
+  if (rd) r = f32x4.add(r, v128.load(o + rd));
+  v128.store(o, r);
 }
 
 /** The same for one output. */
 // @ts-ignore: decorator
 @inline
-function finish1(o: usize, acc: i32, sx: f32, sw: usize, bias: usize): void {
-  store<f32>(o, <f32>acc * sx * load<f32>(sw) + load<f32>(bias));
+function finish1(o: usize, acc: i32, sx: f32, sw: usize, bias: usize, rd: usize): void {
+  let r = <f32>acc * sx * load<f32>(sw) + load<f32>(bias);
+  if (rd) r += load<f32>(o + rd);
+  store<f32>(o, r);
 }
 
 /** Dequantize [row r c0, r c1, r+1 c0, r+1 c1] into two rows of 2 outputs (finish4's arithmetic). */
 // @ts-ignore: decorator
 @inline
-function finish2x2(o: usize, os: usize, acc: v128, sx0: f32, sx1: f32, sw: usize, bias: usize): void {
+function finish2x2(o: usize, os: usize, acc: v128, sx0: f32, sx1: f32, sw: usize, bias: usize, rd: usize): void {
   const sx = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(sx0), 2, sx1), 3, sx1);
   const f = f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(acc), sx), v128.load64_splat(sw));
-  const r = f32x4.add(f, v128.load64_splat(bias));
+  let r = f32x4.add(f, v128.load64_splat(bias));
+  if (rd) r = f32x4.add(r, v128.load64_lane(o + os + rd, v128.load64_zero(o + rd), 1));
   v128.store64_lane(o, r, 0);
   v128.store64_lane(o + os, r, 1);
 }
@@ -214,7 +224,7 @@ function finish2x2(o: usize, os: usize, acc: v128, sx0: f32, sx1: f32, sw: usize
  */
 // @ts-ignore: decorator
 @inline
-function tile4x2(o0: usize, os: usize, q0: usize, qs: usize, w: usize, inp: usize, sw: usize, bias: usize): void {
+function tile4x2(o0: usize, os: usize, q0: usize, qs: usize, w: usize, inp: usize, sw: usize, bias: usize, rd: usize): void {
   let a00 = i32x4.splat(0), a01 = a00, a10 = a00, a11 = a00;
   let a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   const w1 = w + inp;
@@ -236,14 +246,14 @@ function tile4x2(o0: usize, os: usize, q0: usize, qs: usize, w: usize, inp: usiz
     a31 = i32x4.add(a31, i32x4.dot_i16x8_s(x, y1));
   }
   const xt = inp * 2;
-  finish2x2(o0, os, hsum4i(a00, a01, a10, a11), load<f32>(q0 + xt), load<f32>(q1 + xt), sw, bias);
-  finish2x2(o0 + os * 2, os, hsum4i(a20, a21, a30, a31), load<f32>(q2 + xt), load<f32>(q3 + xt), sw, bias);
+  finish2x2(o0, os, hsum4i(a00, a01, a10, a11), load<f32>(q0 + xt), load<f32>(q1 + xt), sw, bias, rd);
+  finish2x2(o0 + os * 2, os, hsum4i(a20, a21, a30, a31), load<f32>(q2 + xt), load<f32>(q3 + xt), sw, bias, rd);
 }
 
 /** 1 row × 4 columns (rows past the last 4-row tile, e.g. the pooler's few rows). */
 // @ts-ignore: decorator
 @inline
-function tile1x4(o0: usize, q0: usize, w: usize, inp: usize, sw: usize, bias: usize): void {
+function tile1x4(o0: usize, q0: usize, w: usize, inp: usize, sw: usize, bias: usize, rd: usize): void {
   let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   const w1 = w + inp, w2 = w + inp * 2, w3 = w + inp * 3;
   for (let k: usize = 0; k < inp; k += 8) {
@@ -253,7 +263,7 @@ function tile1x4(o0: usize, q0: usize, w: usize, inp: usize, sw: usize, bias: us
     a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w2 + k)));
     a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w3 + k)));
   }
-  finish4(o0, hsum4i(a0, a1, a2, a3), load<f32>(q0 + inp * 2), sw, bias);
+  finish4(o0, hsum4i(a0, a1, a2, a3), load<f32>(q0 + inp * 2), sw, bias, rd);
 }
 
 /** 1 row × 1 column. */
@@ -272,6 +282,17 @@ function dot1(q0: usize, w: usize, inp: usize): i32 {
  * same exact integer sum and the same f32 arithmetic whichever tile computes it.
  */
 export function linearQ8(out: usize, q: usize, w: usize, bias: usize, rows: i32, IN: i32, OUT: i32): void {
+  linearQ8Add(out, q, w, bias, 0, rows, IN, OUT);
+}
+
+/**
+ * linearQ8 with the residual added in the epilogue: out = (dequant(q · Wqᵀ) + bias) + residual
+ * (residual [rows, OUT] f32, or 0 for none) — bit for bit linearQ8 then a separate `add`, without
+ * the second pass over out. residual may not overlap out.
+ */
+export function linearQ8Add(out: usize, q: usize, w: usize, bias: usize, residual: usize, rows: i32, IN: i32, OUT: i32): void {
+  // The residual as an offset from the output address (0: none); wraps harmlessly when below out.
+  const rd: usize = residual ? residual - out : 0;
   const inp = <usize>paddedIn(IN);
   const xt = inp * 2;
   const qs = <usize>qRowBytes(IN);
@@ -289,14 +310,14 @@ export function linearQ8(out: usize, q: usize, w: usize, bias: usize, rows: i32,
       const sw = scales + <usize>n * F32;
       const bn = bias + <usize>n * F32;
       const on = out + <usize>n * F32;
-      for (let t = t0; t < t1; t += 4) tile4x2(on + <usize>t * os, os, q + <usize>t * qs, qs, wn, inp, sw, bn);
+      for (let t = t0; t < t1; t += 4) tile4x2(on + <usize>t * os, os, q + <usize>t * qs, qs, wn, inp, sw, bn, rd);
     }
   }
   if (mainCols < OUT) {
     const n = mainCols;
     for (let t = 0; t < mainRows; t++) {
       const q0 = q + <usize>t * qs;
-      finish1(out + <usize>t * os + <usize>n * F32, dot1(q0, w + <usize>n * inp, inp), load<f32>(q0 + xt), scales + <usize>n * F32, bias + <usize>n * F32);
+      finish1(out + <usize>t * os + <usize>n * F32, dot1(q0, w + <usize>n * inp, inp), load<f32>(q0 + xt), scales + <usize>n * F32, bias + <usize>n * F32, rd);
     }
   }
   for (let t = mainRows; t < rows; t++) {
@@ -304,7 +325,36 @@ export function linearQ8(out: usize, q: usize, w: usize, bias: usize, rows: i32,
     const o0 = out + <usize>t * os;
     const sx = load<f32>(q0 + xt);
     let n = 0;
-    for (; n + 4 <= OUT; n += 4) tile1x4(o0 + <usize>n * F32, q0, w + <usize>n * inp, inp, scales + <usize>n * F32, bias + <usize>n * F32);
-    for (; n < OUT; n++) finish1(o0 + <usize>n * F32, dot1(q0, w + <usize>n * inp, inp), sx, scales + <usize>n * F32, bias + <usize>n * F32);
+    for (; n + 4 <= OUT; n += 4) tile1x4(o0 + <usize>n * F32, q0, w + <usize>n * inp, inp, scales + <usize>n * F32, bias + <usize>n * F32, rd);
+    for (; n < OUT; n++) finish1(o0 + <usize>n * F32, dot1(q0, w + <usize>n * inp, inp), sx, scales + <usize>n * F32, bias + <usize>n * F32, rd);
+  }
+}
+
+/**
+ * LayerNorm then quantizeRows, row by row (the row is still in L1 when it is quantized): out ←
+ * layerNorm(x) (f32, the residual the next block adds), q ← quantizeRows(out) — bit for bit the two
+ * kernels one after the other. out may equal x.
+ */
+export function layerNormQuantizeRows(out: usize, q: usize, x: usize, gamma: usize, beta: usize, rows: i32, C: i32, eps: f32): void {
+  const rowBytes = <usize>C * F32;
+  const qs = <usize>qRowBytes(C);
+  for (let r = 0; r < rows; r++) {
+    const o = out + <usize>r * rowBytes;
+    layerNorm(o, x + <usize>r * rowBytes, gamma, beta, 1, C, eps);
+    quantizeRows(q + <usize>r * qs, o, 1, C);
+  }
+}
+
+/**
+ * GELU in place then quantizeRows, row by row: x ← GELU(x), q ← quantizeRows(x) — bit for bit the two
+ * kernels one after the other (gelu is element-wise, its tail agrees with its body).
+ */
+export function geluQuantizeRows(q: usize, x: usize, rows: i32, IN: i32): void {
+  const rowBytes = <usize>IN * F32;
+  const qs = <usize>qRowBytes(IN);
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * rowBytes;
+    gelu(xr, IN);
+    quantizeRows(q + <usize>r * qs, xr, 1, IN);
   }
 }

@@ -19,6 +19,9 @@ export type RawLowPrecisionKernels = Pick<
   | 'packedLinearInt8Bytes'
   | 'packLinearInt8'
   | 'linearInt8'
+  | 'linearInt8Add'
+  | 'layerNormQuantizeRows'
+  | 'geluQuantizeRows'
   | 'f32ToF16'
   | 'f16ToF32'
 >;
@@ -97,10 +100,15 @@ export function f16Table(): Float32Array {
   return f16Values;
 }
 
-/** The lower-precision kernels over `memory` (views re-created per call: the heap may have grown). */
-export function referenceLowPrecisionKernels(memory: WebAssembly.Memory): RawLowPrecisionKernels {
+/** The f32 kernels the fused int8 kernels start with (the backend's own). */
+type F32Halves = Pick<KernelBackend, 'layerNorm' | 'gelu'>;
+
+/** The lower-precision kernels over `memory` (views re-created per call: the heap may have grown);
+ *  `f32()` gives the backend's layerNorm and gelu, which the fused kernels run before quantizing
+ *  (the same composition as assembly/quant.ts, so each half matches its unfused kernel). */
+export function referenceLowPrecisionKernels(memory: WebAssembly.Memory, f32: () => F32Halves): RawLowPrecisionKernels {
   const rowStride = (IN: number) => paddedIn(IN) * 2 + ROW_TAIL;
-  return {
+  const k: RawLowPrecisionKernels = {
     quantizedRowsBytes: (T, IN) => T * rowStride(IN),
     quantizeRows(q, x, T, IN) {
       const h = new Float32Array(memory.buffer);
@@ -149,6 +157,19 @@ export function referenceLowPrecisionKernels(memory: WebAssembly.Memory): RawLow
         }
       }
     },
+    linearInt8Add(out, q, w, bias, residual, T, IN, OUT) {
+      k.linearInt8(out, q, w, bias, T, IN, OUT);
+      const h = new Float32Array(memory.buffer);
+      for (let i = 0; i < T * OUT; i++) h[out / 4 + i] = h[out / 4 + i] + h[residual / 4 + i];
+    },
+    layerNormQuantizeRows(out, q, x, gamma, beta, T, C, eps) {
+      f32().layerNorm(out, x, gamma, beta, T, C, eps);
+      k.quantizeRows(q, out, T, C);
+    },
+    geluQuantizeRows(q, x, T, IN) {
+      f32().gelu(x, T * IN);
+      k.quantizeRows(q, x, T, IN);
+    },
     f32ToF16(dst, src, n) {
       const bits = new Uint32Array(memory.buffer);
       const u = new Uint16Array(memory.buffer);
@@ -160,4 +181,5 @@ export function referenceLowPrecisionKernels(memory: WebAssembly.Memory): RawLow
       for (let i = 0; i < n; i++) bits[dst / 4 + i] = f16BitsToF32Bits(u[src / 2 + i]);
     },
   };
+  return k;
 }

@@ -133,7 +133,8 @@ export function createReferenceBackend(): KernelBackend {
         h[o + r] = s;
       }
     },
-    ...referenceLowPrecisionKernels(memory),
+    // The fused int8 kernels are layerNorm / gelu then quantizeRows: the f32 halves are these.
+    ...referenceLowPrecisionKernels(memory, () => raw),
   };
   return guardBackend('reference', arena, raw);
 }

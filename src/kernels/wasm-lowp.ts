@@ -10,12 +10,16 @@ export interface LowPrecisionExports {
   quantize_rows_i8(q: number, x: number, rows: number, IN: number): void;
   pack_linear_i8(dstRows: number, dstScales: number, src: number, rows: number, IN: number): void;
   linear_q8(out: number, q: number, w: number, bias: number, rows: number, IN: number, OUT: number): void;
+  linear_q8_add(out: number, q: number, w: number, bias: number, residual: number, rows: number, IN: number, OUT: number): void;
+  layernorm_quantize_i8(out: number, q: number, x: number, gamma: number, beta: number, rows: number, C: number, eps: number): void;
+  gelu_quantize_i8(q: number, x: number, rows: number, IN: number): void;
   f32_to_f16(dst: number, src: number, n: number): void;
   f16_to_f32(dst: number, src: number, n: number): void;
 }
 
 export const LOW_PRECISION_EXPORTS: ReadonlyArray<keyof LowPrecisionExports> = [
   'q_row_bytes_i8', 'quantize_rows_i8', 'pack_linear_i8', 'linear_q8', 'f32_to_f16', 'f16_to_f32',
+  'linear_q8_add', 'layernorm_quantize_i8', 'gelu_quantize_i8',
 ];
 
 export function lowPrecisionKernels(ex: LowPrecisionExports): RawLowPrecisionKernels {
@@ -29,6 +33,9 @@ export function lowPrecisionKernels(ex: LowPrecisionExports): RawLowPrecisionKer
       ex.pack_linear_i8(dst + r0 * inp, dst + OUT * inp + r0 * 4, src, rows, IN);
     },
     linearInt8: (out, q, w, bias, T, IN, OUT) => ex.linear_q8(out, q, w, bias, T, IN, OUT),
+    linearInt8Add: (out, q, w, bias, residual, T, IN, OUT) => ex.linear_q8_add(out, q, w, bias, residual, T, IN, OUT),
+    layerNormQuantizeRows: (out, q, x, gamma, beta, T, C, eps) => ex.layernorm_quantize_i8(out, q, x, gamma, beta, T, C, eps),
+    geluQuantizeRows: (q, x, T, IN) => ex.gelu_quantize_i8(q, x, T, IN),
     f32ToF16: (dst, src, n) => ex.f32_to_f16(dst, src, n),
     f16ToF32: (dst, src, n) => ex.f16_to_f32(dst, src, n),
   };
