@@ -55,9 +55,26 @@ export function xLevels(IN: i32): i32 {
   return <i32>min<i64>(X_LEVELS_MAX, <i64>0x7fffffff / (<i64>W_LEVELS * <i64>paddedIn(IN)));
 }
 
-/** Bytes per quantized activation row. */
+/** Activation levels of 7-bit rows: [0, 127], the operand relaxed_dot's i7 side takes. */
+const U7_LEVELS: i32 = 127;
+/** Row format tag (row tail + 12): 7-bit unsigned rows with a zero point (geluQuantizeRows in the
+ *  relaxed build); 0 is the 12-bit rows'. */
+const FORMAT_U7: i32 = 1;
+
+/** 1 where geluQuantizeRows writes 7-bit rows (relaxed build), 0 where every row is 12-bit. */
+export function int8ActivationsU7(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}
+
+/** Bytes per quantized activation row (either format: 7-bit rows use the first INp bytes). */
 export function qRowBytes(IN: i32): i32 {
   return paddedIn(IN) * 2 + ROW_TAIL;
+}
+
+/** Bytes after a packed weight's OUT rows of INp int8: the f32 scales, and in the relaxed build the
+ *  i32 row sums Σ_k wq[n, k] (the zero-point correction). */
+export function packedTailBytesPerRow(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 8 : 4;
 }
 
 /** max|x[0..n)|, NaN if any element is NaN (f32x4.max propagates NaN). */
@@ -133,12 +150,83 @@ export function quantizeRows(q: usize, x: usize, rows: i32, IN: i32): void {
   }
 }
 
+/** min(0, x[0..n)) and max(0, x[0..n)) of the last rowRange call, NaN if any element is NaN. */
+let rangeLo: f32 = 0;
+let rangeHi: f32 = 0;
+
+/** Sets rangeLo, rangeHi for x[0..n) (f32x4.min/max propagate NaN). */
+function rowRange(x: usize, n: i32): void {
+  let lo = f32x4.splat(0), hi = lo;
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const v = v128.load(x + <usize>k * F32);
+    lo = f32x4.min(lo, v);
+    hi = f32x4.max(hi, v);
+  }
+  let l = min(min(f32x4.extract_lane(lo, 0), f32x4.extract_lane(lo, 1)), min(f32x4.extract_lane(lo, 2), f32x4.extract_lane(lo, 3)));
+  let h = max(max(f32x4.extract_lane(hi, 0), f32x4.extract_lane(hi, 1)), max(f32x4.extract_lane(hi, 2), f32x4.extract_lane(hi, 3)));
+  for (; k < n; k++) {
+    const v = load<f32>(x + <usize>k * F32);
+    l = min(l, v);
+    h = max(h, v);
+  }
+  rangeLo = l;
+  rangeHi = h;
+}
+
+/**
+ * 7-bit rows (relaxed build, GELU outputs): per row, asymmetric over [lo, hi] = [min(x, 0), max(x, 0)]:
+ * range = hi - lo, scale = range/127, zp = clamp(nearest(-lo · 127/range), 0, 127),
+ * xq = clamp(nearest(x · 127/range) + zp, 0, 127), bytes [0, INp) of the row (bytes [INp, 2·INp)
+ * zero); x ≈ scale · (xq - zp). Zero/tiny range: zeros, scale 0, zp 0. NaN/±∞ (or a range past
+ * f32, |x| > 1.7e38): scale NaN. Row tail: scale (f32), zp (i32), 0 (i32), FORMAT_U7 (i32).
+ */
+function quantizeRowsU7(q: usize, x: usize, rows: i32, IN: i32): void {
+  const qs = <usize>qRowBytes(IN);
+  const inp = paddedIn(IN);
+  const top = i8x16.splat(<i8>U7_LEVELS);
+  for (let r = 0; r < rows; r++) {
+    const src = x + <usize>r * <usize>IN * F32;
+    const dst = q + <usize>r * qs;
+    rowRange(src, IN);
+    const range = rangeHi - rangeLo;
+    let scale: f32 = 0;
+    let zp = 0;
+    let k = 0;
+    if (range >= TINY && range < Infinity) {
+      const invs: f32 = <f32>U7_LEVELS / range;
+      scale = range / <f32>U7_LEVELS;
+      zp = min(max(round1(-rangeLo, invs), 0), U7_LEVELS);
+      const inv = f32x4.splat(invs);
+      const z = i32x4.splat(zp);
+      for (; k + 16 <= IN; k += 16) {
+        const p = src + <usize>k * F32;
+        const a = i16x8.narrow_i32x4_s(i32x4.add(round4(v128.load(p), inv), z), i32x4.add(round4(v128.load(p, V128), inv), z));
+        const b = i16x8.narrow_i32x4_s(i32x4.add(round4(v128.load(p, 2 * V128), inv), z), i32x4.add(round4(v128.load(p, 3 * V128), inv), z));
+        // narrow_u saturates below at 0; the min caps the one-level overshoot rounding can give.
+        v128.store(dst + <usize>k, i8x16.min_u(i8x16.narrow_i16x8_u(a, b), top));
+      }
+      for (; k < IN; k++) store<u8>(dst + <usize>k, <u8>min(max(round1(load<f32>(src + <usize>k * F32), invs) + zp, 0), U7_LEVELS));
+    } else if (!(range < Infinity)) {
+      scale = NaN;
+    }
+    for (; k < inp; k++) store<u8>(dst + <usize>k, 0);
+    memory.fill(dst + <usize>inp, 0, <usize>inp);
+    const xt = dst + <usize>inp * 2;
+    store<f32>(xt, scale);
+    store<i32>(xt, zp, 4);
+    store<i32>(xt, 0, 8);
+    store<i32>(xt, FORMAT_U7, 12);
+  }
+}
+
 /**
  * Pack rows [0, rows) of a Linear weight (f32, [rows, IN] at src: rows r0.. of W[OUT, IN]) into
  * `dstRows` (rows × INp int8: the packed rows r0..) and `dstScales` (rows f32): per row
- * sw = max|w|/127, wq = nearest(w · 127/max|w|).
+ * sw = max|w|/127, wq = nearest(w · 127/max|w|); in the relaxed build also `dstSums` (rows i32,
+ * Σ_k wq; the baseline build ignores it).
  */
-export function packLinearI8(dstRows: usize, dstScales: usize, src: usize, rows: i32, IN: i32): void {
+export function packLinearI8(dstRows: usize, dstScales: usize, dstSums: usize, src: usize, rows: i32, IN: i32): void {
   const inp = paddedIn(IN);
   const lim = i8x16.splat(<i8>W_LEVELS);
   const nlim = i8x16.splat(<i8>-W_LEVELS);
@@ -164,6 +252,12 @@ export function packLinearI8(dstRows: usize, dstScales: usize, src: usize, rows:
     }
     for (; k < inp; k++) store<i8>(d + <usize>k, 0);
     store<f32>(dstScales + <usize>r * F32, scale);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      // Σ_k wq[n, k] (|Σ| ≤ 127 · INp: exact in i32), for the zero-point correction of linearQ8.
+      let acc = i32x4.splat(0);
+      for (let j = 0; j < inp; j += 16) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(d + <usize>j))));
+      store<i32>(dstSums + <usize>r * F32, hsumi(acc));
+    }
   }
 }
 
@@ -221,54 +315,108 @@ function finish2x2(o: usize, os: usize, acc: v128, sx0: f32, sx1: f32, sw: usize
  * rows) + 4 plain loads of x (already int16), 8 i32x4.dot_i16x8_s + 8 adds. 8 accumulators + 2 W
  * + 1 x + 1 product register fit V8's 15 usable xmm registers; 6 × 2 spills (measured 25 % slower),
  * 2 × 4 needs 4 widenings per step (~8 % slower).
+ * Relaxed build: per k step of 16, 2 loads of W and 4 of x (bytes), 8 relaxed dots that accumulate
+ * (one vpdpbusd each where the CPU has AVX-VNNI; pmaddubsw + pmaddwd + add without), then the
+ * zero-point correction zp[row] · Σwq[col] subtracted from the exact integer sums.
  */
 // @ts-ignore: decorator
 @inline
-function tile4x2(o0: usize, os: usize, q0: usize, qs: usize, w: usize, inp: usize, sw: usize, bias: usize, rd: usize): void {
+function tile4x2(o0: usize, os: usize, q0: usize, qs: usize, w: usize, inp: usize, sw: usize, bias: usize, rd: usize, sums: usize, u7: bool): void {
   let a00 = i32x4.splat(0), a01 = a00, a10 = a00, a11 = a00;
   let a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   const w1 = w + inp;
   const q1 = q0 + qs, q2 = q0 + qs * 2, q3 = q0 + qs * 3;
-  for (let k: usize = 0; k < inp; k += 8) {
-    const y0 = v128.load8x8_s(w + k);
-    const y1 = v128.load8x8_s(w1 + k);
-    let x = v128.load(q0 + k * 2);
-    a00 = i32x4.add(a00, i32x4.dot_i16x8_s(x, y0));
-    a01 = i32x4.add(a01, i32x4.dot_i16x8_s(x, y1));
-    x = v128.load(q1 + k * 2);
-    a10 = i32x4.add(a10, i32x4.dot_i16x8_s(x, y0));
-    a11 = i32x4.add(a11, i32x4.dot_i16x8_s(x, y1));
-    x = v128.load(q2 + k * 2);
-    a20 = i32x4.add(a20, i32x4.dot_i16x8_s(x, y0));
-    a21 = i32x4.add(a21, i32x4.dot_i16x8_s(x, y1));
-    x = v128.load(q3 + k * 2);
-    a30 = i32x4.add(a30, i32x4.dot_i16x8_s(x, y0));
-    a31 = i32x4.add(a31, i32x4.dot_i16x8_s(x, y1));
+  if (ASC_FEATURE_RELAXED_SIMD && u7) {
+    for (let k: usize = 0; k < inp; k += 16) {
+      const y0 = v128.load(w + k);
+      const y1 = v128.load(w1 + k);
+      let x = v128.load(q0 + k);
+      a00 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y0, x, a00);
+      a01 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y1, x, a01);
+      x = v128.load(q1 + k);
+      a10 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y0, x, a10);
+      a11 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y1, x, a11);
+      x = v128.load(q2 + k);
+      a20 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y0, x, a20);
+      a21 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y1, x, a21);
+      x = v128.load(q3 + k);
+      a30 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y0, x, a30);
+      a31 = i32x4.relaxed_dot_i8x16_i7x16_add_s(y1, x, a31);
+    }
+  } else {
+    for (let k: usize = 0; k < inp; k += 8) {
+      const y0 = v128.load8x8_s(w + k);
+      const y1 = v128.load8x8_s(w1 + k);
+      let x = v128.load(q0 + k * 2);
+      a00 = i32x4.add(a00, i32x4.dot_i16x8_s(x, y0));
+      a01 = i32x4.add(a01, i32x4.dot_i16x8_s(x, y1));
+      x = v128.load(q1 + k * 2);
+      a10 = i32x4.add(a10, i32x4.dot_i16x8_s(x, y0));
+      a11 = i32x4.add(a11, i32x4.dot_i16x8_s(x, y1));
+      x = v128.load(q2 + k * 2);
+      a20 = i32x4.add(a20, i32x4.dot_i16x8_s(x, y0));
+      a21 = i32x4.add(a21, i32x4.dot_i16x8_s(x, y1));
+      x = v128.load(q3 + k * 2);
+      a30 = i32x4.add(a30, i32x4.dot_i16x8_s(x, y0));
+      a31 = i32x4.add(a31, i32x4.dot_i16x8_s(x, y1));
+    }
   }
   const xt = inp * 2;
-  finish2x2(o0, os, hsum4i(a00, a01, a10, a11), load<f32>(q0 + xt), load<f32>(q1 + xt), sw, bias, rd);
-  finish2x2(o0 + os * 2, os, hsum4i(a20, a21, a30, a31), load<f32>(q2 + xt), load<f32>(q3 + xt), sw, bias, rd);
+  let s0 = hsum4i(a00, a01, a10, a11);
+  let s1 = hsum4i(a20, a21, a30, a31);
+  if (ASC_FEATURE_RELAXED_SIMD && u7) {
+    // [zp(r) · Σw(c0), zp(r) · Σw(c1), zp(r+1) · Σw(c0), zp(r+1) · Σw(c1)]: exact, like the sums.
+    const ws = v128.load64_splat(sums);
+    s0 = i32x4.sub(s0, i32x4.mul(zp2(load<i32>(q0 + xt, 4), load<i32>(q1 + xt, 4)), ws));
+    s1 = i32x4.sub(s1, i32x4.mul(zp2(load<i32>(q2 + xt, 4), load<i32>(q3 + xt, 4)), ws));
+  }
+  finish2x2(o0, os, s0, load<f32>(q0 + xt), load<f32>(q1 + xt), sw, bias, rd);
+  finish2x2(o0 + os * 2, os, s1, load<f32>(q2 + xt), load<f32>(q3 + xt), sw, bias, rd);
+}
+
+/** [a, a, b, b] as i32x4. */
+// @ts-ignore: decorator
+@inline
+function zp2(a: i32, b: i32): v128 {
+  return i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(a), 2, b), 3, b);
 }
 
 /** 1 row × 4 columns (rows past the last 4-row tile, e.g. the pooler's few rows). */
 // @ts-ignore: decorator
 @inline
-function tile1x4(o0: usize, q0: usize, w: usize, inp: usize, sw: usize, bias: usize, rd: usize): void {
+function tile1x4(o0: usize, q0: usize, w: usize, inp: usize, sw: usize, bias: usize, rd: usize, sums: usize, u7: bool): void {
   let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   const w1 = w + inp, w2 = w + inp * 2, w3 = w + inp * 3;
-  for (let k: usize = 0; k < inp; k += 8) {
-    const x0 = v128.load(q0 + k * 2);
-    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w + k)));
-    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w1 + k)));
-    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w2 + k)));
-    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w3 + k)));
+  if (ASC_FEATURE_RELAXED_SIMD && u7) {
+    for (let k: usize = 0; k < inp; k += 16) {
+      const x0 = v128.load(q0 + k);
+      a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(w + k), x0, a0);
+      a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(w1 + k), x0, a1);
+      a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(w2 + k), x0, a2);
+      a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(w3 + k), x0, a3);
+    }
+  } else {
+    for (let k: usize = 0; k < inp; k += 8) {
+      const x0 = v128.load(q0 + k * 2);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w + k)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w1 + k)));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w2 + k)));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x0, v128.load8x8_s(w3 + k)));
+    }
   }
-  finish4(o0, hsum4i(a0, a1, a2, a3), load<f32>(q0 + inp * 2), sw, bias, rd);
+  const xt = inp * 2;
+  let acc = hsum4i(a0, a1, a2, a3);
+  if (ASC_FEATURE_RELAXED_SIMD && u7) acc = i32x4.sub(acc, i32x4.mul(i32x4.splat(load<i32>(q0 + xt, 4)), v128.load(sums)));
+  finish4(o0, acc, load<f32>(q0 + xt), sw, bias, rd);
 }
 
-/** 1 row × 1 column. */
-function dot1(q0: usize, w: usize, inp: usize): i32 {
+/** 1 row × 1 column (zero-point corrected in the relaxed build). */
+function dot1(q0: usize, w: usize, inp: usize, sums: usize, u7: bool): i32 {
   let a = i32x4.splat(0);
+  if (ASC_FEATURE_RELAXED_SIMD && u7) {
+    for (let k: usize = 0; k < inp; k += 16) a = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(w + k), v128.load(q0 + k), a);
+    return hsumi(a) - load<i32>(q0 + inp * 2, 4) * load<i32>(sums);
+  }
   for (let k: usize = 0; k < inp; k += 8) a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(q0 + k * 2), v128.load8x8_s(w + k)));
   return hsumi(a);
 }
@@ -296,8 +444,11 @@ export function linearQ8Add(out: usize, q: usize, w: usize, bias: usize, residua
   const inp = <usize>paddedIn(IN);
   const xt = inp * 2;
   const qs = <usize>qRowBytes(IN);
+  // One format per call (the rows of one quantizing kernel): 7-bit rows take the relaxed dot.
+  const u7: bool = ASC_FEATURE_RELAXED_SIMD && rows > 0 && load<i32>(q + xt, 12) == FORMAT_U7;
   const os = <usize>OUT * F32;
   const scales = w + <usize>OUT * inp;
+  const sums = scales + <usize>OUT * F32;
   const mainRows = rows & ~3;
   const mainCols = OUT & ~1;
   // Row blocks of at most ROW_BLOCK_BYTES of quantized rows (a multiple of 4 rows): every column
@@ -310,14 +461,14 @@ export function linearQ8Add(out: usize, q: usize, w: usize, bias: usize, residua
       const sw = scales + <usize>n * F32;
       const bn = bias + <usize>n * F32;
       const on = out + <usize>n * F32;
-      for (let t = t0; t < t1; t += 4) tile4x2(on + <usize>t * os, os, q + <usize>t * qs, qs, wn, inp, sw, bn, rd);
+      for (let t = t0; t < t1; t += 4) tile4x2(on + <usize>t * os, os, q + <usize>t * qs, qs, wn, inp, sw, bn, rd, sums + <usize>n * F32, u7);
     }
   }
   if (mainCols < OUT) {
     const n = mainCols;
     for (let t = 0; t < mainRows; t++) {
       const q0 = q + <usize>t * qs;
-      finish1(out + <usize>t * os + <usize>n * F32, dot1(q0, w + <usize>n * inp, inp), load<f32>(q0 + xt), scales + <usize>n * F32, bias + <usize>n * F32, rd);
+      finish1(out + <usize>t * os + <usize>n * F32, dot1(q0, w + <usize>n * inp, inp, sums + <usize>n * F32, u7), load<f32>(q0 + xt), scales + <usize>n * F32, bias + <usize>n * F32, rd);
     }
   }
   for (let t = mainRows; t < rows; t++) {
@@ -325,8 +476,8 @@ export function linearQ8Add(out: usize, q: usize, w: usize, bias: usize, residua
     const o0 = out + <usize>t * os;
     const sx = load<f32>(q0 + xt);
     let n = 0;
-    for (; n + 4 <= OUT; n += 4) tile1x4(o0 + <usize>n * F32, q0, w + <usize>n * inp, inp, scales + <usize>n * F32, bias + <usize>n * F32, rd);
-    for (; n < OUT; n++) finish1(o0 + <usize>n * F32, dot1(q0, w + <usize>n * inp, inp), sx, scales + <usize>n * F32, bias + <usize>n * F32, rd);
+    for (; n + 4 <= OUT; n += 4) tile1x4(o0 + <usize>n * F32, q0, w + <usize>n * inp, inp, scales + <usize>n * F32, bias + <usize>n * F32, rd, sums + <usize>n * F32, u7);
+    for (; n < OUT; n++) finish1(o0 + <usize>n * F32, dot1(q0, w + <usize>n * inp, inp, sums + <usize>n * F32, u7), sx, scales + <usize>n * F32, bias + <usize>n * F32, rd);
   }
 }
 
@@ -355,6 +506,7 @@ export function geluQuantizeRows(q: usize, x: usize, rows: i32, IN: i32): void {
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * rowBytes;
     gelu(xr, IN);
-    quantizeRows(q + <usize>r * qs, xr, 1, IN);
+    if (ASC_FEATURE_RELAXED_SIMD) quantizeRowsU7(q + <usize>r * qs, xr, 1, IN);
+    else quantizeRows(q + <usize>r * qs, xr, 1, IN);
   }
 }

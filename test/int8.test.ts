@@ -13,7 +13,7 @@ import type { BertParams } from '../src/bert-params.js';
 import { bytesSource } from '../src/byte-source.js';
 import { parseBertConfig, type BertConfig } from '../src/config.js';
 import { createBackend, KernelError, type KernelBackend } from '../src/kernels/index.js';
-import { f32BitsToF16Bits, f16Table } from '../src/kernels/reference-lowp.js';
+import { f32BitsToF16Bits, f16Table, quantizeRowsU7 } from '../src/kernels/reference-lowp.js';
 import { Encoder } from '../src/encoder.js';
 import { numel, f16BitsToF32Bits } from '../src/safetensors.js';
 import { bertTensorSpecs, syntheticTensorSource } from '../src/synthetic.js';
@@ -22,7 +22,10 @@ import { cosine, diff, ErrorTable } from './helpers/compare.js';
 import { mulberry32 } from './helpers/random-text.js';
 
 const wasm = await createBackend('wasm');
-const ref = await createBackend('reference');
+/** The relaxed build (Node 24's 'auto') quantizes GELU outputs to 7 bits with a zero point and
+ *  multiplies them with the relaxed dot; the reference mirrors whichever build runs. */
+const u7 = wasm.name === 'wasm-relaxed-simd';
+const ref = await createBackend('reference', { simd: u7 ? 'relaxed' : 'baseline' });
 const table = new ErrorTable();
 
 afterAll(() => {
@@ -118,6 +121,67 @@ describe('int8 kernels: wasm vs reference (bit for bit) and vs f32', () => {
     // int8 weights × 12-bit activations on uniform data: ~0.4 % of the f32 result; the bound is
     // loose enough for every size (few terms average less), tight enough to catch a bad scale.
     expect(relError(a.out, a.f32)).toBeLessThan(0.02);
+  });
+
+  /**
+   * The int8 Linear over geluQuantizeRows' rows — in the relaxed build 7-bit rows with a zero point
+   * and the relaxed dot. The reference's GELU is float64, so the reference is given the wasm GELU's
+   * outputs: its quantizer must write the same row bytes, and its linearInt8 over those bytes the
+   * same outputs, bit for bit. Returns the outputs and the f32 Linear of the GELU outputs.
+   */
+  function checkGeluRows(c: Int8Case): { out: Float32Array; f32: Float32Array } {
+    const { T, IN, OUT } = c;
+    const rand = mulberry32(T * 1_000_003 + IN * 1009 + OUT + 7);
+    const xs = c.x ?? (() => (rand() - 0.4) * 6);
+    const m = wasm.mark();
+    const mr = ref.mark();
+    try {
+      const qb = wasm.quantizedRowsBytes(T, IN), wb = wasm.packedLinearInt8Bytes(OUT, IN);
+      const x = wasm.alloc(T * IN * 4), w = wasm.alloc(OUT * IN * 4), bias = wasm.alloc(OUT * 4);
+      const wq = wasm.alloc(wb), q = wasm.alloc(qb), out = wasm.alloc(T * OUT * 4), wf = wasm.alloc(wasm.packedLinearBytes(OUT, IN)), outF = wasm.alloc(T * OUT * 4);
+      fill(wasm, x, T * IN, (i) => xs(Math.floor(i / IN), i % IN));
+      fill(wasm, w, OUT * IN, () => rand() - 0.5);
+      fill(wasm, bias, OUT, () => rand() - 0.5);
+      wasm.packLinearInt8(wq, w, OUT, IN, 0, OUT);
+      wasm.geluQuantizeRows(q, x, T, IN);
+      wasm.linearInt8(out, q, wq, bias, T, IN, OUT);
+      wasm.packLinear(wf, w, OUT, IN);
+      wasm.linear(outF, x, wf, bias, T, IN, OUT); // x holds GELU(x) now
+      const rx = ref.alloc(T * IN * 4), rw = ref.alloc(OUT * IN * 4), rbias = ref.alloc(OUT * 4);
+      const rwq = ref.alloc(wb), rq = ref.alloc(qb), rout = ref.alloc(T * OUT * 4);
+      ref.f32(rx, T * IN).set(wasm.f32(x, T * IN));
+      ref.f32(rw, OUT * IN).set(wasm.f32(w, OUT * IN));
+      ref.f32(rbias, OUT).set(wasm.f32(bias, OUT));
+      ref.packLinearInt8(rwq, rw, OUT, IN, 0, OUT);
+      if (u7) quantizeRowsU7(ref.memory, rq, rx, T, IN);
+      else ref.quantizeRows(rq, rx, T, IN);
+      expect(heapBytes(ref, rwq, wb).equals(heapBytes(wasm, wq, wb)), 'packed weight bytes').toBe(true);
+      expect(heapBytes(ref, rq, qb).equals(heapBytes(wasm, q, qb)), 'quantized GELU rows').toBe(true);
+      ref.linearInt8(rout, rq, rwq, rbias, T, IN, OUT);
+      const o = wasm.f32(out, T * OUT).slice();
+      expectSameBits(o, ref.f32(rout, T * OUT).slice(), `GELU rows T=${T} IN=${IN} OUT=${OUT}`);
+      return { out: o, f32: wasm.f32(outF, T * OUT).slice() };
+    } finally {
+      wasm.release(m);
+      ref.release(mr);
+    }
+  }
+
+  // The same sizes: every tile and tail of the relaxed dot's loops.
+  it.each(cases)('GELU rows: T=$T IN=$IN OUT=$OUT', (c) => {
+    const a = checkGeluRows(c);
+    // 7-bit GELU outputs (one step ≈ (max - min)/127) against f32: ~1-2 % on uniform data.
+    expect(relError(a.out, a.f32)).toBeLessThan(u7 ? 0.05 : 0.02);
+  });
+
+  it('GELU rows: zero, NaN and infinite rows give bias, NaN, NaN (either row format)', () => {
+    const special = [0, NaN, Infinity];
+    const c: Int8Case = { T: 6, IN: 40, OUT: 5, x: (t, k) => (t < 3 ? (k === 3 || t === 0 ? special[t] : 0.5) : Math.sin(t * k)) };
+    const a = checkGeluRows(c);
+    const bias = checkGeluRows({ ...c, x: () => 0 }).out.subarray(0, 5);
+    expect(Array.from(a.out.subarray(0, 5)), 'zero row = bias').toEqual(Array.from(bias));
+    expect(a.out.subarray(5, 15).every(Number.isNaN), 'NaN / ∞ rows give NaN').toBe(true);
+    expect(a.out.subarray(15).every(Number.isFinite), 'other rows finite').toBe(true);
   });
 
   it('zero, tiny, NaN and infinite rows: bias, bias, NaN, NaN — other rows untouched', () => {
@@ -224,7 +288,7 @@ describe('fused int8 kernels: bit for bit the unfused sequence, and the referenc
   }
 
   for (const [T, IN] of [[5, 37], [4, 3072]] as const) {
-    it(`geluQuantizeRows T=${T} IN=${IN} = gelu then quantizeRows`, () => {
+    it(`geluQuantizeRows T=${T} IN=${IN} = gelu then quantizeRows (relaxed build: then the 7-bit rows)`, () => {
       const rand = mulberry32(T * 17 + IN);
       const m = wasm.mark();
       try {
@@ -236,12 +300,13 @@ describe('fused int8 kernels: bit for bit the unfused sequence, and the referenc
         wasm.gelu(x2, T * IN);
         wasm.quantizeRows(q2, x2, T, IN);
         expect(heapBytes(wasm, x, T * IN * 4).equals(heapBytes(wasm, x2, T * IN * 4)), 'GELU in place').toBe(true);
-        expect(heapBytes(wasm, q, qb).equals(heapBytes(wasm, q2, qb)), 'quantized rows').toBe(true);
+        if (!u7) expect(heapBytes(wasm, q, qb).equals(heapBytes(wasm, q2, qb)), 'quantized rows').toBe(true);
         const mr = ref.mark();
         try {
           const rx = ref.alloc(T * IN * 4), rq = ref.alloc(qb);
           ref.f32(rx, T * IN).set(wasm.f32(x, T * IN));
-          ref.quantizeRows(rq, rx, T, IN);
+          if (u7) quantizeRowsU7(ref.memory, rq, rx, T, IN);
+          else ref.quantizeRows(rq, rx, T, IN);
           expect(heapBytes(ref, rq, qb).equals(heapBytes(wasm, q, qb)), 'reference quantizeRows of the same rows').toBe(true);
         } finally {
           ref.release(mr);

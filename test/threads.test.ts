@@ -142,7 +142,7 @@ describe('kernel calls of synthetic-model size: bitwise the same on 1, 2 and 3 t
     for (const T of [37, 128]) {
       expectSplit('linear_q8', [0, 0, 0, 0, T, IN, OUT]);
       expectSplit('quantize_rows_i8', [0, 0, T, IN]);
-      expectSplit('pack_linear_i8', [0, 0, 0, OUT, IN]);
+      expectSplit('pack_linear_i8', [0, 0, 0, 0, OUT, IN]);
       expectSplit('linear_q8_add', [0, 0, 0, 0, 0, T, IN, OUT]);
       expectSplit('layernorm_quantize_i8', [0, 0, 0, 0, 0, T, IN, 1e-12]);
       expectSplit('gelu_quantize_i8', [0, 0, T, OUT]);

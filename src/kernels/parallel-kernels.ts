@@ -153,13 +153,14 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
     grain: 1,
     nsPerRow: (a) => 4 * a[3],
   },
-  // pack_linear_i8(dstRows, dstScales, src, rows, IN): output channels; a channel's int8 row is
-  // paddedIn(IN) bytes (the layout wasm-lowp.ts packs), its scale 4 (load time only).
+  // pack_linear_i8(dstRows, dstScales, dstSums, src, rows, IN): output channels; a channel's int8
+  // row is paddedIn(IN) bytes (the layout wasm-lowp.ts packs), its scale and row sum 4 each (load
+  // time only).
   pack_linear_i8: {
-    rows: 3,
-    advance: [[0, (a) => paddedIn(a[4])], [1, () => F32], [2, bytes((a) => a[4])]],
+    rows: 4,
+    advance: [[0, (a) => paddedIn(a[5])], [1, () => F32], [2, () => F32], [3, bytes((a) => a[5])]],
     grain: 1,
-    nsPerRow: (a) => a[4] * 2,
+    nsPerRow: (a) => a[5] * 2,
   },
   // f16 (assembly/half.ts): f16_to_f32(dst, src, n) widens an f16 Linear weight before each use
   // (memory-bound), f32_to_f16(dst, src, n) narrows at load time. Elements, in cache-line steps.
