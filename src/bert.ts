@@ -334,16 +334,25 @@ function bertLayer(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dim
     const rows = Math.min(FFN_BLOCK_ROWS, d.R - r0);
     const at = r0 * d.C * F32;
     linearFromHidden(be, s, s.ffn, layer.intermediate, d, r0, rows);
-    if (layer.output.dtype === 'int8') {
-      // GELU's output feeds only this Linear: quantized in the same pass, never read in f32 again.
-      be.geluQuantizeRows(s.lowp.q, s.ffn, rows, d.I);
-      quantizedLinear(be, s.tmp + at, s.lowp.q, 0, layer.output, rows, s.hidden + at);
-    } else {
-      be.gelu(s.ffn, rows * d.I);
-      linear(be, s, s.tmp + at, s.ffn, layer.output, rows, s.hidden + at);
-    }
+    geluThenOutput(be, s, s.tmp + at, layer.output, d, rows, s.hidden + at);
   }
   bertOutput(be, s, layer, d);
+}
+
+/**
+ * The GELU of BertIntermediate (in place over s.ffn's `rows` rows) then BertOutput's dense plus the
+ * residual: out = dense(gelu(ffn)) + residual. GELU's output feeds only this Linear, so an int8 one
+ * quantizes it in the same pass (geluQuantizeRows: 7-bit rows in the relaxed build); bertLayer and
+ * bertLayerFirstRows both come here so a row gets the same arithmetic in either.
+ */
+function geluThenOutput(be: KernelBackend, s: Scratch, out: Ptr, p: LinearParams, d: Dims, rows: number, residual: Ptr): void {
+  if (p.dtype === 'int8') {
+    be.geluQuantizeRows(s.lowp.q, s.ffn, rows, d.I);
+    quantizedLinear(be, out, s.lowp.q, 0, p, rows, residual);
+  } else {
+    be.gelu(s.ffn, rows * d.I);
+    linear(be, s, out, s.ffn, p, rows, residual);
+  }
 }
 
 /**
@@ -380,10 +389,8 @@ function bertLayerFirstRows(be: KernelBackend, s: Scratch, layer: BertLayerParam
   for (let r0 = 0; r0 < B; r0 += FFN_BLOCK_ROWS) {
     const rows = Math.min(FFN_BLOCK_ROWS, B - r0);
     linear(be, s, s.ffn, x0 + r0 * rowBytes, layer.intermediate, rows);
-    be.gelu(s.ffn, rows * d.I);
-    linear(be, s, tmp + r0 * rowBytes, s.ffn, layer.output, rows);
+    geluThenOutput(be, s, tmp + r0 * rowBytes, layer.output, d, rows, x0 + r0 * rowBytes);
   }
-  be.addInPlace(tmp, x0, B * C);
   be.layerNorm(x0, tmp, layer.outputLayerNorm.weight, layer.outputLayerNorm.bias, B, C, d.eps);
   const hidden = be.f32(s.hidden, R * C);
   const first = be.f32(x0, B * C);
