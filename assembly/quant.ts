@@ -1,5 +1,6 @@
 // Owns: the int8 path — packing a Linear weight into per-output-channel int8 rows, per-row dynamic
-// quantization of activations, and the int8 Linear (integer dot products, dequantized in f32).
+// quantization of activations, the int8 Linear (integer dot products, dequantized in f32), and the
+// fusions around it (residual in the epilogue, LayerNorm → quantize, GELU → quantize).
 // Does not own: pointer/size validation (src/kernels/guard-lowp.ts checks every call first), memory
 // (the caller passes every buffer), or the f32 kernels (matmul.ts).
 //
@@ -11,18 +12,29 @@
 //   i32x4.dot_i16x8_s multiplies anyway (the int8 weights are widened on load), so 12 bits cost
 //   nothing over 8 and remove most of the activation rounding error: on the synthetic
 //   klue/bert-base the pooler cosine against f32 is 0.9997 instead of 0.9991 with 8-bit
-//   activations (0.9981 with 7-bit weights, which relaxed SIMD's i8×i7 dot product would need —
-//   why there is no relaxed-SIMD kernel). L shrinks for wider rows so |Σ_k xq·wq| ≤ L·127·INp
+//   activations (0.9981 with 7-bit weights). L shrinks for wider rows so |Σ_k xq·wq| ≤ L·127·INp
 //   stays below 2^31: the integer sums are exact;
 // - out[t, n] = f32(Σ_k xq·wq) · sx[t] · sw[n] + bias[n]: three f32 roundings in that order.
+// Relaxed build (ASC_FEATURE_RELAXED_SIMD), GELU outputs only (geluQuantizeRows, the FFN-out
+// Linear's input): 7-bit unsigned rows with a zero point (quantizeRowsU7), multiplied with
+// i32x4.relaxed_dot_i8x16_i7x16_add_s — one vpdpbusd per 16 products where the CPU has AVX-VNNI
+// (checked: V8 in Node 24 emits it on this Zen 5), pmaddubsw + pmaddwd + add elsewhere. Its result
+// is implementation-defined only when the i7 operand has bit 7 set; the rows are in [0, 127], so it
+// is exact and the same on every machine. Asymmetric fits GELU's skew (min ≈ -0.17, max large).
+// The zero point is folded into Σ_k wq[n, k], packed with the weight: Σ(xq - zp)·wq =
+// Σ xq·wq - zp·Σ wq, exact in i32. The FFN-out Linear on 7 bits runs ~2.3× as fast as on 12 bits
+// here; 7 bits on every Linear would too, but gave pooler cosine 0.9980 on the synthetic model
+// (below the 0.999 bar), FFN-out alone 0.9993. Each quantized row says its format in its tail, so
+// linearQ8 needs no flag.
 // A row whose max|x| is 0 or below TINY quantizes to zeros with scale 0 (its output is the bias:
 // L/max would overflow); NaN or ±∞ anywhere in a row gives that row scale NaN, so its outputs are
 // NaN, never a plausible number. The same holds per weight row (output channel).
 //
 // Layouts (INp = IN rounded up to K_ALIGN; zeros past IN):
-// - quantized rows: row r at q + r·qRowBytes(IN): INp int16, then the f32 scale, 12 bytes padding
-//   (rows stay 16-aligned);
-// - packed weight: [OUT][INp] int8, then OUT f32 scales.
+// - quantized rows: row r at q + r·qRowBytes(IN): INp int16, then the f32 scale, 12 bytes of zeros
+//   (rows stay 16-aligned); 7-bit rows: INp bytes, INp zero bytes, then the f32 scale, the i32 zero
+//   point, 0, FORMAT_U7 (i32);
+// - packed weight: [OUT][INp] int8, then OUT f32 scales; in the relaxed build then OUT i32 Σ_k wq.
 // Row ranges: every kernel takes a first row and a count, so a thread pool can split rows.
 
 import { layerNorm } from './layernorm';

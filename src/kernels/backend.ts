@@ -92,7 +92,9 @@ export interface KernelBackend {
   linearInt8Add(out: Ptr, q: Ptr, w: Ptr, bias: Ptr, residual: Ptr, T: number, IN: number, OUT: number): void;
   /** out ← layerNorm(x) and q ← quantizeRows(out), row by row — bit for bit the two calls (out may be x). */
   layerNormQuantizeRows(out: Ptr, q: Ptr, x: Ptr, gamma: Ptr, beta: Ptr, T: number, C: number, eps: number): void;
-  /** In place x ← GELU(x), then q ← quantizeRows(x), row by row — bit for bit gelu then quantizeRows. */
+  /** In place x ← GELU(x), then q ← its rows quantized, row by row: bit for bit gelu then quantizeRows
+   *  in the baseline build; in the relaxed build 7-bit rows with a zero point, which linearInt8
+   *  multiplies with the relaxed i8×i7 dot (assembly/quant.ts). */
   geluQuantizeRows(q: Ptr, x: Ptr, T: number, IN: number): void;
   /** dst[i] = f16 bit pattern of src[i] (u16, round to nearest even, overflow to ±∞), i < n. */
   f32ToF16(dst: Ptr, src: Ptr, n: number): void;
