@@ -152,7 +152,8 @@ describe('kernel calls of synthetic-model size: bitwise the same on 1, 2 and 3 t
       await across(
         `int8 T=${T}`,
         { x: T * IN, w: OUT * IN, bias: OUT, q: qFloats, packed: wFloats, out: T * OUT, res: T * OUT, outAdd: T * OUT,
-          gamma: IN, beta: IN, ln: T * IN, qln: qFloats, qffn: Math.ceil(probe.quantizedRowsBytes(T, OUT) / F32) },
+          gamma: IN, beta: IN, ln: T * IN, qln: qFloats, qffn: Math.ceil(probe.quantizedRowsBytes(T, OUT) / F32),
+          packedOut: Math.ceil(probe.packedLinearInt8Bytes(IN, OUT) / F32), outFfn: T * IN },
         (be, p) => {
           be.packLinearInt8(p.packed, p.w, OUT, IN, 0, OUT);
           be.quantizeRows(p.q, p.x, T, IN);
@@ -160,8 +161,12 @@ describe('kernel calls of synthetic-model size: bitwise the same on 1, 2 and 3 t
           be.linearInt8Add(p.outAdd, p.q, p.packed, p.bias, p.res, T, IN, OUT);
           be.layerNormQuantizeRows(p.ln, p.qln, p.x, p.gamma, p.beta, T, IN, 1e-12);
           be.geluQuantizeRows(p.qffn, p.out, T, OUT);
+          // The FFN-out shape over those rows (7-bit rows and the relaxed dot in the relaxed build),
+          // with the residual: W reread as [IN, OUT].
+          be.packLinearInt8(p.packedOut, p.w, IN, OUT, 0, IN);
+          be.linearInt8Add(p.outFfn, p.qffn, p.packedOut, p.bias, p.x, T, OUT, IN);
         },
-        ['packed', 'q', 'out', 'outAdd', 'ln', 'qln', 'qffn'],
+        ['packed', 'q', 'out', 'outAdd', 'ln', 'qln', 'qffn', 'packedOut', 'outFfn'],
       );
     }
   });
