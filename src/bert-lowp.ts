@@ -1,7 +1,9 @@
 // Owns: the forward pass's side of lower-precision weights (bert-params.ts `dtype`) — the scratch they
-// need per call, the int8 / f16 Linear (quantize the input rows then the int8 kernel; or widen the
-// f16 weight into f32 scratch just before the f32 kernel), and reading one word-embedding row back
-// as f32. bert.ts calls these where a layer is not f32; nothing here knows the model's structure.
+// need per call (including the hidden state's quantized rows, which bert.ts fills where it
+// normalizes), the int8 / f16 Linear (quantize the input rows then the int8 kernel, or take rows
+// already quantized; a residual rides in the int8 kernel's epilogue; or widen the f16 weight into
+// f32 scratch just before the f32 kernel), and reading one word-embedding row back as f32. bert.ts
+// calls these where a layer is not f32; nothing here knows the model's structure.
 // Does not own: the numerics (kernels/) or loading (weights-lowp.ts).
 //
 // f16 cost: every weight is widened once per forward pass (85M values for klue/bert-base), which
