@@ -2,7 +2,9 @@
 // save against f32, as two markdown tables.
 // 1. Kernels (this process, wasm backend, one thread): the Linear at BERT's shapes for T = 16, 128,
 //    512 — f32 `linear`; int8 = quantizeRows + linearInt8 (what bert.ts runs); f16 = f16ToF32 of
-//    the weight + `linear` (the widening every forward pass pays). Runs interleaved, median; each
+//    the weight + `linear` (the widening every forward pass pays); and linearInt8 alone over rows
+//    from geluQuantizeRows (the FFN-out input: 7-bit rows and the relaxed dot in the relaxed build,
+//    so its last column is relaxed-dot speed-up of the Linear alone; ~1.0× in the baseline build). Runs interleaved, median; each
 //    rate also as a fraction of its register-resident peak (bench/peaks.ts's loops, sampled first).
 // 2. Memory (one fresh Node process per dtype, loading from dist/ as users do): peak RSS (VmHWM)
 //    after Encoder.fromDirectory and after one 128-token forward pass, against the f32 file size.
@@ -51,8 +53,8 @@ async function kernels(be: KernelBackend): Promise<string> {
   const rows: string[] = [
     `Peaks on this thread, sampled before the table: f32x4 mul+add ${peak.f32.toFixed(1)} GFLOP/s, i32x4.dot_i16x8_s+add ${peak.dot.toFixed(1)} GOP/s (int8/f32 ${(peak.dot / peak.f32).toFixed(2)}×).`,
     '',
-    '| T | IN→OUT | f32 ms | int8 ms (quantize) | f16 ms (widen) | f32 GFLOP/s | int8 GOP/s | f32 % of f32 peak | int8 % of int8 peak | int8 / f32 | f16 / f32 |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| T | IN→OUT | f32 ms | int8 ms (quantize) | f16 ms (widen) | f32 GFLOP/s | int8 GOP/s | f32 % of f32 peak | int8 % of int8 peak | int8 / f32 | f16 / f32 | int8 Linear on GELU rows ms | 12-bit / GELU-row Linear |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const T of [16, 128, 512]) {
     for (const [IN, OUT] of [[768, 768], [768, 3072], [3072, 768]]) {
@@ -74,7 +76,13 @@ async function kernels(be: KernelBackend): Promise<string> {
       be.packLinear(wf, w, OUT, IN);
       be.f32ToF16(w16, wf, be.packedLinearBytes(OUT, IN) / 4);
       be.packLinearInt8(wq, w, OUT, IN, 0, OUT);
-      const tf: number[] = [], tq: number[] = [], tqq: number[] = [], th: number[] = [], thw: number[] = [];
+      // Rows as geluQuantizeRows writes them (the FFN-out Linear's input): 7-bit rows in the relaxed
+      // build, multiplied with the relaxed i8×i7 dot; the same 12-bit rows as quantizeRows otherwise.
+      const xg = be.alloc(T * IN * 4);
+      const qg = be.alloc(be.quantizedRowsBytes(T, IN));
+      be.f32(xg, T * IN).set(be.f32(x, T * IN));
+      be.geluQuantizeRows(qg, xg, T, IN);
+      const tf: number[] = [], tq: number[] = [], tqq: number[] = [], th: number[] = [], thw: number[] = [], tg: number[] = [];
       for (let r = 0; r < runs + 2; r++) {
         let t0 = performance.now();
         be.linear(out, x, wf, bias, T, IN, OUT);
@@ -88,7 +96,10 @@ async function kernels(be: KernelBackend): Promise<string> {
         const t3 = performance.now();
         be.linear(out, x, wide, bias, T, IN, OUT);
         const t4 = performance.now();
+        be.linearInt8(out, qg, wq, bias, T, IN, OUT);
+        const t5 = performance.now();
         if (r < 2) continue; // warm-up (tier-up, caches)
+        tg.push(t5 - t4);
         tf.push(f);
         tq.push(t2 - t0);
         tqq.push(t1 - t0);
@@ -101,7 +112,8 @@ async function kernels(be: KernelBackend): Promise<string> {
       rows.push(
         `| ${T} | ${IN}→${OUT} | ${f.toFixed(2)} | ${i8.toFixed(2)} (${middleRun(tqq).toFixed(2)}) | ${h.toFixed(2)} (${middleRun(thw).toFixed(2)}) | ` +
           `${(flops / f / 1e6).toFixed(1)} | ${(flops / i8 / 1e6).toFixed(1)} | ` +
-          `${((flops / f / 1e6 / peak.f32) * 100).toFixed(0)} % | ${((flops / i8 / 1e6 / peak.dot) * 100).toFixed(0)} % | ${(f / i8).toFixed(2)}× | ${(f / h).toFixed(2)}× |`,
+          `${((flops / f / 1e6 / peak.f32) * 100).toFixed(0)} % | ${((flops / i8 / 1e6 / peak.dot) * 100).toFixed(0)} % | ${(f / i8).toFixed(2)}× | ${(f / h).toFixed(2)}× | ` +
+          `${middleRun(tg).toFixed(2)} | ${((i8 - middleRun(tqq)) / middleRun(tg)).toFixed(2)}× |`,
       );
     }
   }

@@ -1,7 +1,9 @@
 // Owns: the forward pass's side of lower-precision weights (bert-params.ts `dtype`) — the scratch they
-// need per call, the int8 / f16 Linear (quantize the input rows then the int8 kernel; or widen the
-// f16 weight into f32 scratch just before the f32 kernel), and reading one word-embedding row back
-// as f32. bert.ts calls these where a layer is not f32; nothing here knows the model's structure.
+// need per call (including the hidden state's quantized rows, which bert.ts fills where it
+// normalizes), the int8 / f16 Linear (quantize the input rows then the int8 kernel, or take rows
+// already quantized; a residual rides in the int8 kernel's epilogue; or widen the f16 weight into
+// f32 scratch just before the f32 kernel), and reading one word-embedding row back as f32. bert.ts
+// calls these where a layer is not f32; nothing here knows the model's structure.
 // Does not own: the numerics (kernels/) or loading (weights-lowp.ts).
 //
 // f16 cost: every weight is widened once per forward pass (85M values for klue/bert-base), which
@@ -15,6 +17,9 @@ import { embeddingScalesOffset } from './weights-lowp.js';
 export interface LowPrecisionScratch {
   /** Quantized input rows of an int8 Linear (rows × the widest int8 input). */
   q: Ptr;
+  /** The hidden state [R, C] quantized where it is normalized (layerNormQuantizeRows), read by the
+   *  int8 Q, K, V and intermediate Linears instead of quantizing it four times; 0 for no int8 layer. */
+  hiddenQ: Ptr;
   /** The widest f16 Linear weight widened to f32. */
   weight: Ptr;
 }
@@ -24,7 +29,7 @@ function linears(params: BertParams): LinearParams[] {
 }
 
 /** Allocate (from the arena, freed with the caller's mark) what `params`' layers need, where
- *  `inputs` lists every [rows, IN] a Linear of the call will be given. */
+ *  `inputs` lists every [rows, IN] a Linear of the call will be given, the first the hidden state's. */
 export function allocLowPrecisionScratch(be: KernelBackend, params: BertParams, inputs: ReadonlyArray<readonly [rows: number, IN: number]>): LowPrecisionScratch {
   let anyInt8 = false;
   let maxWeight = 0;
@@ -35,20 +40,32 @@ export function allocLowPrecisionScratch(be: KernelBackend, params: BertParams, 
   const qBytes = anyInt8 ? Math.max(...inputs.map(([rows, IN]) => be.quantizedRowsBytes(rows, IN))) : 0;
   return {
     q: qBytes > 0 ? be.alloc(qBytes) : 0,
+    hiddenQ: anyInt8 ? be.alloc(be.quantizedRowsBytes(inputs[0][0], inputs[0][1])) : 0,
     weight: maxWeight > 0 ? be.alloc(maxWeight) : 0,
   };
 }
 
-/** nn.Linear over `rows` rows for an f16 or int8 layer: out[rows, OUT] = x[rows, IN] · Wᵀ + b. */
-export function lowPrecisionLinear(be: KernelBackend, s: LowPrecisionScratch, out: Ptr, x: Ptr, p: LinearParams, rows: number): void {
+/** An int8 Linear over rows already quantized (rows [r0, r0 + rows) of `q`, quantized from rows of
+ *  IN = p.inFeatures): out = dequant(q · Wqᵀ) + b, plus `residual` ([rows, OUT] f32) when not 0. */
+export function quantizedLinear(be: KernelBackend, out: Ptr, q: Ptr, r0: number, p: LinearParams, rows: number, residual: Ptr = 0): void {
+  const qr = q + be.quantizedRowsBytes(r0, p.inFeatures);
+  if (residual) be.linearInt8Add(out, qr, p.weight, p.bias, residual, rows, p.inFeatures, p.outFeatures);
+  else be.linearInt8(out, qr, p.weight, p.bias, rows, p.inFeatures, p.outFeatures);
+}
+
+/** nn.Linear over `rows` rows for an f16 or int8 layer: out[rows, OUT] = x[rows, IN] · Wᵀ + b, plus
+ *  `residual` ([rows, OUT]) when not 0 — in the int8 kernel's epilogue, else a separate add (the
+ *  same f32 additions in the same order either way). */
+export function lowPrecisionLinear(be: KernelBackend, s: LowPrecisionScratch, out: Ptr, x: Ptr, p: LinearParams, rows: number, residual: Ptr = 0): void {
   const IN = p.inFeatures;
   const OUT = p.outFeatures;
   if (p.dtype === 'int8') {
     be.quantizeRows(s.q, x, rows, IN);
-    be.linearInt8(out, s.q, p.weight, p.bias, rows, IN, OUT);
+    quantizedLinear(be, out, s.q, 0, p, rows, residual);
   } else {
     be.f16ToF32(s.weight, p.weight, be.packedLinearBytes(OUT, IN) / 4);
     be.linear(out, x, s.weight, p.bias, rows, IN, OUT);
+    if (residual) be.addInPlace(out, residual, rows * OUT);
   }
 }
 

@@ -22,7 +22,7 @@
 import type { KernelBackend, Ptr } from './kernels/backend.js';
 import type { BertLayerParams, BertParams, LayerNormParams, LinearParams } from './bert-params.js';
 import { EncoderError } from './encoder-error.js';
-import { allocLowPrecisionScratch, lowPrecisionLinear, wordEmbeddingRows, type LowPrecisionScratch } from './bert-lowp.js';
+import { allocLowPrecisionScratch, lowPrecisionLinear, quantizedLinear, wordEmbeddingRows, type LowPrecisionScratch } from './bert-lowp.js';
 
 const F32 = 4;
 
@@ -136,6 +136,8 @@ interface Scratch {
   padded: Ptr;
   /** What f16 / int8 Linear layers need (bert-lowp.ts); zeros for an f32 model. */
   lowp: LowPrecisionScratch;
+  /** lowp.hiddenQ holds `hidden` quantized (set where hidden is normalized, see normalizeHidden). */
+  hiddenQuantized: boolean;
 }
 
 /** Check a batch against the config before any heap access: bad input must be a typed error,
@@ -286,6 +288,7 @@ function allocScratch(be: KernelBackend, d: Dims, params: BertParams): Scratch {
     pooled: be.alloc(d.B * d.C * F32),
     padded: be.alloc(d.B * d.T * d.C * F32),
     lowp: allocLowPrecisionScratch(be, params, [[d.R, d.C], [ffnRows, d.I]]),
+    hiddenQuantized: false,
   };
   return s;
 }
@@ -319,20 +322,37 @@ function bertEmbeddings(be: KernelBackend, s: Scratch, p: BertParams, d: Dims, i
       }
     }
   }
-  layerNorm(be, s.hidden, s.tmp, p.embeddingsLayerNorm, d);
+  normalizeHidden(be, s, s.tmp, p.embeddingsLayerNorm, d);
 }
 
 /** BertLayer (modeling_bert.py `BertLayer.forward`): attention block then feed-forward block. */
 function bertLayer(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
   bertSelfAttention(be, s, layer, d);
   bertSelfOutput(be, s, layer, d);
-  // BertIntermediate then BertOutput's dense, one row block at a time (FFN_BLOCK_ROWS).
+  // BertIntermediate then BertOutput's dense + residual, one row block at a time (FFN_BLOCK_ROWS).
   for (let r0 = 0; r0 < d.R; r0 += FFN_BLOCK_ROWS) {
     const rows = Math.min(FFN_BLOCK_ROWS, d.R - r0);
-    bertIntermediate(be, s, layer, d, r0, rows);
-    linear(be, s, s.tmp + r0 * d.C * F32, s.ffn, layer.output, rows);
+    const at = r0 * d.C * F32;
+    linearFromHidden(be, s, s.ffn, layer.intermediate, d, r0, rows);
+    geluThenOutput(be, s, s.tmp + at, layer.output, d, rows, s.hidden + at);
   }
   bertOutput(be, s, layer, d);
+}
+
+/**
+ * The GELU of BertIntermediate (in place over s.ffn's `rows` rows) then BertOutput's dense plus the
+ * residual: out = dense(gelu(ffn)) + residual. GELU's output feeds only this Linear, so an int8 one
+ * quantizes it in the same pass (geluQuantizeRows: 7-bit rows in the relaxed build); bertLayer and
+ * bertLayerFirstRows both come here so a row gets the same arithmetic in either.
+ */
+function geluThenOutput(be: KernelBackend, s: Scratch, out: Ptr, p: LinearParams, d: Dims, rows: number, residual: Ptr): void {
+  if (p.dtype === 'int8') {
+    be.geluQuantizeRows(s.lowp.q, s.ffn, rows, d.I);
+    quantizedLinear(be, out, s.lowp.q, 0, p, rows, residual);
+  } else {
+    be.gelu(s.ffn, rows * d.I);
+    linear(be, s, out, s.ffn, p, rows, residual);
+  }
 }
 
 /**
@@ -345,8 +365,8 @@ function bertLayer(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dim
 function bertLayerFirstRows(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
   const { B, R, C, NH, HS } = d;
   const rowBytes = C * F32;
-  linear(be, s, s.k, s.hidden, layer.key, R);
-  linear(be, s, s.v, s.hidden, layer.value, R);
+  linearFromHidden(be, s, s.k, layer.key, d, 0, R);
+  linearFromHidden(be, s, s.v, layer.value, d, 0, R);
   gatherFirstRows(be, s.first, s.hidden, d);
   const x0 = s.first;
   const ctx = s.q;
@@ -369,14 +389,13 @@ function bertLayerFirstRows(be: KernelBackend, s: Scratch, layer: BertLayerParam
   for (let r0 = 0; r0 < B; r0 += FFN_BLOCK_ROWS) {
     const rows = Math.min(FFN_BLOCK_ROWS, B - r0);
     linear(be, s, s.ffn, x0 + r0 * rowBytes, layer.intermediate, rows);
-    be.gelu(s.ffn, rows * d.I);
-    linear(be, s, tmp + r0 * rowBytes, s.ffn, layer.output, rows);
+    geluThenOutput(be, s, tmp + r0 * rowBytes, layer.output, d, rows, x0 + r0 * rowBytes);
   }
-  be.addInPlace(tmp, x0, B * C);
   be.layerNorm(x0, tmp, layer.outputLayerNorm.weight, layer.outputLayerNorm.bias, B, C, d.eps);
   const hidden = be.f32(s.hidden, R * C);
   const first = be.f32(x0, B * C);
   for (let b = 0; b < B; b++) hidden.set(first.subarray(b * C, (b + 1) * C), d.offsets[b] * C);
+  s.hiddenQuantized = false;
 }
 
 /** first[b] = the packed hidden row of sequence b's first token: [R, C] -> [B, C]. */
@@ -418,9 +437,9 @@ function unpack(be: KernelBackend, s: Scratch, d: Dims, firstOnly: boolean): Flo
  */
 function bertSelfAttention(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
   const { B, R, C, NH, HS } = d;
-  linear(be, s, s.q, s.hidden, layer.query, R);
-  linear(be, s, s.k, s.hidden, layer.key, R);
-  linear(be, s, s.v, s.hidden, layer.value, R);
+  linearFromHidden(be, s, s.q, layer.query, d, 0, R);
+  linearFromHidden(be, s, s.k, layer.key, d, 0, R);
+  linearFromHidden(be, s, s.v, layer.value, d, 0, R);
   const scale = 1 / Math.sqrt(HS);
   const ctx = s.q;
   for (let b = 0; b < B; b++) {
@@ -435,23 +454,15 @@ function bertSelfAttention(be: KernelBackend, s: Scratch, layer: BertLayerParams
 
 /** BertSelfOutput (modeling_bert.py): hidden = LayerNorm(dense(context) + hidden). [R, C] -> [R, C]. */
 function bertSelfOutput(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
-  linear(be, s, s.tmp, s.q, layer.attentionOutput, d.R);
-  be.addInPlace(s.tmp, s.hidden, d.R * d.C);
-  layerNorm(be, s.hidden, s.tmp, layer.attentionLayerNorm, d);
+  linear(be, s, s.tmp, s.q, layer.attentionOutput, d.R, s.hidden);
+  normalizeHidden(be, s, s.tmp, layer.attentionLayerNorm, d);
 }
 
-/** BertIntermediate (modeling_bert.py): ffn = gelu(dense(hidden)), exact erf GELU, for hidden rows
- *  [r0, r0 + rows). [rows, C] -> [rows, I]. */
-function bertIntermediate(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims, r0: number, rows: number): void {
-  linear(be, s, s.ffn, s.hidden + r0 * d.C * F32, layer.intermediate, rows);
-  be.gelu(s.ffn, rows * d.I);
-}
-
-/** BertOutput (modeling_bert.py): hidden = LayerNorm(dense(ffn) + hidden), with dense(ffn) already
- *  in tmp (bertLayer runs it per row block). [R, C] -> [R, C]. */
+/** BertOutput (modeling_bert.py): hidden = LayerNorm(dense(gelu(dense(hidden))) + hidden), with
+ *  everything before the LayerNorm already in tmp (bertLayer runs BertIntermediate and the dense +
+ *  residual per row block). [R, C] -> [R, C]. */
 function bertOutput(be: KernelBackend, s: Scratch, layer: BertLayerParams, d: Dims): void {
-  be.addInPlace(s.tmp, s.hidden, d.R * d.C);
-  layerNorm(be, s.hidden, s.tmp, layer.outputLayerNorm, d);
+  normalizeHidden(be, s, s.tmp, layer.outputLayerNorm, d);
 }
 
 /** BertPooler (modeling_bert.py): pooled[B, C] = tanh(dense(hidden[b, 0])) — the first ([CLS]) token. */
@@ -461,10 +472,31 @@ function bertPooler(be: KernelBackend, s: Scratch, pooler: LinearParams, d: Dims
   be.tanh(s.pooled, d.B * d.C);
 }
 
-/** nn.Linear over `rows` rows: out[rows, OUT] = x[rows, IN] · Wᵀ + b. */
-function linear(be: KernelBackend, s: Scratch, out: Ptr, x: Ptr, p: LinearParams, rows: number): void {
-  if (p.dtype === 'f16' || p.dtype === 'int8') return lowPrecisionLinear(be, s.lowp, out, x, p, rows);
+/** nn.Linear over `rows` rows: out[rows, OUT] = x[rows, IN] · Wᵀ + b, plus `residual` ([rows, OUT])
+ *  when not 0 (bias first, then the residual: the order of a separate add). */
+function linear(be: KernelBackend, s: Scratch, out: Ptr, x: Ptr, p: LinearParams, rows: number, residual: Ptr = 0): void {
+  if (p.dtype === 'f16' || p.dtype === 'int8') return lowPrecisionLinear(be, s.lowp, out, x, p, rows, residual);
   be.linear(out, x, p.weight, p.bias, rows, p.inFeatures, p.outFeatures);
+  if (residual) be.addInPlace(out, residual, rows * p.outFeatures);
+}
+
+/** linear() of hidden rows [r0, r0 + rows): an int8 layer reads them already quantized when
+ *  normalizeHidden quantized them (bitwise what quantizing them here would give). */
+function linearFromHidden(be: KernelBackend, s: Scratch, out: Ptr, p: LinearParams, d: Dims, r0: number, rows: number): void {
+  if (p.dtype === 'int8' && s.hiddenQuantized) return quantizedLinear(be, out, s.lowp.hiddenQ, r0, p, rows);
+  linear(be, s, out, s.hidden + r0 * d.C * F32, p, rows);
+}
+
+/** hidden = LayerNorm(x) over the R packed rows; quantized in the same pass (layerNormQuantizeRows)
+ *  where an int8 layer will read it. */
+function normalizeHidden(be: KernelBackend, s: Scratch, x: Ptr, p: LayerNormParams, d: Dims): void {
+  if (s.lowp.hiddenQ) {
+    be.layerNormQuantizeRows(s.hidden, s.lowp.hiddenQ, x, p.weight, p.bias, d.R, d.C, d.eps);
+    s.hiddenQuantized = true;
+  } else {
+    layerNorm(be, s.hidden, x, p, d);
+    s.hiddenQuantized = false;
+  }
 }
 
 /** nn.LayerNorm over each of the R packed rows of C. */

@@ -13,7 +13,7 @@ import type { BertParams } from '../src/bert-params.js';
 import { bytesSource } from '../src/byte-source.js';
 import { parseBertConfig, type BertConfig } from '../src/config.js';
 import { createBackend, KernelError, type KernelBackend } from '../src/kernels/index.js';
-import { f32BitsToF16Bits, f16Table } from '../src/kernels/reference-lowp.js';
+import { f32BitsToF16Bits, f16Table, quantizeRowsU7 } from '../src/kernels/reference-lowp.js';
 import { Encoder } from '../src/encoder.js';
 import { numel, f16BitsToF32Bits } from '../src/safetensors.js';
 import { bertTensorSpecs, syntheticTensorSource } from '../src/synthetic.js';
@@ -22,7 +22,10 @@ import { cosine, diff, ErrorTable } from './helpers/compare.js';
 import { mulberry32 } from './helpers/random-text.js';
 
 const wasm = await createBackend('wasm');
-const ref = await createBackend('reference');
+/** The relaxed build (Node 24's 'auto') quantizes GELU outputs to 7 bits with a zero point and
+ *  multiplies them with the relaxed dot; the reference mirrors whichever build runs. */
+const u7 = wasm.name === 'wasm-relaxed-simd';
+const ref = await createBackend('reference', { simd: u7 ? 'relaxed' : 'baseline' });
 const table = new ErrorTable();
 
 afterAll(() => {
@@ -120,6 +123,67 @@ describe('int8 kernels: wasm vs reference (bit for bit) and vs f32', () => {
     expect(relError(a.out, a.f32)).toBeLessThan(0.02);
   });
 
+  /**
+   * The int8 Linear over geluQuantizeRows' rows — in the relaxed build 7-bit rows with a zero point
+   * and the relaxed dot. The reference's GELU is float64, so the reference is given the wasm GELU's
+   * outputs: its quantizer must write the same row bytes, and its linearInt8 over those bytes the
+   * same outputs, bit for bit. Returns the outputs and the f32 Linear of the GELU outputs.
+   */
+  function checkGeluRows(c: Int8Case): { out: Float32Array; f32: Float32Array } {
+    const { T, IN, OUT } = c;
+    const rand = mulberry32(T * 1_000_003 + IN * 1009 + OUT + 7);
+    const xs = c.x ?? (() => (rand() - 0.4) * 6);
+    const m = wasm.mark();
+    const mr = ref.mark();
+    try {
+      const qb = wasm.quantizedRowsBytes(T, IN), wb = wasm.packedLinearInt8Bytes(OUT, IN);
+      const x = wasm.alloc(T * IN * 4), w = wasm.alloc(OUT * IN * 4), bias = wasm.alloc(OUT * 4);
+      const wq = wasm.alloc(wb), q = wasm.alloc(qb), out = wasm.alloc(T * OUT * 4), wf = wasm.alloc(wasm.packedLinearBytes(OUT, IN)), outF = wasm.alloc(T * OUT * 4);
+      fill(wasm, x, T * IN, (i) => xs(Math.floor(i / IN), i % IN));
+      fill(wasm, w, OUT * IN, () => rand() - 0.5);
+      fill(wasm, bias, OUT, () => rand() - 0.5);
+      wasm.packLinearInt8(wq, w, OUT, IN, 0, OUT);
+      wasm.geluQuantizeRows(q, x, T, IN);
+      wasm.linearInt8(out, q, wq, bias, T, IN, OUT);
+      wasm.packLinear(wf, w, OUT, IN);
+      wasm.linear(outF, x, wf, bias, T, IN, OUT); // x holds GELU(x) now
+      const rx = ref.alloc(T * IN * 4), rw = ref.alloc(OUT * IN * 4), rbias = ref.alloc(OUT * 4);
+      const rwq = ref.alloc(wb), rq = ref.alloc(qb), rout = ref.alloc(T * OUT * 4);
+      ref.f32(rx, T * IN).set(wasm.f32(x, T * IN));
+      ref.f32(rw, OUT * IN).set(wasm.f32(w, OUT * IN));
+      ref.f32(rbias, OUT).set(wasm.f32(bias, OUT));
+      ref.packLinearInt8(rwq, rw, OUT, IN, 0, OUT);
+      if (u7) quantizeRowsU7(ref.memory, rq, rx, T, IN);
+      else ref.quantizeRows(rq, rx, T, IN);
+      expect(heapBytes(ref, rwq, wb).equals(heapBytes(wasm, wq, wb)), 'packed weight bytes').toBe(true);
+      expect(heapBytes(ref, rq, qb).equals(heapBytes(wasm, q, qb)), 'quantized GELU rows').toBe(true);
+      ref.linearInt8(rout, rq, rwq, rbias, T, IN, OUT);
+      const o = wasm.f32(out, T * OUT).slice();
+      expectSameBits(o, ref.f32(rout, T * OUT).slice(), `GELU rows T=${T} IN=${IN} OUT=${OUT}`);
+      return { out: o, f32: wasm.f32(outF, T * OUT).slice() };
+    } finally {
+      wasm.release(m);
+      ref.release(mr);
+    }
+  }
+
+  // The same sizes: every tile and tail of the relaxed dot's loops.
+  it.each(cases)('GELU rows: T=$T IN=$IN OUT=$OUT', (c) => {
+    const a = checkGeluRows(c);
+    // 7-bit GELU outputs (one step ≈ (max - min)/127) against f32: ~1-2 % on uniform data.
+    expect(relError(a.out, a.f32)).toBeLessThan(u7 ? 0.05 : 0.02);
+  });
+
+  it('GELU rows: zero, NaN and infinite rows give bias, NaN, NaN (either row format)', () => {
+    const special = [0, NaN, Infinity];
+    const c: Int8Case = { T: 6, IN: 40, OUT: 5, x: (t, k) => (t < 3 ? (k === 3 || t === 0 ? special[t] : 0.5) : Math.sin(t * k)) };
+    const a = checkGeluRows(c);
+    const bias = checkGeluRows({ ...c, x: () => 0 }).out.subarray(0, 5);
+    expect(Array.from(a.out.subarray(0, 5)), 'zero row = bias').toEqual(Array.from(bias));
+    expect(a.out.subarray(5, 15).every(Number.isNaN), 'NaN / ∞ rows give NaN').toBe(true);
+    expect(a.out.subarray(15).every(Number.isFinite), 'other rows finite').toBe(true);
+  });
+
   it('zero, tiny, NaN and infinite rows: bias, bias, NaN, NaN — other rows untouched', () => {
     const special = [0, 1e-35, NaN, Infinity];
     const c: Int8Case = { T: 6, IN: 40, OUT: 5, x: (t, k) => (t < 4 ? (k === 3 || t === 0 || t === 1 ? special[t] : 0.5) : Math.sin(t * k)) };
@@ -174,6 +238,137 @@ describe('int8 kernels: wasm vs reference (bit for bit) and vs f32', () => {
       expectCode(() => wasm.linearInt8(x, q, w, x, 2, 32, 4.5), 'KERNEL_BAD_SIZE');
       expectCode(() => wasm.quantizedRowsBytes(1, 2 ** 31), 'KERNEL_BAD_SIZE');
       expectCode(() => wasm.quantizeRows(q, x, 0, 65537), 'KERNEL_BAD_SIZE'); // past the exact-sum width
+    } finally {
+      wasm.release(m);
+    }
+  });
+});
+
+/** Bits of a heap region of `bytes` at ptr (a copy). */
+const heapBytes = (be: KernelBackend, ptr: number, bytes: number) => Buffer.from(new Uint8Array(be.memory.buffer, ptr, bytes).slice());
+
+describe('fused int8 kernels: bit for bit the unfused sequence, and the reference', () => {
+  // Rows with the awkward widths (a tail past the 8-float steps, C not a multiple of 16), special rows
+  // (zero, NaN) and the model's widths.
+  for (const [T, C] of [[5, 37], [6, 768], [3, 3072]] as const) {
+    it(`layerNormQuantizeRows T=${T} C=${C} = layerNorm then quantizeRows; q = the reference's quantizeRows of it`, () => {
+      const rand = mulberry32(T * 31 + C);
+      const m = wasm.mark();
+      const mr = ref.mark();
+      try {
+        const qb = wasm.quantizedRowsBytes(T, C);
+        const x = wasm.alloc(T * C * 4), gamma = wasm.alloc(C * 4), beta = wasm.alloc(C * 4);
+        const out = wasm.alloc(T * C * 4), q = wasm.alloc(qb), out2 = wasm.alloc(T * C * 4), q2 = wasm.alloc(qb);
+        fill(wasm, x, T * C, (i) => (Math.floor(i / C) === 1 ? 0 : Math.floor(i / C) === 2 && i % C === 3 ? NaN : (rand() - 0.3) * 6));
+        fill(wasm, gamma, C, () => 0.5 + rand());
+        fill(wasm, beta, C, () => rand() - 0.5);
+        wasm.layerNormQuantizeRows(out, q, x, gamma, beta, T, C, 1e-12);
+        wasm.layerNorm(out2, x, gamma, beta, T, C, 1e-12);
+        wasm.quantizeRows(q2, out2, T, C);
+        expect(heapBytes(wasm, out, T * C * 4).equals(heapBytes(wasm, out2, T * C * 4)), 'f32 rows').toBe(true);
+        expect(heapBytes(wasm, q, qb).equals(heapBytes(wasm, q2, qb)), 'quantized rows').toBe(true);
+        // The reference quantizes the wasm LayerNorm's rows to the same bytes (its own LayerNorm is
+        // float64, so its fused kernel is checked against its own two calls).
+        const rx = ref.alloc(T * C * 4), rq = ref.alloc(qb), rg = ref.alloc(C * 4), rb = ref.alloc(C * 4), ro = ref.alloc(T * C * 4), rq2 = ref.alloc(qb);
+        ref.f32(rx, T * C).set(wasm.f32(out, T * C));
+        ref.quantizeRows(rq, rx, T, C);
+        expect(heapBytes(ref, rq, qb).equals(heapBytes(wasm, q, qb)), 'reference quantizeRows of the same rows').toBe(true);
+        ref.f32(rx, T * C).set(wasm.f32(x, T * C));
+        ref.f32(rg, C).set(wasm.f32(gamma, C));
+        ref.f32(rb, C).set(wasm.f32(beta, C));
+        ref.layerNormQuantizeRows(ro, rq2, rx, rg, rb, T, C, 1e-12);
+        ref.layerNorm(rx, rx, rg, rb, T, C, 1e-12);
+        ref.quantizeRows(rq, rx, T, C);
+        expect(heapBytes(ref, rq2, qb).equals(heapBytes(ref, rq, qb)), 'reference fused = its two calls').toBe(true);
+      } finally {
+        wasm.release(m);
+        ref.release(mr);
+      }
+    });
+  }
+
+  for (const [T, IN] of [[5, 37], [4, 3072]] as const) {
+    it(`geluQuantizeRows T=${T} IN=${IN} = gelu then quantizeRows (relaxed build: then the 7-bit rows)`, () => {
+      const rand = mulberry32(T * 17 + IN);
+      const m = wasm.mark();
+      try {
+        const qb = wasm.quantizedRowsBytes(T, IN);
+        const x = wasm.alloc(T * IN * 4), x2 = wasm.alloc(T * IN * 4), q = wasm.alloc(qb), q2 = wasm.alloc(qb);
+        fill(wasm, x, T * IN, (i) => (Math.floor(i / IN) === 1 ? 0 : (rand() - 0.4) * 8));
+        wasm.f32(x2, T * IN).set(wasm.f32(x, T * IN));
+        wasm.geluQuantizeRows(q, x, T, IN);
+        wasm.gelu(x2, T * IN);
+        wasm.quantizeRows(q2, x2, T, IN);
+        expect(heapBytes(wasm, x, T * IN * 4).equals(heapBytes(wasm, x2, T * IN * 4)), 'GELU in place').toBe(true);
+        if (!u7) expect(heapBytes(wasm, q, qb).equals(heapBytes(wasm, q2, qb)), 'quantized rows').toBe(true);
+        const mr = ref.mark();
+        try {
+          const rx = ref.alloc(T * IN * 4), rq = ref.alloc(qb);
+          ref.f32(rx, T * IN).set(wasm.f32(x, T * IN));
+          if (u7) quantizeRowsU7(ref.memory, rq, rx, T, IN);
+          else ref.quantizeRows(rq, rx, T, IN);
+          expect(heapBytes(ref, rq, qb).equals(heapBytes(wasm, q, qb)), 'reference quantizeRows of the same rows').toBe(true);
+        } finally {
+          ref.release(mr);
+        }
+      } finally {
+        wasm.release(m);
+      }
+    });
+  }
+
+  // Every tile (4×2, odd last column, 1×4 rows, 1×1) with the residual; wasm = reference bit for bit,
+  // and = linearInt8 then addInPlace.
+  for (const [T, IN, OUT] of [[9, 40, 7], [6, 768, 33], [70, 3072, 5]] as const) {
+    it(`linearInt8Add T=${T} IN=${IN} OUT=${OUT} = linearInt8 then addInPlace, wasm = reference`, () => {
+      const results = [wasm, ref].map((be) => {
+        const rand = mulberry32(T * 7 + IN * 3 + OUT);
+        const m = be.mark();
+        try {
+          const x = be.alloc(T * IN * 4), w = be.alloc(OUT * IN * 4), bias = be.alloc(OUT * 4), res = be.alloc(T * OUT * 4);
+          const wq = be.alloc(be.packedLinearInt8Bytes(OUT, IN)), q = be.alloc(be.quantizedRowsBytes(T, IN));
+          const out = be.alloc(T * OUT * 4), out2 = be.alloc(T * OUT * 4);
+          fill(be, x, T * IN, () => (rand() - 0.5) * 4);
+          fill(be, w, OUT * IN, () => rand() - 0.5);
+          fill(be, bias, OUT, () => rand() - 0.5);
+          fill(be, res, T * OUT, (i) => (i === 3 ? NaN : (rand() - 0.5) * 10));
+          be.packLinearInt8(wq, w, OUT, IN, 0, OUT);
+          be.quantizeRows(q, x, T, IN);
+          be.linearInt8Add(out, q, wq, bias, res, T, IN, OUT);
+          be.linearInt8(out2, q, wq, bias, T, IN, OUT);
+          be.addInPlace(out2, res, T * OUT);
+          expectSameBits(be.f32(out, T * OUT).slice(), be.f32(out2, T * OUT).slice(), `${be.name} fused vs unfused`);
+          return be.f32(out, T * OUT).slice();
+        } finally {
+          be.release(m);
+        }
+      });
+      expectSameBits(results[0], results[1], `T=${T} IN=${IN} OUT=${OUT}`);
+    });
+  }
+
+  it('guards: overlaps and bad sizes of the fused kernels are KernelErrors', () => {
+    const m = wasm.mark();
+    try {
+      const q = wasm.alloc(wasm.quantizedRowsBytes(2, 32));
+      const w = wasm.alloc(wasm.packedLinearInt8Bytes(4, 32));
+      const x = wasm.alloc(64 * 4);
+      const out = wasm.alloc(8 * 4);
+      const code = (fn: () => void) => {
+        try {
+          fn();
+        } catch (e) {
+          expect(e).toBeInstanceOf(KernelError);
+          return (e as KernelError).code;
+        }
+        return 'none';
+      };
+      expect(code(() => wasm.linearInt8Add(out, q, w, x, out, 2, 32, 4))).toBe('KERNEL_OVERLAP'); // residual = out
+      expect(code(() => wasm.linearInt8Add(out, q, w, x, x + 4, 2, 32, 4))).toBe('none');
+      expect(code(() => wasm.layerNormQuantizeRows(x, x, x, x, x, 2, 32, 1e-12))).toBe('KERNEL_OVERLAP'); // q over x
+      expect(code(() => wasm.layerNormQuantizeRows(x, q, x, out, out, 2, 32, NaN))).toBe('KERNEL_BAD_SIZE');
+      expect(code(() => wasm.geluQuantizeRows(q, x, 3, 32))).toBe('KERNEL_BAD_POINTER'); // q holds 2 rows
+      expect(code(() => wasm.geluQuantizeRows(q, q, 1, 16))).toBe('KERNEL_OVERLAP');
     } finally {
       wasm.release(m);
     }

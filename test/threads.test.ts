@@ -137,24 +137,36 @@ describe('kernel calls of synthetic-model size: bitwise the same on 1, 2 and 3 t
     });
   }
 
-  it('int8: packLinearInt8, quantizeRows, linearInt8 (T=37 and 128, 768->3072)', async () => {
+  it('int8: packLinearInt8, quantizeRows, linearInt8 (+ residual), LayerNorm/GELU → quantize (T=37 and 128, 768->3072)', async () => {
     const IN = 768, OUT = 3072;
     for (const T of [37, 128]) {
       expectSplit('linear_q8', [0, 0, 0, 0, T, IN, OUT]);
       expectSplit('quantize_rows_i8', [0, 0, T, IN]);
-      expectSplit('pack_linear_i8', [0, 0, 0, OUT, IN]);
+      expectSplit('pack_linear_i8', [0, 0, 0, 0, OUT, IN]);
+      expectSplit('linear_q8_add', [0, 0, 0, 0, 0, T, IN, OUT]);
+      expectSplit('layernorm_quantize_i8', [0, 0, 0, 0, 0, T, IN, 1e-12]);
+      expectSplit('gelu_quantize_i8', [0, 0, T, OUT]);
       const probe = await get(1);
       const qFloats = Math.ceil(probe.quantizedRowsBytes(T, IN) / F32);
       const wFloats = Math.ceil(probe.packedLinearInt8Bytes(OUT, IN) / F32);
       await across(
         `int8 T=${T}`,
-        { x: T * IN, w: OUT * IN, bias: OUT, q: qFloats, packed: wFloats, out: T * OUT },
+        { x: T * IN, w: OUT * IN, bias: OUT, q: qFloats, packed: wFloats, out: T * OUT, res: T * OUT, outAdd: T * OUT,
+          gamma: IN, beta: IN, ln: T * IN, qln: qFloats, qffn: Math.ceil(probe.quantizedRowsBytes(T, OUT) / F32),
+          packedOut: Math.ceil(probe.packedLinearInt8Bytes(IN, OUT) / F32), outFfn: T * IN },
         (be, p) => {
           be.packLinearInt8(p.packed, p.w, OUT, IN, 0, OUT);
           be.quantizeRows(p.q, p.x, T, IN);
           be.linearInt8(p.out, p.q, p.packed, p.bias, T, IN, OUT);
+          be.linearInt8Add(p.outAdd, p.q, p.packed, p.bias, p.res, T, IN, OUT);
+          be.layerNormQuantizeRows(p.ln, p.qln, p.x, p.gamma, p.beta, T, IN, 1e-12);
+          be.geluQuantizeRows(p.qffn, p.out, T, OUT);
+          // The FFN-out shape over those rows (7-bit rows and the relaxed dot in the relaxed build),
+          // with the residual: W reread as [IN, OUT].
+          be.packLinearInt8(p.packedOut, p.w, IN, OUT, 0, IN);
+          be.linearInt8Add(p.outFfn, p.qffn, p.packedOut, p.bias, p.x, T, OUT, IN);
         },
-        ['packed', 'q', 'out'],
+        ['packed', 'q', 'out', 'outAdd', 'ln', 'qln', 'qffn', 'packedOut', 'outFfn'],
       );
     }
   });

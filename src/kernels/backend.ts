@@ -87,6 +87,15 @@ export interface KernelBackend {
   packLinearInt8(dst: Ptr, src: Ptr, OUT: number, IN: number, r0: number, rows: number): void;
   /** out[T, OUT] = (q · Wqᵀ) · scale_row · scale_channel + bias[OUT]; q from quantizeRows, w from packLinearInt8. */
   linearInt8(out: Ptr, q: Ptr, w: Ptr, bias: Ptr, T: number, IN: number, OUT: number): void;
+  /** linearInt8 with a residual added last: out = (linearInt8's value) + residual[T, OUT] — bit for
+   *  bit linearInt8 then addInPlace(out, residual), in one pass. residual may not overlap out. */
+  linearInt8Add(out: Ptr, q: Ptr, w: Ptr, bias: Ptr, residual: Ptr, T: number, IN: number, OUT: number): void;
+  /** out ← layerNorm(x) and q ← quantizeRows(out), row by row — bit for bit the two calls (out may be x). */
+  layerNormQuantizeRows(out: Ptr, q: Ptr, x: Ptr, gamma: Ptr, beta: Ptr, T: number, C: number, eps: number): void;
+  /** In place x ← GELU(x), then q ← its rows quantized, row by row: bit for bit gelu then quantizeRows
+   *  in the baseline build; in the relaxed build 7-bit rows with a zero point, which linearInt8
+   *  multiplies with the relaxed i8×i7 dot (assembly/quant.ts). */
+  geluQuantizeRows(q: Ptr, x: Ptr, T: number, IN: number): void;
   /** dst[i] = f16 bit pattern of src[i] (u16, round to nearest even, overflow to ±∞), i < n. */
   f32ToF16(dst: Ptr, src: Ptr, n: number): void;
   /** dst[i] = f32 value of the f16 bit pattern src[i] (exact), i < n. */

@@ -63,6 +63,44 @@ export function guardLowPrecision(c: ArgumentChecks, raw: RawLowPrecisionKernels
       );
       raw.linearInt8(out, q, w, bias, T, IN, OUT);
     },
+    linearInt8Add(out, q, w, bias, residual, T, IN, OUT) {
+      const op = 'linearInt8Add';
+      c.sizes(op, { T, IN, OUT });
+      int8In(op, IN);
+      const o = c.bytes(op, 'out', out, T * OUT * 4, 4);
+      c.disjoint(
+        op,
+        o,
+        c.bytes(op, 'q', q, raw.quantizedRowsBytes(T, IN), 16),
+        c.bytes(op, 'w', w, raw.packedLinearInt8Bytes(OUT, IN), 16),
+        c.bytes(op, 'bias', bias, OUT * 4, 4),
+        c.bytes(op, 'residual', residual, T * OUT * 4, 4),
+      );
+      raw.linearInt8Add(out, q, w, bias, residual, T, IN, OUT);
+    },
+    layerNormQuantizeRows(out, q, x, gamma, beta, T, C, eps) {
+      const op = 'layerNormQuantizeRows';
+      c.sizes(op, { T, C });
+      int8In(op, C);
+      if (typeof eps !== 'number' || !(eps >= 0) || !Number.isFinite(eps)) {
+        throw new KernelError('KERNEL_BAD_SIZE', `${op}: eps = ${eps} must be a finite number >= 0`);
+      }
+      const o = c.bytes(op, 'out', out, T * C * 4, 4);
+      const xr = c.bytes(op, 'x', x, T * C * 4, 4);
+      const qr = c.bytes(op, 'q', q, raw.quantizedRowsBytes(T, C), 16);
+      c.sameOrDisjoint(op, o, xr);
+      c.disjoint(op, o, qr, c.bytes(op, 'gamma', gamma, C * 4, 4), c.bytes(op, 'beta', beta, C * 4, 4));
+      c.disjoint(op, qr, xr);
+      raw.layerNormQuantizeRows(out, q, x, gamma, beta, T, C, eps);
+    },
+    geluQuantizeRows(q, x, T, IN) {
+      const op = 'geluQuantizeRows';
+      c.sizes(op, { T, IN });
+      int8In(op, IN);
+      const qr = c.bytes(op, 'q', q, raw.quantizedRowsBytes(T, IN), 16);
+      c.disjoint(op, qr, c.bytes(op, 'x', x, T * IN * 4, 4));
+      raw.geluQuantizeRows(q, x, T, IN);
+    },
     f32ToF16(dst, src, n) {
       const op = 'f32ToF16';
       c.size(op, 'n', n);

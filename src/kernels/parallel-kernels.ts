@@ -131,13 +131,36 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
     minChunkRows: 64,
     nsPerRow: (a) => (a[5] * a[6] * NS_PER_MAC) / 2,
   },
-  // pack_linear_i8(dstRows, dstScales, src, rows, IN): output channels; a channel's int8 row is
-  // paddedIn(IN) bytes (the layout wasm-lowp.ts packs), its scale 4 (load time only).
-  pack_linear_i8: {
-    rows: 3,
-    advance: [[0, (a) => paddedIn(a[4])], [1, () => F32], [2, bytes((a) => a[4])]],
+  // linear_q8_add(out, q, w, bias, residual, rows, IN, OUT): linear_q8 plus the residual's rows.
+  linear_q8_add: {
+    rows: 5,
+    advance: [[0, bytes((a) => a[7])], [1, (a, ex) => call(ex, 'q_row_bytes_i8', a[6])], [4, bytes((a) => a[7])]],
+    grain: 4,
+    minChunkRows: 64,
+    nsPerRow: (a) => (a[6] * a[7] * NS_PER_MAC) / 2,
+  },
+  // layernorm_quantize_i8(out, q, x, gamma, beta, rows, C, eps): layernorm_f32 + quantize_rows_i8.
+  layernorm_quantize_i8: {
+    rows: 5,
+    advance: [[0, bytes((a) => a[6])], [1, (a, ex) => call(ex, 'q_row_bytes_i8', a[6])], [2, bytes((a) => a[6])]],
     grain: 1,
-    nsPerRow: (a) => a[4] * 2,
+    nsPerRow: (a) => 1.35 * a[6],
+  },
+  // gelu_quantize_i8(q, x, rows, IN): gelu_f32 + quantize_rows_i8, rows of IN.
+  gelu_quantize_i8: {
+    rows: 2,
+    advance: [[0, (a, ex) => call(ex, 'q_row_bytes_i8', a[3])], [1, bytes((a) => a[3])]],
+    grain: 1,
+    nsPerRow: (a) => 4 * a[3],
+  },
+  // pack_linear_i8(dstRows, dstScales, dstSums, src, rows, IN): output channels; a channel's int8
+  // row is paddedIn(IN) bytes (the layout wasm-lowp.ts packs), its scale and row sum 4 each (load
+  // time only).
+  pack_linear_i8: {
+    rows: 4,
+    advance: [[0, (a) => paddedIn(a[5])], [1, () => F32], [2, () => F32], [3, bytes((a) => a[5])]],
+    grain: 1,
+    nsPerRow: (a) => a[5] * 2,
   },
   // f16 (assembly/half.ts): f16_to_f32(dst, src, n) widens an f16 Linear weight before each use
   // (memory-bound), f32_to_f16(dst, src, n) narrows at load time. Elements, in cache-line steps.

@@ -6,8 +6,14 @@
 //
 // Layouts (those of assembly/quant.ts, so packed weights can be compared byte for byte):
 // - quantized rows: row stride INp·2 + 16 bytes (INp = IN rounded up to 16): INp int16 (12-bit
-//   values, see xLevels), the f32 scale, 12 bytes padding;
+//   values, see xLevels), the f32 scale, 12 bytes of zeros;
 // - packed int8 weight: [OUT][INp] int8, then OUT f32 scales.
+// The relaxed build (activations 'u7') differs in two places, mirrored here: geluQuantizeRows writes
+// 7-bit rows — INp bytes in [0, 127] (asymmetric: x ≈ scale · (xq - zp)), INp zero bytes, then the
+// f32 scale, the i32 zero point, 0, and the format tag 1 — which linearInt8 multiplies with
+// i32x4.relaxed_dot_i8x16_i7x16_add_s (exact: the 7-bit operand is never negative); and the packed
+// weight ends with OUT i32 sums Σ_k wq[n, k], so Σ_k x·w = scale · sw · (Σ_k xq·wq - zp · Σ_k wq),
+// every integer exact.
 import { f16BitsToF32Bits } from '../safetensors.js';
 import type { KernelBackend } from './backend.js';
 
@@ -19,6 +25,9 @@ export type RawLowPrecisionKernels = Pick<
   | 'packedLinearInt8Bytes'
   | 'packLinearInt8'
   | 'linearInt8'
+  | 'linearInt8Add'
+  | 'layerNormQuantizeRows'
+  | 'geluQuantizeRows'
   | 'f32ToF16'
   | 'f16ToF32'
 >;
@@ -26,6 +35,9 @@ export type RawLowPrecisionKernels = Pick<
 /** Quantization constants shared with assembly/quant.ts. */
 export const W_LEVELS = 127;
 const X_LEVELS_MAX = 2047;
+/** Activation levels of 7-bit rows ([0, 127]) and their format tag (assembly/quant.ts). */
+const U7_LEVELS = 127;
+const FORMAT_U7 = 1;
 const TINY = Math.fround(1e-30);
 const K_ALIGN = 16;
 const ROW_TAIL = 16;
@@ -97,10 +109,33 @@ export function f16Table(): Float32Array {
   return f16Values;
 }
 
-/** The lower-precision kernels over `memory` (views re-created per call: the heap may have grown). */
-export function referenceLowPrecisionKernels(memory: WebAssembly.Memory): RawLowPrecisionKernels {
+/** The f32 kernels the fused int8 kernels start with (the backend's own). */
+type F32Halves = Pick<KernelBackend, 'layerNorm' | 'gelu'>;
+
+/** Which int8 activation format (see the header): the baseline build's or the relaxed build's. */
+export type Int8Activations = 'i12' | 'u7';
+
+/** min(0, x) and max(0, x) over a row, [NaN, NaN] if any element is NaN (as f32x4.min/max). */
+function rowRange(h: Float32Array, start: number, n: number): [lo: number, hi: number] {
+  let lo = 0;
+  let hi = 0;
+  for (let k = 0; k < n; k++) {
+    const v = h[start + k];
+    if (Number.isNaN(v)) return [NaN, NaN];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/** The lower-precision kernels over `memory` (views re-created per call: the heap may have grown);
+ *  `f32()` gives the backend's layerNorm and gelu, which the fused kernels run before quantizing
+ *  (the same composition as assembly/quant.ts, so each half matches its unfused kernel). */
+export function referenceLowPrecisionKernels(memory: WebAssembly.Memory, f32: () => F32Halves, activations: Int8Activations = 'i12'): RawLowPrecisionKernels {
+  const u7 = activations === 'u7';
   const rowStride = (IN: number) => paddedIn(IN) * 2 + ROW_TAIL;
-  return {
+  const tail = u7 ? 8 : 4;
+  const k: RawLowPrecisionKernels = {
     quantizedRowsBytes: (T, IN) => T * rowStride(IN),
     quantizeRows(q, x, T, IN) {
       const h = new Float32Array(memory.buffer);
@@ -116,7 +151,7 @@ export function referenceLowPrecisionKernels(memory: WebAssembly.Memory): RawLow
         for (let b = 4; b < ROW_TAIL; b++) dv.setUint8(dst + inp * 2 + b, 0);
       }
     },
-    packedLinearInt8Bytes: (OUT, IN) => OUT * paddedIn(IN) + OUT * 4,
+    packedLinearInt8Bytes: (OUT, IN) => OUT * paddedIn(IN) + OUT * tail,
     packLinearInt8(dst, src, OUT, IN, r0, rows) {
       const h = new Float32Array(memory.buffer);
       const dv = new DataView(memory.buffer);
@@ -126,28 +161,57 @@ export function referenceLowPrecisionKernels(memory: WebAssembly.Memory): RawLow
         const s = src / 4 + r * IN;
         const d = dst + (r0 + r) * inp;
         const [scale, inv] = rowScale(absMax(h, s, IN), W_LEVELS);
-        for (let k = 0; k < inp; k++) bytes[d + k] = k < IN && inv !== 0 ? quantize(h[s + k], inv, W_LEVELS) : 0;
+        let sum = 0;
+        for (let k = 0; k < inp; k++) {
+          bytes[d + k] = k < IN && inv !== 0 ? quantize(h[s + k], inv, W_LEVELS) : 0;
+          sum += bytes[d + k];
+        }
         dv.setFloat32(dst + OUT * inp + (r0 + r) * 4, scale, true);
+        if (u7) dv.setInt32(dst + OUT * inp + OUT * 4 + (r0 + r) * 4, sum, true);
       }
     },
     linearInt8(out, q, w, bias, T, IN, OUT) {
       const h = new Float32Array(memory.buffer);
       const dv = new DataView(memory.buffer);
       const xs = new Int16Array(memory.buffer);
+      const xb = new Uint8Array(memory.buffer);
       const ws = new Int8Array(memory.buffer);
       const inp = paddedIn(IN);
+      // One format per call, as the kernel: the tag of the first row.
+      const rowsU7 = u7 && T > 0 && dv.getInt32(q + inp * 2 + 12, true) === FORMAT_U7;
       for (let t = 0; t < T; t++) {
         const qr = q + t * rowStride(IN);
-        const sx = dv.getFloat32(qr + inp * 2, true);
+        const xt = qr + inp * 2;
+        const sx = dv.getFloat32(xt, true);
+        const zp = dv.getInt32(xt + 4, true);
         for (let n = 0; n < OUT; n++) {
           const wr = w + n * inp;
           let acc = 0;
-          for (let k = 0; k < inp; k++) acc += xs[qr / 2 + k] * ws[wr + k];
+          if (rowsU7) {
+            for (let k = 0; k < inp; k++) acc += xb[qr + k] * ws[wr + k];
+            acc -= zp * dv.getInt32(w + OUT * inp + OUT * 4 + n * 4, true);
+          } else {
+            for (let k = 0; k < inp; k++) acc += xs[qr / 2 + k] * ws[wr + k];
+          }
           const sw = dv.getFloat32(w + OUT * inp + n * 4, true);
           const f = Math.fround(Math.fround(Math.fround(acc) * sx) * sw);
           h[out / 4 + t * OUT + n] = f + h[bias / 4 + n];
         }
       }
+    },
+    linearInt8Add(out, q, w, bias, residual, T, IN, OUT) {
+      k.linearInt8(out, q, w, bias, T, IN, OUT);
+      const h = new Float32Array(memory.buffer);
+      for (let i = 0; i < T * OUT; i++) h[out / 4 + i] = h[out / 4 + i] + h[residual / 4 + i];
+    },
+    layerNormQuantizeRows(out, q, x, gamma, beta, T, C, eps) {
+      f32().layerNorm(out, x, gamma, beta, T, C, eps);
+      k.quantizeRows(q, out, T, C);
+    },
+    geluQuantizeRows(q, x, T, IN) {
+      f32().gelu(x, T * IN);
+      if (u7) quantizeRowsU7(memory, q, x, T, IN);
+      else k.quantizeRows(q, x, T, IN);
     },
     f32ToF16(dst, src, n) {
       const bits = new Uint32Array(memory.buffer);
@@ -160,4 +224,39 @@ export function referenceLowPrecisionKernels(memory: WebAssembly.Memory): RawLow
       for (let i = 0; i < n; i++) bits[dst / 4 + i] = f16BitsToF32Bits(u[src / 2 + i]);
     },
   };
+
+  return k;
+}
+
+/** The relaxed build's 7-bit rows (layout in the header): asymmetric over [min(x, 0), max(x, 0)]
+ *  (assembly/quant.ts quantizeRowsU7, the same f32 operations in the same order). Exported for the
+ *  tests, which quantize the wasm GELU's outputs with it (the reference GELU is float64). */
+export function quantizeRowsU7(memory: WebAssembly.Memory, q: number, x: number, T: number, IN: number): void {
+  const h = new Float32Array(memory.buffer);
+  const dv = new DataView(memory.buffer);
+  const inp = paddedIn(IN);
+  for (let t = 0; t < T; t++) {
+    const src = x / 4 + t * IN;
+    const dst = q + t * (inp * 2 + ROW_TAIL);
+    const [lo, hi] = rowRange(h, src, IN);
+    const range = Math.fround(hi - lo);
+    let scale = 0;
+    let zp = 0;
+    let inv = 0;
+    if (range >= TINY && range < Infinity) {
+      inv = Math.fround(U7_LEVELS / range);
+      scale = Math.fround(range / U7_LEVELS);
+      zp = Math.min(U7_LEVELS, Math.max(0, roundHalfEven(Math.fround(-lo * inv))));
+    } else if (!(range < Infinity)) {
+      scale = NaN;
+    }
+    for (let k = 0; k < 2 * inp; k++) {
+      const v = k < IN && inv !== 0 ? Math.min(U7_LEVELS, Math.max(0, roundHalfEven(Math.fround(h[src + k] * inv)) + zp)) : 0;
+      dv.setUint8(dst + k, v);
+    }
+    dv.setFloat32(dst + inp * 2, scale, true);
+    dv.setInt32(dst + inp * 2 + 4, zp, true);
+    dv.setInt32(dst + inp * 2 + 8, 0, true);
+    dv.setInt32(dst + inp * 2 + 12, FORMAT_U7, true);
+  }
 }

@@ -9,12 +9,14 @@ import type { KernelBackend } from './backend.js';
 import { Arena } from './arena.js';
 import { guardBackend, type RawKernels } from './guard.js';
 import { gelu64 } from './reference-math.js';
-import { referenceLowPrecisionKernels } from './reference-lowp.js';
+import { referenceLowPrecisionKernels, type Int8Activations } from './reference-lowp.js';
 
 const F32 = 4;
 
 /** The scalar oracle backend; same semantics as the wasm kernels (limits at ±∞, NaN in → NaN out). */
-export function createReferenceBackend(): KernelBackend {
+/** `int8Activations`: 'i12' (default, the baseline build's int8 numerics) or 'u7' (the relaxed build's,
+ *  reference-lowp.ts), so either wasm build has its bit-exact oracle. */
+export function createReferenceBackend(options: { int8Activations?: Int8Activations } = {}): KernelBackend {
   const memory = new WebAssembly.Memory({ initial: 1 });
   const arena = new Arena(memory, 0);
   // Views are re-created per call: the buffer is detached whenever the memory grows.
@@ -133,7 +135,8 @@ export function createReferenceBackend(): KernelBackend {
         h[o + r] = s;
       }
     },
-    ...referenceLowPrecisionKernels(memory),
+    // The fused int8 kernels are layerNorm / gelu then quantizeRows: the f32 halves are these.
+    ...referenceLowPrecisionKernels(memory, () => raw, options.int8Activations),
   };
   return guardBackend('reference', arena, raw);
 }
