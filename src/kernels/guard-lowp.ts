@@ -20,6 +20,18 @@ export function guardLowPrecision(c: ArgumentChecks, raw: RawLowPrecisionKernels
       throw new KernelError('KERNEL_BAD_SIZE', `${op}: IN = ${IN} is more than the int8 kernels' ${MAX_INT8_IN} inputs per row`);
     }
   }
+  /** What linearInt8 and linearInt8Add check alike: sizes, IN, and the out, q, w and bias regions
+   *  (out first), which the caller checks for overlap with any inputs of its own. */
+  function int8LinearRegions(op: string, out: number, q: number, w: number, bias: number, T: number, IN: number, OUT: number) {
+    c.sizes(op, { T, IN, OUT });
+    int8In(op, IN);
+    return [
+      c.bytes(op, 'out', out, T * OUT * 4, 4),
+      c.bytes(op, 'q', q, raw.quantizedRowsBytes(T, IN), 16),
+      c.bytes(op, 'w', w, raw.packedLinearInt8Bytes(OUT, IN), 16),
+      c.bytes(op, 'bias', bias, OUT * 4, 4),
+    ] as const;
+  }
 
   return {
     quantizedRowsBytes(T, IN) {
@@ -50,32 +62,14 @@ export function guardLowPrecision(c: ArgumentChecks, raw: RawLowPrecisionKernels
       raw.packLinearInt8(dst, src, OUT, IN, r0, rows);
     },
     linearInt8(out, q, w, bias, T, IN, OUT) {
-      const op = 'linearInt8';
-      c.sizes(op, { T, IN, OUT });
-      int8In(op, IN);
-      const o = c.bytes(op, 'out', out, T * OUT * 4, 4);
-      c.disjoint(
-        op,
-        o,
-        c.bytes(op, 'q', q, raw.quantizedRowsBytes(T, IN), 16),
-        c.bytes(op, 'w', w, raw.packedLinearInt8Bytes(OUT, IN), 16),
-        c.bytes(op, 'bias', bias, OUT * 4, 4),
-      );
+      const [o, ...inputs] = int8LinearRegions('linearInt8', out, q, w, bias, T, IN, OUT);
+      c.disjoint('linearInt8', o, ...inputs);
       raw.linearInt8(out, q, w, bias, T, IN, OUT);
     },
     linearInt8Add(out, q, w, bias, residual, T, IN, OUT) {
       const op = 'linearInt8Add';
-      c.sizes(op, { T, IN, OUT });
-      int8In(op, IN);
-      const o = c.bytes(op, 'out', out, T * OUT * 4, 4);
-      c.disjoint(
-        op,
-        o,
-        c.bytes(op, 'q', q, raw.quantizedRowsBytes(T, IN), 16),
-        c.bytes(op, 'w', w, raw.packedLinearInt8Bytes(OUT, IN), 16),
-        c.bytes(op, 'bias', bias, OUT * 4, 4),
-        c.bytes(op, 'residual', residual, T * OUT * 4, 4),
-      );
+      const [o, ...inputs] = int8LinearRegions(op, out, q, w, bias, T, IN, OUT);
+      c.disjoint(op, o, ...inputs, c.bytes(op, 'residual', residual, T * OUT * 4, 4));
       raw.linearInt8Add(out, q, w, bias, residual, T, IN, OUT);
     },
     layerNormQuantizeRows(out, q, x, gamma, beta, T, C, eps) {
