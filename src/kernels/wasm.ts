@@ -10,6 +10,7 @@ import { guardBackend } from './guard.js';
 import { backendName, initialPages, instantiateKernels, loadKernelModule, resolveSimd, variantFile, type KernelExports, type SimdChoice, type WasmBackendOptions } from './kernel-module.js';
 import { rawKernels } from './wasm-kernels.js';
 import { createThreadedWasmBackend } from './wasm-threaded.js';
+import { probeTiles } from './tile-probe.js';
 
 export type { WasmBackendOptions } from './kernel-module.js';
 
@@ -24,6 +25,8 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const module = await loadKernelModule(options.wasmBytes, variant);
   const memory = new WebAssembly.Memory({ initial: initialPages(options) });
   const ex = await instantiateKernels(module, memory, variantFile(variant));
+  // The tile form this engine runs fastest, timed in the arena's space before the arena owns it.
+  probeTiles(ex, memory, ex.heap_base(), `${backendName(ex)}/plain`);
   return guardBackend(backendName(ex), new Arena(memory, ex.heap_base()), rawKernels(ex));
 }
 
