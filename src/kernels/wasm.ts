@@ -1,6 +1,7 @@
 // Owns: createWasmBackend, the entry point of the SIMD kernels: it picks the build (`simd` option,
 // kernel-module.ts), runs it on a thread pool when asked for more than one thread (wasm-threaded.ts)
-// and otherwise on one instance over a plain memory; and createPeakProbe (benches only).
+// and otherwise on one instance over a plain memory, whose Linear tile form the load-time probe sets
+// (tile-probe.ts); and createPeakProbe (benches only).
 // Does not own: module loading (kernel-module.ts), the contract's mapping onto the exports
 // (wasm-kernels.ts), argument checks (guard.ts: every call is checked before it crosses into wasm,
 // so a bad pointer is a KernelError, never a trap) or the kernels themselves (assembly/).
