@@ -6,6 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { hasRelaxedSimd, instantiateKernels, loadKernelModule, type KernelExports } from '../src/kernels/kernel-module.js';
 import { probeTiles, tileChoices } from '../src/kernels/tile-probe.js';
+import { pickWorkerFactory, type KernelWorkerFactory } from '../src/kernels/thread-pool.js';
+import type { KernelWorkerInit } from '../src/kernels/kernel-worker.js';
+import { createWasmBackend } from '../src/kernels/wasm.js';
 
 const BUILDS: Array<'baseline' | 'relaxed'> = hasRelaxedSimd() ? ['baseline', 'relaxed'] : ['baseline'];
 if (!hasRelaxedSimd()) console.log('[tile-probe] relaxed-SIMD build skipped: this runtime does not validate relaxed SIMD (run under Node >= 22 to test it)');
@@ -81,5 +84,27 @@ describe.each(BUILDS)('%s build', (simd) => {
     const old = { ...ex, set_immediate_tiles: undefined } as unknown as KernelExports;
     expect(probeTiles(old, memory, ex.heap_base(), `old-${simd}`)).toBeUndefined();
     expect(tileChoices()[`old-${simd}`]).toBeUndefined();
+  });
+});
+
+describe('threads', () => {
+  it('every worker of the pool is told the form the calling thread probed', async () => {
+    const base = await pickWorkerFactory();
+    expect(base, 'this runtime has worker threads').toBeDefined();
+    const inits: KernelWorkerInit[] = [];
+    const factory: KernelWorkerFactory = () => {
+      const worker = base!();
+      return { ...worker, postMessage: (m: KernelWorkerInit) => (inits.push(m), worker.postMessage(m)), listen: worker.listen.bind(worker), unref: worker.unref.bind(worker), terminate: worker.terminate.bind(worker) };
+    };
+    const backend = await createWasmBackend({ threads: 3, simd: 'baseline', workerFactory: factory });
+    try {
+      expect(backend.threads).toBe(3);
+      expect(inits).toHaveLength(2);
+      const chosen = tileChoices()['wasm-simd/shared'];
+      expect(typeof chosen).toBe('boolean');
+      for (const init of inits) expect(init.immediateTiles).toBe(chosen ? 1 : 0);
+    } finally {
+      backend.dispose?.();
+    }
   });
 });
