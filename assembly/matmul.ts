@@ -149,10 +149,13 @@ function tile4x8(o: usize, x: usize, w: usize, init0: v128, init1: v128, K: i32,
  *   4 k of a row with lane shuffles instead of splat loads: the shuffles take the FP ports.
  * - tile4x8 (one pointer per row, every load at offset 0): 4 pointer bumps per k step.
  * - row stride as a load immediate (tile4x8In768/In3072): V8 folds the offset into the address,
- *   the body is 6 loads + 16 FP + 2 pointer bumps + compare/branch. In Node 20 (V8 11.3) ~7 %
- *   faster than tile4x8; in Node 24 and Deno the same speed. But JavaScriptCore (Bun) splits a
+ *   the body is 6 loads + 16 FP + 2 pointer bumps + compare/branch. In Node 20 (V8 11.3) 0–7 %
+ *   faster than tile4x8, in Node 24 the same. Where V8 bounds-checks every load explicitly (Deno:
+ *   no trap handler) each offset costs one more lea: 3–9 % slower. JavaScriptCore (Bun) splits a
  *   load32_splat with an offset into a scalar load, a GPR→XMM move and a shuffle (its Air:
- *   Move32 3072(%r14,%rcx) / VectorSplatInt32), ~16 % slower than tile4x8 there.
+ *   Move32 3072(%r14,%rcx) / VectorSplatInt32): ~16 % slower than tile4x8 there.
+ * - tile4x8 with k unrolled by 2: 6-10 % faster in Deno's baseline build, but V8 with a trap
+ *   handler spills it (Node: 1.5x slower). Not kept: Deno runs the relaxed build by default.
  * Neither wins everywhere, so which one dense IN = 768/3072 runs is an instance setting
  * (setImmediateTiles, chosen at load by a timed probe in src/kernels/tile-probe.ts). Both forms
  * do the same madds in the same order: results are bitwise the same whichever runs.

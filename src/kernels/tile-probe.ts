@@ -7,10 +7,10 @@
 //
 // Why a timed probe and not a feature test or the runtime's name: the difference is in how each
 // engine compiles the same bytes, which no WebAssembly.validate can see, and names age. Measured
-// (issue 12): V8 11.3 (Node 20) runs the load-immediate form ~7 % faster; V8 13/15 (Node 24,
-// Deno) the same or, where V8 must bounds-check every load explicitly (Deno sets no wasm trap
-// handler), ~9 % slower; JavaScriptCore (Bun) ~16 % slower, as it turns an offset splat load into
-// a scalar load plus a GPR→XMM splat. Both forms do the same madds in the same order, so the
+// (issue 12, bench/tiles.mjs): V8 11.3 (Node 20) runs the load-immediate form 0–7 % faster (1 % in
+// a quiet A/B); V8 13 (Node 24) the same; V8 15 in Deno, which must bounds-check every load
+// explicitly (Deno sets no wasm trap handler), 3–9 % slower; JavaScriptCore (Bun) ~16 % slower, as
+// it turns an offset splat load into a scalar load plus a GPR→XMM splat. Both forms do the same madds in the same order, so the
 // results are bitwise the same whichever wins: a wrong pick on a noisy machine costs speed only.
 //
 // Cost: about 15–40 ms once per build (baseline/relaxed, plain/shared) and process; the choice is
