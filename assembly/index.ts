@@ -1,7 +1,7 @@
 // The WebAssembly ABI of kmed-dpr: the export list of every kernel, names `op_dtype`. Kernels live
 // one family per file; this file only re-exports them. Arguments: outputs, inputs, weights, sizes;
 // pointers are byte offsets into the imported memory; nothing here allocates.
-import { packLinear, linear, matmulNT, matmulNN, panelWidth } from './matmul';
+import { packLinear, linear, matmulNT, matmulNN, panelWidth, setImmediateTiles, getImmediateTiles } from './matmul';
 import { softmaxRows } from './softmax';
 import { layerNorm } from './layernorm';
 import { add } from './elementwise';
@@ -19,6 +19,15 @@ export function heap_base(): usize {
 /** 1 in the relaxed-SIMD build (kernels-relaxed*.wasm), 0 in the baseline one. */
 export function simd_relaxed(): i32 {
   return relaxedBuild();
+}
+
+/** Which 4x8 tile form the dense Linear runs (1: load immediates, 0: one pointer per row; see
+ *  matmul.ts). Set once per instance by the loader's timed probe; results are the same either way. */
+export function set_immediate_tiles(on: i32): void {
+  setImmediateTiles(on != 0);
+}
+export function immediate_tiles(): i32 {
+  return getImmediateTiles() ? 1 : 0;
 }
 
 export function linear_panel_f32(): i32 {

@@ -99,32 +99,35 @@ export function packColumns(dst: usize, src: usize, K: i32, N: i32, ld: i32): vo
  * 4 rows × 8 columns: o[i, 0..8] = init + Σ_k x[i, k] · w[k, 0..8] for i < 4.
  * x rows are xs bytes apart, o rows os bytes apart; w steps ws bytes per k (32 for a packed panel,
  * ldb*4 for matmulNN). K ≥ 0.
+ * One pointer per row, every x load at offset 0 (see "Why the 4x8 tile exists three times").
  */
 // @ts-ignore: decorator
 @inline
 function tile4x8(o: usize, x: usize, w: usize, init0: v128, init1: v128, K: i32, xs: usize, os: usize, ws: usize): void {
   let a00 = init0, a01 = init1, a10 = init0, a11 = init1;
   let a20 = init0, a21 = init1, a30 = init0, a31 = init1;
-  let x0 = x;
-  const x1 = xs, x2 = xs * 2, x3 = xs * 3;
+  let p0 = x, p1 = x + xs, p2 = x + xs * 2, p3 = x + xs * 3;
   const end = x + <usize>K * F32;
   let wp = w;
-  while (x0 < end) {
+  while (p0 < end) {
     const w0 = v128.load(wp);
     const w1 = v128.load(wp, V128);
-    let v = v128.load32_splat(x0);
+    let v = v128.load32_splat(p0);
     a00 = madd(v, w0, a00);
     a01 = madd(v, w1, a01);
-    v = v128.load32_splat(x0 + x1);
+    v = v128.load32_splat(p1);
     a10 = madd(v, w0, a10);
     a11 = madd(v, w1, a11);
-    v = v128.load32_splat(x0 + x2);
+    v = v128.load32_splat(p2);
     a20 = madd(v, w0, a20);
     a21 = madd(v, w1, a21);
-    v = v128.load32_splat(x0 + x3);
+    v = v128.load32_splat(p3);
     a30 = madd(v, w0, a30);
     a31 = madd(v, w1, a31);
-    x0 += F32;
+    p0 += F32;
+    p1 += F32;
+    p2 += F32;
+    p3 += F32;
     wp += ws;
   }
   v128.store(o, a00);
@@ -138,17 +141,37 @@ function tile4x8(o: usize, x: usize, w: usize, init0: v128, init1: v128, K: i32,
 }
 
 /*
- * Why the 4x8 tile exists three times. Measured on this machine (Zen 4, Node 20 / V8 11.3; see
- * bench/kernels.ts), the inner loop is front-end bound, not FP bound: 16 mul/add issue in 4 cycles,
- * so every extra instruction costs. Variants tried:
+ * Why the 4x8 tile exists three times. The inner loop is front-end bound, not FP bound (16 mul/add
+ * issue in 4 cycles), so every extra instruction per k step costs, and what costs differs by engine.
+ * Measured on this machine (bench/kernels.ts, and the A/B of tile forms in the report of issue 12):
  * - k unrolled 2/4/8 with immediate offsets: V8's scheduler hoists every load of the unrolled body
- *   to the top, 20+ live v128 values spill to the stack: 2-3x slower. Rejected.
- * - generic row stride (tile4x8 with x + xs, x + 2xs, x + 3xs): three address adds per k step,
- *   ~89 % of the mul+add peak.
- * - row stride as a load immediate (tile4x8In768/In3072): V8 hoists memory_base + offset out of the
- *   loop, the body is 6 loads + 16 FP + 2 pointer bumps + compare/branch: ~94 % of peak. Kept for
- *   BERT-base's two IN values; every other IN takes the generic path (same results bit for bit).
+ *   to the top, 20+ live v128 values spill to the stack: 2-3x slower. Rejected. So is a v128 load of
+ *   4 k of a row with lane shuffles instead of splat loads: the shuffles take the FP ports.
+ * - tile4x8 (one pointer per row, every load at offset 0): 4 pointer bumps per k step.
+ * - row stride as a load immediate (tile4x8In768/In3072): V8 folds the offset into the address,
+ *   the body is 6 loads + 16 FP + 2 pointer bumps + compare/branch. In Node 20 (V8 11.3) 0–7 %
+ *   faster than tile4x8, in Node 24 the same. Where V8 bounds-checks every load explicitly (Deno:
+ *   no trap handler) each offset costs one more lea: 3–9 % slower. JavaScriptCore (Bun) splits a
+ *   load32_splat with an offset into a scalar load, a GPR→XMM move and a shuffle (its Air:
+ *   Move32 3072(%r14,%rcx) / VectorSplatInt32): ~16 % slower than tile4x8 there.
+ * - tile4x8 with k unrolled by 2: 6-10 % faster in Deno's baseline build, but V8 with a trap
+ *   handler spills it (Node: 1.5x slower). Not kept: Deno runs the relaxed build by default.
+ * Neither wins everywhere, so which one dense IN = 768/3072 runs is an instance setting
+ * (setImmediateTiles, chosen at load by a timed probe in src/kernels/tile-probe.ts). Both forms
+ * do the same madds in the same order: results are bitwise the same whichever runs.
  */
+
+/** Whether dense IN = 768/3072 runs the load-immediate tiles (1, the default) or tile4x8 (0). */
+let immediateTiles: bool = true;
+
+/** Set by the loader after timing both forms on this engine (src/kernels/tile-probe.ts). */
+export function setImmediateTiles(on: bool): void {
+  immediateTiles = on;
+}
+
+export function getImmediateTiles(): bool {
+  return immediateTiles;
+}
 
 /** tile4x8 on a packed panel (ws = 32) for IN = 768: rows 3072 bytes apart as load immediates. */
 // @ts-ignore: decorator
@@ -285,8 +308,8 @@ export function linear(out: usize, x: usize, w: usize, bias: usize, T: i32, IN: 
 export function panelProduct(out: usize, x: usize, w: usize, bias: usize, hasBias: bool, T: i32, IN: i32, OUT: i32, xs: usize, os: usize): void {
   const panelBytes = <usize>IN * <usize>PANEL * F32;
   const panels = (OUT + PANEL - 1) / PANEL;
-  // The immediate-offset tiles assume x rows IN floats apart.
-  const dense = xs == <usize>IN * F32;
+  // The immediate-offset tiles assume x rows IN floats apart, and run where the probe chose them.
+  const dense = immediateTiles && xs == <usize>IN * F32;
   for (let p = 0; p < panels; p++) {
     const cols = min(PANEL, OUT - p * PANEL);
     const wp = w + <usize>p * panelBytes;

@@ -5,7 +5,13 @@
 // command-line runtimes. These numbers fill README.md's "Runtime support" table.
 // Does not own: the per-runtime timing loop (bench/runtimes/bench-core.mjs) or the model (kmed synth).
 //
-//   npm run bench:runtimes [-- --reps 5] [--quick] [--model DIR] [--only node,chromium]
+//   npm run bench:runtimes [-- --reps 5] [--quick] [--model DIR] [--only node,node24,deno,bun,chromium]
+//                          [--rounds 3] [--simd auto|baseline|relaxed]
+// --rounds N runs every runtime N times, interleaved (all runtimes, then again), and prints the
+// median over rounds of each run's median, so machine load that comes and goes hits every runtime
+// alike. --simd picks the kernel build everywhere ('baseline' compares like with like: by default
+// Node 20 runs the baseline build, Node >= 22, Deno, Bun and Chromium the relaxed one); the table's
+// "kernels" column says which build each ran. node22/node24 need `npm run test:install-nodes`.
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,6 +28,8 @@ interface BenchResult {
   requestedThreads?: number;
   msPerSequence?: number;
   minMs?: number;
+  cpuMsPerSequence?: number;
+  kernels?: string;
   loadMs?: number;
   peakRssMiB?: number | null;
   crossOriginIsolated?: boolean;
@@ -36,6 +44,8 @@ function option(name: string, fallback: string): string {
 const quick = process.argv.includes('--quick');
 const reps = Number(option('--reps', quick ? '3' : '7'));
 const only = option('--only', 'node,deno,bun,chromium').split(',');
+const rounds = Number(option('--rounds', '1'));
+const simd = option('--simd', 'auto');
 const modelDir = resolve(option('--model', join(REPO_ROOT, '.bench-cache', 'runtimes-synthetic-context')));
 
 async function ensureModel(): Promise<void> {
@@ -53,7 +63,7 @@ async function benchCli(runtime: CliRuntime, threads: number): Promise<BenchResu
   let [command, ...pre] = runtimeCommand(runtime);
   // Deno only lets a script read /proc/self/status (for the peak RSS) with every permission.
   if (runtime === 'deno') pre = ['run', '--allow-all'];
-  const args = [...pre, 'bench/runtimes/run.mjs', '--lib', 'dist/index.js', '--model', modelDir, '--threads', String(threads), '--T', String(T), '--reps', String(reps)];
+  const args = [...pre, 'bench/runtimes/run.mjs', '--lib', 'dist/index.js', '--model', modelDir, '--threads', String(threads), '--T', String(T), '--reps', String(reps), '--simd', simd];
   const r = await run(command, args, REPO_ROOT, 600_000);
   const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
   return line ? (JSON.parse(line) as BenchResult) : { runtime, version: '?', error: `exit ${r.code}: ${r.stderr}` };
@@ -64,7 +74,7 @@ async function benchChromium(threads: number): Promise<BenchResult> {
   const browser = await launchChromium();
   try {
     const page = await browser.newPage();
-    await page.goto(`${server.url}/bench/runtimes/page.html?threads=${threads}&T=${T}&reps=${reps}`);
+    await page.goto(`${server.url}/bench/runtimes/page.html?threads=${threads}&T=${T}&reps=${reps}&simd=${simd}`);
     await page.waitForFunction(() => (window as unknown as { kmedBench?: unknown }).kmedBench !== undefined, null, { timeout: 600_000 });
     const result = (await page.evaluate(() => (window as unknown as { kmedBench: unknown }).kmedBench)) as BenchResult;
     // The user agent's version is frozen (156.0.0.0); the browser object knows the full one.
@@ -76,31 +86,57 @@ async function benchChromium(threads: number): Promise<BenchResult> {
 }
 
 await ensureModel();
-console.error(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores; reps ${reps}`);
-const results: BenchResult[] = [];
-for (const threads of THREAD_COUNTS) {
-  for (const runtime of (['node', 'deno', 'bun'] as CliRuntime[]).filter((r) => only.includes(r))) {
-    results.push(await benchCli(runtime, threads));
-    console.error(JSON.stringify(results.at(-1)));
-  }
-  if (only.includes('chromium')) {
-    results.push(await benchChromium(threads));
-    console.error(JSON.stringify(results.at(-1)));
+console.error(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores; reps ${reps}, rounds ${rounds}, simd ${simd}`);
+const CLI_RUNTIMES: CliRuntime[] = ['node', 'node22', 'node24', 'deno', 'bun'];
+/** Every run, by runtime and thread count, over the rounds. */
+const runs = new Map<string, BenchResult[]>();
+for (let round = 0; round < rounds; round++) {
+  for (const threads of THREAD_COUNTS) {
+    for (const runtime of CLI_RUNTIMES.filter((r) => only.includes(r))) {
+      const r = await benchCli(runtime, threads);
+      console.error(JSON.stringify(r));
+      runs.set(`${runtime}/${threads}`, [...(runs.get(`${runtime}/${threads}`) ?? []), r]);
+    }
+    if (only.includes('chromium')) {
+      const r = await benchChromium(threads);
+      console.error(JSON.stringify(r));
+      runs.set(`chromium/${threads}`, [...(runs.get(`chromium/${threads}`) ?? []), r]);
+    }
   }
 }
 console.error(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
-const peer = results.find((r) => r.runtime === 'node' && r.threads === 1 && !r.error);
+function medianOf(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** One row per runtime and thread count: the first error, else the median over rounds. */
+const results: BenchResult[] = [...runs.values()].map((rs) => {
+  const failed = rs.find((r) => r.error);
+  if (failed) return failed;
+  const pick = (f: (r: BenchResult) => number | undefined): number | undefined => {
+    const xs = rs.map(f).filter((x): x is number => typeof x === 'number');
+    return xs.length ? Math.round(medianOf(xs) * 10) / 10 : undefined;
+  };
+  return { ...rs[0], msPerSequence: pick((r) => r.msPerSequence), cpuMsPerSequence: pick((r) => r.cpuMsPerSequence), loadMs: pick((r) => r.loadMs), minMs: Math.min(...rs.map((r) => r.minMs ?? Infinity)) };
+});
+
+const nodePeer = (threads: number): BenchResult | undefined => results.find((r) => r.runtime === 'node' && r.threads === threads && !r.error);
+const peer = nodePeer(1);
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
-console.log(`\nSynthetic klue/bert-base-shaped context model, one ${T}-token sequence (batch 1), median of ${reps} after a warm-up; ${cpu}.\n`);
-console.log('| runtime | version | threads | ms / 128-token sequence | speed vs Node, 1 thread | load (ms) | peak RSS (MiB) |');
-console.log('|---|---|---|---|---|---|---|');
+const over = rounds > 1 ? `, median over ${rounds} interleaved rounds` : '';
+console.log(`\nSynthetic klue/bert-base-shaped context model, one ${T}-token sequence (batch 1), median of ${reps} after a warm-up${over}; simd ${simd}; ${cpu}; load average after ${loadavg()[0].toFixed(2)}.\n`);
+console.log('| runtime | version | kernels | threads | ms / 128-token sequence | CPU ms / sequence | speed vs Node, 1 thread | time vs Node, same threads | load (ms) | peak RSS (MiB) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   if (r.error) {
-    console.log(`| ${r.runtime} | ${r.version} | - | error: ${r.error.split('\n')[0]} | | | |`);
+    console.log(`| ${r.runtime} | ${r.version} | - | - | error: ${r.error.split('\n')[0]} | | | | | |`);
     continue;
   }
   const ratio = peer?.msPerSequence && r.msPerSequence ? (peer.msPerSequence / r.msPerSequence).toFixed(2) + '×' : '-';
-  console.log(`| ${r.runtime} | ${r.version} | ${r.threads} | ${r.msPerSequence} | ${ratio} | ${r.loadMs} | ${r.peakRssMiB ?? 'n/a'} |`);
+  const same = nodePeer(r.threads ?? 1);
+  const vsSame = same?.msPerSequence && r.msPerSequence ? (r.msPerSequence / same.msPerSequence).toFixed(2) + '×' : '-';
+  console.log(`| ${r.runtime} | ${r.version} | ${r.kernels ?? '?'} | ${r.threads} | ${r.msPerSequence} | ${r.cpuMsPerSequence ?? 'n/a'} | ${ratio} | ${vsSame} | ${r.loadMs} | ${r.peakRssMiB ?? 'n/a'} |`);
 }
 if (results.some((r) => r.error)) process.exitCode = 1;

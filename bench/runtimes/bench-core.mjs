@@ -42,8 +42,9 @@ export function seededIds(T, vocabSize, seed = 128) {
  * @param {number} args.threads
  * @param {number} args.T tokens per sequence
  * @param {number} args.reps timed runs
+ * @param {string} [args.simd] the `simd` option (default 'auto')
  */
-export async function runBench({ lib, read, threads, T, reps, runtime, version }) {
+export async function runBench({ lib, read, threads, T, reps, runtime, version, simd = 'auto' }) {
   const files = {};
   const readStart = performance.now();
   for (const [key, name] of Object.entries(FILES)) {
@@ -57,22 +58,33 @@ export async function runBench({ lib, read, threads, T, reps, runtime, version }
   const readMs = performance.now() - readStart;
 
   const loadStart = performance.now();
-  const encoder = await lib.Encoder.fromFiles(files, { threads });
+  const encoder = await lib.Encoder.fromFiles(files, { threads, simd });
   const loadMs = performance.now() - loadStart;
   // The file bytes are in the heap now; drop ours so peak memory reflects a real program.
   for (const key of Object.keys(files)) delete files[key];
 
   const ids = seededIds(T, encoder.config.vocab_size);
   await encoder.embedIds([ids]); // warm-up: JIT, heap growth, first-touch of scratch
+  // CPU time of the whole process too where the runtime has process.cpuUsage (Node, Deno, Bun): on a
+  // shared machine wall time also counts the time other programs held the core, CPU time does not.
+  const cpuUsage = globalThis.process?.cpuUsage?.bind(globalThis.process);
+  const cpu = (u) => (u.user + u.system) / 1000;
   const times = [];
+  const cpuTimes = [];
   for (let r = 0; r < reps; r++) {
+    const c0 = cpuUsage?.();
     const t0 = performance.now();
     const [v] = await encoder.embedIds([ids]);
     times.push(performance.now() - t0);
+    if (c0) cpuTimes.push(cpu(cpuUsage()) - cpu(c0));
     if (!v || !Number.isFinite(v[0])) throw new Error('embedIds returned a non-finite vector');
   }
-  times.sort((a, b) => a - b);
-  const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
+  const median = (xs) => {
+    xs.sort((a, b) => a - b);
+    return xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
+  };
+  const cpuMedian = cpuTimes.length ? Math.round(median(cpuTimes) * 10) / 10 : undefined;
+  const medianMs = median(times);
   const threadsUsed = encoder.threads ?? 1;
   encoder.dispose?.();
   return {
@@ -82,8 +94,10 @@ export async function runBench({ lib, read, threads, T, reps, runtime, version }
     requestedThreads: threads,
     T,
     reps,
-    msPerSequence: Math.round(median * 10) / 10,
+    msPerSequence: Math.round(medianMs * 10) / 10,
+    cpuMsPerSequence: cpuMedian,
     minMs: Math.round(times[0] * 10) / 10,
+    kernels: encoder.backend?.name,
     loadMs: Math.round(loadMs),
     readMs: Math.round(readMs),
   };

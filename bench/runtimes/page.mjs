@@ -19,6 +19,7 @@ try {
     threads: Number(q.get('threads') ?? 1),
     T: Number(q.get('T') ?? 128),
     reps: Number(q.get('reps') ?? 5),
+    simd: q.get('simd') ?? 'auto',
     runtime: 'chromium',
     version,
   });

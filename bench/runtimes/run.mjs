@@ -2,7 +2,7 @@
 // library entry given, reads the model folder with the runtime's own file API, runs bench-core.mjs
 // and prints one JSON line, with the process's peak RSS (VmHWM) read at the end.
 //
-//   node|bun run.mjs --lib SPEC --model DIR [--threads N] [--T 128] [--reps 5]
+//   node|bun run.mjs --lib SPEC --model DIR [--threads N] [--T 128] [--reps 5] [--simd auto|baseline|relaxed]
 //   deno run --allow-read --allow-env run.mjs ...
 import { runBench } from './bench-core.mjs';
 
@@ -45,12 +45,16 @@ try {
     threads: Number(arg('--threads', '1')),
     T: Number(arg('--T', '128')),
     reps: Number(arg('--reps', '5')),
+    simd: arg('--simd', 'auto'),
     runtime,
     version,
   });
+  // Which Linear tile form the load-time probe picked (src/kernels/tile-probe.ts), where the library has one.
+  const probe = await import(new URL('./kernels/tile-probe.js', new URL(`file://${abs(arg('--lib', 'dist/index.js'))}`)).href).catch(() => null);
+  const tiles = probe ? Object.entries(probe.tileChoices()).map(([build, immediate]) => `${build}: ${immediate ? 'immediate' : 'pointers'}`).join(', ') : undefined;
   const status = await readText('/proc/self/status').catch(() => '');
   const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-  console.log(JSON.stringify({ ...result, peakRssMiB: hwm ? Math.round(Number(hwm[1]) / 1024) : null }));
+  console.log(JSON.stringify({ ...result, tiles, peakRssMiB: hwm ? Math.round(Number(hwm[1]) / 1024) : null }));
   exit(0);
 } catch (error) {
   console.log(JSON.stringify({ runtime, version, error: String(error?.stack ?? error) }));

@@ -79,6 +79,8 @@ export interface KernelWorkerInit {
   /** Polls of GEN before sleeping in Atomics.wait (a wake-up costs tens of µs; a short poll
    *  catches the next job of a burst without it). */
   spin: number;
+  /** The Linear tile form the calling thread's probe chose (set_immediate_tiles), if any. */
+  immediateTiles?: number;
 }
 
 /** What a worker posts back: `ready` once instantiated, or `error` (with the reason) if it cannot. */
@@ -111,6 +113,7 @@ export function kernelWorkerMain(io: KernelWorkerIO): void {
     WebAssembly.instantiate(init.module, imports).then(
       (instance) => {
         const exported = instance.exports as Record<string, unknown>;
+        if (init.immediateTiles !== undefined) (exported.set_immediate_tiles as (on: number) => void)(init.immediateTiles);
         const fns = init.ops.map((name) => exported[name] as (...args: number[]) => void);
         const ctl = new Int32Array(memory.buffer, init.control, L.JOB + 2 * L.JOB_SLOTS);
         // A float64 slot read atomically, half by half (see the header).

@@ -233,6 +233,8 @@ export interface ThreadPoolOptions {
   /** Participants, the calling thread included (>= 2). */
   threads: number;
   factory: KernelWorkerFactory;
+  /** The tile form every worker's instance runs (set_immediate_tiles; tile-probe.ts), if probed. */
+  immediateTiles?: number;
   /** How long workers may take to start (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -292,7 +294,7 @@ export class KernelThreadPool {
             );
           }),
         );
-        worker.postMessage({ module: o.module, memory: o.memory, control: o.control, index, ops, layout: L, spin: SPIN });
+        worker.postMessage({ module: o.module, memory: o.memory, control: o.control, index, ops, layout: L, spin: SPIN, immediateTiles: o.immediateTiles });
       }
       await Promise.race([
         Promise.all(ready),

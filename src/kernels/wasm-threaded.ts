@@ -22,6 +22,7 @@ import {
 } from './thread-pool.js';
 import { backendName, initialPages, instantiateKernels, loadKernelModule, variantFile, type WasmBackendOptions } from './kernel-module.js';
 import { rawKernels } from './wasm-kernels.js';
+import { probeTiles } from './tile-probe.js';
 
 /** A shared memory must declare its maximum up front (it can never move); the engine reserves that
  *  much address space. 4 GiB first (the arena's limit), smaller where an engine refuses it. */
@@ -52,10 +53,13 @@ export async function createThreadedWasmBackend(options: WasmBackendOptions, sim
   const ex = await instantiateKernels(module, memory, variantFile(variant));
   // 64-byte aligned: the control block's counters each own a cache line.
   const control = Math.ceil(Math.max(16, ex.heap_base()) / 64) * 64;
+  // The tile form, timed on this thread in the arena's space before anything uses it; every worker
+  // runs the same form (tile-probe.ts; the results would be the same bits either way).
+  const immediateTiles = probeTiles(ex, memory, control + controlBytes(), `${backendName(ex)}/shared`);
   const arena = new Arena(memory, control + controlBytes());
   let pool: KernelThreadPool;
   try {
-    pool = await KernelThreadPool.create({ module, memory, exports: ex as unknown as WebAssembly.Exports, control, threads, factory });
+    pool = await KernelThreadPool.create({ module, memory, exports: ex as unknown as WebAssembly.Exports, control, threads, factory, immediateTiles });
   } catch (error) {
     return fallBack(threads, (error as Error).message);
   }

@@ -1,6 +1,7 @@
 // Owns: createWasmBackend, the entry point of the SIMD kernels: it picks the build (`simd` option,
 // kernel-module.ts), runs it on a thread pool when asked for more than one thread (wasm-threaded.ts)
-// and otherwise on one instance over a plain memory; and createPeakProbe (benches only).
+// and otherwise on one instance over a plain memory, whose Linear tile form the load-time probe sets
+// (tile-probe.ts); and createPeakProbe (benches only).
 // Does not own: module loading (kernel-module.ts), the contract's mapping onto the exports
 // (wasm-kernels.ts), argument checks (guard.ts: every call is checked before it crosses into wasm,
 // so a bad pointer is a KernelError, never a trap) or the kernels themselves (assembly/).
@@ -10,6 +11,7 @@ import { guardBackend } from './guard.js';
 import { backendName, initialPages, instantiateKernels, loadKernelModule, resolveSimd, variantFile, type KernelExports, type SimdChoice, type WasmBackendOptions } from './kernel-module.js';
 import { rawKernels } from './wasm-kernels.js';
 import { createThreadedWasmBackend } from './wasm-threaded.js';
+import { probeTiles } from './tile-probe.js';
 
 export type { WasmBackendOptions } from './kernel-module.js';
 
@@ -24,6 +26,8 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const module = await loadKernelModule(options.wasmBytes, variant);
   const memory = new WebAssembly.Memory({ initial: initialPages(options) });
   const ex = await instantiateKernels(module, memory, variantFile(variant));
+  // The tile form this engine runs fastest, timed in the arena's space before the arena owns it.
+  probeTiles(ex, memory, ex.heap_base(), `${backendName(ex)}/plain`);
   return guardBackend(backendName(ex), new Arena(memory, ex.heap_base()), rawKernels(ex));
 }
 
