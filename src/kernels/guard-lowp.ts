@@ -33,17 +33,20 @@ export function guardLowPrecision(c: ArgumentChecks, raw: RawLowPrecisionKernels
     ] as const;
   }
 
+  /** quantizeRows' and geluQuantizeRows' checks: f32 rows x[T, IN] in, quantized rows q out. */
+  function quantizeArgs(op: string, q: number, x: number, T: number, IN: number): void {
+    c.sizes(op, { T, IN });
+    int8In(op, IN);
+    c.disjoint(op, c.bytes(op, 'q', q, raw.quantizedRowsBytes(T, IN), 16), c.bytes(op, 'x', x, T * IN * 4, 4));
+  }
+
   return {
     quantizedRowsBytes(T, IN) {
       c.sizes('quantizedRowsBytes', { T, IN });
       return raw.quantizedRowsBytes(T, IN);
     },
     quantizeRows(q, x, T, IN) {
-      const op = 'quantizeRows';
-      c.sizes(op, { T, IN });
-      int8In(op, IN);
-      const qr = c.bytes(op, 'q', q, raw.quantizedRowsBytes(T, IN), 16);
-      c.disjoint(op, qr, c.bytes(op, 'x', x, T * IN * 4, 4));
+      quantizeArgs('quantizeRows', q, x, T, IN);
       raw.quantizeRows(q, x, T, IN);
     },
     packedLinearInt8Bytes(OUT, IN) {
@@ -88,11 +91,7 @@ export function guardLowPrecision(c: ArgumentChecks, raw: RawLowPrecisionKernels
       raw.layerNormQuantizeRows(out, q, x, gamma, beta, T, C, eps);
     },
     geluQuantizeRows(q, x, T, IN) {
-      const op = 'geluQuantizeRows';
-      c.sizes(op, { T, IN });
-      int8In(op, IN);
-      const qr = c.bytes(op, 'q', q, raw.quantizedRowsBytes(T, IN), 16);
-      c.disjoint(op, qr, c.bytes(op, 'x', x, T * IN * 4, 4));
+      quantizeArgs('geluQuantizeRows', q, x, T, IN);
       raw.geluQuantizeRows(q, x, T, IN);
     },
     f32ToF16(dst, src, n) {
