@@ -7,7 +7,11 @@
 // load time, peak RSS, and a parity column (max |Δ| of pooler_output and last_hidden_state, ours vs
 // each peer, from the same runs); also writes it to .bench-cache/e2e-results.md.
 // Our other weight formats (dtype int8, f16) join as extra engines once dist declares them.
-// Does not own: the engines (e2e/engines.ts), the ONNX weights (peers/onnx-model.ts), the model.
+// Issue 12 added: corpus-throughput rows (e2e/corpora.ts: 40 passages, 40 short lines; ours through
+// `embed`, the peers one sequence at a time), one table per Node binary (`--node a,b` or `all`), and a
+// Chromium section with ours and ort-web in one page (`--chromium`, e2e/chromium.ts).
+// Does not own: the engines (e2e/engines.ts), the ONNX weights (peers/onnx-model.ts), the model,
+// the corpora's texts (test/fixtures/corpus), the browser side (e2e/page.mjs).
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
