@@ -35,14 +35,11 @@ function firstLines(path: string, n: number): string[] {
   return lines.slice(0, n);
 }
 
-/** Both corpora, tokenized with the vocab of `modelDir` by the built package's BertTokenizer. */
+/** Both corpora, tokenized with the tokenizer of `modelDir` (the built package's Node entry, as
+ *  `Encoder.fromDirectory` loads it). */
 export async function loadCorpora(root: string, modelDir: string): Promise<Corpus[]> {
-  const { BertTokenizer } = (await import(pathToFileURL(join(root, 'dist', 'index.js')).href)) as typeof import('../../src/index.js');
-  const files: Record<string, Uint8Array> = { vocab: readFileSync(join(modelDir, 'vocab.txt')) };
-  for (const [key, name] of [['tokenizerConfig', 'tokenizer_config.json'], ['specialTokensMap', 'special_tokens_map.json'], ['tokenizerJson', 'tokenizer.json']] as const) {
-    try { files[key] = readFileSync(join(modelDir, name)); } catch { /* optional */ }
-  }
-  const tokenizer = BertTokenizer.fromFiles(files as never);
+  const { loadTokenizerFromDirectory } = (await import(pathToFileURL(join(root, 'dist', 'node', 'index.js')).href)) as typeof import('../../src/node/index.js');
+  const tokenizer = loadTokenizerFromDirectory(modelDir);
   const dir = join(root, 'test', 'fixtures', 'corpus');
   return [['passages', 'passages.txt'], ['short lines', 'corpus.txt']].map(([name, file]) => {
     const texts = firstLines(join(dir, file), CORPUS_SIZE);
