@@ -22,6 +22,7 @@ import { ENGINE_NAMES, OURS_DTYPES, type EngineName, type EnginePaths, type Ours
 import { materializeOnnxModel } from './peers/onnx-model.js';
 import { corpusTokens, loadCorpora, type Corpus } from './e2e/corpora.js';
 import { chromiumRow } from './e2e/chromium.js';
+import { fmt, PARITY_TOLERANCE } from './e2e/format.js';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const CACHE = join(ROOT, '.bench-cache');
@@ -30,8 +31,6 @@ const ONNX_DIR = join(CACHE, 'e2e-onnx');
 const OUT_DIR = join(CACHE, 'e2e-outputs');
 const RESULTS_MD = join(CACHE, 'e2e-results.md');
 
-/** f32 engines agree when every value is within the fixtures' target for one engine against float64. */
-const PARITY_TOLERANCE = 1e-4;
 /** Lower precision is judged as issue 5 item 4 does: cosine of the pooled vectors. */
 const LOW_PRECISION_MIN_COSINE = 0.999;
 const PEERS = ['ort-node', 'ort-web'] as const;
@@ -265,7 +264,6 @@ function compare(a: OutputFiles, b: OutputFiles, lengths: number[], C: number): 
   return { pooler, hidden, minCosine: Number.isNaN(minCosine) ? -Infinity : minCosine };
 }
 
-const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const fmtErr = (e: number): string => (Number.isFinite(e) ? e.toExponential(1) : 'mismatch');
 const agreeF32 = (d: Diff): boolean => d.pooler <= PARITY_TOLERANCE && d.hidden <= PARITY_TOLERANCE;
 const agreeLow = (d: Diff): boolean => d.minCosine >= LOW_PRECISION_MIN_COSINE;
@@ -340,7 +338,6 @@ function corpusTable(ctx: NodeContext, results: Map<string, ChildResult>, key: (
 /** Every engine under one Node binary (childNode): the latency table, memory, checks, corpora. */
 async function benchNode(ctx: NodeContext): Promise<NodeTables> {
   const { args, variants, features, paths, weightsPath, onnx, C, log } = ctx;
-  const config = { vocab_size: ctx.vocabSize };
   const loadBefore = loadLine();
   const cases = timedCases(args);
   const results = new Map<string, ChildResult>();
@@ -355,7 +352,7 @@ async function benchNode(ctx: NodeContext): Promise<NodeTables> {
       log(`${v.label}, ${threads} thread${threads > 1 ? 's' : ''} ...`);
       try {
         results.set(key(v.label, threads), await runChild({
-          engine: v.engine, dtype: v.dtype, label: v.label, threads, paths, seed: args.seed, vocabSize: config.vocab_size,
+          engine: v.engine, dtype: v.dtype, label: v.label, threads, paths, seed: args.seed, vocabSize: ctx.vocabSize,
           cases, parityCases: PARITY_CASES, outDir: OUT_DIR, corpora: ctx.corpora, corpusReps: args.quick ? 2 : 5,
         }));
       } catch (e) {

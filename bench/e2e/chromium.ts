@@ -12,6 +12,7 @@ import { startServer } from '../../scripts/serve-web.mjs';
 import { launchChromium } from '../../test/runtimes/launch.js';
 import { makeBatch } from './inputs.js';
 import type { Corpus } from './corpora.js';
+import { fmt, PARITY_TOLERANCE } from './format.js';
 
 export interface ChromiumOptions {
   root: string;
@@ -37,8 +38,6 @@ interface PageResult {
   latency: Array<{ T: number; oursMs: number; ortMs: number; runs: number }>;
   corpora: Array<{ name: string; file: string; texts: number; tokens: number; oursMs: number; ortMs: number; runs: number }>;
 }
-
-const PARITY_TOLERANCE = 1e-4;
 
 export async function chromiumRow(o: ChromiumOptions): Promise<{ lines: string[]; failures: string[] }> {
   const data = mkdtempSync(join(tmpdir(), 'kmed-e2e-chromium-'));
@@ -78,7 +77,6 @@ export async function chromiumRow(o: ChromiumOptions): Promise<{ lines: string[]
     rmSync(data, { recursive: true, force: true });
   }
 
-  const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
   const lines = [`Headless Chromium ${version}: ours (f32, simd 'auto') and onnxruntime-web 1.30 (wasm, SIMD, threads) in the same page, ` +
     'timed in turns; medians. Latency: one sequence (batch 1). Corpora as in the Node tables.', '',
     '| threads | case | ours | ort-web | ours/ort-web | runs |', '|---:|---|---:|---:|---:|---:|'];
