@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startServer } from '../scripts/serve-web.mjs';
+import { median } from './median.js';
 import { type CliRuntime, launchChromium, REPO_ROOT, run, runtimeCommand, threadCounts } from '../test/runtimes/launch.js';
 
 const THREAD_COUNTS = threadCounts();
@@ -90,26 +91,17 @@ console.error(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' 
 const CLI_RUNTIMES: CliRuntime[] = ['node', 'node22', 'node24', 'deno', 'bun'];
 /** Every run, by runtime and thread count, over the rounds. */
 const runs = new Map<string, BenchResult[]>();
+const record = (key: string, r: BenchResult): void => {
+  console.error(JSON.stringify(r));
+  runs.set(key, [...(runs.get(key) ?? []), r]);
+};
 for (let round = 0; round < rounds; round++) {
   for (const threads of THREAD_COUNTS) {
-    for (const runtime of CLI_RUNTIMES.filter((r) => only.includes(r))) {
-      const r = await benchCli(runtime, threads);
-      console.error(JSON.stringify(r));
-      runs.set(`${runtime}/${threads}`, [...(runs.get(`${runtime}/${threads}`) ?? []), r]);
-    }
-    if (only.includes('chromium')) {
-      const r = await benchChromium(threads);
-      console.error(JSON.stringify(r));
-      runs.set(`chromium/${threads}`, [...(runs.get(`chromium/${threads}`) ?? []), r]);
-    }
+    for (const runtime of CLI_RUNTIMES.filter((r) => only.includes(r))) record(`${runtime}/${threads}`, await benchCli(runtime, threads));
+    if (only.includes('chromium')) record(`chromium/${threads}`, await benchChromium(threads));
   }
 }
 console.error(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-
-function medianOf(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** One row per runtime and thread count: the first error, else the median over rounds. */
 const results: BenchResult[] = [...runs.values()].map((rs) => {
@@ -117,7 +109,7 @@ const results: BenchResult[] = [...runs.values()].map((rs) => {
   if (failed) return failed;
   const pick = (f: (r: BenchResult) => number | undefined): number | undefined => {
     const xs = rs.map(f).filter((x): x is number => typeof x === 'number');
-    return xs.length ? Math.round(medianOf(xs) * 10) / 10 : undefined;
+    return xs.length ? Math.round(median(xs) * 10) / 10 : undefined;
   };
   return { ...rs[0], msPerSequence: pick((r) => r.msPerSequence), cpuMsPerSequence: pick((r) => r.cpuMsPerSequence), loadMs: pick((r) => r.loadMs), minMs: Math.min(...rs.map((r) => r.minMs ?? Infinity)) };
 });
