@@ -382,8 +382,7 @@ function bertLayerFirstRows(be: KernelBackend, s: Scratch, layer: BertLayerParam
   }
   // BertSelfOutput on the B rows.
   const tmp = s.pooled;
-  linear(be, s, tmp, ctx, layer.attentionOutput, B);
-  be.addInPlace(tmp, x0, B * C);
+  linear(be, s, tmp, ctx, layer.attentionOutput, B, x0);
   be.layerNorm(x0, tmp, layer.attentionLayerNorm.weight, layer.attentionLayerNorm.bias, B, C, d.eps);
   // BertIntermediate + BertOutput's dense, in the same row blocks as bertLayer.
   for (let r0 = 0; r0 < B; r0 += FFN_BLOCK_ROWS) {
