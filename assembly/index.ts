@@ -88,7 +88,7 @@ export function peak_dot_i16_ops_per_iteration(): i32 {
 
 // int8 (quant.ts): per-output-channel weight packing, per-row activation quantization, int8 Linear.
 // f16 (half.ts): storage conversions. Row-range kernels: (first row pointers, row count, sizes).
-export { qRowBytes as q_row_bytes_i8, xLevels as x_levels_i8, int8ActivationsU7 as int8_activations_u7, packedTailBytesPerRow as packed_i8_tail_bytes } from './quant';
+export { qRowBytes as q_row_bytes_i8, xLevels as x_levels_i8, packedTailBytesPerRow as packed_i8_tail_bytes } from './quant';
 export { quantizeRows as quantize_rows_i8, packLinearI8 as pack_linear_i8, linearQ8 as linear_q8 } from './quant';
 // Fused around the int8 Linear (bit for bit the unfused sequence): residual in the epilogue,
 // LayerNorm → quantize, GELU → quantize.

@@ -73,11 +73,6 @@ const U7_LEVELS: i32 = 127;
  *  relaxed build); 0 is the 12-bit rows'. */
 const FORMAT_U7: i32 = 1;
 
-/** 1 where geluQuantizeRows writes 7-bit rows (relaxed build), 0 where every row is 12-bit. */
-export function int8ActivationsU7(): i32 {
-  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
-}
-
 /** Bytes per quantized activation row (either format: 7-bit rows use the first INp bytes). */
 export function qRowBytes(IN: i32): i32 {
   return paddedIn(IN) * 2 + ROW_TAIL;

@@ -9,8 +9,6 @@ export interface LowPrecisionExports {
   q_row_bytes_i8(IN: number): number;
   quantize_rows_i8(q: number, x: number, rows: number, IN: number): void;
   pack_linear_i8(dstRows: number, dstScales: number, dstSums: number, src: number, rows: number, IN: number): void;
-  /** 1: 7-bit unsigned activations with a zero point (relaxed build), 0: 12-bit signed. */
-  int8_activations_u7(): number;
   /** Bytes per output channel after a packed weight's int8 rows: 4 (scale) or 8 (scale, Σwq). */
   packed_i8_tail_bytes(): number;
   linear_q8(out: number, q: number, w: number, bias: number, rows: number, IN: number, OUT: number): void;
@@ -23,7 +21,7 @@ export interface LowPrecisionExports {
 
 export const LOW_PRECISION_EXPORTS: ReadonlyArray<keyof LowPrecisionExports> = [
   'q_row_bytes_i8', 'quantize_rows_i8', 'pack_linear_i8', 'linear_q8', 'f32_to_f16', 'f16_to_f32',
-  'linear_q8_add', 'layernorm_quantize_i8', 'gelu_quantize_i8', 'int8_activations_u7', 'packed_i8_tail_bytes',
+  'linear_q8_add', 'layernorm_quantize_i8', 'gelu_quantize_i8', 'packed_i8_tail_bytes',
 ];
 
 export function lowPrecisionKernels(ex: LowPrecisionExports): RawLowPrecisionKernels {
