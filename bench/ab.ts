@@ -12,13 +12,13 @@
 // Run: npx tsx bench/ab.ts <rows|simd|short> [pairs=15] [threads=1]
 // Does not own: the end-to-end table against the peers (bench/e2e.ts) or kernel rates (kernels.ts).
 import { readFileSync } from 'node:fs';
-import type { BertInput } from '../src/bert.js';
-import { parseBertConfig } from '../src/config.js';
+import type { BertInput } from '../src/model/bert.js';
+import { parseBertConfig } from '../src/model/config.js';
 import { Encoder } from '../src/encoder.js';
 import { createBackend } from '../src/kernels/index.js';
-import { syntheticTensorSource } from '../src/synthetic.js';
+import { syntheticTensorSource } from '../src/model/synthetic.js';
 import { BertTokenizer } from '../src/tokenizer/tokenizer.js';
-import { loadBertParamsFromTensors } from '../src/weights.js';
+import { loadBertParamsFromTensors } from '../src/model/weights.js';
 import { median } from './median.js';
 
 const mode = process.argv[2] ?? 'rows';

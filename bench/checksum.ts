@@ -1,10 +1,10 @@
 // Owns: the measurement behind the index checksum choice (issue 10): CRC-32C (slicing-by-8) against
-// xxHash64 (64-bit lanes emulated on u32 halves), both hand-written in src/checksum.ts, over the
+// xxHash64 (64-bit lanes emulated on u32 halves), both hand-written in src/formats/checksum.ts, over the
 // same 64 MiB of random bytes, interleaved, median of 7 runs each; node:crypto's sha256 (native)
 // is printed as a reference point, not a candidate (it is not available to runtime-neutral code).
 // Run: npx tsx bench/checksum.ts
 import { createHash } from 'node:crypto';
-import { crc32c, xxhash64 } from '../src/checksum.js';
+import { crc32c, xxhash64 } from '../src/formats/checksum.js';
 import { median } from './median.js';
 
 const MB = 1 << 20;

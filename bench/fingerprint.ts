@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { modelFingerprint, weightsSha256 } from '../src/model-identity.js';
-import { cachedWeightsSha256, digestCachePath } from '../src/node/model-fingerprint.js';
-import { fileSource } from '../src/node/file-source.js';
+import { cachedWeightsSha256, digestCachePath } from '../src/node/model-files/model-fingerprint.js';
+import { fileSource } from '../src/node/fs/file-source.js';
 import { median } from './median.js';
 
 const made = process.argv[2] ? undefined : mkdtempSync(join(tmpdir(), 'kmed-fp-bench-'));

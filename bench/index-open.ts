@@ -9,8 +9,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileSource } from '../src/node/file-source.js';
-import { VectorIndex } from '../src/vector-index.js';
+import { fileSource } from '../src/node/fs/file-source.js';
+import { VectorIndex } from '../src/search/vector-index.js';
 import { median } from './median.js';
 import { writeSyntheticIndex } from './synthetic-index.js';
 

@@ -6,14 +6,14 @@
 //
 //   npx tsx bench/int8-cosines.ts [--simd baseline|relaxed|auto]   (relaxed needs Node ≥ 22)
 import { readFileSync } from 'node:fs';
-import { bertForward } from '../src/bert.js';
-import type { BertParams } from '../src/bert-params.js';
-import { bytesSource } from '../src/byte-source.js';
-import { parseBertConfig, type BertConfig } from '../src/config.js';
+import { bertForward } from '../src/model/bert.js';
+import type { BertParams } from '../src/model/bert-params.js';
+import { bytesSource } from '../src/formats/byte-source.js';
+import { parseBertConfig, type BertConfig } from '../src/model/config.js';
 import { createBackend, type KernelBackend } from '../src/kernels/index.js';
 import type { SimdChoice } from '../src/kernels/kernel-module.js';
-import { syntheticTensorSource } from '../src/synthetic.js';
-import { loadBertParams, loadBertParamsFromTensors } from '../src/weights.js';
+import { syntheticTensorSource } from '../src/model/synthetic.js';
+import { loadBertParams, loadBertParamsFromTensors } from '../src/model/weights.js';
 
 const args = process.argv.slice(2);
 const simd = (args.includes('--simd') ? args[args.indexOf('--simd') + 1] : 'auto') as SimdChoice;

@@ -7,12 +7,12 @@
 //   npx tsx bench/int8-profile.ts [--dtype int8|f32] [--threads 1,2] [--tokens 128] [--runs 7] [--simd auto|baseline|relaxed]
 import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { bertForward } from '../src/bert.js';
-import { parseBertConfig } from '../src/config.js';
+import { bertForward } from '../src/model/bert.js';
+import { parseBertConfig } from '../src/model/config.js';
 import { createBackend, type KernelBackend } from '../src/kernels/index.js';
 import type { SimdChoice } from '../src/kernels/kernel-module.js';
-import { syntheticTensorSource } from '../src/synthetic.js';
-import { loadBertParamsFromTensors } from '../src/weights.js';
+import { syntheticTensorSource } from '../src/model/synthetic.js';
+import { loadBertParamsFromTensors } from '../src/model/weights.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);

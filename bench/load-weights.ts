@@ -9,11 +9,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { bytesSource, type ByteSource } from '../src/byte-source.js';
-import { parseBertConfig } from '../src/config.js';
+import { bytesSource, type ByteSource } from '../src/formats/byte-source.js';
+import { parseBertConfig } from '../src/model/config.js';
 import type { KernelBackend } from '../src/kernels/backend.js';
-import { fileSource } from '../src/node/file-source.js';
-import { loadBertParams } from '../src/weights.js';
+import { fileSource } from '../src/node/fs/file-source.js';
+import { loadBertParams } from '../src/model/weights.js';
 import { median } from './median.js';
 
 type Mode = 'baseline' | 'fileSource' | 'readFile';

@@ -3,8 +3,8 @@
 // the given mode, two searches of a random unit query; prints one JSON line with the times, the
 // peak RSS, or the error. Usage: node bench/search-window-child.mjs PATH resident|streaming
 import { openSearchSession } from '../dist/bi-encoder.js';
-import { fileSource } from '../dist/node/file-source.js';
-import { VectorIndex } from '../dist/vector-index.js';
+import { fileSource } from '../dist/node/fs/file-source.js';
+import { VectorIndex } from '../dist/search/vector-index.js';
 
 const [path, mode] = process.argv.slice(2);
 const out = { mode };

@@ -1,8 +1,8 @@
 // Owns: writing a synthetic index of N random unit vectors (D dims, seeded xorshift, ids "p<i>",
 // short texts) straight to disk in the real format, through the same IndexFileWriter the builder
 // uses, in 4 MiB pieces (memory stays flat whatever N). For the index benches only; not a test.
-import { IndexFileWriter } from '../src/node/index-builder.js';
-import type { IndexMeta } from '../src/vector-index.js';
+import { IndexFileWriter } from '../src/node/indexing/index-builder.js';
+import type { IndexMeta } from '../src/search/vector-index.js';
 
 export const SYNTHETIC_META: IndexMeta = {
   context_model: { name: 'synthetic-context', fingerprint: 'sha256:' + '0'.repeat(64) },

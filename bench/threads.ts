@@ -10,12 +10,12 @@
 //   npx tsx bench/threads.ts [--threads 2] [--reps 15] [--T 16,128,512] [--model-reps 7] [--no-kernels]
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { bertForward } from '../src/bert.js';
-import { parseBertConfig } from '../src/config.js';
+import { bertForward } from '../src/model/bert.js';
+import { parseBertConfig } from '../src/model/config.js';
 import { createBackend, type KernelBackend } from '../src/kernels/index.js';
 import { CHUNKS_PER_THREAD, MIN_SHARE_NS } from '../src/kernels/parallel-kernels.js';
-import { syntheticTensorSource } from '../src/synthetic.js';
-import { loadBertParamsFromTensors } from '../src/weights.js';
+import { syntheticTensorSource } from '../src/model/synthetic.js';
+import { loadBertParamsFromTensors } from '../src/model/weights.js';
 import { middleRun } from './median.js';
 
 function option(name: string, fallback: string): string {

@@ -5,17 +5,17 @@
 // (node/bi-encoder.ts adds folders, and the Hugging Face cache folder for hub ids).
 // Does not own: the BERT forward pass (encoder.ts), the index format (vector-index.ts) or the
 // arithmetic of similarity and top-k (similarity.ts).
-import { bytesSource, type ByteSource } from './byte-source.js';
+import { bytesSource, type ByteSource } from './formats/byte-source.js';
 import { Encoder, type EmbedBatch, type EmbedChunk, type EncoderFiles, type EncoderOptions, type PretrainedEncoderOptions } from './encoder.js';
 import { neutralCache, repoDisplayName } from './hub/load.js';
 import { fetchSnapshot } from './hub/snapshot.js';
-import { KmedError } from './errors.js';
+import { KmedError } from './errors/errors.js';
 import type { KernelBackend } from './kernels/backend.js';
 import { createBackend } from './kernels/index.js';
 import { modelFingerprint, shortFingerprint, type ModelIdentity } from './model-identity.js';
-import type { Pooling } from './pooling.js';
-import { checkMetric, DEFAULT_WINDOW_BYTES, ExactSearch, scoreMatrix, StreamingSearch, TopK, type Metric, type SearchSession } from './similarity.js';
-import { IndexError, type IndexMeta, type VectorIndex } from './vector-index.js';
+import type { Pooling } from './model/pooling.js';
+import { checkMetric, DEFAULT_WINDOW_BYTES, ExactSearch, scoreMatrix, StreamingSearch, TopK, type Metric, type SearchSession } from './search/similarity.js';
+import { IndexError, type IndexMeta, type VectorIndex } from './search/vector-index.js';
 
 export class BiEncoderError extends KmedError {}
 

@@ -12,24 +12,24 @@
 // over each sequence's real length only, the batching never changes a result.
 // Also here: `fromPretrained` (a hub id's files fetched and cached by hub/snapshot.ts, then
 // `fromFiles`), and the cancellable, streaming forms of embed (`signal`, `onBatch`, `embedStream`).
-import { AbortError, throwIfAborted } from './abort-error.js';
-import { bertForward, bertForwardWith, type BertForwardOptions, type BertInput, type BertOutput } from './bert.js';
-import type { BertParams } from './bert-params.js';
-import { bytesSource, type ByteSource } from './byte-source.js';
-import { parseBertConfig, type BertConfig } from './config.js';
-import { EncoderError } from './encoder-error.js';
-import { firstNonFinite } from './finite.js';
+import { AbortError, throwIfAborted } from './errors/abort-error.js';
+import { bertForward, bertForwardWith, type BertForwardOptions, type BertInput, type BertOutput } from './model/bert.js';
+import type { BertParams } from './model/bert-params.js';
+import { bytesSource, type ByteSource } from './formats/byte-source.js';
+import { parseBertConfig, type BertConfig } from './model/config.js';
+import { EncoderError } from './errors/encoder-error.js';
+import { firstNonFinite } from './model/finite.js';
 import { createBackend } from './kernels/index.js';
 import { defaultThreadCount } from './kernels/thread-pool.js';
 import type { KernelBackend } from './kernels/backend.js';
-import { checkPooling, poolSequence, type Pooling } from './pooling.js';
+import { checkPooling, poolSequence, type Pooling } from './model/pooling.js';
 import { BertTokenizer } from './tokenizer/tokenizer.js';
-import { loadBertParams } from './weights.js';
-import type { WordEmbeddingPlacement } from './word-embedding-source.js';
+import { loadBertParams } from './model/weights.js';
+import type { WordEmbeddingPlacement } from './model/word-embedding-source.js';
 import { neutralCache, snapshotContents, type PretrainedOptions } from './hub/load.js';
 import { fetchSnapshot, type ModelSnapshot } from './hub/snapshot.js';
 
-export { EncoderError } from './encoder-error.js';
+export { EncoderError } from './errors/encoder-error.js';
 
 /** A small text file's content: a string, or its UTF-8 bytes. */
 export type FileContent = string | Uint8Array | ArrayBuffer;

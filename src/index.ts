@@ -1,22 +1,22 @@
 // Owns: the runtime-neutral public entry of kmed-dpr (browsers, Deno, Bun, Node without the file
 // helpers). Only re-exports; the Node entry (node/index.ts) adds path-based loading on top.
 // One line per module: keep it that way so helpers can add theirs without conflicts.
-export { KmedError, type KmedErrorCode } from './errors.js';
-export { bytesSource, type ByteSource } from './byte-source.js';
+export { KmedError, type KmedErrorCode } from './errors/errors.js';
+export { bytesSource, type ByteSource } from './formats/byte-source.js';
 export { DEFAULT_MAX_BATCH_TOKENS, Encoder, EncoderError, checkTokenIds, type EmbedBatch, type EmbedChunk, type PretrainedEncoderOptions, type EmbedOptions, type EncoderFiles, type EncoderOptions, type EncoderParts, type FileContent } from './encoder.js';
 export { BertTokenizer, TokenizerError, type EncodeOptions, type Encoding, type TokenizerFiles } from './tokenizer/index.js';
-export { POOLINGS, type Pooling } from './pooling.js';
-export { bertForward, bertForwardWith, type BertForwardOptions, type BertInput, type BertOutput } from './bert.js';
+export { POOLINGS, type Pooling } from './model/pooling.js';
+export { bertForward, bertForwardWith, type BertForwardOptions, type BertInput, type BertOutput } from './model/bert.js';
 export { BiEncoder, BiEncoderError, DEFAULT_PRETRAINED, type EncodeControl, type PretrainedBiEncoderOptions, type PretrainedIds, MODEL_CARD_EXAMPLE, checkIndexCompatibility, openSearchSession, searchSession, type BiEncoderOptions, type EmbeddingModel, type FromEncodersOptions, type IndexExpectation, type SearchHit } from './bi-encoder.js';
-export { ExactSearch, SimilarityError, TopK, cosine, dot, l2Norm, normalized, normalizeInPlace, scoreMatrix, similarity, topK, type Metric, type Scored } from './similarity.js';
-export { IndexError, VectorIndex, computeLayout, encodeHeader, serializeIndex, INDEX_FORMAT_VERSION, type IndexEntries, type IndexEntry, type IndexLayout, type IndexMeta } from './vector-index.js';
+export { ExactSearch, SimilarityError, TopK, cosine, dot, l2Norm, normalized, normalizeInPlace, scoreMatrix, similarity, topK, type Metric, type Scored } from './search/similarity.js';
+export { IndexError, VectorIndex, computeLayout, encodeHeader, serializeIndex, INDEX_FORMAT_VERSION, type IndexEntries, type IndexEntry, type IndexLayout, type IndexMeta } from './search/vector-index.js';
 export { modelFingerprint, ModelIdentityError, weightsSha256, type FingerprintOptions, type ModelIdentity } from './model-identity.js';
-export { SafetensorsError, parseSafetensorsHeader, readTensorF32, serializeSafetensors, writeSafetensors, type SafetensorsHeader, type SkippedTensor, type TensorInfo, type TensorToWrite } from './safetensors.js';
-export { ConfigError, parseBertConfig, type BertConfig } from './config.js';
-export { loadBertParams, loadBertParamsFromTensors, safetensorsTensorSource, type LoadedBertParams, type LoadOptions, type TensorSource, type WeightsSummary } from './weights.js';
-export { SYNTHETIC_BASE_CONFIG, fillSynthetic, syntheticModelSha256, syntheticTensor, syntheticTensorSource } from './synthetic.js';
-export { Sha256, type Hasher } from './sha256.js';
-export { AbortError } from './abort-error.js';
+export { SafetensorsError, parseSafetensorsHeader, readTensorF32, serializeSafetensors, writeSafetensors, type SafetensorsHeader, type SkippedTensor, type TensorInfo, type TensorToWrite } from './formats/safetensors.js';
+export { ConfigError, parseBertConfig, type BertConfig } from './model/config.js';
+export { loadBertParams, loadBertParamsFromTensors, safetensorsTensorSource, type LoadedBertParams, type LoadOptions, type TensorSource, type WeightsSummary } from './model/weights.js';
+export { SYNTHETIC_BASE_CONFIG, fillSynthetic, syntheticModelSha256, syntheticTensor, syntheticTensorSource } from './model/synthetic.js';
+export { Sha256, type Hasher } from './formats/sha256.js';
+export { AbortError } from './errors/abort-error.js';
 export { DownloadError, type DownloadErrorCode } from './hub/download-error.js';
 export { MemoryBlobWriter, NoCache, type BlobWriter, type CachedFile, type HubCache } from './hub/cache.js';
 export { CacheApiStore, DEFAULT_BROWSER_CACHE_NAME } from './hub/browser-cache.js';
@@ -27,6 +27,6 @@ export { DEFAULT_ENDPOINT, isCommitHash } from './hub/repo.js';
 export { type RepoFile } from './hub/client.js';
 export { KernelError } from './kernels/kernel-error.js';
 export { DEFAULT_RESIDENT_LIMIT_BYTES, checkQueryText, searchSessions, type SearchSessionOptions } from './bi-encoder.js';
-export { DEFAULT_WINDOW_BYTES, StreamingSearch, type SearchSession } from './similarity.js';
-export { crc32c } from './checksum.js';
-export { BlockChecksums, CHECKSUM_BLOCK_BYTES, checksumTable, type SectionName, type ShardInfo } from './vector-index.js';
+export { DEFAULT_WINDOW_BYTES, StreamingSearch, type SearchSession } from './search/similarity.js';
+export { crc32c } from './formats/checksum.js';
+export { BlockChecksums, CHECKSUM_BLOCK_BYTES, checksumTable, type SectionName, type ShardInfo } from './search/vector-index.js';

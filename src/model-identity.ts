@@ -6,9 +6,9 @@
 // sha256 from download metadata, a Hugging Face cache blob's name, or a cache file kept next to the
 // model (node/model-fingerprint.ts); `weightsSha256` below is the one way to compute it here.
 // Does not own loading or validating the weights (safetensors.ts / weights.ts), or caching.
-import type { ByteSource } from './byte-source.js';
-import { KmedError } from './errors.js';
-import { SHA256_HEX, Sha256, type Hasher } from './sha256.js';
+import type { ByteSource } from './formats/byte-source.js';
+import { KmedError } from './errors/errors.js';
+import { SHA256_HEX, Sha256, type Hasher } from './formats/sha256.js';
 
 export interface ModelIdentity {
   /** Human-readable name, e.g. the model folder's name 'medical-biencoder-ko-bert-context'. */

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BiEncoder, BiEncoderError, MODEL_CARD_EXAMPLE } from '../src/bi-encoder.js';
 import { createReferenceBackend } from '../src/kernels/reference.js';
 import { loadBiEncoder, resolveModelDir } from '../src/node/bi-encoder.js';
-import { cosine, ExactSearch, topK } from '../src/similarity.js';
-import { serializeIndex, VectorIndex } from '../src/vector-index.js';
+import { cosine, ExactSearch, topK } from '../src/search/similarity.js';
+import { serializeIndex, VectorIndex } from '../src/search/vector-index.js';
 
 const FIX = 'test/fixtures';
 const golden = JSON.parse(readFileSync(join(FIX, 'tiny-golden.json'), 'utf8')) as {

@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, expectOneKmedLine, runCli, type CliRun } from './helpers/run-cli.js';
 import { boundLine, MAX_LINE, reportFor, withFlagHints } from '../src/cli/error-line.js';
 import { resolveModelDir } from '../src/node/bi-encoder.js';
-import { selectModelFiles } from '../src/node/hub-file-selection.js';
-import { buildIndex } from '../src/node/index-builder.js';
-import { fileSystemError } from '../src/node/fs-errors.js';
-import type { KmedError } from '../src/errors.js';
+import { selectModelFiles } from '../src/node/hub/hub-file-selection.js';
+import { buildIndex } from '../src/node/indexing/index-builder.js';
+import { fileSystemError } from '../src/node/fs/fs-errors.js';
+import type { KmedError } from '../src/errors/errors.js';
 
 const Q = 'test/fixtures/tiny-question';
 const C = 'test/fixtures/tiny-context';

@@ -1,4 +1,4 @@
-// kmed's text-input policy (src/node/utf8-lines.ts) and its use on `kmed embed` / `kmed tokenize`
+// kmed's text-input policy (src/node/text-input/utf8-lines.ts) and its use on `kmed embed` / `kmed tokenize`
 // stdin: invalid UTF-8 is refused naming line and byte offset (before: replaced by U+FFFD and
 // dropped by the tokenizer, exit 0); a BOM at the very start is skipped (before: a JSON error); a
 // BOM anywhere else is ordinary text. Each block prints its counts.
@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, expectOneKmedLine, runCli } from './helpers/run-cli.js';
-import { decodeUtf8Line, firstInvalidUtf8, readUtf8Lines, TextInputError } from '../src/node/utf8-lines.js';
-import { loadTokenizerFromDirectory } from '../src/node/tokenizer-files.js';
+import { decodeUtf8Line, firstInvalidUtf8, readUtf8Lines, TextInputError } from '../src/node/text-input/utf8-lines.js';
+import { loadTokenizerFromDirectory } from '../src/node/model-files/tokenizer-files.js';
 
 const MODEL = 'test/fixtures/tiny-question';
 const enc = new TextEncoder();

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTokenizerFromDirectory } from '../src/node/tokenizer-files.js';
+import { loadTokenizerFromDirectory } from '../src/node/model-files/tokenizer-files.js';
 
 const MODEL = 'test/fixtures/tokenizer';
 const CLI = 'dist/cli/main.js';

@@ -6,14 +6,14 @@
 // message quotes at most a few hundred characters of any input.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bytesSource } from '../src/byte-source.js';
-import { ConfigError, parseBertConfig, type BertConfig } from '../src/config.js';
+import { bytesSource } from '../src/formats/byte-source.js';
+import { ConfigError, parseBertConfig, type BertConfig } from '../src/model/config.js';
 import { Encoder } from '../src/encoder.js';
-import { KmedError } from '../src/errors.js';
+import { KmedError } from '../src/errors/errors.js';
 import { createReferenceBackend } from '../src/kernels/reference.js';
-import { quote } from '../src/quote.js';
-import { serializeSafetensors, type TensorToWrite } from '../src/safetensors.js';
-import { loadBertParams } from '../src/weights.js';
+import { quote } from '../src/errors/quote.js';
+import { serializeSafetensors, type TensorToWrite } from '../src/formats/safetensors.js';
+import { loadBertParams } from '../src/model/weights.js';
 
 const MAX_MESSAGE = 1200;
 const fixture = (model: string, file: string) => readFileSync(`test/fixtures/${model}/${file}`);

@@ -2,7 +2,7 @@
 // and every bad config refused with a ConfigError whose code and message name the key at fault.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BERT_CONFIG_DEFAULTS, ConfigError, parseBertConfig } from '../src/config.js';
+import { BERT_CONFIG_DEFAULTS, ConfigError, parseBertConfig } from '../src/model/config.js';
 
 function expectConfigError(input: string | object, code: string, ...mentions: string[]): void {
   let caught: unknown;

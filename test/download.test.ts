@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadModel, DownloadError, type DownloadProgress } from '../src/node/hub-download.js';
+import { downloadModel, DownloadError, type DownloadProgress } from '../src/node/hub/hub-download.js';
 import { repoFromFolder, startHubServer, type HubServer, type RepoBehaviour, type ServedFile } from './helpers/hub-server.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'tiny-question');

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Encoder, EncoderError, type EncoderOptions } from '../src/encoder.js';
-import { KmedError } from '../src/errors.js';
-import { firstNonFinite } from '../src/finite.js';
+import { KmedError } from '../src/errors/errors.js';
+import { firstNonFinite } from '../src/model/finite.js';
 
 const DIR = 'test/fixtures/tiny-question';
 const read = (n: string) => readFileSync(`${DIR}/${n}`);

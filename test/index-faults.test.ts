@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSearchSession, searchSession } from '../src/bi-encoder.js';
-import { buildIndex, partialPath, type IndexBuildOptions } from '../src/node/index-builder.js';
-import { IndexError, serializeIndex, VectorIndex, type IndexMeta } from '../src/vector-index.js';
+import { buildIndex, partialPath, type IndexBuildOptions } from '../src/node/indexing/index-builder.js';
+import { IndexError, serializeIndex, VectorIndex, type IndexMeta } from '../src/search/vector-index.js';
 import { fakeVector as fakeVectorOf } from './helpers/fake-encoder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kmed-faults-'));

@@ -14,11 +14,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { openSearchSession, searchSession, searchSessions } from '../src/bi-encoder.js';
 import { createBackend } from '../src/kernels/index.js';
-import { buildIndex, type IndexBuildOptions } from '../src/node/index-builder.js';
-import { checkShardSet, mergeShards } from '../src/node/index-merge.js';
-import { fileSource } from '../src/node/file-source.js';
-import { ExactSearch, StreamingSearch } from '../src/similarity.js';
-import { VectorIndex, type IndexMeta } from '../src/vector-index.js';
+import { buildIndex, type IndexBuildOptions } from '../src/node/indexing/index-builder.js';
+import { checkShardSet, mergeShards } from '../src/node/indexing/index-merge.js';
+import { fileSource } from '../src/node/fs/file-source.js';
+import { ExactSearch, StreamingSearch } from '../src/search/similarity.js';
+import { VectorIndex, type IndexMeta } from '../src/search/vector-index.js';
 import { fakeVector as fakeVectorOf } from './helpers/fake-encoder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kmed-shards-'));
@@ -165,7 +165,7 @@ describe('windowed search', () => {
 
   it('openSearchSession streams past the resident limit, with the same hits', async () => {
     const texts = lines.slice(0, 200);
-    const { serializeIndex } = await import('../src/vector-index.js');
+    const { serializeIndex } = await import('../src/search/vector-index.js');
     const index = VectorIndex.fromBytes(serializeIndex({ meta, dimension: D, vectors: texts.map(fakeVector), ids: texts.map((_, i) => `d${i}`), texts }));
     const resident = await openSearchSession(index, { mode: 'resident' });
     const auto = await openSearchSession(index, { residentLimitBytes: 1000, windowBytes: 10 * D * 4 });

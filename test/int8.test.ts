@@ -8,16 +8,16 @@
 //   synthetic-base-golden.json (both seeds, generated here by the synthetic rule); f16 vs f32 too.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bertForward } from '../src/bert.js';
-import type { BertParams } from '../src/bert-params.js';
-import { bytesSource } from '../src/byte-source.js';
-import { parseBertConfig, type BertConfig } from '../src/config.js';
+import { bertForward } from '../src/model/bert.js';
+import type { BertParams } from '../src/model/bert-params.js';
+import { bytesSource } from '../src/formats/byte-source.js';
+import { parseBertConfig, type BertConfig } from '../src/model/config.js';
 import { createBackend, KernelError, type KernelBackend } from '../src/kernels/index.js';
 import { f32BitsToF16Bits, f16Table, quantizeRowsU7 } from '../src/kernels/reference-lowp.js';
 import { Encoder } from '../src/encoder.js';
-import { numel, f16BitsToF32Bits } from '../src/safetensors.js';
-import { bertTensorSpecs, syntheticTensorSource } from '../src/synthetic.js';
-import { loadBertParams, loadBertParamsFromTensors } from '../src/weights.js';
+import { numel, f16BitsToF32Bits } from '../src/formats/safetensors.js';
+import { bertTensorSpecs, syntheticTensorSource } from '../src/model/synthetic.js';
+import { loadBertParams, loadBertParamsFromTensors } from '../src/model/weights.js';
 import { cosine, diff, ErrorTable } from './helpers/compare.js';
 import { mulberry32 } from './helpers/random-text.js';
 

@@ -11,8 +11,8 @@ import { Embeddings } from '@langchain/core/embeddings';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmedEmbeddings } from '../src/langchain/index.js';
 import { BiEncoder } from '../src/node/bi-encoder.js';
-import { fileSource } from '../src/node/file-source.js';
-import { VectorIndex } from '../src/vector-index.js';
+import { fileSource } from '../src/node/fs/file-source.js';
+import { VectorIndex } from '../src/search/vector-index.js';
 
 const Q = 'test/fixtures/tiny-question';
 const C = 'test/fixtures/tiny-context';

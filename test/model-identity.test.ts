@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bytesSource } from '../src/byte-source.js';
+import { bytesSource } from '../src/formats/byte-source.js';
 import { modelFingerprint, weightsSha256 } from '../src/model-identity.js';
 import { modelIdentityOfDirectory } from '../src/node/bi-encoder.js';
-import { cachedWeightsSha256, digestCachePath, recordWeightsSha256 } from '../src/node/model-fingerprint.js';
+import { cachedWeightsSha256, digestCachePath, recordWeightsSha256 } from '../src/node/model-files/model-fingerprint.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kmed-identity-'));
 afterAll(() => {

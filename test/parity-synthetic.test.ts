@@ -1,6 +1,6 @@
 // Parity at full size (klue/bert-base shape: C=768, 12 layers, 12 heads, I=3072, 110M weights) on
 // the deterministic synthetic models: the weights are generated in the test by the synthetic rule
-// (src/synthetic.ts) straight into the wasm heap, hashed on the way (must equal the golden sha256),
+// (src/model/synthetic.ts) straight into the wasm heap, hashed on the way (must equal the golden sha256),
 // then every text of synthetic-base-golden.json (the 512-token passage included) is embedded and
 // compared with transformers' float64 outputs: pooler, cls, mean and the first two hidden rows.
 // One model at a time; the first is dropped before the second is generated.
@@ -9,14 +9,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseBertConfig } from '../src/config.js';
+import { parseBertConfig } from '../src/model/config.js';
 import { Encoder } from '../src/encoder.js';
 import { createBackend } from '../src/kernels/index.js';
-import { poolSequence } from '../src/pooling.js';
-import { f32LeBytes } from '../src/safetensors.js';
-import { sortedSpecs, syntheticTensorSource } from '../src/synthetic.js';
+import { poolSequence } from '../src/model/pooling.js';
+import { f32LeBytes } from '../src/formats/safetensors.js';
+import { sortedSpecs, syntheticTensorSource } from '../src/model/synthetic.js';
 import { BertTokenizer } from '../src/tokenizer/tokenizer.js';
-import { loadBertParamsFromTensors, type TensorSource } from '../src/weights.js';
+import { loadBertParamsFromTensors, type TensorSource } from '../src/model/weights.js';
 import { cosine, diff, ErrorTable } from './helpers/compare.js';
 
 interface Output {

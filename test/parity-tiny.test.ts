@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Encoder } from '../src/node/encoder.js';
-import { poolSequence, type Pooling } from '../src/pooling.js';
+import { poolSequence, type Pooling } from '../src/model/pooling.js';
 import { cosine, diff, ErrorTable, topK } from './helpers/compare.js';
 
 interface GoldenItem {

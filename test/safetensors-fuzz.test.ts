@@ -7,16 +7,16 @@
 // typed KmedError, or load and give finite embeddings: never a trap, a hang, an untyped throw or a
 // NaN. Counts by outcome and code are printed. KMED_FUZZ_SEED=n reruns another seed.
 import { afterAll, describe, expect, it } from 'vitest';
-import { bertTensorSpecs } from '../src/bert-tensors.js';
-import { bytesSource } from '../src/byte-source.js';
-import { parseBertConfig } from '../src/config.js';
+import { bertTensorSpecs } from '../src/model/bert-tensors.js';
+import { bytesSource } from '../src/formats/byte-source.js';
+import { parseBertConfig } from '../src/model/config.js';
 import { Encoder } from '../src/encoder.js';
 import { createBackend } from '../src/kernels/index.js';
 import { BertTokenizer } from '../src/tokenizer/tokenizer.js';
-import { loadBertParams, type LoadOptions } from '../src/weights.js';
-import { KmedError } from '../src/errors.js';
+import { loadBertParams, type LoadOptions } from '../src/model/weights.js';
+import { KmedError } from '../src/errors/errors.js';
 import { f32BitsToF16Bits } from '../src/kernels/reference-lowp.js';
-import { serializeSafetensors, type TensorToWrite } from '../src/safetensors.js';
+import { serializeSafetensors, type TensorToWrite } from '../src/formats/safetensors.js';
 import { readFileSync } from 'node:fs';
 
 const SEED = Number(process.env.KMED_FUZZ_SEED ?? 20261130);

@@ -7,7 +7,7 @@
 // not part of the format). Then probes of the validation rules the library enforces (issue 10).
 // Not ported: slicing API, mmap/file-handle, torch device and multithreading tests (no such API here).
 import { afterAll, describe, expect, it } from 'vitest';
-import { bytesSource, type ByteSource } from '../src/byte-source.js';
+import { bytesSource, type ByteSource } from '../src/formats/byte-source.js';
 import {
   parseSafetensorsHeader,
   readTensorF32,
@@ -16,7 +16,7 @@ import {
   writeSafetensors,
   type SafetensorsHeader,
   type TensorToWrite,
-} from '../src/safetensors.js';
+} from '../src/formats/safetensors.js';
 
 /** The library's error variants and the codes that stand for each here. */
 const FAMILY = {

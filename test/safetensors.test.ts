@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bytesSource, type ByteSource } from '../src/byte-source.js';
-import { parseBertConfig, type BertConfig } from '../src/config.js';
+import { bytesSource, type ByteSource } from '../src/formats/byte-source.js';
+import { parseBertConfig, type BertConfig } from '../src/model/config.js';
 import type { KernelBackend } from '../src/kernels/backend.js';
-import { fileSource, FileSourceError } from '../src/node/file-source.js';
+import { fileSource, FileSourceError } from '../src/node/fs/file-source.js';
 import {
   f16BitsToF32Bits,
   parseSafetensorsHeader,
@@ -17,10 +17,10 @@ import {
   SafetensorsError,
   serializeSafetensors,
   type TensorToWrite,
-} from '../src/safetensors.js';
+} from '../src/formats/safetensors.js';
 import { createBackend } from '../src/kernels/index.js';
 import { createReferenceBackend } from '../src/kernels/reference.js';
-import { loadBertParams } from '../src/weights.js';
+import { loadBertParams } from '../src/model/weights.js';
 
 // ---- helpers -------------------------------------------------------------------------------
 

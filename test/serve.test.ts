@@ -13,8 +13,8 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BiEncoder } from '../src/node/bi-encoder.js';
 import { Encoder } from '../src/node/encoder.js';
-import { fileSource } from '../src/node/file-source.js';
-import { VectorIndex } from '../src/vector-index.js';
+import { fileSource } from '../src/node/fs/file-source.js';
+import { VectorIndex } from '../src/search/vector-index.js';
 import { mulberry32 } from './helpers/random-text.js';
 
 const CLI = 'dist/cli/main.js';

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SynthError, writeSyntheticFolder } from '../src/cli/synth.js';
 import { createReferenceBackend } from '../src/kernels/reference.js';
-import { fileSource } from '../src/node/file-source.js';
-import { loadBertParams, loadBertParamsFromTensors } from '../src/weights.js';
-import { bytesSource } from '../src/byte-source.js';
-import { parseBertConfig } from '../src/config.js';
-import { parseSafetensorsHeader, readTensorF32, writeSafetensors } from '../src/safetensors.js';
-import { Sha256, type Hasher } from '../src/sha256.js';
+import { fileSource } from '../src/node/fs/file-source.js';
+import { loadBertParams, loadBertParamsFromTensors } from '../src/model/weights.js';
+import { bytesSource } from '../src/formats/byte-source.js';
+import { parseBertConfig } from '../src/model/config.js';
+import { parseSafetensorsHeader, readTensorF32, writeSafetensors } from '../src/formats/safetensors.js';
+import { Sha256, type Hasher } from '../src/formats/sha256.js';
 import {
   fillSynthetic,
   SYNTHETIC_BASE_CONFIG,
@@ -24,7 +24,7 @@ import {
   syntheticTensor,
   syntheticTensorSource,
   bertTensorSpecs,
-} from '../src/synthetic.js';
+} from '../src/model/synthetic.js';
 
 const golden = JSON.parse(readFileSync('test/fixtures/synthetic-base-golden.json', 'utf8')) as { sha256: Record<string, string> };
 const baseConfig = parseBertConfig(JSON.parse(readFileSync('test/fixtures/synthetic-base-config.json', 'utf8')));

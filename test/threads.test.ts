@@ -9,9 +9,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { bertForward, type BertInput } from '../src/bert.js';
-import { bytesSource } from '../src/byte-source.js';
-import { parseBertConfig } from '../src/config.js';
+import { bertForward, type BertInput } from '../src/model/bert.js';
+import { bytesSource } from '../src/formats/byte-source.js';
+import { parseBertConfig } from '../src/model/config.js';
 import { createBackend, type KernelBackend } from '../src/kernels/index.js';
 import { planCall, ROW_SPLITS } from '../src/kernels/parallel-kernels.js';
 import { KernelThreadPool, resetThreadWarning } from '../src/kernels/thread-pool.js';
@@ -19,9 +19,9 @@ import { controlBytes } from '../src/kernels/kernel-worker.js';
 import { instantiateKernels, loadKernelModule } from '../src/kernels/kernel-module.js';
 import { Encoder } from '../src/node/encoder.js';
 import { nodeWorkerFactory } from '../src/node/worker-threads.js';
-import { syntheticTensorSource } from '../src/synthetic.js';
+import { syntheticTensorSource } from '../src/model/synthetic.js';
 import { BertTokenizer } from '../src/tokenizer/tokenizer.js';
-import { loadBertParams, loadBertParamsFromTensors } from '../src/weights.js';
+import { loadBertParams, loadBertParamsFromTensors } from '../src/model/weights.js';
 import { diff } from './helpers/compare.js';
 import { REPO_ROOT, run, runtimeCommand, type CliRuntime } from './runtimes/launch.js';
 

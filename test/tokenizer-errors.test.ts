@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KmedError } from '../src/errors.js';
-import { loadTokenizerFromDirectory } from '../src/node/tokenizer-files.js';
+import { KmedError } from '../src/errors/errors.js';
+import { loadTokenizerFromDirectory } from '../src/node/model-files/tokenizer-files.js';
 import { TokenizerError } from '../src/tokenizer/errors.js';
 import { BertTokenizer, type TokenizerFiles } from '../src/tokenizer/tokenizer.js';
 

@@ -4,7 +4,7 @@
 // the lowercase / strip_accents path behaves like BertNormalizer.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadTokenizerFromDirectory } from '../src/node/tokenizer-files.js';
+import { loadTokenizerFromDirectory } from '../src/node/model-files/tokenizer-files.js';
 import { normalize } from '../src/tokenizer/normalizer.js';
 import { preTokenize } from '../src/tokenizer/pre-tokenizer.js';
 import { BertTokenizer } from '../src/tokenizer/tokenizer.js';

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkIndexCompatibility } from '../src/bi-encoder.js';
-import { KmedError } from '../src/errors.js';
-import { buildIndex, partialPath, type IndexBuildOptions } from '../src/node/index-builder.js';
-import { crc32c } from '../src/checksum.js';
-import { IndexError, SECTIONS, serializeIndex, VectorIndex, type IndexLayout, type IndexMeta } from '../src/vector-index.js';
+import { KmedError } from '../src/errors/errors.js';
+import { buildIndex, partialPath, type IndexBuildOptions } from '../src/node/indexing/index-builder.js';
+import { crc32c } from '../src/formats/checksum.js';
+import { IndexError, SECTIONS, serializeIndex, VectorIndex, type IndexLayout, type IndexMeta } from '../src/search/vector-index.js';
 import { fakeVector as fakeVectorOf } from './helpers/fake-encoder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kmed-index-'));

@@ -6,7 +6,7 @@ import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FileSourceError } from '../src/node/file-source.js';
+import { FileSourceError } from '../src/node/fs/file-source.js';
 import { Encoder } from '../src/node/encoder.js';
 
 const TEXTS = ['high blood pressure 처방 사례', 'Amlodipine 5mg 1일 1회 처방. 고혈압 진단 후 추적 관찰', 'x'];

@@ -6,14 +6,14 @@
 // the map's location, offset, length and shape; the map's ranges tile the data file; each weight's
 // shape matches (transposed where the map says so); and every weight the graph keeps inline (biases,
 // LayerNorms) equals the safetensors value bit for bit — which proves the seed is right.
-// Does not own: running the model (bench/peers/ort-*.ts), the synthetic rule (src/synthetic.ts) or
-// the safetensors format (src/safetensors.ts).
+// Does not own: running the model (bench/peers/ort-*.ts), the synthetic rule (src/model/synthetic.ts) or
+// the safetensors format (src/formats/safetensors.ts).
 import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { ByteSource } from '../../src/byte-source.js';
-import { fileSource } from '../../src/node/file-source.js';
-import { parseSafetensorsHeader, readTensorF32, type SafetensorsHeader } from '../../src/safetensors.js';
+import type { ByteSource } from '../../src/formats/byte-source.js';
+import { fileSource } from '../../src/node/fs/file-source.js';
+import { parseSafetensorsHeader, readTensorF32, type SafetensorsHeader } from '../../src/formats/safetensors.js';
 import { ONNX_FLOAT, parseOnnxModel, type OnnxGraphSummary } from './onnx-proto.js';
 
 export interface WeightsMapEntry {

@@ -28,9 +28,9 @@ export function register(program: Command): void {
       .option('--shard <i/n>', 'build only slice I of N of the passages (0-based; e.g. $JOB_COMPLETION_INDEX/8), to join with kmed merge'),
   )).action(async (flags: IndexFlags) => {
     const { loadEncoder, modelIdentityOfDirectory, resolveModelDir } = await import('../node/bi-encoder.js');
-    const { buildIndex, checkOutput, IndexBuildError, parseShard, partialPath } = await import('../node/index-builder.js');
+    const { buildIndex, checkOutput, IndexBuildError, parseShard, partialPath } = await import('../node/indexing/index-builder.js');
     const { createProgress } = await import('../node/progress.js');
-    const { parseBertConfig } = await import('../config.js');
+    const { parseBertConfig } = await import('../model/config.js');
     const { existsSync, readFileSync } = await import('node:fs');
     const { basename, join } = await import('node:path');
     const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);

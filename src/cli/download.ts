@@ -1,6 +1,6 @@
 // Owns: the `kmed download [REPO...]` subcommand — option parsing, one progress display per repo
 // on stderr, and a one-line summary per repo on stdout. Does not own the download itself
-// (src/node/hub-download.ts), which it loads only when the command runs so `kmed --help` stays fast.
+// (src/node/hub/hub-download.ts), which it loads only when the command runs so `kmed --help` stays fast.
 
 import type { Command } from 'commander';
 
@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('--all-files', 'also fetch weight formats kmed does not read (pytorch_model.bin, ONNX, ...)')
     .action(async (repos: string[], flags: DownloadFlags) => {
       const [{ downloadModel }, { createProgress, formatAmount }] = await Promise.all([
-        import('../node/hub-download.js'),
+        import('../node/hub/hub-download.js'),
         import('../node/progress.js'),
       ]);
       for (const repo of repos.length > 0 ? repos : DEFAULT_REPOS) {

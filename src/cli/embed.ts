@@ -7,10 +7,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { checkTokenIds, EncoderError } from '../encoder.js';
 import { Encoder } from '../node/encoder.js';
-import { readUtf8Lines } from '../node/utf8-lines.js';
-import { assertStdinNotFolder } from '../node/regular-file.js';
+import { readUtf8Lines } from '../node/text-input/utf8-lines.js';
+import { assertStdinNotFolder } from '../node/fs/regular-file.js';
 import { addEncoderOptions } from './model-options.js';
-import { checkPooling, POOLINGS, type Pooling } from '../pooling.js';
+import { checkPooling, POOLINGS, type Pooling } from '../model/pooling.js';
 
 interface EmbedCliOptions {
   model: string;

@@ -7,8 +7,8 @@
 // terminal. EPIPE on stdout (`kmed embed | head -1`) ends the process quietly with status 0.
 // Does not own the messages themselves (each module words its own errors).
 import { CommanderError } from 'commander';
-import { KmedError } from '../errors.js';
-import { fileSystemError, isSystemError } from '../node/fs-errors.js';
+import { KmedError } from '../errors/errors.js';
+import { fileSystemError, isSystemError } from '../node/fs/fs-errors.js';
 
 /** Longest line printed for an error, ellipsis included. */
 export const MAX_LINE = 1000;

@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option('--force', 'replace an existing index file (once the new one is complete)')
     .option('--json', 'print the result as JSON')
     .action(async (shards: string[], flags: { out: string; force?: boolean; json?: boolean }) => {
-      const { mergeShards } = await import('../node/index-merge.js');
+      const { mergeShards } = await import('../node/indexing/index-merge.js');
       const started = performance.now();
       const result = await mergeShards(shards, flags.out, { force: flags.force });
       const seconds = (performance.now() - started) / 1000;

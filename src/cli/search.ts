@@ -27,17 +27,17 @@ export function register(program: Command): void {
   )).action(async (flags: SearchFlags) => {
     const { existsSync, readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { parseBertConfig } = await import('../config.js');
-    const { checkPooling } = await import('../pooling.js');
+    const { parseBertConfig } = await import('../model/config.js');
+    const { checkPooling } = await import('../model/pooling.js');
     const { loadEncoder, modelIdentityOfDirectory, resolveModelDir } = await import('../node/bi-encoder.js');
     const { checkIndexCompatibility, checkQueryText, openSearchSession, searchSession, searchSessions } = await import('../bi-encoder.js');
-    const { IndexError, VectorIndex } = await import('../vector-index.js');
-    const { checkMetric } = await import('../similarity.js');
-    const { fileSource } = await import('../node/file-source.js');
+    const { IndexError, VectorIndex } = await import('../search/vector-index.js');
+    const { checkMetric } = await import('../search/similarity.js');
+    const { fileSource } = await import('../node/fs/file-source.js');
     const metric = checkMetric(flags.metric);
     checkQueryText(flags.query);
     if (flags.index.length === 0) throw new IndexError('INDEX_NOT_GIVEN', 'no index given: pass --index INDEX (repeat it for the shards of a --shard run)');
-    const { checkShardSet } = await import('../node/index-merge.js');
+    const { checkShardSet } = await import('../node/indexing/index-merge.js');
     const sources: Array<ReturnType<typeof fileSource>> = [];
     try {
       let indexes = flags.index.map((path) => {

@@ -20,7 +20,7 @@ export function register(program: Command): void {
       .option('--metric <metric>', 'cosine or dot', 'cosine'),
   )).action(async (flags: SimilarityFlags) => {
     const { loadBiEncoder } = await import('../node/bi-encoder.js');
-    const { checkMetric } = await import('../similarity.js');
+    const { checkMetric } = await import('../search/similarity.js');
     const metric = checkMetric(flags.metric);
     const bi = await loadBiEncoder({ question: flags.questionModel, context: flags.contextModel }, { dtype: flags.dtype, threads: flags.threads });
     try {

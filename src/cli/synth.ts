@@ -16,12 +16,12 @@ import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { parseBertConfig } from '../config.js';
-import { KmedError } from '../errors.js';
-import { fileSystemError, makeDirectory } from '../node/fs-errors.js';
-import { assertRegularFile } from '../node/regular-file.js';
-import { writeSafetensors } from '../safetensors.js';
-import { SYNTHETIC_BASE_CONFIG, syntheticSafetensorsTensors } from '../synthetic.js';
+import { parseBertConfig } from '../model/config.js';
+import { KmedError } from '../errors/errors.js';
+import { fileSystemError, makeDirectory } from '../node/fs/fs-errors.js';
+import { assertRegularFile } from '../node/fs/regular-file.js';
+import { writeSafetensors } from '../formats/safetensors.js';
+import { SYNTHETIC_BASE_CONFIG, syntheticSafetensorsTensors } from '../model/synthetic.js';
 
 export class SynthError extends KmedError {}
 

@@ -3,11 +3,11 @@
 // A bad line (not JSON, no string "text") stops the run with one error naming its line number,
 // after the lines before it were written; the exit code is then 1. Stdin is read by
 // ../node/utf8-lines.ts: invalid UTF-8 is refused (line and byte offset), a leading BOM skipped.
-// Does not own: tokenization (src/tokenizer/) or loading (src/node/tokenizer-files.ts).
+// Does not own: tokenization (src/tokenizer/) or loading (src/node/model-files/tokenizer-files.ts).
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadTokenizerFromDirectory } from '../node/tokenizer-files.js';
-import { readUtf8Lines } from '../node/utf8-lines.js';
-import { assertStdinNotFolder } from '../node/regular-file.js';
+import { loadTokenizerFromDirectory } from '../node/model-files/tokenizer-files.js';
+import { readUtf8Lines } from '../node/text-input/utf8-lines.js';
+import { assertStdinNotFolder } from '../node/fs/regular-file.js';
 import { TokenizerError } from '../tokenizer/errors.js';
 
 interface TokenizeCliOptions {

@@ -13,8 +13,8 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (path: string, flags: { json?: boolean }) => {
       const { existsSync } = await import('node:fs');
-      const { IndexError, VectorIndex } = await import('../vector-index.js');
-      const { fileSource } = await import('../node/file-source.js');
+      const { IndexError, VectorIndex } = await import('../search/vector-index.js');
+      const { fileSource } = await import('../node/fs/file-source.js');
       if (!existsSync(path)) throw new IndexError('INDEX_NOT_FOUND', `index ${path} not found`);
       const started = performance.now();
       const source = fileSource(path);

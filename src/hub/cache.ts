@@ -5,7 +5,7 @@
 // store used when caching is off (`cache: false`), which only holds one transfer in memory.
 // Implementations: Cache API in browsers (browser-cache.ts), the Hugging Face folder on disk in
 // Node/Deno/Bun (../node/hub-cache.ts). Does not own any request (client.ts, transfer.ts).
-import { SHA256_HEX } from '../sha256.js';
+import { SHA256_HEX } from '../formats/sha256.js';
 
 /** A file of a cached snapshot. */
 export interface CachedFile {

@@ -4,10 +4,10 @@
 // request plumbing every hub request shares (token header, time limit tied to the caller's
 // AbortSignal, network failures told apart from HTTP ones). Runtime-neutral: plain `fetch`.
 // Does not own byte transfers (transfer.ts) or storage (cache.ts).
-import { AbortError } from '../abort-error.js';
+import { AbortError } from '../errors/abort-error.js';
 import { DownloadError } from './download-error.js';
 import { revisionUrl } from './repo.js';
-import { SHA256_HEX } from '../sha256.js';
+import { SHA256_HEX } from '../formats/sha256.js';
 
 /** One file of a model repo as the hub states it; sizes and hashes are what a download is checked against. */
 export interface RepoFile {

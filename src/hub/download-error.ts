@@ -3,7 +3,7 @@
 // both entries export the same class and `instanceof` works whichever one a program imports.
 // Does not own the wording of per-case messages (the thrower knows the URL or file at fault); a
 // thrower may add one `hint` sentence saying what to do (library options, or CLI flags in the CLI).
-import { KmedError } from '../errors.js';
+import { KmedError } from '../errors/errors.js';
 
 /** Stable codes a download can fail with. */
 export type DownloadErrorCode =

@@ -7,8 +7,8 @@
 //    moves; files already held under that commit (or as the same blob) are not fetched again;
 //  - the hub unreachable: the snapshot refs/{revision} last resolved to, if complete, is used.
 // Runtime-neutral. Does not own requests (client.ts, transfer.ts) or storage (cache.ts).
-import { AbortError } from '../abort-error.js';
-import type { Hasher } from '../sha256.js';
+import { AbortError } from '../errors/abort-error.js';
+import type { Hasher } from '../formats/sha256.js';
 import type { CachedFile, HubCache } from './cache.js';
 import { fetchRevisionInfo, type RepoFile, type RequestContext } from './client.js';
 import { DownloadError, OFFLINE_HINT } from './download-error.js';

@@ -6,8 +6,8 @@
 // published, so the cache never holds a truncated or corrupt file. Failures that a retry can fix
 // (reset, stall, 5xx) are retried with a pause that doubles; a retry that made progress resets it.
 // Does not own listing (client.ts) or where bytes land (the BlobWriter, cache.ts).
-import { AbortError } from '../abort-error.js';
-import { Sha256, type Hasher } from '../sha256.js';
+import { AbortError } from '../errors/abort-error.js';
+import { Sha256, type Hasher } from '../formats/sha256.js';
 import type { BlobWriter } from './cache.js';
 import { describeNetworkError, linkedController, type RequestContext } from './client.js';
 import { DownloadError } from './download-error.js';

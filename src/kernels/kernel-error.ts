@@ -1,7 +1,7 @@
 // Owns: KernelError, the one error family of the compute layer (arena, argument checks, backend
 // loading). Kept in its own file so the arena, the guard and both backends can throw it without
 // importing each other.
-import { KmedError } from '../errors.js';
+import { KmedError } from '../errors/errors.js';
 
 /**
  * Thrown for a bad kernel call or a heap that cannot serve it. `code` is one of:

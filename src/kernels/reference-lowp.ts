@@ -14,7 +14,7 @@
 // i32x4.relaxed_dot_i8x16_i7x16_add_s (exact: the 7-bit operand is never negative); and the packed
 // weight ends with OUT i32 sums Σ_k wq[n, k], so Σ_k x·w = scale · sw · (Σ_k xq·wq - zp · Σ_k wq),
 // every integer exact.
-import { f16BitsToF32Bits } from '../safetensors.js';
+import { f16BitsToF32Bits } from '../formats/safetensors.js';
 import type { KernelBackend } from './backend.js';
 
 /** The lower-precision kernels of a backend, called only with checked arguments. */

@@ -8,16 +8,16 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { BiEncoder as BaseBiEncoder, BiEncoderError, pretrainedRepos, type BiEncoderOptions, type PretrainedBiEncoderOptions, type PretrainedIds } from '../bi-encoder.js';
-import { throwIfAborted } from '../abort-error.js';
-import { bytesSource } from '../byte-source.js';
+import { throwIfAborted } from '../errors/abort-error.js';
+import { bytesSource } from '../formats/byte-source.js';
 import type { PretrainedEncoderOptions } from '../encoder.js';
 import { repoDisplayName } from '../hub/load.js';
-import { defaultHubCacheDir, findCachedSnapshot, repoNameOfSnapshot } from './hub-cache.js';
-import { fetchNodeSnapshot } from './hub-pretrained.js';
+import { defaultHubCacheDir, findCachedSnapshot, repoNameOfSnapshot } from './hub/hub-cache.js';
+import { fetchNodeSnapshot } from './hub/hub-pretrained.js';
 import { modelFingerprint, type ModelIdentity } from '../model-identity.js';
 import { Encoder } from './encoder.js';
-import { cachedWeightsSha256 } from './model-fingerprint.js';
-import { assertRegularFile } from './regular-file.js';
+import { cachedWeightsSha256 } from './model-files/model-fingerprint.js';
+import { assertRegularFile } from './fs/regular-file.js';
 
 export const DEFAULT_QUESTION_MODEL = 'snumin44/medical-biencoder-ko-bert-question';
 export const DEFAULT_CONTEXT_MODEL = 'snumin44/medical-biencoder-ko-bert-context';

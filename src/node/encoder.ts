@@ -5,12 +5,12 @@
 // Does not own parsing or the model (see ../encoder.ts).
 import { access, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { throwIfAborted } from '../abort-error.js';
+import { throwIfAborted } from '../errors/abort-error.js';
 import { Encoder as BaseEncoder, EncoderError, type EncoderOptions, type PretrainedEncoderOptions } from '../encoder.js';
-import { fetchNodeSnapshot } from './hub-pretrained.js';
-import { fileSource, type FileByteSource } from './file-source.js';
-import { fileSystemError } from './fs-errors.js';
-import { assertRegularFileAsync } from './regular-file.js';
+import { fetchNodeSnapshot } from './hub/hub-pretrained.js';
+import { fileSource, type FileByteSource } from './fs/file-source.js';
+import { fileSystemError } from './fs/fs-errors.js';
+import { assertRegularFileAsync } from './fs/regular-file.js';
 import { useNodeThreads } from './worker-threads.js';
 
 // Worker threads for the thread pool come from node:worker_threads where there are no Web Workers.

@@ -5,9 +5,9 @@
 export * from '../index.js';
 export { Encoder } from './encoder.js';
 export { BiEncoder, loadBiEncoder, loadEncoder, loadPretrainedEncoder, modelIdentityOfDirectory, resolveModelDir, DEFAULT_CONTEXT_MODEL, DEFAULT_QUESTION_MODEL, type BiEncoderLocations } from './bi-encoder.js';
-export { buildIndex, IndexBuildError, type IndexBuildOptions, type IndexBuildResult } from './index-builder.js';
-export { CorpusError } from './corpus-reader.js';
-export { fileSource, FileSourceError, type FileByteSource } from './file-source.js';
-export { loadTokenizerFromDirectory } from './tokenizer-files.js';
-export { HfFileCache, defaultHubCacheDir, findCachedSnapshot, repoFolderName } from './hub-cache.js';
-export { cachedWeightsSha256, recordWeightsSha256 } from './model-fingerprint.js';
+export { buildIndex, IndexBuildError, type IndexBuildOptions, type IndexBuildResult } from './indexing/index-builder.js';
+export { CorpusError } from './text-input/corpus-reader.js';
+export { fileSource, FileSourceError, type FileByteSource } from './fs/file-source.js';
+export { loadTokenizerFromDirectory } from './model-files/tokenizer-files.js';
+export { HfFileCache, defaultHubCacheDir, findCachedSnapshot, repoFolderName } from './hub/hub-cache.js';
+export { cachedWeightsSha256, recordWeightsSha256 } from './model-files/model-fingerprint.js';

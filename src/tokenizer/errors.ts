@@ -1,6 +1,6 @@
 // Owns: TokenizerError, the one error family of src/tokenizer/ and its Node adapter.
 // Does not own: the wording of CLI output (src/cli/ prints `error.message` as is).
-import { KmedError } from '../errors.js';
+import { KmedError } from '../errors/errors.js';
 
 /**
  * Thrown for a vocabulary or configuration that cannot give HF-identical ids, or for bad

@@ -4,7 +4,7 @@
 //           normalizer.ts + pre-tokenizer.ts when lowercasing / stripping accents / matching
 //           normalized added tokens) -> WordPiece (wordpiece.ts)
 //        -> [CLS] … [SEP] + truncation (post-processor.ts) -> padding for batches (encoding.ts).
-// Does not own: reading files from disk (src/node/tokenizer-files.ts).
+// Does not own: reading files from disk (src/node/model-files/tokenizer-files.ts).
 import { type ConfigFiles, type TokenizerSettings, resolveSettings } from './config.js';
 import { type Encoding, padToLongest } from './encoding.js';
 import { TokenizerError } from './errors.js';

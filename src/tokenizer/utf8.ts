@@ -1,6 +1,6 @@
 // Owns: turning the caller's file contents (string, Uint8Array or ArrayBuffer) into a string,
 // strictly: invalid UTF-8 is an error naming the file and the byte offset, never a silent U+FFFD.
-// Does not own: reading files (src/node/tokenizer-files.ts) or parsing what they say.
+// Does not own: reading files (src/node/model-files/tokenizer-files.ts) or parsing what they say.
 import { TokenizerError } from './errors.js';
 
 /** What BertTokenizer.fromFiles accepts for each file. */

@@ -8,19 +8,19 @@
 // The worker is started as `new Worker(new URL('./worker-main.js', import.meta.url), { type: 'module' })`:
 // that literal is the form Vite and webpack 5 recognise and bundle as a worker. Elsewhere (esbuild,
 // a CDN on another origin) pass `createWorker`.
-import { AbortError } from '../abort-error.js';
+import { AbortError } from '../errors/abort-error.js';
 import { BiEncoderError, type BiEncoderIdentity, type BiEncoderOptions, type PretrainedBiEncoderOptions, type PretrainedIds, type SearchHit } from '../bi-encoder.js';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../model/config.js';
 import type { EmbedOptions, EncoderFiles, EncoderOptions } from '../encoder.js';
-import { EncoderError } from '../encoder-error.js';
-import { KmedError, type KmedErrorCode } from '../errors.js';
+import { EncoderError } from '../errors/encoder-error.js';
+import { KmedError, type KmedErrorCode } from '../errors/errors.js';
 import { DownloadError } from '../hub/download-error.js';
 import type { HubProgressCallback } from '../hub/progress.js';
 import { KernelError } from '../kernels/kernel-error.js';
-import { SafetensorsError } from '../safetensors.js';
-import { SimilarityError, type Metric } from '../similarity.js';
+import { SafetensorsError } from '../formats/safetensors.js';
+import { SimilarityError, type Metric } from '../search/similarity.js';
 import { TokenizerError } from '../tokenizer/errors.js';
-import { IndexError, type IndexMeta } from '../vector-index.js';
+import { IndexError, type IndexMeta } from '../search/vector-index.js';
 import type { LoadedInfo, PackedVectors, WorkerAnswer, WorkerErrorInfo, WorkerMessage, WorkerRequest } from './protocol.js';
 
 export interface WorkerOptions {

@@ -5,9 +5,9 @@
 import type { EncoderFiles, EncoderOptions, EmbedOptions } from '../encoder.js';
 import type { BiEncoderOptions, BiEncoderIdentity, PretrainedBiEncoderOptions, PretrainedIds, SearchHit } from '../bi-encoder.js';
 import type { HubProgressEvent } from '../hub/progress.js';
-import type { IndexMeta } from '../vector-index.js';
-import type { Metric } from '../similarity.js';
-import type { KmedErrorCode } from '../error-codes.js';
+import type { IndexMeta } from '../search/vector-index.js';
+import type { Metric } from '../search/similarity.js';
+import type { KmedErrorCode } from '../errors/error-codes.js';
 
 /** What the worker needs to rebuild a thrown error on the other side. */
 export interface WorkerErrorInfo {

@@ -5,8 +5,8 @@
 // Does not own: the models (encoder.ts, bi-encoder.ts) or the main-thread API (client.ts).
 import { BiEncoder } from '../bi-encoder.js';
 import { Encoder } from '../encoder.js';
-import { KmedError } from '../errors.js';
-import { VectorIndex } from '../vector-index.js';
+import { KmedError } from '../errors/errors.js';
+import { VectorIndex } from '../search/vector-index.js';
 import type { ClientMessage, PackedVectors, WorkerAnswer, WorkerMessage, WorkerRequest } from './protocol.js';
 
 interface WorkerScope {

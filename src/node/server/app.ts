@@ -10,7 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { KmedError } from '../../errors.js';
+import { KmedError } from '../../errors/errors.js';
 import type { ModelRole } from '../bi-encoder.js';
 import { QueueFullError } from './batcher.js';
 import { badRequest, HttpError } from './http-error.js';

@@ -7,8 +7,8 @@
 // Does not own tokenizing, HTTP, or the arithmetic: merging never changes a vector, because the
 // forward pass attends over each sequence's own length only (see ../../encoder.ts), so a request's
 // vectors are bit-for-bit those of an offline `embed` of the same texts.
-import { KmedError } from '../../errors.js';
-import type { Pooling } from '../../pooling.js';
+import { KmedError } from '../../errors/errors.js';
+import type { Pooling } from '../../model/pooling.js';
 
 export class BatcherError extends KmedError {}
 

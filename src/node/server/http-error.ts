@@ -2,7 +2,7 @@
 // error body ({error: {message, type, param, code}}), so clients written for OpenAI read ours the
 // same way. Messages name the field at fault and never echo request texts (they are patient notes).
 // Does not own deciding when a request is wrong (app.ts, request-schema.ts).
-import { KmedError, type KmedErrorCode } from '../../errors.js';
+import { KmedError, type KmedErrorCode } from '../../errors/errors.js';
 
 export type OpenAIErrorType = 'invalid_request_error' | 'authentication_error' | 'server_error' | 'not_found_error';
 

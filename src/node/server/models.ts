@@ -8,10 +8,10 @@
 import { basename, resolve } from 'node:path';
 import { BiEncoder } from '../../bi-encoder.js';
 import type { ModelIdentity } from '../../model-identity.js';
-import { VectorIndex } from '../../vector-index.js';
+import { VectorIndex } from '../../search/vector-index.js';
 import { DEFAULT_CONTEXT_MODEL, DEFAULT_QUESTION_MODEL, loadEncoder, resolveModelDir, type ModelRole } from '../bi-encoder.js';
 import type { Encoder } from '../encoder.js';
-import { fileSource, type FileByteSource } from '../file-source.js';
+import { fileSource, type FileByteSource } from '../fs/file-source.js';
 import { DynamicBatcher, type BatcherOptions } from './batcher.js';
 
 export interface ModelSpec {

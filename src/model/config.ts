@@ -5,8 +5,8 @@
 // Values are quoted in messages at most a few hundred characters long (quote.ts).
 // Does not own: the tokenizer's settings (tokenizer_config.json) or any weight shapes (weights.ts,
 // which also checks these sizes against the weight file before allocating anything).
-import { KmedError } from './errors.js';
-import { MAX_QUOTED_CHARS, quote } from './quote.js';
+import { KmedError } from '../errors/errors.js';
+import { MAX_QUOTED_CHARS, quote } from '../errors/quote.js';
 
 export class ConfigError extends KmedError {}
 

@@ -6,9 +6,9 @@
 // Does not own: where the bytes live (a file in Node, bytes in memory: byte-source.ts, node/), the
 // heap placement (weights.ts, weights-lowp.ts) or the gather itself (bert.ts via bert-lowp.ts).
 import type { WeightDtype, WordEmbeddingSource } from './bert-params.js';
-import { f16Table, f32BitsToF16Bits } from './kernels/reference-lowp.js';
-import { SafetensorsError } from './safetensors.js';
-import type { TensorSource } from './tensor-source.js';
+import { f16Table, f32BitsToF16Bits } from '../kernels/reference-lowp.js';
+import { SafetensorsError } from '../formats/safetensors.js';
+import type { TensorSource } from '../formats/tensor-source.js';
 import type { FiniteCheck } from './finite.js';
 import { quantizeEmbeddingRow } from './weights-lowp.js';
 

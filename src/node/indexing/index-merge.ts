@@ -10,9 +10,9 @@
 // Does not own the format (../vector-index.ts) or the writer (index-builder.ts IndexFileWriter).
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { KmedError } from '../errors.js';
-import { VectorIndex, type IndexMeta } from '../vector-index.js';
-import { fileSource, type FileByteSource } from './file-source.js';
+import { KmedError } from '../../errors/errors.js';
+import { VectorIndex, type IndexMeta } from '../../search/vector-index.js';
+import { fileSource, type FileByteSource } from '../fs/file-source.js';
 import { acquireLock, IndexFileWriter, shardRange } from './index-builder.js';
 
 export class IndexMergeError extends KmedError {}

@@ -3,7 +3,7 @@
 // TypeScript so runtime-neutral code can use it; and a hand-written xxHash64, kept only as the
 // peer that bench/checksum.ts measures CRC-32C against (CRC-32C won there: 64-bit multiplies
 // emulated on 32-bit halves cost more than eight table lookups per 8 bytes).
-// Does not own what is checked (vector-index.ts, node/index-builder.ts).
+// Does not own what is checked (vector-index.ts, node/indexing/index-builder.ts).
 
 const POLY = 0x82f63b78;
 

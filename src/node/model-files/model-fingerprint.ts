@@ -9,10 +9,10 @@
 // Does not own what the digest goes into (../model-identity.ts) or downloading (hub-download.ts).
 import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { SHA256_HEX } from '../sha256.js';
-import { fileSource } from './file-source.js';
-import { nodeSha256 } from './resumable-download.js';
-import { weightsSha256 } from '../model-identity.js';
+import { SHA256_HEX } from '../../formats/sha256.js';
+import { fileSource } from '../fs/file-source.js';
+import { nodeSha256 } from '../hub/resumable-download.js';
+import { weightsSha256 } from '../../model-identity.js';
 
 const CACHE_VERSION = 1;
 

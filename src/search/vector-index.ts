@@ -2,8 +2,8 @@
 // validated random-access reading (VectorIndex) of header, vectors, ids and texts from any
 // ByteSource, so an index of any size is read piece by piece and a damaged file is a typed error,
 // never a bad read.
-// Does not own: building an index from a corpus (node/index-builder.ts writes this same layout with
-// `encodeHeader` and `BlockChecksums`), merging shards (node/index-merge.ts) or scoring
+// Does not own: building an index from a corpus (node/indexing/index-builder.ts writes this same layout with
+// `encodeHeader` and `BlockChecksums`), merging shards (node/indexing/index-merge.ts) or scoring
 // (similarity.ts).
 //
 // Layout, format version 2 (all integers little-endian; u64 values must stay below 2^53):
@@ -34,7 +34,7 @@
 //
 // Every offset is implied by (M, D, N, S), so a reader recomputes them and any disagreement — or a
 // file length that differs from the real size — is reported as corruption before anything is read.
-// Every byte of the file is under exactly one checksum. CRC-32C (src/checksum.ts) was chosen over
+// Every byte of the file is under exactly one checksum. CRC-32C (src/formats/checksum.ts) was chosen over
 // xxHash64 by bench/checksum.ts: ~1.3 GB/s against ~0.1 GB/s for 64-bit arithmetic emulated in JS.
 //
 // When checks happen. `open` verifies the preamble, the metadata and the checksum table (4 bytes
@@ -45,11 +45,11 @@
 // block is remembered for the life of the object. openSearchSession verifies the offsets and
 // strings and a search reads every vector block before it returns anything, so a damaged index
 // never yields a result; `verify()` (and `kmed verify-index`) checks the whole file at once.
-import type { ByteSource } from './byte-source.js';
-import { bytesSource } from './byte-source.js';
-import { crc32c } from './checksum.js';
-import { KmedError, type KmedErrorCode } from './errors.js';
-import type { ModelIdentity } from './model-identity.js';
+import type { ByteSource } from '../formats/byte-source.js';
+import { bytesSource } from '../formats/byte-source.js';
+import { crc32c } from '../formats/checksum.js';
+import { KmedError, type KmedErrorCode } from '../errors/errors.js';
+import type { ModelIdentity } from '../model-identity.js';
 
 export class IndexError extends KmedError {}
 

@@ -3,7 +3,7 @@
 // row 0, before the pooler's dense + tanh) and `mean` (average of the real tokens' rows, i.e. under
 // the attention mask). Does not own the forward pass (bert.ts) or normalization (similarity code).
 import type { BertOutput } from './bert.js';
-import { EncoderError } from './encoder-error.js';
+import { EncoderError } from '../errors/encoder-error.js';
 
 export type Pooling = 'pooler' | 'cls' | 'mean';
 

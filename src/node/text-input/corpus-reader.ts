@@ -11,8 +11,8 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { KmedError } from '../errors.js';
-import { assertRegularFileAsync } from './regular-file.js';
+import { KmedError } from '../../errors/errors.js';
+import { assertRegularFileAsync } from '../fs/regular-file.js';
 
 export class CorpusError extends KmedError {}
 

@@ -6,9 +6,9 @@
 // Does not own: the file format (safetensors.ts) or loading (weights.ts).
 import { bertTensorSpecs, type BertTensorSpec } from './bert-tensors.js';
 import type { BertConfig } from './config.js';
-import { f32LeBytes, numel, type TensorToWrite } from './safetensors.js';
-import { Sha256, type Hasher } from './sha256.js';
-import type { TensorSource } from './tensor-source.js';
+import { f32LeBytes, numel, type TensorToWrite } from '../formats/safetensors.js';
+import { Sha256, type Hasher } from '../formats/sha256.js';
+import type { TensorSource } from '../formats/tensor-source.js';
 
 export { bertTensorSpecs };
 

@@ -11,12 +11,12 @@
 // then a scratch region on top for Linear weights, released at the end. Peak ≈ the weights once
 // plus one Linear weight, never two full copies.
 import type { BertLayerParams, BertParams, LayerNormParams, LinearParams, WeightDtype } from './bert-params.js';
-import type { TensorSource } from './tensor-source.js';
+import type { TensorSource } from '../formats/tensor-source.js';
 import { bertTensorSpecs, ignoredTensorReason, layerIndexOf, type BertTensorSpec } from './bert-tensors.js';
-import { formatShape, MAX_QUOTED_CHARS, quote } from './quote.js';
-import type { ByteSource } from './byte-source.js';
+import { formatShape, MAX_QUOTED_CHARS, quote } from '../errors/quote.js';
+import type { ByteSource } from '../formats/byte-source.js';
 import type { BertConfig } from './config.js';
-import type { KernelBackend, Ptr } from './kernels/backend.js';
+import type { KernelBackend, Ptr } from '../kernels/backend.js';
 import { checkFinite, type FiniteCheck } from './finite.js';
 import { isLowPrecision, loadLowPrecision, lowPrecisionBytes, lowPrecisionScratchFloats, WORD_EMBEDDINGS } from './weights-lowp.js';
 import { wordEmbeddingSource, type WordEmbeddingPlacement } from './word-embedding-source.js';
@@ -27,9 +27,9 @@ import {
   SafetensorsError,
   type SafetensorsHeader,
   type SkippedTensor,
-} from './safetensors.js';
+} from '../formats/safetensors.js';
 
-export type { TensorSource } from './tensor-source.js';
+export type { TensorSource } from '../formats/tensor-source.js';
 
 export interface IgnoredTensor {
   name: string;

@@ -9,8 +9,8 @@
 // f16 cost: every weight is widened once per forward pass (85M values for klue/bert-base), which
 // bench/int8.ts reports next to the f32 and int8 timings; the widened copy is one Linear at most.
 import type { BertParams, LinearParams } from './bert-params.js';
-import type { KernelBackend, Ptr } from './kernels/backend.js';
-import { f16Table } from './kernels/reference-lowp.js';
+import type { KernelBackend, Ptr } from '../kernels/backend.js';
+import { f16Table } from '../kernels/reference-lowp.js';
 import { embeddingScalesOffset } from './weights-lowp.js';
 
 /** Scratch of one forward call for lower-precision layers (0 where no layer needs it). */

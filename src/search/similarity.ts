@@ -7,8 +7,8 @@
 // window; each query rereads the rows). Both give the same scores bit for bit: the same
 // normalisation and the same kernel on the same rows.
 // Does not own: where vectors come from (encoders, index files) or what the rows mean (ids, texts).
-import { KmedError } from './errors.js';
-import type { KernelBackend, Ptr } from './kernels/backend.js';
+import { KmedError } from '../errors/errors.js';
+import type { KernelBackend, Ptr } from '../kernels/backend.js';
 
 export class SimilarityError extends KmedError {}
 

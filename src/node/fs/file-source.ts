@@ -2,8 +2,8 @@
 // a 440 MB checkpoint is never held in memory as a whole — the loader copies each tensor straight
 // from the file into the heap. Does not own parsing (safetensors.ts) or deciding what to read.
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import type { ByteSource } from '../byte-source.js';
-import { KmedError } from '../errors.js';
+import type { ByteSource } from '../../formats/byte-source.js';
+import { KmedError } from '../../errors/errors.js';
 import { fileSystemError } from './fs-errors.js';
 import { assertRegularFile } from './regular-file.js';
 

@@ -1,7 +1,7 @@
 // Owns: the shape of a loaded BERT's parameters as the forward pass sees them — heap pointers
-// (see kernels/backend.ts), grouped like Hugging Face's BertModel module tree. weights.ts fills it;
+// (see ../kernels/backend.ts), grouped like Hugging Face's BertModel module tree. weights.ts fills it;
 // bert.ts reads it. Nothing here allocates or computes.
-import type { Ptr } from './kernels/backend.js';
+import type { Ptr } from '../kernels/backend.js';
 
 /** The word-embedding rows of a table left in its source (word-embedding-source.ts makes one). */
 export interface WordEmbeddingSource {

@@ -3,15 +3,15 @@
 // N bytes of UTF-8 JSON (`__metadata__`: string map; per tensor {dtype, shape, data_offsets}),
 // then the data; offsets are relative to the data start.
 // Does not own: which tensors a BERT needs or where they go in the heap (weights.ts), nor where the
-// bytes come from (byte-source.ts, node/file-source.ts).
+// bytes come from (byte-source.ts, node/fs/file-source.ts).
 //
 // Every malformed input is a SafetensorsError naming the file, the tensor and the offsets: the
 // header is untrusted, so nothing in it is used before it has been checked against the file size.
 // What is accepted is exactly what the official library (safetensors 0.8.0) accepts; the JSON is
 // read by strict-json.ts, never JSON.parse (which takes `2.0` for 2, duplicate keys, lone surrogates).
 import type { ByteSource } from './byte-source.js';
-import { KmedError, type KmedErrorCode } from './errors.js';
-import { formatShape, quote } from './quote.js';
+import { KmedError, type KmedErrorCode } from '../errors/errors.js';
+import { formatShape, quote } from '../errors/quote.js';
 import { jsonKind, parseStrictJson, StrictJsonError, type JsonValue } from './strict-json.js';
 
 export class SafetensorsError extends KmedError {}

@@ -2,18 +2,18 @@
 // appends where an earlier, broken transfer stopped (`openFileWriter`, used for the Hugging Face
 // cache's blobs by hub-cache.ts and for `kmed download`'s `<dest>.part`), and `downloadFile`, which
 // moves one URL into `<dest>` through `<dest>.part` with the runtime-neutral transfer
-// (../hub/transfer.ts: Range resume, redirects, size and sha256 / git blob id checks), renaming the
+// (../../hub/transfer.ts: Range resume, redirects, size and sha256 / git blob id checks), renaming the
 // `.part` into place only once verified, so `<dest>` never holds a truncated or corrupt file.
 // Also `isComplete`, the check that a file already present need not be fetched again.
-// Does not own listing (hub-client.ts), the HTTP exchange (../hub/transfer.ts) or progress display.
+// Does not own listing (hub-client.ts), the HTTP exchange (../../hub/transfer.ts) or progress display.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import type { BlobWriter, CachedFile } from '../hub/cache.js';
-import { DownloadError } from '../hub/download-error.js';
-import { transferBlob } from '../hub/transfer.js';
-import type { Hasher } from '../sha256.js';
+import type { BlobWriter, CachedFile } from '../../hub/cache.js';
+import { DownloadError } from '../../hub/download-error.js';
+import { transferBlob } from '../../hub/transfer.js';
+import type { Hasher } from '../../formats/sha256.js';
 
 export interface FileTransfer {
   url: string;

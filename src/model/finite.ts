@@ -4,8 +4,8 @@
 // at load is the only place the fault can still be named (tensor and element).
 // Does not own where values come from (weights.ts, weights-lowp.ts, word-embedding-source.ts call
 // it as they convert) or the Encoder's check of its own outputs (encoder.ts).
-import { formatShape, quote } from './quote.js';
-import { SafetensorsError } from './safetensors.js';
+import { formatShape, quote } from '../errors/quote.js';
+import { SafetensorsError } from '../formats/safetensors.js';
 
 /**
  * Index (into `values`) of the first NaN or ±Infinity, or -1 when all are finite. The common case

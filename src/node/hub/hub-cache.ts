@@ -12,14 +12,14 @@
 // transfer leaves `blobs/{etag}.incomplete` (the name older huggingface_hub resumed from); the next
 // writer takes it over with an atomic rename, so two loaders never append to the same file: the
 // second one starts its own and the last rename wins, with identical, verified bytes.
-// Does not own requests or the load policy (../hub/).
+// Does not own requests or the load policy (../../hub/).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import type { BlobWriter, CachedFile, HubCache } from '../hub/cache.js';
-import { DownloadError } from '../hub/download-error.js';
+import type { BlobWriter, CachedFile, HubCache } from '../../hub/cache.js';
+import { DownloadError } from '../../hub/download-error.js';
 import { openFileWriter } from './resumable-download.js';
 
 /** The Hugging Face hub cache folder, resolved from the environment as huggingface_hub does. */

@@ -1,13 +1,13 @@
 // Owns: what `kmed download` asks a Hugging Face hub (or a mirror) about *what* to download:
 // the files of a model repo at a revision, through the runtime-neutral model-info request
-// (../hub/client.ts: GET {endpoint}/api/models/{repo}/revision/{rev}?blobs=true, one request with
+// (../../hub/client.ts: GET {endpoint}/api/models/{repo}/revision/{rev}?blobs=true, one request with
 // every file's size and hash), plus the names kmed download's own code uses (repo ids, endpoints,
 // resolve URLs, network-error wording), re-exported from ../hub/.
 // Does not own the byte transfer (resumable-download.ts) nor where files land (hub-download.ts).
 
-import { DownloadError } from '../hub/download-error.js';
-import { describeNetworkError as describe, fetchRevisionInfo, hubHeaders } from '../hub/client.js';
-import { checkRepoId as check, normalizeEndpoint, resolveUrl } from '../hub/repo.js';
+import { DownloadError } from '../../hub/download-error.js';
+import { describeNetworkError as describe, fetchRevisionInfo, hubHeaders } from '../../hub/client.js';
+import { checkRepoId as check, normalizeEndpoint, resolveUrl } from '../../hub/repo.js';
 
 export { hubHeaders, normalizeEndpoint, resolveUrl };
 

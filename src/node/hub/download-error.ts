@@ -1,11 +1,11 @@
 // Owns: the hint `kmed download` (the weights/ downloader, hub-download.ts) adds to its failures:
 // the model folders are plain files that can be copied by hand. The error class itself is the
-// runtime-neutral one (../hub/download-error.ts), re-exported so `instanceof` works from either entry.
+// runtime-neutral one (../../hub/download-error.ts), re-exported so `instanceof` works from either entry.
 // Does not own the wording of per-case messages (the thrower knows the URL / file at fault).
 
-import { DownloadError } from '../hub/download-error.js';
+import { DownloadError } from '../../hub/download-error.js';
 
-export { DownloadError, type DownloadErrorCode } from '../hub/download-error.js';
+export { DownloadError, type DownloadErrorCode } from '../../hub/download-error.js';
 
 /** Why a user without network access is not stuck: the folders are plain files. */
 export function manualCopyHint(): string {

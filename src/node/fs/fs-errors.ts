@@ -6,7 +6,7 @@
 // files (regular-file.ts).
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { KmedError } from '../errors.js';
+import { KmedError } from '../../errors/errors.js';
 
 export type FileSystemErrorCode =
   | 'FS_NOT_FOUND'

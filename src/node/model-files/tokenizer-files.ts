@@ -5,10 +5,10 @@
 // Does not own: what the files mean (src/tokenizer/config.ts, vocab.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BertTokenizer } from '../tokenizer/tokenizer.js';
-import { TokenizerError } from '../tokenizer/errors.js';
-import { fileSystemError } from './fs-errors.js';
-import { assertRegularFile } from './regular-file.js';
+import { BertTokenizer } from '../../tokenizer/tokenizer.js';
+import { TokenizerError } from '../../tokenizer/errors.js';
+import { fileSystemError } from '../fs/fs-errors.js';
+import { assertRegularFile } from '../fs/regular-file.js';
 
 function read(path: string): Uint8Array {
   try {

@@ -2,10 +2,10 @@
 // defaults to the Hugging Face cache folder (hub-cache.ts; `cacheDir` overrides it), hashing uses
 // node:crypto (several times faster than the portable SHA-256 on hundreds of megabytes), and the
 // result is the snapshot folder, which Encoder.fromDirectory loads with the weights streamed from
-// disk rather than read into memory. Does not own the load policy (../hub/snapshot.ts).
-import { noCache } from '../hub/cache.js';
-import type { PretrainedOptions } from '../hub/load.js';
-import { fetchSnapshot, type ModelSnapshot } from '../hub/snapshot.js';
+// disk rather than read into memory. Does not own the load policy (../../hub/snapshot.ts).
+import { noCache } from '../../hub/cache.js';
+import type { PretrainedOptions } from '../../hub/load.js';
+import { fetchSnapshot, type ModelSnapshot } from '../../hub/snapshot.js';
 import { HfFileCache } from './hub-cache.js';
 import { nodeSha256 } from './resumable-download.js';
 

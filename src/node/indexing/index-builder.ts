@@ -28,11 +28,11 @@ import { closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, re
 import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { crc32c } from '../checksum.js';
-import { KmedError } from '../errors.js';
-import { BlockChecksums, checksumTable, encodeHeader, type IndexMeta, type ShardInfo } from '../vector-index.js';
-import { fileSystemError, isSystemError } from './fs-errors.js';
-import { corpusFormat, parsePassage, readRawLines, scanCorpus, type CorpusFormat, type Passage } from './corpus-reader.js';
+import { crc32c } from '../../formats/checksum.js';
+import { KmedError } from '../../errors/errors.js';
+import { BlockChecksums, checksumTable, encodeHeader, type IndexMeta, type ShardInfo } from '../../search/vector-index.js';
+import { fileSystemError, isSystemError } from '../fs/fs-errors.js';
+import { corpusFormat, parsePassage, readRawLines, scanCorpus, type CorpusFormat, type Passage } from '../text-input/corpus-reader.js';
 
 export class IndexBuildError extends KmedError {}
 

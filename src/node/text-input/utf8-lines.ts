@@ -6,7 +6,7 @@
 //     ordinary text (U+FEFF);
 //   - lines end at '\n'; one '\r' before it is removed (CRLF files); a lone '\r' is text.
 // Does not own what a line means (JSON, passage): the callers parse the text.
-import { KmedError } from '../errors.js';
+import { KmedError } from '../../errors/errors.js';
 
 export class TextInputError extends KmedError {}
 

@@ -10,9 +10,9 @@
 // even, like the Linear weights' channels); f16 word embeddings are [vocab, C] f16.
 import type { BertTensorSpec } from './bert-tensors.js';
 import type { WeightDtype } from './bert-params.js';
-import type { KernelBackend, Ptr } from './kernels/backend.js';
-import { roundHalfEven, W_LEVELS } from './kernels/reference-lowp.js';
-import type { TensorSource } from './tensor-source.js';
+import type { KernelBackend, Ptr } from '../kernels/backend.js';
+import { roundHalfEven, W_LEVELS } from '../kernels/reference-lowp.js';
+import type { TensorSource } from '../formats/tensor-source.js';
 import type { FiniteCheck } from './finite.js';
 
 /** Rows converted per step: a multiple of any packed panel width, and small: the load scratch

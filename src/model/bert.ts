@@ -19,14 +19,14 @@
 // LayerNorms and the feed-forward of B rows instead of Σ L_b (~7 % of a 12-layer pass). Each of those
 // rows goes through the same kernels with the same per-row arithmetic, so it is bitwise the row
 // the full layer computes (test/batch-invariance.test.ts compares them).
-import type { KernelBackend, Ptr } from './kernels/backend.js';
+import type { KernelBackend, Ptr } from '../kernels/backend.js';
 import type { BertLayerParams, BertParams, LayerNormParams, LinearParams } from './bert-params.js';
-import { EncoderError } from './encoder-error.js';
+import { EncoderError } from '../errors/encoder-error.js';
 import { allocLowPrecisionScratch, lowPrecisionLinear, quantizedLinear, wordEmbeddingRows, type LowPrecisionScratch } from './bert-lowp.js';
 
 const F32 = 4;
 
-/** The configuration keys the forward pass reads (Hugging Face names; src/config.ts's BertConfig fits). */
+/** The configuration keys the forward pass reads (Hugging Face names; src/model/config.ts's BertConfig fits). */
 export interface BertDims {
   vocab_size: number;
   hidden_size: number;
