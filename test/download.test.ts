@@ -155,7 +155,7 @@ describe('downloadModel against a local hub', () => {
     hub.reset();
     const result = await downloadModel('kmed-test/tiny-question', { destRoot: dest, endpoint: base, ...fast });
     expect(result.files.filter((f) => f.status !== 'present').map((f) => f.path)).toEqual(['vocab.txt']);
-    expect(log.filter((e) => e.path.includes('/resolve/')).map((e) => e.path)).toEqual(['/kmed-test/tiny-question/resolve/main/vocab.txt']);
+    expect(log.filter((e) => e.path.includes('/resolve/')).map((e) => e.path)).toEqual([`/kmed-test/tiny-question/resolve/${hub.repos.get('kmed-test/tiny-question')!.commit}/vocab.txt`]);
     await expectModelFolder(join(dest, 'tiny-question'));
   });
 
