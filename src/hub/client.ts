@@ -5,7 +5,7 @@
 // caller's AbortSignal, network failures told apart from HTTP ones, listing bodies read with a cap). Runtime-neutral: plain `fetch`.
 // Does not own byte transfers (transfer.ts) or storage (cache.ts).
 import { AbortError } from '../errors/abort-error.js';
-import { DownloadError } from './download-error.js';
+import { DownloadError, RESUME_NOTE } from './download-error.js';
 import type { ResolvedHubLimits } from './limits.js';
 import { revisionUrl } from './repo.js';
 import { SHA256_HEX } from '../formats/sha256.js';
@@ -108,7 +108,7 @@ export function deadlineError(doing: string, limits: ResolvedHubLimits, url: str
   return new DownloadError(
     'HUB_DEADLINE',
     `${doing}: gave up when the deadline of ${formatSeconds(limits.deadlineMs ?? 0)} (deadlineMs) passed` +
-      `${url ? ` (${url})` : ''}; loading again resumes from the bytes received`,
+      `${url ? ` (${url})` : ''}; ${RESUME_NOTE}`,
     { url, cause },
   );
 }

@@ -62,6 +62,10 @@ export class DownloadError extends KmedError {
   }
 }
 
+/** How a message of a transfer cut short (HUB_INTERRUPTED, HUB_DEADLINE) ends: the bytes received
+ *  are kept, and the CLI replaces this with its own words (rerun the command). */
+export const RESUME_NOTE = 'trying again resumes it';
+
 /** The hint library errors carry: what a caller without network access can do, in option names. */
 export const OFFLINE_HINT =
   'Without network access, load from a filled cache with `offline: true`, or set `endpoint` (or HF_ENDPOINT) to a mirror';

@@ -66,16 +66,16 @@ export interface ResolvedHubLimits {
   deadlineMs?: number;
 }
 
-type Rule = 'positive' | 'non-negative' | 'positive integer' | 'non-negative integer';
+type Rule = 'positive number' | 'non-negative number' | 'positive integer' | 'non-negative integer';
 
 const RULES: Record<keyof HubLimits, Rule> = {
-  timeoutMs: 'positive',
-  stallTimeoutMs: 'positive',
-  minBytesPerSecond: 'non-negative',
+  timeoutMs: 'positive number',
+  stallTimeoutMs: 'positive number',
+  minBytesPerSecond: 'non-negative number',
   retries: 'non-negative integer',
   maxAttempts: 'positive integer',
-  retryDelayMs: 'non-negative',
-  deadlineMs: 'positive',
+  retryDelayMs: 'non-negative number',
+  deadlineMs: 'positive number',
   maxListingBytes: 'positive integer',
 };
 
@@ -90,7 +90,7 @@ export function resolveHubLimits(options: HubLimits, now = Date.now()): Resolved
       Number.isFinite(value) &&
       (rule.startsWith('positive') ? value > 0 : value >= 0) &&
       (!rule.endsWith('integer') || Number.isSafeInteger(value));
-    if (!ok) throw new DownloadError('HUB_BAD_OPTION', `option ${name} must be a ${rule} number, got ${describe(value)}`);
+    if (!ok) throw new DownloadError('HUB_BAD_OPTION', `option ${name} must be a ${rule}, got ${describe(value)}`);
   }
   const pick = <K extends keyof typeof DEFAULT_HUB_LIMITS>(name: K): number => options[name] ?? DEFAULT_HUB_LIMITS[name];
   return {

@@ -15,7 +15,7 @@ import { AbortError } from '../errors/abort-error.js';
 import { Sha256, type Hasher } from '../formats/sha256.js';
 import type { BlobWriter } from './cache.js';
 import { deadlineError, describeNetworkError, formatSeconds, isDeadline, linkedController, namedError, sleep, type RequestContext } from './client.js';
-import { DownloadError } from './download-error.js';
+import { DownloadError, RESUME_NOTE } from './download-error.js';
 import { MAX_RETRY_AFTER_MS, MAX_RETRY_DELAY_MS } from './limits.js';
 import type { RepoFile } from './client.js';
 
@@ -61,14 +61,14 @@ export async function transferBlob(url: string, label: string, file: RepoFile, w
     if (requests >= limits.maxAttempts) {
       throw new DownloadError(
         'HUB_INTERRUPTED',
-        `downloading ${label}: gave up after ${requests} requests (maxAttempts ${limits.maxAttempts}) ${where()}; trying again resumes it`,
+        `downloading ${label}: gave up after ${requests} requests (maxAttempts ${limits.maxAttempts}) ${where()}; ${RESUME_NOTE}`,
         { url: last?.url ?? url, cause: last?.failure },
       );
     }
     if (failuresInARow > limits.retries) {
       throw new DownloadError(
         'HUB_INTERRUPTED',
-        `downloading ${label} failed ${failuresInARow} times in a row (retries ${limits.retries}) ${where()}; trying again resumes it`,
+        `downloading ${label} failed ${failuresInARow} times in a row (retries ${limits.retries}) ${where()}; ${RESUME_NOTE}`,
         { url: last?.url ?? url, cause: last?.failure },
       );
     }
@@ -144,7 +144,7 @@ async function oneRequest(
       // An answer that does not continue what we hold: start over from byte 0, once. A server that
       // answers the resume that way again would make every attempt start over (and a short body
       // then keeps it going for ever): name its answer instead.
-      const answer = `HTTP ${response.status}${range === null ? ' without Content-Range' : ` with Content-Range: ${range}`}`;
+      const answer = `HTTP ${response.status} (${range === null ? 'no Content-Range' : `Content-Range: ${range}`})`;
       if (state.restartedFromZero) {
         await fail({ position, url: at });
         throw new DownloadError(

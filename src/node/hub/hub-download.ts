@@ -52,6 +52,9 @@ export interface DownloadProgress {
   /** Bytes of the repo in place or on disk so far, and the repo's total. */
   doneBytes: number;
   totalBytes: number;
+  /** Bytes of `file` on disk so far (a resumed `.part` counts), and its size (0 for 'listed'). */
+  fileBytes: number;
+  fileSize: number;
   /** Bytes that just came over the network (only for 'bytes'; resumed or skipped bytes are not). */
   networkBytes: number;
 }
@@ -99,9 +102,18 @@ async function downloadModelFiles(repo: string, options: DownloadModelOptions): 
   const files = selectModelFiles(repo, revision, listed, options.allFiles);
   const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
   let completedBytes = 0;
-  const emit = (event: DownloadProgress['event'], file: string, filePosition: number, networkBytes = 0) =>
-    options.onProgress?.({ event, repo, file, doneBytes: completedBytes + filePosition, totalBytes, networkBytes });
-  emit('listed', '', 0);
+  const emit = (event: DownloadProgress['event'], file: RepoFile | undefined, filePosition: number, networkBytes = 0) =>
+    options.onProgress?.({
+      event,
+      repo,
+      file: file?.path ?? '',
+      doneBytes: completedBytes + filePosition,
+      totalBytes,
+      networkBytes,
+      fileBytes: event === 'file-done' || event === 'file-present' ? (file?.size ?? 0) : filePosition,
+      fileSize: file?.size ?? 0,
+    });
+  emit('listed', undefined, 0);
 
   const results: DownloadedFile[] = [];
   for (const file of files) {
@@ -111,7 +123,7 @@ async function downloadModelFiles(repo: string, options: DownloadModelOptions): 
       completedBytes += file.size;
       results.push({ path: file.path, size: file.size, status: 'present', requests: 0 });
       await record(dir, file, target, commit, etag);
-      emit('file-present', file.path, 0);
+      emit('file-present', file, 0);
       continue;
     }
     try {
@@ -119,7 +131,7 @@ async function downloadModelFiles(repo: string, options: DownloadModelOptions): 
     } catch (error) {
       throw new DownloadError('DEST_WRITE_FAILED', `cannot create ${dirname(target)} (${(error as Error).message})`, { cause: error });
     }
-    emit('file-start', file.path, 0);
+    emit('file-start', file, 0);
     // Pinned to the commit the listing named: a branch that moves meanwhile cannot mix two commits.
     const transfer = await downloadFile({
       url: resolveUrl(endpoint, repo, commit, file.path),
@@ -132,7 +144,7 @@ async function downloadModelFiles(repo: string, options: DownloadModelOptions): 
       limits,
       signal,
       commit,
-      onProgress: (position, networkBytes) => emit('bytes', file.path, position, networkBytes),
+      onProgress: (position, networkBytes) => emit('bytes', file, position, networkBytes),
     });
     completedBytes += file.size;
     results.push({
@@ -142,7 +154,7 @@ async function downloadModelFiles(repo: string, options: DownloadModelOptions): 
       requests: transfer.requests,
     });
     await record(dir, file, target, commit, etag);
-    emit('file-done', file.path, 0);
+    emit('file-done', file, 0);
   }
   return { repo, commit, dir, files: results };
 }
