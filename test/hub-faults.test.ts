@@ -30,6 +30,9 @@ const golden = JSON.parse(readFileSync(join(FIXTURES, 'tiny-golden.json'), 'utf8
   models: Record<string, Array<{ pooler_f64: number[] }>>;
 };
 const fast = { retryDelayMs: 10, timeoutMs: 5_000, stallTimeoutMs: 5_000 };
+/** An mtime of a whole second (2023-11-14), which utimes can put back exactly. */
+const WHOLE_SECOND = 1_700_000_000;
+const WHOLE_SECOND_NS = 1_700_000_000_000_000_000n;
 
 const BEHAVIOURS: Record<string, RepoBehaviour> = {
   'kmed-test/short-wrong-range': { shortBody: 1000, badRange: 'wrong-start' },
@@ -322,18 +325,22 @@ describe('caches shared by processes', () => {
     (await Encoder.fromPretrained('kmed-test/plain', { endpoint: hub.url, cacheDir, ...fast })).dispose();
     const blob = join(cacheDir, 'models--kmed-test--plain', 'blobs', WEIGHTS_SHA);
     for (const keepMtime of [false, true]) {
+      // A whole second, so that putting it back restores it to the nanosecond.
+      await utimes(blob, WHOLE_SECOND, WHOLE_SECOND);
       const encoder = await Encoder.fromPretrained('kmed-test/plain', { cacheDir, offline: true });
       try {
         await encoder.embed([golden.texts[0]]);
-        const before = await stat(blob);
-        await new Promise((r) => setTimeout(r, 20)); // a new mtime differs even on coarse clocks
         const handle = await open(blob, 'r+');
         await handle.write(Buffer.from([WEIGHTS[WEIGHTS.length - 1]]), 0, 1, WEIGHTS.length - 1); // same byte, written
         await handle.close();
-        if (keepMtime) await utimes(blob, before.atime, before.mtime);
+        if (keepMtime) {
+          await utimes(blob, WHOLE_SECOND, WHOLE_SECOND);
+          expect((await stat(blob, { bigint: true })).mtimeNs).toBe(WHOLE_SECOND_NS);
+        }
         const error = await encoder.embed([golden.texts[0]]).then(() => undefined, (e: unknown) => e);
         expect(error, `mtime kept: ${keepMtime}`).toBeInstanceOf(FileSourceError);
         expect((error as FileSourceError).code).toBe('FILE_CHANGED');
+        console.log(`mtime kept: ${keepMtime}: ${(error as Error).message}`);
       } finally {
         encoder.dispose();
       }
@@ -358,14 +365,20 @@ describe('caches shared by processes', () => {
 });
 
 describe('blobs modified after download', () => {
-  /** Flips one byte of the cached weights in place (same size), keeping the mtime or not. */
+  /** Flips one byte of the cached weights in place (same size), keeping the mtime or not. The blob
+   *  is first given a whole-second mtime and verified (stamped), so that putting the mtime back
+   *  restores it to the nanosecond: only ctime then tells. */
   async function corrupt(repo: string, keepMtime: boolean): Promise<string> {
     const blob = join(cacheDir, `models--${repo.replace('/', '--')}`, 'blobs', WEIGHTS_SHA);
-    const before = await stat(blob);
+    await utimes(blob, WHOLE_SECOND, WHOLE_SECOND);
+    await verifyBlob(blob);
     const handle = await open(blob, 'r+');
     await handle.write(Buffer.from([WEIGHTS[WEIGHTS.length >> 1] ^ 0xff]), 0, 1, WEIGHTS.length >> 1);
     await handle.close();
-    if (keepMtime) await utimes(blob, before.atime, before.mtime);
+    if (keepMtime) {
+      await utimes(blob, WHOLE_SECOND, WHOLE_SECOND);
+      expect((await stat(blob, { bigint: true })).mtimeNs).toBe(WHOLE_SECOND_NS);
+    }
     expect((await stat(blob)).size).toBe(WEIGHTS.length);
     return blob;
   }

@@ -100,7 +100,7 @@ export function fileSource(path: string, what = 'file'): FileByteSource {
 function contentChange(before: BigIntStats, now: BigIntStats): string | undefined {
   if (now.size !== before.size) return `size was ${before.size}, now ${now.size}`;
   if (now.mtimeNs !== before.mtimeNs) return `modified at ${iso(now.mtimeNs)}, loaded when modified at ${iso(before.mtimeNs)}`;
-  if (now.ctimeNs !== before.ctimeNs && now.nlink === before.nlink) return `its inode changed at ${iso(now.ctimeNs)} with its modification time kept`;
+  if (now.ctimeNs !== before.ctimeNs && now.nlink === before.nlink) return `its ctime moved to ${iso(now.ctimeNs)} while its size and mtime stayed (a write that put the mtime back, or a chmod)`;
   return undefined;
 }
 
