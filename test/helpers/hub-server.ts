@@ -257,17 +257,18 @@ export async function startHubServer(options: {
     });
     const end = b.shortBody === undefined ? bytes.length : Math.min(bytes.length, start + b.shortBody);
     entry.sent = 0;
+    // A body cut short ends with a FIN after its bytes, sent a moment after they are flushed: a
+    // fetch errors the body stream at the FIN and drops chunks its reader has not taken yet.
+    const finish = () => (end < bytes.length ? void setTimeout(() => res.socket?.end(), 100) : res.end());
     if (b.dripMs === undefined) {
       entry.sent = end - start;
-      res.write(bytes.subarray(start, end));
-      if (end < bytes.length) setTimeout(() => res.socket?.destroy(), 50);
-      else res.end();
+      res.write(bytes.subarray(start, end), () => finish());
       return;
     }
     let at = start;
     const drip = () => {
       if (res.destroyed) return;
-      if (at >= end) return void (end < bytes.length ? res.socket?.destroy() : res.end());
+      if (at >= end) return void finish();
       res.write(bytes.subarray(at, at + 1));
       at++;
       entry.sent = at - start;
