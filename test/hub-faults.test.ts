@@ -418,6 +418,28 @@ describe('blobs modified after download', () => {
     });
   }
 
+  it('a small file of the cache (vocab.txt, a git blob) modified after download is caught too, also when its snapshot folder is loaded by path', async () => {
+    const repo = 'kmed-test/plain';
+    (await Encoder.fromPretrained(repo, { endpoint: hub.url, cacheDir, ...fast })).dispose();
+    const vocab = readFileSync(join(FIXTURES, 'tiny-question', 'vocab.txt'));
+    const blob = join(cacheDir, 'models--kmed-test--plain', 'blobs', gitBlobId(vocab));
+    const edited = Buffer.from(vocab);
+    // One ASCII letter of a token changed to another (same size, still valid UTF-8: a tokenizer
+    // would take it without complaint).
+    const at = edited.lastIndexOf(0x61); // 'a'
+    edited[at] = 0x62;
+    await writeFile(blob, edited);
+    for (const load of [
+      () => Encoder.fromPretrained(repo, { cacheDir, offline: true }),
+      () => Encoder.fromDirectory(findCachedSnapshot(repo, 'main', cacheDir)!),
+    ]) {
+      const error = await load().then((e) => (e.dispose(), undefined), (e: unknown) => e);
+      expect(error).toBeInstanceOf(DownloadError);
+      expect((error as DownloadError).code).toBe('HUB_CACHE_CORRUPT');
+      expect((error as DownloadError).message).toContain(`its git blob id is ${gitBlobId(edited)}, not the ${gitBlobId(vocab)} it is named by`);
+    }
+  });
+
   it('a stored blob is stamped and trusted without a read; a changed stat, or a blob fetched by Python, is hashed once and stamped', async () => {
     const repo = 'kmed-test/plain';
     (await Encoder.fromPretrained(repo, { endpoint: hub.url, cacheDir, ...fast })).dispose();

@@ -70,6 +70,15 @@ export async function verifyBlob(blob: string): Promise<BlobCheck> {
   return 'hashed';
 }
 
+/** Checks each of `paths` that is a file of a Hugging Face cache snapshot (a link to blobs/{etag})
+ *  against its name (verifyBlob); other paths, and paths that do not exist, pass. */
+export async function verifySnapshotFiles(paths: string[]): Promise<void> {
+  for (const path of paths) {
+    const blob = blobOfSnapshotFile(path);
+    if (blob !== undefined) await verifyBlob(blob);
+  }
+}
+
 /** Records `blob` as verified as it is now (called right after a verified blob is stored), if it is
  *  still the file `ino` (the one this process verified). */
 export async function stampBlob(blob: string, ino: bigint): Promise<void> {
