@@ -23,7 +23,8 @@ export { CacheApiStore, DEFAULT_BROWSER_CACHE_NAME } from './hub/browser-cache.j
 export { fetchSnapshot, OPTIONAL_FILES, REQUIRED_FILES, type HubOptions, type ModelSnapshot } from './hub/snapshot.js';
 export { type PretrainedOptions } from './hub/load.js';
 export { type HubProgressEvent, type HubProgressCallback, type SnapshotFileInfo } from './hub/progress.js';
-export { DEFAULT_ENDPOINT, isCommitHash } from './hub/repo.js';
+export { DEFAULT_ENDPOINT, checkRepoId, checkRevision, isCommitHash } from './hub/repo.js';
+export { DEFAULT_HUB_LIMITS, type HubLimits } from './hub/limits.js';
 export { type RepoFile } from './hub/client.js';
 export { KernelError } from './kernels/kernel-error.js';
 export { DEFAULT_RESIDENT_LIMIT_BYTES, checkQueryText, searchSessions, type SearchSessionOptions } from './bi-encoder.js';

@@ -4,7 +4,7 @@
 // to a "CDN" path that honours Range. No mocked fetch: every byte crosses a socket. The server logs
 // what it saw, and the first test prints that log so a run shows the resume happening.
 
-import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -12,7 +12,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile, spawn } from 'node:child_process';
 import { downloadModel, DownloadError, type DownloadProgress } from '../src/node/hub/hub-download.js';
+import { cachedWeightsSha256 } from '../src/node/model-files/model-fingerprint.js';
+import { sha256 } from './helpers/hub-server.js';
 import { repoFromFolder, startHubServer, type HubServer, type RepoBehaviour, type ServedFile } from './helpers/hub-server.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'tiny-question');
@@ -37,6 +40,8 @@ const behaviours: Record<string, RepoBehaviour> = {
     ],
   },
   'kmed-test/bin-only': { extraSiblings: [{ rfilename: 'pytorch_model.bin', size: 4, blobId: '1'.repeat(40) }] },
+  'kmed-test/slow': { slowMs: 50 },
+  'kmed-test/short-always': { shortBody: 100_000 },
 };
 
 let hub: HubServer;
@@ -83,6 +88,7 @@ function closedPort(): Promise<number> {
 }
 
 const fast = { retryDelayMs: 10, timeoutMs: 5_000, stallTimeoutMs: 5_000 };
+const gitBlobIdOf = (b: Buffer) => createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'kmed-download-'));
@@ -155,7 +161,7 @@ describe('downloadModel against a local hub', () => {
     hub.reset();
     const result = await downloadModel('kmed-test/tiny-question', { destRoot: dest, endpoint: base, ...fast });
     expect(result.files.filter((f) => f.status !== 'present').map((f) => f.path)).toEqual(['vocab.txt']);
-    expect(log.filter((e) => e.path.includes('/resolve/')).map((e) => e.path)).toEqual(['/kmed-test/tiny-question/resolve/main/vocab.txt']);
+    expect(log.filter((e) => e.path.includes('/resolve/')).map((e) => e.path)).toEqual([`/kmed-test/tiny-question/resolve/${hub.repos.get('kmed-test/tiny-question')!.commit}/vocab.txt`]);
     await expectModelFolder(join(dest, 'tiny-question'));
   });
 
@@ -233,6 +239,45 @@ describe('downloadModel against a local hub', () => {
     expect(log.slice(before).filter((e) => e.path.includes('/resolve/'))).toEqual([]);
   });
 
+  it('fetches every file at the commit the revision resolved to, and records it (and the weights\' sha256) as hf download --local-dir does', async () => {
+    const dest = await freshDir('pinned');
+    const commit = hub.repos.get('kmed-test/tiny-question')!.commit;
+    behave({});
+    hub.reset();
+    const result = await downloadModel('kmed-test/tiny-question', { destRoot: dest, endpoint: base, ...fast });
+    expect(result.commit).toBe(commit);
+    const resolves = log.filter((e) => e.path.includes('/resolve/')).map((e) => e.path);
+    expect(resolves).toHaveLength(files.size);
+    for (const path of resolves) expect(path.startsWith(`/kmed-test/tiny-question/resolve/${commit}/`), path).toBe(true);
+    const folder = join(dest, 'tiny-question');
+    for (const [path, file] of files) {
+      const etag = file.lfs ? sha256(file.bytes) : gitBlobIdOf(file.bytes);
+      const record = (await readFile(join(folder, '.cache', 'huggingface', 'download', ...`${path}.metadata`.split('/')), 'utf8')).split('\n');
+      expect(record.slice(0, 2), path).toEqual([commit, etag]);
+      expect(Math.abs(Number(record[2]) - Date.now() / 1000)).toBeLessThan(600);
+    }
+    expect(await readFile(join(folder, '.cache', 'huggingface', '.gitignore'), 'utf8')).toBe('*\n');
+    // The fingerprint finds the verified sha256 without hashing the weights.
+    const weightsSha = sha256(files.get('model.safetensors')!.bytes);
+    expect(await cachedWeightsSha256(join(folder, 'model.safetensors'))).toEqual({ sha256: weightsSha, source: 'cache' });
+  });
+
+  it('stops on its signal with AbortError and keeps the .part', async () => {
+    const dest = await freshDir('abort');
+    const controller = new AbortController();
+    const error = await downloadModel('kmed-test/slow', {
+      destRoot: dest,
+      endpoint: base,
+      ...fast,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.event === 'bytes' && e.file === 'model.safetensors' && e.fileBytes >= 100_000) controller.abort();
+      },
+    }).catch((e: unknown) => e);
+    expect((error as Error).name).toBe('AbortError');
+    expect((await stat(join(dest, 'slow', 'model.safetensors.part'))).size).toBeGreaterThanOrEqual(100_000);
+  });
+
   it('says quickly, in one line, that an unreachable hub can be replaced by copying into weights/', async () => {
     const port = await closedPort();
     const started = Date.now();
@@ -284,5 +329,53 @@ describe('kmed download (CLI)', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr.startsWith(`kmed: cannot reach ${endpoint} (connection refused`), stderr).toBe(true);
     expect(stderr).toContain('while resolving revision main of kmed-test/tiny-question');
+  });
+
+  it.skipIf(!built)('prints the commit every file was fetched at', async () => {
+    const dest = await freshDir('cli-commit');
+    behave({});
+    const { code, stdout, stderr } = await run(['download', 'kmed-test/tiny-question', '--endpoint', base, '--dest', dest]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(new RegExp(`\\) at commit ${hub.repos.get('kmed-test/tiny-question')!.commit}\\n$`));
+  });
+
+  for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it.skipIf(!built)(`${signal} stops it with one line saying what is kept and to rerun; the rerun resumes`, async () => {
+      const dest = await freshDir(`cli-${signal}`);
+      const part = join(dest, 'slow', 'model.safetensors.part');
+      const child = spawn(process.execPath, [CLI, 'download', 'kmed-test/slow', '--endpoint', base, '--dest', dest], { env: { ...process.env, HF_ENDPOINT: '' } });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      await waitForSize(part, 200_000, 30_000);
+      child.kill(signal);
+      const code = await exited;
+      console.log(`kmed download stopped by ${signal}: exit ${code}\n${stderr}`);
+      expect(code).toBe(exitCode);
+      const lines = stderr.trim().split('\n');
+      const last = lines.at(-1)!;
+      expect(last).toMatch(new RegExp(`^kmed: interrupted \\(${signal}\\) while downloading kmed-test/slow; rerun the same command to resume: [0-9.]+ [kM]B of model\\.safetensors \\(3\\.1 MB\\) are kept in ${part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+      expect(lines.filter((l) => l.startsWith('kmed:'))).toHaveLength(1);
+      const kept = (await stat(part)).size;
+      expect(kept).toBeGreaterThanOrEqual(200_000);
+      hub.reset();
+      const again = await run(['download', 'kmed-test/slow', '--endpoint', base, '--dest', dest]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/\(\d downloaded, 1 resumed, \d already present\)/);
+      expect(log.filter((e) => e.path.startsWith('/lfs-cdn/')).map((e) => e.range)).toEqual([`bytes=${kept}-`]);
+    });
+  }
+
+  it.skipIf(!built)('a transfer the network keeps breaking ends after --max-attempts with one line saying what is kept and to rerun', async () => {
+    const dest = await freshDir('cli-attempts');
+    const { code, stdout, stderr } = await run(['download', 'kmed-test/short-always', '--endpoint', base, '--dest', dest, '--max-attempts', '3']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    const lines = stderr.trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('kmed:'))).toHaveLength(1);
+    const kept = (await stat(join(dest, 'short-always', 'model.safetensors.part'))).size;
+    expect(lines.at(-1)).toContain(`gave up after 3 requests (maxAttempts 3) at byte ${kept} of 3066648`);
+    expect(lines.at(-1)).toMatch(/rerun the same command to resume: [0-9.]+ kB of model\.safetensors \(3\.1 MB\) are kept in /);
+    expect(lines.at(-1)).toContain(join(dest, 'short-always', 'model.safetensors.part'));
   });
 });

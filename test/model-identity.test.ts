@@ -3,7 +3,7 @@
 // to the model keyed by size and mtime (reused, refreshed when the file changes, skipped quietly in
 // a read-only folder), or taken from what is already known: a given sha256, or a Hugging Face cache
 // blob's name.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,6 +78,22 @@ describe('model fingerprint', () => {
     expect(again.source).toBe('computed');
     expect(again.sha256).not.toBe(first.sha256);
     expect((await modelIdentityOfDirectory(dir)).fingerprint).not.toBe(identity.fingerprint);
+  });
+
+  it('a rewrite in place that puts the mtime back is still recomputed (the cache key holds ctime)', async () => {
+    const dir = copyModel('mtime-kept');
+    const path = join(dir, 'model.safetensors');
+    // A whole second, so putting it back restores it to the nanosecond.
+    utimesSync(path, 1_700_000_000, 1_700_000_000);
+    const first = await cachedWeightsSha256(path);
+    const changed = Buffer.from(weights);
+    changed[changed.length - 100] ^= 0x80;
+    writeFileSync(path, changed);
+    utimesSync(path, 1_700_000_000, 1_700_000_000);
+    expect(statSync(path, { bigint: true }).mtimeNs).toBe(1_700_000_000_000_000_000n);
+    const again = await cachedWeightsSha256(path);
+    expect(again.source).toBe('computed');
+    expect(again.sha256).not.toBe(first.sha256);
   });
 
   it('a folder the cache cannot be written to: computed each time, no error', async () => {

@@ -49,16 +49,21 @@ export interface HubCache {
   /** The commit a branch or tag pointed at when it was last resolved, if known. */
   readRef(repo: string, revision: string): Promise<string | undefined>;
   writeRef(repo: string, revision: string, commit: string): Promise<void>;
-  /** `path` of `commit`, when the snapshot has it. */
+  /** `path` of `commit`, when the snapshot has it. A store that can tell its content no longer
+   *  matches what was verified throws DownloadError HUB_CACHE_CORRUPT. */
   getFile(repo: string, commit: string, path: string): Promise<CachedFile | undefined>;
   /** True when `path` is recorded as absent from `commit` (an optional file the repo lacks). */
   isAbsent(repo: string, commit: string, path: string): Promise<boolean>;
   markAbsent(repo: string, commit: string, path: string): Promise<void>;
   /** Links `path` of `commit` to an already held blob (same content under another commit);
-   *  undefined when the blob is not held. */
+   *  undefined when the blob is not held (or no longer holds what its name states). */
   linkBlob(repo: string, commit: string, path: string, etag: string, size: number): Promise<CachedFile | undefined>;
   /** Starts (or resumes) writing the blob `etag` of `size` bytes. */
   openBlob(repo: string, etag: string, size: number): Promise<BlobWriter>;
+  /** Optional, for stores shared by processes: waits while another one is fetching blob `etag`
+   *  (until it is done, `signal` aborts or `deadline` — a Date.now() value — passes), then marks it
+   *  as fetched by this one until `release`. Best effort: correctness must not depend on it. */
+  lockBlob?(repo: string, etag: string, signal?: AbortSignal, deadline?: number): Promise<{ release(): Promise<void> }>;
 }
 
 /** A blob writer into memory: used by `cache: false` and by the Cache API store (which can only

@@ -1,11 +1,12 @@
 // Owns: asking a hub (or a mirror) what a revision holds — one GET {endpoint}/api/models/{repo}/
 // revision/{rev}?blobs=true, which names the commit the revision points at (`sha`) and every file
 // with its size, git blob id and, for LFS files, sha256 — and validating that answer. Also the
-// request plumbing every hub request shares (token header, time limit tied to the caller's
-// AbortSignal, network failures told apart from HTTP ones). Runtime-neutral: plain `fetch`.
+// request plumbing every hub request shares (token header, time limit and deadline tied to the
+// caller's AbortSignal, network failures told apart from HTTP ones, listing bodies read with a cap). Runtime-neutral: plain `fetch`.
 // Does not own byte transfers (transfer.ts) or storage (cache.ts).
 import { AbortError } from '../errors/abort-error.js';
-import { DownloadError } from './download-error.js';
+import { DownloadError, RESUME_NOTE } from './download-error.js';
+import type { ResolvedHubLimits } from './limits.js';
 import { revisionUrl } from './repo.js';
 import { SHA256_HEX } from '../formats/sha256.js';
 
@@ -36,11 +37,13 @@ export interface RequestContext {
   token?: string;
   fetch: typeof fetch;
   signal?: AbortSignal;
-  /** Abort a request whose response headers have not arrived within this many ms. */
-  timeoutMs: number;
+  /** Times, rates, attempts and sizes the exchange is bounded by (limits.ts). */
+  limits: ResolvedHubLimits;
 }
 
 const SHA1_HEX = /^[0-9a-f]{40}$/;
+/** setTimeout fires at once for delays beyond this (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Request headers every hub request carries (a token for private or gated repos). */
 export function hubHeaders(token: string | undefined): Record<string, string> {
@@ -48,35 +51,85 @@ export function hubHeaders(token: string | undefined): Record<string, string> {
 }
 
 /**
- * A controller that aborts when the caller's signal does, or when `timeoutMs` pass (its reason is
- * then a TimeoutError). `done()` releases the timer and the listener.
+ * A controller that aborts when the caller's signal does, when `timeoutMs` pass (its reason is then
+ * a TimeoutError), or at `deadline` (a Date.now() value; the reason is then a DeadlineError).
+ * `restart` starts the time limit again, `abort` cuts the request with a reason of the caller's;
+ * `done()` releases the timers and the listener.
  */
-export function linkedController(signal: AbortSignal | undefined, timeoutMs: number) {
+export function linkedController(signal: AbortSignal | undefined, timeoutMs: number, deadline?: number) {
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) onAbort();
-  const timeout = () => controller.abort(timeoutError());
-  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(timeout, timeoutMs);
+  const timeout = () => controller.abort(namedError('TimeoutError', 'timed out'));
+  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(timeout, Math.min(timeoutMs, MAX_TIMER_MS));
+  const untilDeadline = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
+  let deadlineTimer: ReturnType<typeof setTimeout> | undefined =
+    untilDeadline !== undefined && untilDeadline <= MAX_TIMER_MS
+      ? setTimeout(() => controller.abort(namedError('DeadlineError', 'deadline passed')), untilDeadline)
+      : undefined;
   return {
     signal: controller.signal,
-    /** Starts the time limit again (a stall timer moves on with each chunk). */
     restart(ms: number) {
       if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(timeout, ms);
+      timer = setTimeout(timeout, Math.min(ms, MAX_TIMER_MS));
+    },
+    /** Stops the time limit (a transfer's body is bounded by its rate window instead). */
+    clearTimeout() {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    },
+    abort(reason: Error) {
+      controller.abort(reason);
     },
     done() {
       if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
+      if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
+      timer = deadlineTimer = undefined;
       signal?.removeEventListener('abort', onAbort);
     },
   };
 }
 
-function timeoutError(): Error {
-  const e = new Error('timed out');
-  e.name = 'TimeoutError';
+/** An Error told apart by its name (TimeoutError, DeadlineError, StallError), as DOMException's are. */
+export function namedError(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
   return e;
+}
+
+/** True when `error` (or the reason a request was aborted with) is the load's deadline passing. */
+export function isDeadline(error: unknown): boolean {
+  return error instanceof Error && error.name === 'DeadlineError';
+}
+
+/** The error a load that ran past its deadline ends with. */
+export function deadlineError(doing: string, limits: ResolvedHubLimits, url: string | undefined, cause?: unknown): DownloadError {
+  return new DownloadError(
+    'HUB_DEADLINE',
+    `${doing}: gave up when the deadline of ${formatSeconds(limits.deadlineMs ?? 0)} (deadlineMs) passed` +
+      `${url ? ` (${url})` : ''}; ${RESUME_NOTE}`,
+    { url, cause },
+  );
+}
+
+/** Waits `ms`, or less when `signal` aborts first (it never rejects: the caller checks the signal). */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** 1500 -> '1.5 s', 20000 -> '20 s'. */
+export function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : s.toFixed(s < 10 ? 1 : 0)} s`;
 }
 
 /**
@@ -85,7 +138,7 @@ function timeoutError(): Error {
  * socket error as `TypeError('fetch failed', { cause })`).
  */
 export function describeNetworkError(error: unknown, timeoutMs: number): string | undefined {
-  if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${Math.round(timeoutMs / 1000)} s`;
+  if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${formatSeconds(timeoutMs)}`;
   if (!(error instanceof TypeError)) return undefined;
   let cause = (error as { cause?: unknown }).cause;
   // Happy-eyeballs connects (IPv4 and IPv6) fail with an AggregateError of both attempts.
@@ -110,7 +163,8 @@ export function describeNetworkError(error: unknown, timeoutMs: number): string 
 export async function fetchRevisionInfo(repo: string, revision: string, ctx: RequestContext): Promise<RevisionInfo> {
   const url = revisionUrl(ctx.endpoint, repo, revision);
   const doing = `resolving revision ${revision} of ${repo}`;
-  const link = linkedController(ctx.signal, ctx.timeoutMs);
+  if (ctx.limits.deadline !== undefined && Date.now() >= ctx.limits.deadline) throw deadlineError(doing, ctx.limits, url);
+  const link = linkedController(ctx.signal, ctx.limits.timeoutMs, ctx.limits.deadline);
   let body: unknown;
   try {
     const response = await ctx.fetch(url, { headers: hubHeaders(ctx.token), signal: link.signal });
@@ -127,12 +181,7 @@ export async function fetchRevisionInfo(repo: string, revision: string, ctx: Req
       }
       throw new DownloadError('HUB_HTTP_ERROR', `${doing}: HTTP ${response.status} from ${url}`, { url, status: response.status });
     }
-    try {
-      body = await response.json();
-    } catch (cause) {
-      if (ctx.signal?.aborted || (cause instanceof Error && cause.name === 'TimeoutError')) throw cause;
-      throw new DownloadError('HUB_BAD_LISTING', `${doing}: ${url} did not answer JSON`, { url, cause });
-    }
+    body = await readListingJson(response, url, doing, ctx);
   } catch (error) {
     throw requestError(error, url, doing, ctx);
   } finally {
@@ -141,11 +190,54 @@ export async function fetchRevisionInfo(repo: string, revision: string, ctx: Req
   return checkRevisionInfo(body, url);
 }
 
+/**
+ * The JSON body of a listing, read with a cap: a body longer than `maxListingBytes` (stated in
+ * Content-Length, or counted as it arrives) is cut there and refused, so an endless or huge answer
+ * costs at most that much memory. Throws DownloadError HUB_LISTING_TOO_LARGE or HUB_BAD_LISTING.
+ */
+export async function readListingJson(response: Response, url: string, doing: string, ctx: RequestContext): Promise<unknown> {
+  const cap = ctx.limits.maxListingBytes;
+  const tooLarge = () =>
+    new DownloadError('HUB_LISTING_TOO_LARGE', `${doing}: the listing from ${url} exceeded ${cap} bytes (maxListingBytes); it was not read further`, { url, status: response.status });
+  const stated = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(stated) && stated > cap) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (response.body) {
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > cap) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  }
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(all));
+  } catch (cause) {
+    throw new DownloadError('HUB_BAD_LISTING', `${doing}: ${url} did not answer JSON`, { url, cause });
+  }
+}
+
 /** Turns whatever a request threw into a DownloadError (or AbortError) naming the URL and the cause. */
-export function requestError(error: unknown, url: string, doing: string, ctx: { endpoint: string; timeoutMs: number; signal?: AbortSignal }): Error {
+export function requestError(error: unknown, url: string, doing: string, ctx: { endpoint: string; limits: ResolvedHubLimits; signal?: AbortSignal }): Error {
   if (error instanceof DownloadError || error instanceof AbortError) return error;
   if (ctx.signal?.aborted) return new AbortError(doing, ctx.signal.reason);
-  const network = describeNetworkError(error, ctx.timeoutMs);
+  if (isDeadline(error)) return deadlineError(doing, ctx.limits, url, error);
+  const network = describeNetworkError(error, ctx.limits.timeoutMs);
   if (network) {
     return new DownloadError('HUB_UNREACHABLE', `cannot reach ${ctx.endpoint} (${network}) while ${doing}: ${url}`, { url, cause: error });
   }

@@ -9,8 +9,23 @@ import { KmedError } from '../errors/errors.js';
 export type DownloadErrorCode =
   /** DNS, connect, TLS or a timeout before the server answered: nothing to retry here. */
   | 'HUB_UNREACHABLE'
-  /** The connection dropped or stalled mid-transfer and the retries ran out. */
+  /** The connection dropped, stalled or ran below the minimum rate mid-transfer, and the retries
+   *  (or the attempt budget) ran out; the bytes received are kept for a resume. */
   | 'HUB_INTERRUPTED'
+  /** The load ran past its total deadline (`deadlineMs`); the bytes received are kept for a resume. */
+  | 'HUB_DEADLINE'
+  /** The server answered a resume (Range request) with 416 or a range not asked for, again after
+   *  the transfer had started over from byte 0. */
+  | 'HUB_BAD_RANGE'
+  /** A listing (model info) body was longer than `maxListingBytes`. */
+  | 'HUB_LISTING_TOO_LARGE'
+  /** A repo id or revision does not follow the hub's and git's naming rules. */
+  | 'HUB_INVALID_NAME'
+  /** A hub option (a limit, a time) has a value that cannot be used. */
+  | 'HUB_BAD_OPTION'
+  /** A blob in the cache no longer has the content its name (sha256 or git blob id) states: it was
+   *  modified after it was downloaded. */
+  | 'HUB_CACHE_CORRUPT'
   /** The server answered with a status we cannot use (5xx, 403, unexpected 2xx/416 ...). */
   | 'HUB_HTTP_ERROR'
   /** The repository (or revision) does not exist, or is private and no token was given. */
@@ -46,6 +61,10 @@ export class DownloadError extends KmedError {
     this.status = details.status;
   }
 }
+
+/** How a message of a transfer cut short (HUB_INTERRUPTED, HUB_DEADLINE) ends: the bytes received
+ *  are kept, and the CLI replaces this with its own words (rerun the command). */
+export const RESUME_NOTE = 'trying again resumes it';
 
 /** The hint library errors carry: what a caller without network access can do, in option names. */
 export const OFFLINE_HINT =

@@ -5,7 +5,10 @@
 //    is named in one error;
 //  - a branch or tag online: ONE small request (the model info) revalidates it, because a branch
 //    moves; files already held under that commit (or as the same blob) are not fetched again;
-//  - the hub unreachable: the snapshot refs/{revision} last resolved to, if complete, is used.
+//  - the hub unreachable: the snapshot refs/{revision} last resolved to, if complete, is used;
+//  - a cached file the store finds modified since it was stored is fetched again online, and is
+//    the error offline;
+//  - the store may be shared by processes: a blob another one is fetching is waited for.
 // Runtime-neutral. Does not own requests (client.ts, transfer.ts) or storage (cache.ts).
 import { AbortError } from '../errors/abort-error.js';
 import type { Hasher } from '../formats/sha256.js';
@@ -13,7 +16,8 @@ import type { CachedFile, HubCache } from './cache.js';
 import { fetchRevisionInfo, type RepoFile, type RequestContext } from './client.js';
 import { DownloadError, OFFLINE_HINT } from './download-error.js';
 import type { HubProgressCallback, SnapshotFileInfo } from './progress.js';
-import { checkRepoId, defaultEndpoint, envVar, isCommitHash, offlineFromEnv, resolveUrl } from './repo.js';
+import { resolveHubLimits, type HubLimits } from './limits.js';
+import { checkRepoId, checkRevision, defaultEndpoint, envVar, isCommitHash, offlineFromEnv, resolveUrl } from './repo.js';
 import { transferBlob } from './transfer.js';
 
 /** Files an encoder cannot load without. */
@@ -21,9 +25,11 @@ export const REQUIRED_FILES = ['config.json', 'vocab.txt', 'model.safetensors'] 
 /** Files an encoder reads when the repo has them. */
 export const OPTIONAL_FILES = ['tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.json'] as const;
 
-/** How a model is fetched from a hub; every option has a default. */
-export interface HubOptions {
-  /** Branch, tag or commit hash (default 'main'). A commit hash whose files are cached loads with no request. */
+/** How a model is fetched from a hub; every option has a default. The limits (HubLimits: times,
+ *  minimum rate, attempts, deadline, listing size) bound every request the load makes. */
+export interface HubOptions extends HubLimits {
+  /** Branch, tag or commit hash (default 'main'); checked against git's ref-name rules. A commit
+   *  hash whose files are cached loads with no request. */
   revision?: string;
   /** Hub base URL (default: HF_ENDPOINT where the runtime has an environment, else https://huggingface.co). */
   endpoint?: string;
@@ -37,14 +43,6 @@ export interface HubOptions {
   signal?: AbortSignal;
   /** The fetch to use (default: globalThis.fetch); tests and proxies inject their own. */
   fetch?: typeof fetch;
-  /** Time for the hub to answer a request, in ms (default 20 000). */
-  timeoutMs?: number;
-  /** Time a transfer may send nothing before it is retried, in ms (default 60 000). */
-  stallTimeoutMs?: number;
-  /** Retries of a transfer that breaks off without progress (default 4). */
-  retries?: number;
-  /** First pause between retries in ms, doubled each time (default 1000). */
-  retryDelayMs?: number;
 }
 
 /** The files of one repo at one commit, as held by the cache. */
@@ -67,7 +65,8 @@ export interface SnapshotExtras {
 export async function fetchSnapshot(repo: string, options: HubOptions, cache: HubCache, extras: SnapshotExtras = {}): Promise<ModelSnapshot> {
   checkRepoId(repo);
   const revision = options.revision ?? 'main';
-  if (typeof revision !== 'string' || revision === '') throw new DownloadError('HUB_REPO_NOT_FOUND', `revision ${JSON.stringify(revision)} is not a branch, tag or commit`);
+  checkRevision(revision);
+  const limits = resolveHubLimits(options);
   const offline = options.offline ?? offlineFromEnv();
   const emit = options.onProgress ?? (() => {});
   const signal = options.signal;
@@ -76,7 +75,8 @@ export async function fetchSnapshot(repo: string, options: HubOptions, cache: Hu
   // 1. The cache alone: a commit hash (it never moves), or offline (trust the last resolution).
   if (offline || isCommitHash(revision)) {
     const commit = isCommitHash(revision) ? revision : await cache.readRef(repo, revision);
-    const found = commit === undefined ? undefined : await cachedSnapshot(cache, repo, commit, offline);
+    // Online, a file modified after download is fetched again; offline, it is the error.
+    const found = commit === undefined ? undefined : await cachedSnapshot(cache, repo, commit, offline, !offline);
     if (commit !== undefined && found?.complete) return fromCache(repo, revision, commit, found.files, 'cache', emit);
     if (offline) {
       const what =
@@ -96,7 +96,7 @@ export async function fetchSnapshot(repo: string, options: HubOptions, cache: Hu
     token: options.token ?? envVar('HF_TOKEN'),
     fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
     signal,
-    timeoutMs: options.timeoutMs ?? 20_000,
+    limits,
   };
   let requests = 0;
   let info;
@@ -107,7 +107,7 @@ export async function fetchSnapshot(repo: string, options: HubOptions, cache: Hu
     if (error instanceof DownloadError && error.code === 'HUB_UNREACHABLE') {
       // As huggingface_hub does: without a network, the snapshot last resolved is still good.
       const commit = isCommitHash(revision) ? revision : await cache.readRef(repo, revision);
-      const found = commit === undefined ? undefined : await cachedSnapshot(cache, repo, commit, true);
+      const found = commit === undefined ? undefined : await cachedSnapshot(cache, repo, commit, true, false);
       if (commit !== undefined && found?.complete) return fromCache(repo, revision, commit, found.files, 'cache-fallback', emit, requests);
       throw new DownloadError(error.code, error.message, { url: error.url, cause: error.cause, hint: OFFLINE_HINT });
     }
@@ -141,7 +141,7 @@ export async function fetchSnapshot(repo: string, options: HubOptions, cache: Hu
   const files = new Map<string, CachedFile>();
   const infos: SnapshotFileInfo[] = [];
   for (const file of wanted) {
-    let held = await cache.getFile(repo, commit, file.path);
+    let held = await heldFile(cache, repo, commit, file.path);
     if (held && held.size !== file.size) held = undefined;
     held ??= await cache.linkBlob(repo, commit, file.path, file.etag, file.size);
     if (held) files.set(file.path, held);
@@ -152,37 +152,47 @@ export async function fetchSnapshot(repo: string, options: HubOptions, cache: Hu
   emit({ type: 'files', repo, revision, commit, files: infos, totalBytes, cachedBytes: doneBytes, source: 'hub' });
 
   // 5. Download the rest, one after another (pinned to the commit, so a moving branch cannot mix
-  //    files of two commits).
+  //    files of two commits). Where the store is shared by processes, one fetches a blob while
+  //    the others wait, then link what it stored.
   for (const file of wanted) {
     if (files.has(file.path)) continue;
     const label = `${repo}/${file.path}`;
-    const writer = await cache.openBlob(repo, file.etag, file.size);
-    let published: CachedFile;
+    const lock = await cache.lockBlob?.(repo, file.etag, signal, limits.deadline);
     try {
-      const result = await transferBlob(resolveUrl(ctx.endpoint, repo, commit, file.path), label, file, writer, {
-        ...ctx,
-        stallTimeoutMs: options.stallTimeoutMs ?? 60_000,
-        retries: options.retries ?? 4,
-        retryDelayMs: options.retryDelayMs ?? 1_000,
-        createSha256: extras.createSha256,
-        commit,
-        onBytes: (position) =>
-          emit({ type: 'download', repo, file: file.path, fileBytes: position, fileSize: file.size, bytes: doneBytes + position, totalBytes }),
-      });
-      requests += result.requests;
-      published = await writer.publish(commit, file.path);
-    } catch (error) {
-      // Verified-bad bytes must not be resumed; bytes cut off by a break or an abort may be.
-      const keep = !(error instanceof DownloadError && (error.code === 'CHECKSUM_MISMATCH' || error.code === 'SIZE_MISMATCH'));
-      await writer.close(keep).catch(() => {});
-      if (error instanceof DownloadError && (error.code === 'HUB_UNREACHABLE' || error.code === 'HUB_INTERRUPTED')) {
-        throw new DownloadError(error.code, error.message, { url: error.url, cause: error.cause, hint: OFFLINE_HINT });
+      const stored = lock ? await cache.linkBlob(repo, commit, file.path, file.etag, file.size) : undefined;
+      if (stored) {
+        doneBytes += file.size;
+        files.set(file.path, stored);
+        emit({ type: 'download', repo, file: file.path, fileBytes: file.size, fileSize: file.size, bytes: doneBytes, totalBytes });
+        continue;
       }
-      throw error;
+      const writer = await cache.openBlob(repo, file.etag, file.size);
+      let published: CachedFile;
+      try {
+        const result = await transferBlob(resolveUrl(ctx.endpoint, repo, commit, file.path), label, file, writer, {
+          ...ctx,
+          createSha256: extras.createSha256,
+          commit,
+          onBytes: (position) =>
+            emit({ type: 'download', repo, file: file.path, fileBytes: position, fileSize: file.size, bytes: doneBytes + position, totalBytes }),
+        });
+        requests += result.requests;
+        published = await writer.publish(commit, file.path);
+      } catch (error) {
+        // Verified-bad bytes must not be resumed; bytes cut off by a break or an abort may be.
+        const keep = !(error instanceof DownloadError && (error.code === 'CHECKSUM_MISMATCH' || error.code === 'SIZE_MISMATCH'));
+        await writer.close(keep).catch(() => {});
+        if (error instanceof DownloadError && (error.code === 'HUB_UNREACHABLE' || error.code === 'HUB_INTERRUPTED' || error.code === 'HUB_DEADLINE')) {
+          throw new DownloadError(error.code, error.message, { url: error.url, cause: error.cause, hint: OFFLINE_HINT });
+        }
+        throw error;
+      }
+      doneBytes += file.size;
+      files.set(file.path, published);
+      emit({ type: 'verified', repo, file: file.path, size: file.size, sha256: file.sha256, gitBlobId: file.gitBlobId });
+    } finally {
+      await lock?.release();
     }
-    doneBytes += file.size;
-    files.set(file.path, published);
-    emit({ type: 'verified', repo, file: file.path, size: file.size, sha256: file.sha256, gitBlobId: file.gitBlobId });
   }
   return { repo, revision, commit, files, requests };
 }
@@ -195,16 +205,29 @@ interface CachedSnapshot {
 }
 
 /** What `cache` holds of `commit`. Offline, an optional file neither held nor marked absent is
- *  taken as absent (a snapshot Python fetched file by file may lack one the repo has). */
-async function cachedSnapshot(cache: HubCache, repo: string, commit: string, offline: boolean): Promise<CachedSnapshot> {
+ *  taken as absent (a snapshot Python fetched file by file may lack one the repo has). `repair`: a
+ *  file modified since it was stored counts as missing (it will be fetched again); otherwise its
+ *  HUB_CACHE_CORRUPT error is thrown. */
+async function cachedSnapshot(cache: HubCache, repo: string, commit: string, offline: boolean, repair: boolean): Promise<CachedSnapshot> {
   const files = new Map<string, CachedFile>();
   const missing: string[] = [];
   for (const path of [...REQUIRED_FILES, ...OPTIONAL_FILES]) {
-    const file = await cache.getFile(repo, commit, path);
+    const file = repair ? await heldFile(cache, repo, commit, path) : await cache.getFile(repo, commit, path);
     if (file) files.set(path, file);
     else if ((REQUIRED_FILES as readonly string[]).includes(path) || !(offline || (await cache.isAbsent(repo, commit, path)))) missing.push(path);
   }
   return { complete: missing.length === 0, files, missing };
+}
+
+/** `path` of `commit` as the cache holds it, or undefined when it is absent or was modified since
+ *  it was stored (then it is fetched again, and the new blob replaces the modified one). */
+async function heldFile(cache: HubCache, repo: string, commit: string, path: string): Promise<CachedFile | undefined> {
+  try {
+    return await cache.getFile(repo, commit, path);
+  } catch (error) {
+    if (error instanceof DownloadError && error.code === 'HUB_CACHE_CORRUPT') return undefined;
+    throw error;
+  }
 }
 
 function fromCache(

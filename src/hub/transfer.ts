@@ -1,25 +1,25 @@
-// Owns: moving one blob's bytes from a hub URL into a BlobWriter safely, runtime-neutral. The
-// writer may already hold a prefix (a broken transfer): the transfer resumes it with an HTTP Range
-// request. Redirects (the hub sends LFS files to its CDN) are followed. What the hub states is
-// checked as it arrives — Content-Length, X-Linked-Size, X-Linked-Etag / ETag where visible — and
-// the whole blob against its sha256 (LFS, hashed while streaming) or git blob id before it is
-// published, so the cache never holds a truncated or corrupt file. Failures that a retry can fix
-// (reset, stall, 5xx) are retried with a pause that doubles; a retry that made progress resets it.
+// Owns: moving one blob's bytes from a hub URL into a BlobWriter safely and in bounded time,
+// runtime-neutral. The writer may already hold a prefix (a broken transfer): the transfer resumes it
+// with an HTTP Range request. Redirects (the hub sends LFS files to its CDN) are followed. What the
+// hub states is checked as it arrives — Content-Length, Content-Range, X-Linked-Size, X-Linked-Etag /
+// ETag where visible — and the whole blob against its sha256 (LFS, hashed while streaming) or git
+// blob id before it is published, so the cache never holds a truncated or corrupt file.
+// Bounds (limits.ts): a body must keep a minimum rate over each window (a drip is cut like a
+// silence); failures in a row are retried with a pause that doubles (capped, Retry-After honoured),
+// and a request that moved the transfer forward starts that count again unless it was cut for being
+// too slow; no file takes more than `maxAttempts` requests in all; a resume answered with 416 or a
+// range not asked for starts over from byte 0 once, and a second such answer ends the transfer; the
+// load's deadline cuts whatever is in flight.
 // Does not own listing (client.ts) or where bytes land (the BlobWriter, cache.ts).
 import { AbortError } from '../errors/abort-error.js';
 import { Sha256, type Hasher } from '../formats/sha256.js';
 import type { BlobWriter } from './cache.js';
-import { describeNetworkError, linkedController, type RequestContext } from './client.js';
-import { DownloadError } from './download-error.js';
+import { deadlineError, describeNetworkError, formatSeconds, isDeadline, linkedController, namedError, sleep, type RequestContext } from './client.js';
+import { DownloadError, RESUME_NOTE } from './download-error.js';
+import { MAX_RETRY_AFTER_MS, MAX_RETRY_DELAY_MS } from './limits.js';
 import type { RepoFile } from './client.js';
 
 export interface TransferOptions extends RequestContext {
-  /** Give up on a response body that sends nothing for this many ms. */
-  stallTimeoutMs: number;
-  /** Further attempts after a broken transfer that made no progress. */
-  retries: number;
-  /** Base of the exponential pause between attempts. */
-  retryDelayMs: number;
   /** A faster SHA-256 where the runtime has one (node:crypto); default: ../sha256.ts. */
   createSha256?: () => Hasher;
   /** The commit the URL is pinned to: a hub answer naming another (X-Repo-Commit) is refused. */
@@ -37,6 +37,7 @@ export interface TransferResult {
 
 /** Downloads `file` from `url` into `writer` (see file header). Throws DownloadError or AbortError. */
 export async function transferBlob(url: string, label: string, file: RepoFile, writer: BlobWriter, t: TransferOptions): Promise<TransferResult> {
+  const limits = t.limits;
   const check = new ContentCheck(file, t.createSha256);
   let position = writer.offset;
   if (position > file.size) {
@@ -47,56 +48,86 @@ export async function transferBlob(url: string, label: string, file: RepoFile, w
   for await (const chunk of writer.readHeld()) check.update(chunk);
   let resumedFrom = position;
   t.onBytes?.(position, 0);
+  const state: AttemptState = { restartedFromZero: false };
   let requests = 0;
-  let failures = 0;
-  let lastFailure: unknown;
-  let failedUrl = url;
+  let failuresInARow = 0;
+  let last: Outcome | undefined;
+  const where = () => `at byte ${position} of ${file.size} (${describeFailure(last?.failure, t)}; ${last?.url ?? url})`;
   while (position < file.size) {
     if (t.signal?.aborted) throw new AbortError(`downloading ${label}`, t.signal.reason);
-    if (failures > t.retries) {
+    if (limits.deadline !== undefined && Date.now() >= limits.deadline) {
+      throw deadlineError(`downloading ${label} (at byte ${position} of ${file.size})`, limits, last?.url ?? url);
+    }
+    if (requests >= limits.maxAttempts) {
       throw new DownloadError(
         'HUB_INTERRUPTED',
-        `downloading ${label} failed after ${requests} requests at byte ${position} of ${file.size} ` +
-          `(${describeFailure(lastFailure, t)}; ${failedUrl}); trying again resumes it`,
-        { url: failedUrl, cause: lastFailure },
+        `downloading ${label}: gave up after ${requests} requests (maxAttempts ${limits.maxAttempts}) ${where()}; ${RESUME_NOTE}`,
+        { url: last?.url ?? url, cause: last?.failure },
       );
     }
-    if (failures > 0) await sleep(t.retryDelayMs * 2 ** (failures - 1), t.signal);
+    if (failuresInARow > limits.retries) {
+      throw new DownloadError(
+        'HUB_INTERRUPTED',
+        `downloading ${label} failed ${failuresInARow} times in a row (retries ${limits.retries}) ${where()}; ${RESUME_NOTE}`,
+        { url: last?.url ?? url, cause: last?.failure },
+      );
+    }
+    if (failuresInARow > 0) await pause(retryPause(failuresInARow, last?.retryAfterMs, t), t.signal, limits.deadline);
+    if (limits.deadline !== undefined && Date.now() >= limits.deadline) continue; // ends above, naming the deadline
     requests++;
     const before = position;
-    const outcome = await oneRequest(url, label, file, writer, check, position, t);
+    const outcome = await oneRequest(url, label, file, writer, check, position, state, t);
     position = outcome.position;
     if (outcome.restarted) resumedFrom = 0;
-    if (outcome.failure !== undefined) {
-      lastFailure = outcome.failure;
-      failedUrl = outcome.url;
-      failures = position > before ? 1 : failures + 1;
-    }
+    if (outcome.failure === undefined) continue;
+    last = outcome;
+    // Progress starts the count of failures in a row again, but not progress at a rate too slow
+    // to keep: a drip would otherwise be retried for ever.
+    failuresInARow = position > before && !outcome.tooSlow ? 1 : failuresInARow + 1;
   }
   await check.verify(label, url);
   return { resumedFrom, requests };
 }
 
+interface AttemptState {
+  /** A bad answer to a resume already made the transfer start over from byte 0. */
+  restartedFromZero: boolean;
+}
+
 interface Outcome {
   position: number;
   failure?: unknown;
+  /** The attempt was cut for receiving less than the minimum rate. */
+  tooSlow?: boolean;
+  /** The server asked for this pause (Retry-After on 429 / 503). */
+  retryAfterMs?: number;
   restarted?: boolean;
   url: string;
 }
 
 /** One HTTP request continuing the blob from `position`; throws only for errors a retry cannot fix. */
-async function oneRequest(url: string, label: string, file: RepoFile, writer: BlobWriter, check: ContentCheck, position: number, t: TransferOptions): Promise<Outcome> {
+async function oneRequest(
+  url: string,
+  label: string,
+  file: RepoFile,
+  writer: BlobWriter,
+  check: ContentCheck,
+  position: number,
+  state: AttemptState,
+  t: TransferOptions,
+): Promise<Outcome> {
   // identity: Content-Length and Range must count the file's own bytes, not a gzip stream's.
   const headers: Record<string, string> = { ...(t.token ? { authorization: `Bearer ${t.token}` } : {}), 'accept-encoding': 'identity' };
   if (position > 0) headers.range = `bytes=${position}-`;
-  const link = linkedController(t.signal, t.timeoutMs);
+  const link = linkedController(t.signal, t.limits.timeoutMs, t.limits.deadline);
   let response: Response;
   try {
     response = await t.fetch(url, { headers, signal: link.signal, redirect: 'follow' });
   } catch (error) {
     link.done();
     if (t.signal?.aborted) throw new AbortError(`downloading ${label}`, t.signal.reason);
-    if (describeNetworkError(error, t.timeoutMs) === undefined) throw error;
+    if (isDeadline(link.signal.reason)) throw deadlineError(`downloading ${label} (at byte ${position} of ${file.size})`, t.limits, url, error);
+    if (describeNetworkError(error, t.limits.timeoutMs) === undefined) throw error;
     return { position, failure: error, url };
   }
   const at = response.url || url;
@@ -106,24 +137,35 @@ async function oneRequest(url: string, label: string, file: RepoFile, writer: Bl
     return outcome;
   };
   let append = false;
-  if (response.status === 206 && position > 0) {
-    const start = contentRangeStart(response.headers.get('content-range'));
-    if (start !== position) {
-      // A range we did not ask for: drop what we hold and start over with a plain request.
+  if (position > 0 && (response.status === 206 || response.status === 416)) {
+    const range = response.headers.get('content-range');
+    if (response.status === 206 && rangeFits(range, position, file.size)) append = true;
+    else {
+      // An answer that does not continue what we hold: start over from byte 0, once. A server that
+      // answers the resume that way again would make every attempt start over (and a short body
+      // then keeps it going for ever): name its answer instead.
+      const answer = `HTTP ${response.status} (${range === null ? 'no Content-Range' : `Content-Range: ${range}`})`;
+      if (state.restartedFromZero) {
+        await fail({ position, url: at });
+        throw new DownloadError(
+          'HUB_BAD_RANGE',
+          `downloading ${label}: ${at} answered the resume from byte ${position} (Range: bytes=${position}-) with ${answer}, ` +
+            `again after the transfer had started over from byte 0; the server does not serve byte ranges correctly`,
+          { url: at, status: response.status },
+        );
+      }
+      state.restartedFromZero = true;
       await writer.restart();
       check.reset();
       t.onBytes?.(0, 0);
-      return fail({ position: 0, failure: new Error(`server sent Content-Range ${response.headers.get('content-range')}`), url: at, restarted: true });
+      // Not a failure of the network: the next attempt (a plain GET) follows at once.
+      await fail({ position: 0, url: at });
+      return { position: 0, url: at, restarted: true };
     }
-    append = true;
-  } else if (response.status === 416) {
-    // What we hold does not fit what the server has: start over.
-    await writer.restart();
-    check.reset();
-    t.onBytes?.(0, 0);
-    return fail({ position: 0, failure: new Error('HTTP 416 for the resume range'), url: at, restarted: true });
   } else if (response.status !== 200) {
-    if (response.status >= 500 || response.status === 429) return fail({ position, failure: new Error(`HTTP ${response.status}`), url: at });
+    if (response.status >= 500 || response.status === 429) {
+      return fail({ position, failure: new Error(`HTTP ${response.status}`), url: at, retryAfterMs: retryAfterMs(response.headers.get('retry-after')) });
+    }
     await fail({ position, url: at });
     throw new DownloadError('HUB_HTTP_ERROR', `downloading ${label}: HTTP ${response.status} from ${at}`, { url: at, status: response.status });
   }
@@ -154,7 +196,11 @@ async function oneRequest(url: string, label: string, file: RepoFile, writer: Bl
   return position > 0 && !append ? { ...outcome, restarted: true } : outcome;
 }
 
-/** Streams the body into the writer (hashing as it goes), restarting the stall timer per chunk. */
+/**
+ * Streams the body into the writer (hashing as it goes). Time is measured in windows of
+ * `stallTimeoutMs`: a window that brings fewer than `minBytesPerSecond` × window bytes (at least 1)
+ * cuts the request, so a silent connection and a drip of a byte now and then end alike.
+ */
 async function receiveBody(
   response: Response,
   label: string,
@@ -167,8 +213,24 @@ async function receiveBody(
   t: TransferOptions,
 ): Promise<Outcome> {
   let position = start;
-  // Headers arrived: from now on the timer measures silence between chunks, not time to answer.
-  link.restart(t.stallTimeoutMs);
+  const windowMs = t.limits.stallTimeoutMs;
+  const minBytes = Math.max(1, Math.ceil((t.limits.minBytesPerSecond * windowMs) / 1000));
+  let windowBytes = 0;
+  let tooSlow: string | undefined;
+  // Headers arrived: from now on the windows bound the body, not the time to answer.
+  link.clearTimeout();
+  const endWindow = () => {
+    if (windowBytes < minBytes) {
+      tooSlow =
+        `too slow: ${windowBytes} bytes in ${formatSeconds(windowMs)}, under the minimum of ${minBytes} ` +
+        `(minBytesPerSecond ${t.limits.minBytesPerSecond} over stallTimeoutMs ${windowMs})`;
+      link.abort(namedError('StallError', tooSlow));
+      return;
+    }
+    windowBytes = 0;
+    windowTimer = setTimeout(endWindow, windowMs);
+  };
+  let windowTimer: ReturnType<typeof setTimeout> | undefined = setTimeout(endWindow, windowMs);
   try {
     if (!response.body) return { position, failure: new Error('empty response body'), url };
     const reader = response.body.getReader();
@@ -178,12 +240,14 @@ async function receiveBody(
         chunk = await reader.read();
       } catch (error) {
         if (t.signal?.aborted) throw new AbortError(`downloading ${label}`, t.signal.reason);
-        // Socket reset / closed early / stalled: keep what arrived; the next attempt resumes.
+        if (isDeadline(link.signal.reason)) throw deadlineError(`downloading ${label} (at byte ${position} of ${file.size})`, t.limits, url, error);
+        if (tooSlow !== undefined) return { position, failure: namedError('StallError', tooSlow), tooSlow: true, url };
+        // Socket reset / closed early: keep what arrived; the next attempt resumes.
         return { position, failure: error, url };
       }
       if (chunk.done) break;
-      link.restart(t.stallTimeoutMs);
       const bytes = chunk.value;
+      windowBytes += bytes.byteLength;
       if (position + bytes.byteLength > file.size) {
         await reader.cancel().catch(() => {});
         throw new DownloadError('SIZE_MISMATCH', `downloading ${label}: ${url} sends more than the ${file.size} bytes the hub lists`, {
@@ -202,9 +266,11 @@ async function receiveBody(
       position += bytes.byteLength;
       t.onBytes?.(position, bytes.byteLength);
     }
-    if (position < file.size) return { position, failure: new Error(`body ended at byte ${position}`), url };
+    if (position < file.size) return { position, failure: new Error(`body ended at byte ${position} of ${file.size}`), url };
     return { position, url };
   } finally {
+    if (windowTimer !== undefined) clearTimeout(windowTimer);
+    windowTimer = undefined;
     link.done();
   }
 }
@@ -294,14 +360,33 @@ async function gitBlobId(chunks: Uint8Array[], size: number): Promise<string | u
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** `bytes START-END/TOTAL` -> START, or undefined when absent or malformed. */
-function contentRangeStart(header: string | null): number | undefined {
+/** True when a 206's Content-Range (`bytes START-END/TOTAL`) continues the blob from `position`:
+ *  it starts there, and the total, when stated, is the listed size. */
+function rangeFits(header: string | null, position: number, size: number): boolean {
   const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? '');
-  return match ? Number(match[1]) : undefined;
+  return match !== null && Number(match[1]) === position && (match[3] === '*' || Number(match[3]) === size);
+}
+
+/** Retry-After in ms (seconds, or an HTTP date), or undefined when absent or unreadable. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const seconds = Number(header.trim());
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+/** The pause before the next attempt after `failures` in a row: doubling from retryDelayMs, capped;
+ *  longer when the server asked for it (capped too). */
+function retryPause(failures: number, serverAsked: number | undefined, t: TransferOptions): number {
+  const backoff = Math.min(t.limits.retryDelayMs * 2 ** (failures - 1), MAX_RETRY_DELAY_MS);
+  return serverAsked === undefined ? backoff : Math.max(backoff, Math.min(serverAsked, MAX_RETRY_AFTER_MS));
 }
 
 function describeFailure(error: unknown, t: TransferOptions): string {
-  const network = describeNetworkError(error, Math.max(t.timeoutMs, t.stallTimeoutMs));
+  if (error === undefined) return 'no failure recorded';
+  if (error instanceof Error && error.name === 'StallError') return error.message;
+  const network = describeNetworkError(error, t.limits.timeoutMs);
   if (network) return network;
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
@@ -310,14 +395,7 @@ function describeFailure(error: unknown, t: TransferOptions): string {
   return String(error);
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+/** Waits `ms`, or less when the signal aborts or the deadline comes first. */
+function pause(ms: number, signal: AbortSignal | undefined, deadline: number | undefined): Promise<void> {
+  return sleep(deadline === undefined ? ms : Math.max(0, Math.min(ms, deadline - Date.now())), signal);
 }

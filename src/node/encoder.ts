@@ -7,6 +7,7 @@ import { access, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { throwIfAborted } from '../errors/abort-error.js';
 import { Encoder as BaseEncoder, EncoderError, type EncoderOptions, type PretrainedEncoderOptions } from '../encoder.js';
+import { verifySnapshotFiles } from './hub/blob-stamp.js';
 import { fetchNodeSnapshot } from './hub/hub-pretrained.js';
 import { fileSource, type FileByteSource } from './fs/file-source.js';
 import { fileSystemError } from './fs/fs-errors.js';
@@ -15,6 +16,9 @@ import { useNodeThreads } from './worker-threads.js';
 
 // Worker threads for the thread pool come from node:worker_threads where there are no Web Workers.
 useNodeThreads();
+
+/** The files fromDirectory reads. */
+const MODEL_FILES = ['config.json', 'vocab.txt', 'model.safetensors', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.json'];
 
 // An encoder dropped without dispose() must not keep its file descriptor for the process's life.
 const openWeightFiles = new FinalizationRegistry<FileByteSource>((file) => file.close());
@@ -42,6 +46,9 @@ export class Encoder extends BaseEncoder {
       const path = join(dir, name);
       return (await exists(path)) ? readRegular(path) : undefined;
     };
+    // A folder of the Hugging Face cache (a snapshot: links into blobs/) is read only once each
+    // blob is known to hold what its name states (cheap when stamped; HUB_CACHE_CORRUPT if not).
+    await verifySnapshotFiles(MODEL_FILES.map((name) => join(dir, name)));
     const config = await required('config.json');
     const vocab = await required('vocab.txt');
     const weightsPath = join(dir, 'model.safetensors');

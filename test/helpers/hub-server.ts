@@ -6,7 +6,9 @@
 // carrying X-Linked-Etag = sha256, X-Linked-Size and X-Repo-Commit; the CDN honours Range with 206).
 // Revisions: 'main' and the repo's commit hash. Every request is logged and counted, so tests can
 // assert "zero requests". Behaviours per repo simulate faults: a transfer cut mid-file, corrupt
-// bytes, a server that ignores Range, a slow CDN. Optionally serves files of this repository under
+// bytes, a server that ignores Range, a slow CDN; and hostile answers: bodies cut short under a
+// full Content-Length, resumes answered with a range not asked for or 416, a drip of one byte at a
+// time, any revision accepted unchecked, a model-info body that never ends. Optionally serves files of this repository under
 // /static/ (for the browser test's page, library and kernels).
 // Does not own any assertion.
 import { createHash } from 'node:crypto';
@@ -37,6 +39,21 @@ export interface RepoBehaviour {
   wrongCommit?: boolean;
   /** Send CDN bodies in 64 KiB pieces this many ms apart. */
   slowMs?: number;
+  // Hostile answers (LFS files on the CDN only, so the small files still load):
+  /** Every CDN body stops after this many bytes, its Content-Length stating the full length, and
+   *  the connection closes. */
+  shortBody?: number;
+  /** Answer every Range request on the CDN with 206 and a Content-Range from byte 0 (a range not
+   *  asked for), or with 416. */
+  badRange?: 'wrong-start' | '416';
+  /** Send CDN bodies one byte at a time, this many ms apart. */
+  dripMs?: number;
+  /** Answer model info and file downloads for any revision, as for 'main' (a hub that does not
+   *  check names: '../../../x' included). */
+  anyRevision?: boolean;
+  /** Answer model info with a JSON body that never ends (a list of siblings, 64 KiB at a time, as
+   *  fast as the client reads). */
+  endlessListing?: boolean;
 }
 
 export interface ServedRepo {
@@ -112,7 +129,7 @@ export async function startHubServer(options: {
       reply(status, { 'content-type': 'application/json', ...headers }, JSON.stringify(value));
     const repoAt = (id: string, rev: string) => {
       const repo = repos.get(id);
-      return repo && (rev === 'main' || rev === repo.commit) ? repo : undefined;
+      return repo && (rev === 'main' || rev === repo.commit || repo.behaviour.anyRevision) ? repo : undefined;
     };
     let m: RegExpExecArray | null;
     const page = options.pages?.[url.pathname];
@@ -123,6 +140,7 @@ export async function startHubServer(options: {
       if (!repos.has(m[1])) return json(404, { error: 'Repository not found' });
       const repo = repoAt(m[1], rev);
       if (!repo) return json(404, { error: `Invalid rev id: ${rev}` });
+      if (repo.behaviour.endlessListing) return endlessListing(res, entry);
       const blobs = url.searchParams.get('blobs') === 'true';
       const list = siblings(repo).map((s) => (blobs ? s : { rfilename: s.rfilename }));
       return json(200, { _id: 'x', id: m[1], modelId: m[1], sha: repo.commit, private: false, siblings: list });
@@ -173,7 +191,9 @@ export async function startHubServer(options: {
         bytes[bytes.length >> 1] ^= 0xff;
       }
       // A CDN's ETag is its own (not the content's sha256), as on the real hub.
-      return serveBytes(req, res, entry, `${m[1]}/${found[0]}`, bytes, repo.behaviour, { etag: `"cdn-${m[2].slice(0, 8)}"` });
+      const cdnHeaders = { etag: `"cdn-${m[2].slice(0, 8)}"` };
+      if (hostile(repo.behaviour)) return serveHostile(req, res, entry, bytes, repo.behaviour, cdnHeaders);
+      return serveBytes(req, res, entry, `${m[1]}/${found[0]}`, bytes, repo.behaviour, cdnHeaders);
     }
     reply(404, {}, 'not found');
   }
@@ -218,6 +238,45 @@ export async function startHubServer(options: {
     step();
   }
 
+  /** A CDN answer shaped by the hostile behaviours (see RepoBehaviour). */
+  function serveHostile(req: IncomingMessage, res: ServerResponse, entry: LogEntry, bytes: Buffer, b: RepoBehaviour, headers: Record<string, string>): void {
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    let start = range ? Number(range[1]) : 0;
+    if (range && b.badRange === '416') {
+      entry.status = 416;
+      res.writeHead(416, { ...headers, 'content-range': `bytes */${bytes.length}` }).end();
+      return;
+    }
+    if (range && b.badRange === 'wrong-start') start = 0;
+    entry.status = range ? 206 : 200;
+    res.writeHead(entry.status, {
+      ...headers,
+      'content-length': bytes.length - start,
+      ...(range ? { 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` } : {}),
+      'accept-ranges': 'bytes',
+    });
+    const end = b.shortBody === undefined ? bytes.length : Math.min(bytes.length, start + b.shortBody);
+    entry.sent = 0;
+    // A body cut short ends with a FIN after its bytes, sent a moment after they are flushed: a
+    // fetch errors the body stream at the FIN and drops chunks its reader has not taken yet.
+    const finish = () => (end < bytes.length ? void setTimeout(() => res.socket?.end(), 100) : res.end());
+    if (b.dripMs === undefined) {
+      entry.sent = end - start;
+      res.write(bytes.subarray(start, end), () => finish());
+      return;
+    }
+    let at = start;
+    const drip = () => {
+      if (res.destroyed) return;
+      if (at >= end) return void finish();
+      res.write(bytes.subarray(at, at + 1));
+      at++;
+      entry.sent = at - start;
+      setTimeout(drip, b.dripMs);
+    };
+    drip();
+  }
+
   const server: Server = createServer(handle);
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -235,6 +294,27 @@ export async function startHubServer(options: {
       await new Promise<void>((ok) => server.close(() => ok()));
     },
   };
+}
+
+function hostile(b: RepoBehaviour): boolean {
+  return b.shortBody !== undefined || b.badRange !== undefined || b.dripMs !== undefined;
+}
+
+/** A model-info answer that never ends: `{"sha":…,"siblings":[` then entries, 64 KiB per write,
+ *  each write waiting for the socket to drain (so `entry.sent` counts what the client took). */
+function endlessListing(res: ServerResponse, entry: LogEntry): void {
+  entry.status = 200;
+  entry.sent = 0;
+  res.writeHead(200, { 'content-type': 'application/json' });
+  const piece = Buffer.from(`${JSON.stringify({ rfilename: 'x'.repeat(40), size: 1, blobId: '0'.repeat(40) })},`.repeat(600));
+  const write = () => {
+    while (!res.destroyed) {
+      entry.sent! += piece.length;
+      if (!res.write(piece)) return void res.once('drain', write);
+    }
+  };
+  res.write('{"sha":"' + '0'.repeat(40) + '","siblings":[');
+  write();
 }
 
 function lfsPointer(bytes: Buffer): Buffer {

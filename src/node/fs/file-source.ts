@@ -1,7 +1,7 @@
 // Owns: a ByteSource over a file on disk (Node only), read piece by piece with positioned reads so
 // a 440 MB checkpoint is never held in memory as a whole — the loader copies each tensor straight
 // from the file into the heap. Does not own parsing (safetensors.ts) or deciding what to read.
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import type { ByteSource } from '../../formats/byte-source.js';
 import { KmedError } from '../../errors/errors.js';
 import { fileSystemError } from './fs-errors.js';
@@ -23,17 +23,17 @@ const MAX_READ = 1 << 30;
 export function fileSource(path: string, what = 'file'): FileByteSource {
   let fd: number | undefined;
   let size: number;
-  let identity: string;
+  let opened: BigIntStats;
   try {
     assertRegularFile(path, what);
     // O_NONBLOCK: should a FIFO replace the file after the check, the open still returns at once
     // (it changes nothing for a regular file), and the fstat below refuses it.
     fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    const stat = fstatSync(fd);
+    const stat = fstatSync(fd, { bigint: true });
     // Checked again on the open descriptor: the path may have been replaced since the stat.
     if (!stat.isFile()) throw new FileSourceError('FILE_OPEN_FAILED', `${path}: cannot open for reading: not a regular file`);
-    size = stat.size;
-    identity = fileIdentity(stat);
+    size = Number(stat.size);
+    opened = stat;
   } catch (error) {
     if (fd !== undefined) closeSync(fd);
     if (error instanceof FileSourceError) throw error;
@@ -66,15 +66,18 @@ export function fileSource(path: string, what = 'file'): FileByteSource {
     },
     checkUnchanged() {
       if (!open) throw new FileSourceError('FILE_CLOSED', `${path}: read after close`);
-      let now: string;
+      let now: BigIntStats;
       try {
-        now = fileIdentity(fstatSync(fd!));
+        now = fstatSync(fd!, { bigint: true });
       } catch (error) {
         throw new FileSourceError('FILE_READ_FAILED', `${path}: cannot stat the open file: ${(error as Error).message}`, { cause: error });
       }
-      if (now !== identity) {
-        throw new FileSourceError('FILE_CHANGED', `${path}: the file changed since the model was loaded (was ${identity}, now ${now}); its word embeddings are read from it on demand, so reload the model`);
+      const change = contentChange(opened, now);
+      if (change !== undefined) {
+        throw new FileSourceError('FILE_CHANGED', `${path}: the file changed since the model was loaded (${change}); its word embeddings are read from it on demand, so reload the model`);
       }
+      // A name change only (renamed, unlinked, replaced by another file): the bytes read are the same.
+      opened = now;
     },
     close() {
       if (open) {
@@ -85,9 +88,22 @@ export function fileSource(path: string, what = 'file'): FileByteSource {
   };
 }
 
-/** What rewriting a file in place changes: size and modification/change times (and the inode,
- *  for the same path reopened). An open descriptor keeps reading the same inode after a rename or
- *  unlink, so those are harmless; an in-place write is not. */
-function fileIdentity(stat: Stats): string {
-  return `size ${stat.size}, mtime ${stat.mtimeMs}, ctime ${stat.ctimeMs}, inode ${stat.ino}`;
+/**
+ * How the open file's content may have changed between two fstat()s of its descriptor, or
+ * undefined when it cannot have. The descriptor keeps reading the same inode whatever happens to
+ * the path, so another process publishing a file of the same name by rename (a cache filling from
+ * two processes) changes nothing we read — though the old inode's ctime moves, as its link count
+ * drops. A write in place moves size or mtime; a writer that puts mtime back (touch -r) cannot
+ * put ctime back, so a ctime change with no link-count change to explain it counts as a change
+ * too (as does a chmod: a false alarm on the safe side).
+ */
+function contentChange(before: BigIntStats, now: BigIntStats): string | undefined {
+  if (now.size !== before.size) return `size was ${before.size}, now ${now.size}`;
+  if (now.mtimeNs !== before.mtimeNs) return `modified at ${iso(now.mtimeNs)}, loaded when modified at ${iso(before.mtimeNs)}`;
+  if (now.ctimeNs !== before.ctimeNs && now.nlink === before.nlink) return `its ctime moved to ${iso(now.ctimeNs)} while its size and mtime stayed (a write that put the mtime back, or a chmod)`;
+  return undefined;
+}
+
+function iso(ns: bigint): string {
+  return new Date(Number(ns / 1_000_000n)).toISOString();
 }

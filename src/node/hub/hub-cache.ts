@@ -11,15 +11,23 @@
 // process-unique `{etag}.{uuid}.incomplete` and renames it, and writes refs by tmp + rename). A broken
 // transfer leaves `blobs/{etag}.incomplete` (the name older huggingface_hub resumed from); the next
 // writer takes it over with an atomic rename, so two loaders never append to the same file: the
-// second one starts its own and the last rename wins, with identical, verified bytes.
+// second one starts its own and the last rename wins, with identical, verified bytes. Any number of
+// processes may fill and read one cache at once: a best-effort lock per blob (blob-lock.ts) saves
+// duplicate downloads, and correctness never depends on it. Every blob read is first checked
+// against its name, cheaply by a stamp of size and times when it was stored (blob-stamp.ts).
+// Every path is built from checked names (repo id, revision, commit, etag, listed path) and checked
+// again to stay inside its folder of the cache, as huggingface_hub's _get_pointer_path does.
 // Does not own requests or the load policy (../../hub/).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { BlobWriter, CachedFile, HubCache } from '../../hub/cache.js';
 import { DownloadError } from '../../hub/download-error.js';
+import { checkRepoId, checkRevision } from '../../hub/repo.js';
+import { acquireBlobLock, type BlobLock } from './blob-lock.js';
+import { blobOfSnapshotFile, isBlobName, stampBlob, verifyBlob } from './blob-stamp.js';
 import { openFileWriter } from './resumable-download.js';
 
 /** The Hugging Face hub cache folder, resolved from the environment as huggingface_hub does. */
@@ -41,14 +49,20 @@ export function repoFolderName(repo: string): string {
 }
 
 /** The folder of `repo`'s snapshot for `revision` (a commit, or a branch or tag via refs/), when
- *  it holds config.json and model.safetensors; undefined otherwise. Synchronous: the CLI resolves
- *  model folders before it loads anything. */
+ *  it holds config.json and model.safetensors; undefined otherwise (an invalid repo id or revision
+ *  included). Synchronous: the CLI resolves model folders before it loads anything. */
 export function findCachedSnapshot(repo: string, revision = 'main', cacheDir = defaultHubCacheDir()): string | undefined {
+  try {
+    checkRepoId(repo);
+    checkRevision(revision);
+  } catch {
+    return undefined;
+  }
   const repoDir = join(cacheDir, repoFolderName(repo));
   let commit = revision;
   if (!/^[0-9a-f]{40}$/.test(revision)) {
     try {
-      commit = readFileSync(join(repoDir, 'refs', ...revision.split('/')), 'utf8').trim();
+      commit = readFileSync(inside(join(repoDir, 'refs'), ...revision.split('/')), 'utf8').trim();
     } catch {
       return undefined;
     }
@@ -57,6 +71,20 @@ export function findCachedSnapshot(repo: string, revision = 'main', cacheDir = d
   const dir = join(repoDir, 'snapshots', commit);
   const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
   return isFile(join(dir, 'config.json')) && isFile(join(dir, 'model.safetensors')) ? dir : undefined;
+}
+
+/**
+ * `root` joined with `parts`, refused (DownloadError HUB_INVALID_NAME) unless it stays strictly
+ * inside `root` — compared on absolute paths without following links, as huggingface_hub's
+ * _get_pointer_path does. The names were checked before; this is the last line, at the file system.
+ */
+export function inside(root: string, ...parts: string[]): string {
+  const base = resolve(root);
+  const path = resolve(base, ...parts);
+  if (!path.startsWith(base + sep)) {
+    throw new DownloadError('HUB_INVALID_NAME', `${JSON.stringify(parts.join('/'))} would lead outside ${root}; nothing was written there`);
+  }
+  return join(root, ...parts);
 }
 
 /** The repo name ('medical-biencoder-ko-bert-question') of a snapshot folder of the cache, or undefined. */
@@ -78,45 +106,74 @@ export class HfFileCache implements HubCache {
   }
 
   repoDir(repo: string): string {
+    checkRepoId(repo);
     return join(this.dir, repoFolderName(repo));
   }
 
   /** The snapshot folder of `commit` (it may not exist). */
   snapshotDir(repo: string, commit: string): string {
-    return join(this.repoDir(repo), 'snapshots', commit);
+    checkCommit(commit);
+    return inside(join(this.repoDir(repo), 'snapshots'), commit);
+  }
+
+  /** snapshots/{commit}/{path}, checked to stay inside the snapshot. */
+  #snapshotFile(repo: string, commit: string, path: string): string {
+    return inside(this.snapshotDir(repo, commit), ...path.split('/'));
+  }
+
+  #refFile(repo: string, revision: string): string {
+    checkRevision(revision);
+    return inside(join(this.repoDir(repo), 'refs'), ...revision.split('/'));
+  }
+
+  #absentMark(repo: string, commit: string, path: string): string {
+    checkCommit(commit);
+    return inside(join(this.repoDir(repo), '.no_exist', commit), ...path.split('/'));
+  }
+
+  #blob(repo: string, etag: string): string {
+    if (!isBlobName(etag)) throw new DownloadError('HUB_BAD_LISTING', `${JSON.stringify(etag)} is not a blob name (a sha256 or git blob id)`);
+    return inside(join(this.repoDir(repo), 'blobs'), etag);
   }
 
   async readRef(repo: string, revision: string): Promise<string | undefined> {
     try {
-      const commit = (await readFile(join(this.repoDir(repo), 'refs', ...revision.split('/')), 'utf8')).trim();
+      const commit = (await readFile(this.#refFile(repo, revision), 'utf8')).trim();
       return /^[0-9a-f]{40}$/.test(commit) ? commit : undefined;
-    } catch {
+    } catch (error) {
+      if (error instanceof DownloadError) throw error;
       return undefined;
     }
   }
 
   async writeRef(repo: string, revision: string, commit: string): Promise<void> {
-    const path = join(this.repoDir(repo), 'refs', ...revision.split('/'));
+    checkCommit(commit);
     // No trailing newline: Python reads the file whole and compares it to commit hashes.
-    await this.#atomic(path, (tmp) => writeFile(tmp, commit));
+    await this.#atomic(this.#refFile(repo, revision), (tmp) => writeFile(tmp, commit));
   }
 
   async getFile(repo: string, commit: string, path: string): Promise<CachedFile | undefined> {
-    const file = join(this.snapshotDir(repo, commit), ...path.split('/'));
+    const file = this.#snapshotFile(repo, commit, path);
+    let size: number;
     try {
       const info = await stat(file); // follows the symlink: a dangling one is not a file
-      return info.isFile() ? diskFile(file, info.size) : undefined;
+      if (!info.isFile()) return undefined;
+      size = info.size;
     } catch {
       return undefined;
     }
+    // Trusted only once its content is known to be what its name says (cheap when stamped).
+    const blob = blobOfSnapshotFile(file);
+    if (blob !== undefined) await verifyBlob(blob);
+    return diskFile(file, size);
   }
 
   async isAbsent(repo: string, commit: string, path: string): Promise<boolean> {
-    return existsSync(join(this.repoDir(repo), '.no_exist', commit, ...path.split('/')));
+    return existsSync(this.#absentMark(repo, commit, path));
   }
 
   async markAbsent(repo: string, commit: string, path: string): Promise<void> {
-    const file = join(this.repoDir(repo), '.no_exist', commit, ...path.split('/'));
+    const file = this.#absentMark(repo, commit, path);
     try {
       await mkdir(dirname(file), { recursive: true });
       await writeFile(file, '');
@@ -126,17 +183,30 @@ export class HfFileCache implements HubCache {
   }
 
   async linkBlob(repo: string, commit: string, path: string, etag: string, size: number): Promise<CachedFile | undefined> {
-    const blob = join(this.repoDir(repo), 'blobs', etag);
+    const blob = this.#blob(repo, etag);
     const info = await stat(blob).catch(() => undefined);
     if (!info?.isFile() || info.size !== size) return undefined;
+    try {
+      await verifyBlob(blob);
+    } catch (error) {
+      // Modified after download: not held; the download that follows replaces it.
+      if (error instanceof DownloadError && error.code === 'HUB_CACHE_CORRUPT') return undefined;
+      throw error;
+    }
     await this.#link(repo, commit, path, blob);
-    return diskFile(join(this.snapshotDir(repo, commit), ...path.split('/')), size);
+    return diskFile(this.#snapshotFile(repo, commit, path), size);
+  }
+
+  async lockBlob(repo: string, etag: string, signal?: AbortSignal, deadline?: number): Promise<BlobLock> {
+    const lock = inside(join(this.dir, '.locks', repoFolderName(repo)), `${basename(this.#blob(repo, etag))}.kmed.lock`);
+    return acquireBlobLock(lock, signal, deadline);
   }
 
   async openBlob(repo: string, etag: string, _size: number): Promise<BlobWriter> {
-    const blobs = join(this.repoDir(repo), 'blobs');
-    const shared = join(blobs, `${etag}.incomplete`);
-    const own = join(blobs, `${etag}.${process.pid}-${randomBytes(4).toString('hex')}.incomplete`);
+    const blob = this.#blob(repo, etag);
+    const blobs = dirname(blob);
+    const shared = `${blob}.incomplete`;
+    const own = `${blob}.${process.pid}-${randomBytes(4).toString('hex')}.incomplete`;
     try {
       await mkdir(blobs, { recursive: true });
     } catch (error) {
@@ -155,15 +225,19 @@ export class HfFileCache implements HubCache {
       write: (chunk) => file.write(chunk),
       restart: () => file.restart(),
       async publish(commit, path) {
-        const blob = join(blobs, etag);
         await file.finish();
+        let ino: bigint;
         try {
+          ino = (await stat(own, { bigint: true })).ino;
           await rename(own, blob);
         } catch (error) {
           throw writeError(error, blob);
         }
+        // Verified while it streamed: stamp it (unless another writer's file has replaced it
+        // already), so the next load trusts it without a read.
+        await stampBlob(blob, ino);
         await cache.#link(repo, commit, path, blob);
-        return diskFile(join(cache.snapshotDir(repo, commit), ...path.split('/')), file.offset);
+        return diskFile(cache.#snapshotFile(repo, commit, path), file.offset);
       },
       async close(keep) {
         await file.release();
@@ -175,7 +249,7 @@ export class HfFileCache implements HubCache {
 
   /** snapshots/{commit}/{path} -> relative symlink to `blob`, replacing what was there atomically. */
   async #link(repo: string, commit: string, path: string, blob: string): Promise<void> {
-    const target = join(this.snapshotDir(repo, commit), ...path.split('/'));
+    const target = this.#snapshotFile(repo, commit, path);
     await this.#atomic(target, async (tmp) => {
       try {
         await symlink(relative(dirname(target), blob), tmp);
@@ -199,6 +273,10 @@ export class HfFileCache implements HubCache {
       throw writeError(error, path);
     }
   }
+}
+
+function checkCommit(commit: string): void {
+  if (!/^[0-9a-f]{40}$/.test(commit)) throw new DownloadError('HUB_BAD_LISTING', `${JSON.stringify(commit)} is not a 40-hex commit`);
 }
 
 function diskFile(path: string, size: number): CachedFile {

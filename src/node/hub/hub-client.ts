@@ -1,5 +1,5 @@
 // Owns: what `kmed download` asks a Hugging Face hub (or a mirror) about *what* to download:
-// the files of a model repo at a revision, through the runtime-neutral model-info request
+// the commit a revision resolves to and the files of a model repo there, through the runtime-neutral model-info request
 // (../../hub/client.ts: GET {endpoint}/api/models/{repo}/revision/{rev}?blobs=true, one request with
 // every file's size and hash), plus the names kmed download's own code uses (repo ids, endpoints,
 // resolve URLs, network-error wording), re-exported from ../hub/.
@@ -7,7 +7,8 @@
 
 import { DownloadError } from '../../hub/download-error.js';
 import { describeNetworkError as describe, fetchRevisionInfo, hubHeaders } from '../../hub/client.js';
-import { checkRepoId as check, normalizeEndpoint, resolveUrl } from '../../hub/repo.js';
+import type { ResolvedHubLimits } from '../../hub/limits.js';
+import { checkRepoId as check, checkRevision, normalizeEndpoint, resolveUrl } from '../../hub/repo.js';
 
 export { hubHeaders, normalizeEndpoint, resolveUrl };
 
@@ -28,11 +29,12 @@ export interface HubRequestOptions {
   endpoint: string;
   revision: string;
   token?: string;
-  /** Abort a request that has not completed within this many milliseconds. */
-  timeoutMs: number;
+  /** Time, rate, attempt and size limits (../../hub/limits.ts). */
+  limits: ResolvedHubLimits;
+  signal?: AbortSignal;
 }
 
-/** Throws unless `repo` looks like 'namespace/name'. */
+/** Throws unless `repo` is a valid hub id 'namespace/name'. */
 export function checkRepoId(repo: string): void {
   check(repo);
 }
@@ -42,17 +44,20 @@ export function describeNetworkError(error: unknown, timeoutMs: number): string 
   return describe(error, timeoutMs);
 }
 
-/** Lists every file of a model repo at a revision, validated (see RepoFile). */
-export async function listRepoFiles(repo: string, options: HubRequestOptions): Promise<RepoFile[]> {
+/** The commit a revision resolves to and every file of the repo there, validated (see RepoFile):
+ *  one request, so every file can then be fetched at that commit even if the branch moves. */
+export async function listRepoFiles(repo: string, options: HubRequestOptions): Promise<{ commit: string; files: RepoFile[] }> {
   checkRepoId(repo);
+  checkRevision(options.revision);
   const info = await fetchRevisionInfo(repo, options.revision, {
     endpoint: options.endpoint,
     token: options.token,
     fetch: globalThis.fetch.bind(globalThis),
-    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    limits: options.limits,
   });
   if (info.files.length === 0) {
     throw new DownloadError('HUB_BAD_LISTING', `the hub lists no files for ${repo} at revision ${options.revision}`);
   }
-  return info.files.map(({ path, size, sha256, gitBlobId }) => ({ path, size, sha256, gitBlobId }));
+  return { commit: info.commit, files: info.files.map(({ path, size, sha256, gitBlobId }) => ({ path, size, sha256, gitBlobId })) };
 }

@@ -12,6 +12,7 @@ import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import type { BlobWriter, CachedFile } from '../../hub/cache.js';
 import { DownloadError } from '../../hub/download-error.js';
+import type { ResolvedHubLimits } from '../../hub/limits.js';
 import { transferBlob } from '../../hub/transfer.js';
 import type { Hasher } from '../../formats/sha256.js';
 
@@ -26,14 +27,12 @@ export interface FileTransfer {
   gitBlobId?: string;
   /** Access token for private or gated repos. */
   token?: string;
-  /** Give up on a request that has sent no response headers within this many ms. */
-  timeoutMs: number;
-  /** Give up on a response body that sends nothing for this many ms. */
-  stallTimeoutMs: number;
-  /** Further attempts after a broken or stalled transfer that made no progress (each resumes from the `.part`). */
-  retries: number;
-  /** Base of the exponential pause between attempts. */
-  retryDelayMs: number;
+  /** Time, rate, attempt and deadline limits (../../hub/limits.ts). */
+  limits: ResolvedHubLimits;
+  /** Cancels the transfer (AbortError); the bytes received stay in `${dest}.part` for a resume. */
+  signal?: AbortSignal;
+  /** The commit the URL is pinned to: an answer naming another (X-Repo-Commit) is refused. */
+  commit?: string;
   /**
    * Called as bytes land: `position` is the bytes of this file now on disk, `networkBytes` the
    * bytes that just arrived (0 when the position moves for another reason: resume, restart).
@@ -139,10 +138,9 @@ export async function downloadFile(t: FileTransfer): Promise<TransferResult> {
         endpoint: new URL(t.url).origin,
         token: t.token,
         fetch: globalThis.fetch.bind(globalThis),
-        timeoutMs: t.timeoutMs,
-        stallTimeoutMs: t.stallTimeoutMs,
-        retries: t.retries,
-        retryDelayMs: t.retryDelayMs,
+        signal: t.signal,
+        limits: t.limits,
+        commit: t.commit,
         createSha256: nodeSha256,
         onBytes: t.onProgress,
       },
