@@ -40,9 +40,11 @@ const servers: Server[] = [];
 
 /** Start `kmed serve --port 0 ...`; resolves once the listening line is printed. */
 async function startServer(args: string[], env: Record<string, string> = {}): Promise<Server> {
+  // No KMED_* setting from the caller's environment leaks in (an empty KMED_API_KEY is refused).
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KMED_')));
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...MODELS, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KMED_API_KEY: '', ...env },
+    env: { ...inherited, ...env },
   });
   let out = '';
   let err = '';

@@ -135,7 +135,8 @@ export async function createApp(options: AppOptions): Promise<ServerApp> {
     const gone = new AbortController();
     clientGone.set(request, gone.signal);
     reply.raw.once('close', () => {
-      if (reply.raw.writableFinished) return;
+      // Closed before the answer was complete on our side: the client went (or was cut).
+      if (reply.raw.writableEnded) return;
       gone.abort();
       logUnanswered(request, reply.elapsedTime);
     });

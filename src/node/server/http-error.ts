@@ -46,7 +46,9 @@ export function clientSocketError(code: string | undefined, timeouts: { headerTi
     case 'HPE_HEADER_OVERFLOW':
       return new HttpError(431, 'SERVER_HEADERS_TOO_LARGE', 'the request headers are larger than the limit');
     case 'HPE_UNEXPECTED_CONTENT_LENGTH':
-      return badRequest(null, 'the request has both Content-Length and Transfer-Encoding: send only one', 'SERVER_BAD_REQUEST');
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      // Both framings at once is how requests are smuggled past a proxy: refused, never guessed.
+      return badRequest(null, 'the request has Content-Length and Transfer-Encoding together, or a Transfer-Encoding other than chunked: send one framing only', 'SERVER_BAD_REQUEST');
     default:
       return badRequest(null, `malformed HTTP request (${String(code ?? 'unknown').slice(0, 40)})`, 'SERVER_BAD_REQUEST');
   }
