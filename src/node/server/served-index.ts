@@ -2,7 +2,8 @@
 // answered from bytes that were verified. An index reads its vectors and texts from the file on
 // demand, and remembers which blocks it has verified, so a file edited in place after the start
 // would otherwise be served unchecked. Before and after each search the file is looked at (stat
-// of the path and of the open descriptor: size, mtime, ctime, inode, device):
+// of the path: device, inode, size, mtime, ctime; and of a descriptor held open on the served
+// file, whose ctime alone changes when a rename unlinks it, so there size and mtime):
 //   - unchanged: served;
 //   - replaced (a new file renamed over the path, the open descriptor's file untouched): the old
 //     index, still intact, keeps answering while the new file is opened and verified in the
@@ -15,7 +16,7 @@
 // and its search session opened (which reads and checksums every block).
 // Does not own the index format or its checks (../../search/vector-index.ts, through its public
 // opening API), the models (models.ts) or HTTP (app.ts).
-import { statSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { searchSession, type BiEncoder, type SearchHit } from '../../bi-encoder.js';
 import { KmedError } from '../../errors/errors.js';
 import type { Metric } from '../../search/similarity.js';
@@ -27,8 +28,10 @@ import { HttpError } from './http-error.js';
 interface Generation {
   source: FileByteSource;
   index: VectorIndex;
-  /** The path's stat when it was opened (see fileIdentity). */
-  identity: string;
+  /** A descriptor on the same file as `source`, held to stat it after a rename (see openGeneration). */
+  watch: number;
+  /** Its stat when opened. */
+  opened: Stats;
   /** Searches running on it; a retired generation is closed when this reaches 0. */
   leases: number;
   retired: boolean;
@@ -94,27 +97,27 @@ export class ServedIndex {
     this.#look();
     const gen = this.#gen;
     gen.leases++;
-    let hits: SearchHit[];
     try {
-      const session = await bi.openIndex(gen.index, { metric });
-      hits = searchSession(session, gen.index, vector, k);
-    } catch (error) {
-      // A block that fails its checksum now was verified before: the file changed under us.
-      if (isIndexFault(error)) {
+      let hits: SearchHit[] = [];
+      try {
+        const session = await bi.openIndex(gen.index, { metric });
+        hits = searchSession(session, gen.index, vector, k);
+      } catch (error) {
+        // A block that fails its checksum now was verified before: the file changed under us.
+        if (!isIndexFault(error)) throw error;
         gen.broken = true;
-        this.#look();
       }
-      throw error;
+      // Texts were read from the file during the search: if it changed meanwhile, they may be new.
+      if (!gen.broken && changed(gen, statOrUndefined(this.path))) gen.broken = true;
+      if (gen.broken) {
+        if (gen === this.#gen) this.#look();
+        throw this.#unavailable(statOrUndefined(this.path) !== undefined);
+      }
+      return hits;
     } finally {
       gen.leases--;
       this.#closeIfDone(gen);
     }
-    // Texts were read from the file during the search: if it changed meanwhile, they may be new.
-    if (!intact(gen)) {
-      gen.broken = true;
-      this.#look();
-    }
-    return hits;
   }
 
   /** Close the served file (and a reload's, once it ends). */
@@ -127,47 +130,54 @@ export class ServedIndex {
    *  the served version cannot be trusted. */
   #look(): void {
     const gen = this.#gen;
-    if (!gen.broken && !intact(gen)) gen.broken = true;
-    const now = pathIdentity(this.path);
-    if (!gen.broken && now === gen.identity) this.#tried = undefined; // back to the served file
-    if ((gen.broken || now !== gen.identity) && this.#reloading === undefined && now !== this.#tried?.identity && now !== undefined) {
+    const stat = statOrUndefined(this.path);
+    if (!gen.broken && changed(gen, stat)) gen.broken = true;
+    const served = !gen.broken && stat !== undefined && sameFile(stat, gen.opened);
+    if (served) this.#tried = undefined; // the file on the path is the one served
+    const now = stat && identity(stat);
+    if (!served && now !== undefined && this.#reloading === undefined && now !== this.#tried?.identity) {
       this.#reloading = this.#reload(now).finally(() => (this.#reloading = undefined));
     }
-    if (!gen.broken) return;
+    if (gen.broken) throw this.#unavailable(stat !== undefined);
+  }
+
+  /** The 503 while no trustworthy version can answer. */
+  #unavailable(present: boolean): HttpError {
     const failure = this.#reloading === undefined ? this.#tried?.error : undefined;
-    throw new HttpError(
+    return new HttpError(
       503,
       failure ? 'SERVER_INDEX_INVALID' : 'SERVER_INDEX_CHANGED',
       failure
         ? `the index file changed on disk and does not verify (${failure.message}); replace it with a good index: the server reloads it when it changes`
-        : now === undefined
-          ? 'the index file changed on disk and is now missing: put a good index back at its path'
-          : 'the index file changed on disk; the new version is being verified: retry shortly',
+        : present
+          ? 'the index file changed on disk; the new version is being verified: retry shortly'
+          : 'the index file changed on disk and is now missing: put a good index back at its path',
       'server_error',
       null,
       1,
     );
   }
 
-  async #reload(identity: string): Promise<void> {
-    this.#tried = { identity };
+  async #reload(identityTried: string): Promise<void> {
+    this.#tried = { identity: identityTried };
     let next: Generation | undefined;
     try {
       next = openGeneration(this.path);
       // Verified against the same models as at the start, every block read and checksummed.
       await this.#bi!.openIndex(next.index);
-      if (!intact(next) || next.identity !== pathIdentity(this.path)) {
+      if (changed(next, statOrUndefined(this.path))) {
         throw new KmedError('FILE_CHANGED', `${this.path}: the file changed again while it was being verified`);
       }
     } catch (error) {
       if (next) this.#discard(next);
       const e = error instanceof KmedError ? error : new KmedError('SERVER_INTERNAL', String((error as Error)?.message ?? error));
-      this.#tried = { identity, error: e };
+      this.#tried = { identity: identityTried, error: e };
       this.#onReload({ path: this.path, ok: false, error: e.message });
       return;
     }
     const old = this.#gen;
     this.#gen = next;
+    this.#tried = undefined;
     old.retired = true;
     this.#closeIfDone(old);
     this.#onReload({ path: this.path, ok: true, passages: next.index.count });
@@ -180,40 +190,66 @@ export class ServedIndex {
   #discard(gen: Generation): void {
     this.#bi?.closeIndex(gen.index);
     gen.source.close();
+    closeSync(gen.watch);
   }
 }
 
+/**
+ * Open `path` for serving: the index over a file source, plus a descriptor of our own on the same
+ * file (FileByteSource keeps its descriptor to itself) to stat it once a rename has taken the path
+ * away from it. Both are opened while the path names one file (same device and inode before and
+ * after), so they are the same file.
+ */
 function openGeneration(path: string): Generation {
-  const identity = pathIdentity(path);
-  const source = fileSource(path, 'index');
-  try {
-    const index = VectorIndex.open(source);
-    return { source, index, identity: identity ?? '', leases: 0, retired: false, broken: false };
-  } catch (error) {
-    source.close();
-    throw error;
+  for (let attempt = 0; ; attempt++) {
+    const before = statOrUndefined(path);
+    // fileSource refuses what is not a regular file before opening it (a FIFO would block).
+    const source = fileSource(path, 'index');
+    let watch: number | undefined;
+    try {
+      watch = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+      const opened = fstatSync(watch);
+      const after = statOrUndefined(path);
+      if (!opened.isFile() || before === undefined || after === undefined || !sameFile(before, opened) || !sameFile(after, opened)) {
+        if (attempt >= 3) throw new KmedError('FILE_CHANGED', `${path}: the file keeps being replaced while it is opened`);
+        source.close();
+        closeSync(watch);
+        continue;
+      }
+      const index = VectorIndex.open(source);
+      return { source, index, watch, opened, leases: 0, retired: false, broken: false };
+    } catch (error) {
+      source.close();
+      if (watch !== undefined) closeSync(watch);
+      throw error;
+    }
   }
 }
 
-/** False once the file behind the open descriptor was written to (FILE_CHANGED). */
-function intact(gen: Generation): boolean {
-  try {
-    gen.source.checkUnchanged?.();
-    return true;
-  } catch {
-    return false;
-  }
+/** Whether the served file's contents may have changed since it was opened. While the path still
+ *  names it, any change to its stat counts; once a rename has unlinked it (which changes its ctime
+ *  and nothing else), its size and mtime. */
+function changed(gen: Generation, path: Stats | undefined): boolean {
+  if (path !== undefined && sameFile(path, gen.opened)) return identity(path) !== identity(gen.opened);
+  const now = fstatSync(gen.watch);
+  return now.size !== gen.opened.size || now.mtimeMs !== gen.opened.mtimeMs;
 }
 
-/** What rewriting or replacing the file at `path` changes; undefined when it is missing. */
-function pathIdentity(path: string): string | undefined {
-  let stat: Stats;
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/** What rewriting or replacing a file changes. */
+function identity(stat: Stats): string {
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+}
+
+function statOrUndefined(path: string): Stats | undefined {
   try {
-    stat = statSync(path);
+    return statSync(path);
   } catch {
     return undefined;
   }
-  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
 }
 
 function isIndexFault(error: unknown): boolean {
