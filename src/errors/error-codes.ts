@@ -205,6 +205,7 @@ export type KmedErrorCode =
   | 'TOKENIZER_VOCAB_MISMATCH'
   // The worker-backed encoder (kmed-dpr/worker).
   | 'WORKER_BAD_HANDLE'
+  | 'WORKER_CANNOT_SEND'
   | 'WORKER_DISPOSED'
   | 'WORKER_ERROR'
   | 'WORKER_FAILED'
