@@ -125,8 +125,13 @@ export function register(program: Command): void {
       models.dispose();
       process.exit(code);
     };
-    process.once('SIGTERM', () => void shutdown(0));
-    process.once('SIGINT', () => void shutdown(0));
+    // A second signal while draining ends the process at once.
+    const onSignal = () => {
+      if (closing) process.exit(1);
+      void shutdown(0);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     try {
       await models.loaded;
       event({ event: 'ready', models: models.names });
