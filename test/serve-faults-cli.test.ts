@@ -49,6 +49,25 @@ function stall(url: string, text: string): Promise<Socket> {
   });
 }
 
+/** Like stall, but first a whole GET /health on the same connection, answered: so the server has
+ *  surely accepted the connection (a busy machine may otherwise still hold it in the backlog). */
+function stallAccepted(url: string, text: string): Promise<Socket> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n'));
+    let seen = '';
+    const onData = (d: Buffer) => {
+      seen += d;
+      if (!seen.includes('{"status":"ok"}')) return;
+      socket.off('data', onData);
+      socket.write(text);
+      resolve(socket);
+    };
+    socket.on('data', onData);
+    socket.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? undefined : reject(e)));
+  });
+}
+
 /** Resolves once the server has closed `socket` (or after `ms`, with false). */
 function closedWithin(socket: Socket, ms: number): Promise<boolean> {
   if (socket.destroyed || socket.readableEnded) return Promise.resolve(true);
@@ -161,8 +180,10 @@ describe('kmed serve: stalled and departed clients', () => {
   it('on SIGTERM exits 0 within the drain deadline although stalled clients hold connections (they are cut)', async () => {
     const s = await startServer([], { KMED_SHUTDOWN_TIMEOUT_MS: '500' });
     await waitReady(s);
-    const keptAlive = await stall(s.url, 'GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
-    const sockets = [await stall(s.url, STALLED_HEADERS), await stall(s.url, STALLED_BODY), keptAlive];
+    const keptAlive = await stallAccepted(s.url, '');
+    const sockets = [await stallAccepted(s.url, STALLED_HEADERS), await stallAccepted(s.url, STALLED_BODY), keptAlive];
+    // Let the stalled body's request reach its handler (waiting for the rest of the body).
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const t0 = performance.now();
     s.child.kill('SIGTERM');
     const exited = await Promise.race([s.exit, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000))]);
