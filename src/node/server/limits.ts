@@ -23,7 +23,9 @@ export interface ServerLimits {
   /** Time a client has to send a whole request, headers and body (408 past it; default 30 s).
    *  At least `headerTimeoutMs`. A body sent a byte at a time cannot outlast it. */
   bodyTimeoutMs: number;
-  /** Time a kept-alive connection may sit idle between two requests (default 5 s). */
+  /** Time a kept-alive connection may sit idle between two requests (default 72 s, as Fastify's:
+   *  longer than the idle timeout of common load balancers (60 s) and HTTP clients (4-5 s), so the
+   *  other side closes first and never reuses a connection the server has just closed). */
   idleTimeoutMs: number;
   /** Most open connections; a connection past it is closed at once and counted (default 512).
    *  Keep it below the process's open-file limit (`ulimit -n`). */
@@ -40,7 +42,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxJsonDepth: 16,
   headerTimeoutMs: 10_000,
   bodyTimeoutMs: 30_000,
-  idleTimeoutMs: 5_000,
+  idleTimeoutMs: 72_000,
   maxConnections: 512,
   shutdownTimeoutMs: 10_000,
 };
