@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type AppOptions, type ServerApp } from '../src/node/server/app.js';
 import { DynamicBatcher } from '../src/node/server/batcher.js';
 import type { ServerModels } from '../src/node/server/models.js';
+import { readAnswer } from './helpers/serve-process.js';
 
 /** Stand-in models: vectors [length, 0.5]; `embed` goes through a real DynamicBatcher whose
  *  encoder records every call, so a test can see what was computed. */
@@ -130,16 +131,10 @@ function post(path: string, body: string | Buffer, headers: Record<string, strin
   return Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}Content-Length: ${bytes.length}\r\n\r\n`), bytes]);
 }
 
+/** fetch on 127.0.0.1:port; `body` is the JSON answer, or its text when it is not JSON. */
 async function fetchJson(port: number, path: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
-  const r = await fetch(`http://127.0.0.1:${port}${path}`, init);
-  const text = await r.text();
-  let body: any;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = text;
-  }
-  return { status: r.status, body, headers: r.headers };
+  const { status, headers, json, text } = await readAnswer(await fetch(`http://127.0.0.1:${port}${path}`, init));
+  return { status, headers, body: json ?? text };
 }
 
 async function metric(port: number, line: RegExp): Promise<number> {

@@ -77,6 +77,11 @@ export async function post(server: Server, path: string, body: unknown, headers:
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+  return readAnswer(r);
+}
+
+/** A response's status, headers, text, and its JSON (undefined when the text is not JSON). */
+export async function readAnswer(r: Response): Promise<{ status: number; headers: Headers; json: any; text: string }> {
   const text = await r.text();
   let json: any;
   try {
