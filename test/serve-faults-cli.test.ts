@@ -193,16 +193,21 @@ describe('kmed serve: stalled and departed clients', () => {
   });
 
   it('drops the queued texts of twenty 256-text requests whose clients left: none computed, all counted, logged 499', async () => {
-    // The batcher waits 1.5 s for company, so the clients are gone before any forward pass.
-    const s = await startServer(['--max-wait-ms', '1500', '--max-batch-tokens', '100000', '--max-queue', '10000']);
+    // The batcher waits 20 s for company, so the clients leave (once all twenty are queued)
+    // before any forward pass, however busy the machine.
+    const s = await startServer(['--max-wait-ms', '20000', '--max-batch-tokens', '100000', '--max-queue', '10000']);
     await waitReady(s);
     const input = Array.from({ length: 256 }, (_, i) => `검사 결과 ${i}`);
     const body = JSON.stringify({ model: 'context', input });
     const request = `POST /v1/embeddings HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     const sockets = await Promise.all(Array.from({ length: 20 }, () => stall(s.url, request)));
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    const until = async (line: RegExp, value: number) => {
+      for (let i = 0; i < 600 && metric(await metrics(s), line) < value; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    await until(/^kmed_queue_depth\{model="context"\} (\d+)$/m, 20 * 256);
     for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await until(/^kmed_queue_dropped_total\{model="context"\} (\d+)$/m, 20 * 256);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the last access-log lines
     const text = await metrics(s);
     expect(metric(text, /^kmed_inputs_total\{model="context"\} (\d+)$/m), 'texts of departed clients were computed').toBe(0);
     expect(metric(text, /^kmed_batch_inputs_count\{model="context"\} (\d+)$/m)).toBe(0);

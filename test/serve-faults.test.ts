@@ -40,7 +40,7 @@ function standIn(batching: { maxWaitMs?: number } = {}) {
     embed: (_role: string, ids: Int32Array[], signal?: AbortSignal) => batcher.submit(ids, signal),
     queueDepth: () => ({ question: batcher.queueDepth, context: 0 }),
   };
-  return { models: models as unknown as ServerModels, computed, dropped };
+  return { models: models as unknown as ServerModels, computed, dropped, queued: () => batcher.queueDepth };
 }
 
 interface Running {
@@ -49,6 +49,8 @@ interface Running {
   lines: string[];
   computed: number[];
   dropped: number[];
+  /** Inputs waiting in the stand-in's batcher. */
+  queued: () => number;
 }
 
 const running: ServerApp[] = [];
@@ -60,14 +62,14 @@ afterEach(async () => {
 });
 
 async function start(options: Omit<AppOptions, 'models'> = {}, batching: { maxWaitMs?: number } = {}): Promise<Running> {
-  const { models, computed, dropped } = standIn(batching);
+  const { models, computed, dropped, queued } = standIn(batching);
   const lines: string[] = [];
   const server = await createApp({ models, log: (l) => lines.push(l), ...options });
   running.push(server);
   await server.app.listen({ host: '127.0.0.1', port: 0 });
   const address = server.app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
-  return { server, port: address.port, lines, computed, dropped };
+  return { server, port: address.port, lines, computed, dropped, queued };
 }
 
 interface RawResult {
@@ -192,9 +194,11 @@ describe('serve: every connection is bounded in time and number', () => {
   });
 
   it('closes connections past the cap at once and counts them; /health answers once the stalled ones are cut', async () => {
-    const { port } = await start({ limits: { maxConnections: 3, headerTimeoutMs: 1_500, bodyTimeoutMs: 1_500 } });
+    const { port, server } = await start({ limits: { maxConnections: 3, headerTimeoutMs: 1_500, bodyTimeoutMs: 1_500 } });
     const stalled = [0, 1, 2].map(() => raw(port, (s) => s.write('GET /health HTTP/1.1\r\n')));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Wait until the server holds all three (a busy machine may still have them in the backlog).
+    const open = () => new Promise<number>((resolve) => server.app.server.getConnections((_, n) => resolve(n)));
+    for (let i = 0; i < 500 && (await open()) < 3; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     const over = await raw(port, (s) => s.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n'), 1_000);
     expect(over.closed, 'a 4th connection was held open').toBe(true);
     expect(over.data).toBe('');
@@ -217,11 +221,12 @@ describe('serve: every connection is bounded in time and number', () => {
   });
 
   it('cuts stalled clients at the drain deadline on close(), and answers what is in flight', async () => {
-    const { server, port } = await start({ limits: { shutdownTimeoutMs: 300, headerTimeoutMs: 60_000, bodyTimeoutMs: 60_000 } }, { maxWaitMs: 150 });
+    const { server, port, queued } = await start({ limits: { shutdownTimeoutMs: 1_500, headerTimeoutMs: 60_000, bodyTimeoutMs: 60_000 } }, { maxWaitMs: 150 });
     const stalledBody = raw(port, (s) => s.write('POST /v1/embeddings HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{'));
     const stalledHead = raw(port, (s) => s.write('GET /health HTTP/1.1\r\n'));
     const inFlight = raw(port, (s) => s.write(post('/v1/embeddings', JSON.stringify({ model: 'question', input: 'abc' }))));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Close once the in-flight request waits in the batcher (on a busy machine that takes a while).
+    for (let i = 0; i < 1000 && queued() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
     const t0 = performance.now();
     await server.close();
     expect(performance.now() - t0).toBeLessThan(5_000);
@@ -330,16 +335,15 @@ describe('serve: access without and with a key', () => {
 
 describe('serve: work for clients that have gone', () => {
   it('drops queued inputs whose client closed the connection before their forward pass, counts them, logs 499', async () => {
-    const { port, computed, dropped, lines } = await start({}, { maxWaitMs: 400 });
+    // The batcher waits 3 s for company: long enough for all five to queue on a busy machine.
+    const { port, computed, dropped, lines, queued } = await start({}, { maxWaitMs: 3_000 });
     const input = Array.from({ length: 256 }, (_, i) => `text ${i}`);
-    const clients = Array.from({ length: 5 }, () =>
-      raw(port, (s) => {
-        s.write(post('/v1/embeddings', JSON.stringify({ model: 'question', input })));
-        setTimeout(() => s.destroy(), 100);
-      }),
-    );
+    const sockets: Socket[] = [];
+    const clients = Array.from({ length: 5 }, () => raw(port, (s) => (sockets.push(s), s.write(post('/v1/embeddings', JSON.stringify({ model: 'question', input }))))));
+    for (let i = 0; i < 1000 && queued() < 5 * 256; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const s of sockets) s.destroy();
     await Promise.all(clients);
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    for (let i = 0; i < 500 && dropped.length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(computed, 'inputs of departed clients were computed').toEqual([]);
     expect(dropped).toEqual([256, 256, 256, 256, 256]);
     const access = lines.map((l) => JSON.parse(l)).filter((l) => l.route === '/v1/embeddings');
