@@ -1,10 +1,11 @@
 // The dynamic batcher on its own, with a recording fake encoder: requests arriving within the wait
 // bound share one call, the token budget splits calls on request boundaries, each request gets its
 // own vectors back in order, the bounded queue refuses with QueueFullError, a failing call fails
-// only the requests in it, and drain() waits for the queue to empty. (That merged calls give the
-// same bits as offline embed is checked against the real encoder in serve.test.ts.)
+// only the requests in it, drain() waits for the queue to empty, and a request whose signal fires
+// while it waits leaves the queue uncomputed and is counted. (That merged calls give the same bits
+// as offline embed is checked against the real encoder in serve.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { DynamicBatcher, QueueFullError, type IdsEmbedder } from '../src/node/server/batcher.js';
+import { ClientGoneError, DynamicBatcher, QueueFullError, type IdsEmbedder } from '../src/node/server/batcher.js';
 
 /** Each vector is [first id, length, position in the call]; calls are recorded. */
 function fakeEncoder(options: { failOn?: number } = {}) {
@@ -78,6 +79,59 @@ describe('DynamicBatcher', () => {
     await drained;
     expect(calls).toHaveLength(2);
     expect(batcher.queueDepth).toBe(0);
+  });
+
+  it('drops a waiting request whose client has gone before it runs, counts it, and frees its queue room', async () => {
+    const { encoder, calls } = fakeEncoder();
+    const drops: Array<{ inputs: number; tokens: number }> = [];
+    const batcher = new DynamicBatcher(encoder, { maxWaitMs: 40, maxQueue: 3, maxBatchTokens: 1000, onDrop: (d) => drops.push(d) });
+    const gone = new AbortController();
+    const left = batcher.submit([seq(1, 2), seq(2, 3)], gone.signal);
+    const stays = batcher.submit([seq(3, 2)]);
+    expect(batcher.queueDepth).toBe(3);
+    gone.abort();
+    await expect(left).rejects.toBeInstanceOf(ClientGoneError);
+    await expect(left).rejects.toMatchObject({ code: 'SERVER_CLIENT_GONE' });
+    // Its room is free at once: two more inputs fit a queue of 3 beside the one that stays.
+    expect(batcher.queueDepth).toBe(1);
+    const more = batcher.submit([seq(4, 2), seq(5, 2)]);
+    expect((await stays)[0][0]).toBe(3);
+    expect((await more).map((v) => v[0])).toEqual([4, 5]);
+    // The dropped inputs never reached the encoder.
+    expect(calls.flat().map((s) => s[0])).toEqual([3, 4, 5]);
+    expect(drops).toEqual([{ inputs: 2, tokens: 5 }]);
+    // An already-aborted signal is dropped without queueing; a queue emptied by drops is idle.
+    const before = calls.length;
+    await expect(batcher.submit([seq(6, 2)], AbortSignal.abort())).rejects.toBeInstanceOf(ClientGoneError);
+    const lone = new AbortController();
+    const waiting = batcher.submit([seq(7, 2)], lone.signal);
+    const drained = batcher.drain();
+    lone.abort();
+    await expect(waiting).rejects.toBeInstanceOf(ClientGoneError);
+    await drained;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(calls.length).toBe(before);
+    expect(drops.map((d) => d.inputs)).toEqual([2, 1, 1]);
+  });
+
+  it('runs a request to its end once its forward pass has started, even if its client goes', async () => {
+    let release!: () => void;
+    const started = new Promise<void>((resolve) => (release = resolve));
+    const encoder: IdsEmbedder = {
+      async embedIds(ids) {
+        release();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return ids.map((s) => Float32Array.from([s[0]]));
+      },
+    };
+    const drops: unknown[] = [];
+    const batcher = new DynamicBatcher(encoder, { maxWaitMs: 0, onDrop: (d) => drops.push(d) });
+    const gone = new AbortController();
+    const running = batcher.submit([seq(9, 2)], gone.signal);
+    await started;
+    gone.abort();
+    expect((await running)[0][0]).toBe(9);
+    expect(drops).toEqual([]);
   });
 
   it('checks its options', () => {

@@ -5,7 +5,7 @@
 // /v1/search and /v1/similarity against the library, every kind of bad request as a 4xx with
 // OpenAI's error body, a small fuzz, the bounded queue's 503 + Retry-After, the API key and CORS,
 // access logs that never hold a request's text, and SIGTERM finishing in-flight work with exit 0.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,97 +16,15 @@ import { Encoder } from '../src/node/encoder.js';
 import { fileSource } from '../src/node/fs/file-source.js';
 import { VectorIndex } from '../src/search/vector-index.js';
 import { mulberry32 } from './helpers/random-text.js';
+import { CLI } from './helpers/run-cli.js';
+import { C, expectOpenAIError, killServers, MODELS, post, Q, startServer, waitReady, type Server } from './helpers/serve-process.js';
 
-const CLI = 'dist/cli/main.js';
-const Q = 'test/fixtures/tiny-question';
-const C = 'test/fixtures/tiny-context';
-const MODELS = ['--question-model', Q, '--context-model', C];
 const SENTINEL = 'SENTINEL-환자-7f3a9c';
 const queries = readFileSync('test/fixtures/corpus/queries.txt', 'utf8').split('\n').filter((l) => l !== '');
 const passages = readFileSync('test/fixtures/corpus/passages.txt', 'utf8').split('\n').filter((l) => l !== '');
 
 const dir = mkdtempSync(join(tmpdir(), 'kmed-serve-'));
 const INDEX = join(dir, 'passages.kidx');
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-const servers: Server[] = [];
-
-/** Start `kmed serve --port 0 ...`; resolves once the listening line is printed. */
-async function startServer(args: string[], env: Record<string, string> = {}): Promise<Server> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...MODELS, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KMED_API_KEY: '', ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 30_000);
-    const check = () => {
-      const m = /^kmed: listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout!.on('data', check);
-    void exit.then((code) => reject(new Error(`server exited with ${code} before listening: ${err}`)));
-  });
-  const server = { child, url, stdout: () => out, stderr: () => err, exit };
-  servers.push(server);
-  return server;
-}
-
-async function waitReady(server: Server, headers: Record<string, string> = {}): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const r = await fetch(`${server.url}/ready`, { headers });
-    const body = (await r.json()) as { status: string };
-    if (r.status === 200) {
-      expect(body.status).toBe('ready');
-      return;
-    }
-    // Before the models are loaded: 503, saying so, with a retry hint.
-    expect(r.status).toBe(503);
-    expect(body.status).toBe('loading');
-    expect(r.headers.get('retry-after')).toBe('1');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('server never became ready');
-}
-
-async function post(server: Server, path: string, body: unknown, headers: Record<string, string> = {}) {
-  const r = await fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await r.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, headers: r.headers, json, text };
-}
-
-function expectOpenAIError(r: Awaited<ReturnType<typeof post>>, status: number, param: string | null, mention: RegExp): void {
-  expect(r.status, r.text).toBe(status);
-  expect(Object.keys(r.json)).toEqual(['error']);
-  expect(Object.keys(r.json.error).sort()).toEqual(['code', 'message', 'param', 'type']);
-  expect(r.json.error.param).toBe(param);
-  expect(r.json.error.message).toMatch(mention);
-  expect(typeof r.json.error.code).toBe('string');
-}
 
 function decodeBase64(s: string): Float32Array {
   const bytes = Buffer.from(s, 'base64');
@@ -132,7 +50,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of servers) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+  killServers();
   offlineQ?.dispose();
   offlineC?.dispose();
   rmSync(dir, { recursive: true, force: true });

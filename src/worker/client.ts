@@ -2,16 +2,22 @@
 // calls as Encoder and BiEncoder (all async), each answered by a module worker (worker-main.ts)
 // that holds the real model and its kernel threads, so a page's main thread never runs a forward
 // pass. Model files move into the worker by transfer (their buffers are detached here) and vectors
-// come back the same way, one buffer per answer.
+// come back the same way, one buffer per answer. The library's call contract holds across the
+// thread: `signal` (already aborted: AbortError before anything is sent; aborted later: the call
+// rejects at once and the worker stops after its current forward pass, staying usable),
+// `onBatch` (runs here, on batches the worker posts back), typed errors for arguments that cannot
+// be sent (WORKER_CANNOT_SEND, not a raw DataCloneError), and no call left pending after any
+// failure.
 // Does not own: the message shapes (protocol.ts) or anything the worker computes.
 //
 // The worker is started as `new Worker(new URL('./worker-main.js', import.meta.url), { type: 'module' })`:
 // that literal is the form Vite and webpack 5 recognise and bundle as a worker. Elsewhere (esbuild,
 // a CDN on another origin) pass `createWorker`.
-import { AbortError } from '../errors/abort-error.js';
+import { AbortError, throwIfAborted } from '../errors/abort-error.js';
 import { BiEncoderError, type BiEncoderIdentity, type BiEncoderOptions, type PretrainedBiEncoderOptions, type PretrainedIds, type SearchHit } from '../bi-encoder.js';
 import { ConfigError } from '../model/config.js';
-import type { EmbedOptions, EncoderFiles, EncoderOptions } from '../encoder.js';
+import type { EmbedBatch, EmbedOptions, EncoderFiles, EncoderOptions } from '../encoder.js';
+import type { EncodeControl } from '../bi-encoder.js';
 import { EncoderError } from '../errors/encoder-error.js';
 import { KmedError, type KmedErrorCode } from '../errors/errors.js';
 import { DownloadError } from '../hub/download-error.js';
@@ -21,7 +27,7 @@ import { SafetensorsError } from '../formats/safetensors.js';
 import { SimilarityError, type Metric } from '../search/similarity.js';
 import { TokenizerError } from '../tokenizer/errors.js';
 import { IndexError, type IndexMeta } from '../search/vector-index.js';
-import type { LoadedInfo, PackedVectors, WorkerAnswer, WorkerErrorInfo, WorkerMessage, WorkerRequest } from './protocol.js';
+import type { ClientMessage, LoadedInfo, PackedBatch, PackedVectors, WorkerAnswer, WorkerErrorInfo, WorkerMessage, WorkerRequest } from './protocol.js';
 
 export interface WorkerOptions {
   /** Start the worker yourself (it must run dist/worker/worker-main.js as a module); default:
@@ -48,6 +54,17 @@ function rebuildError(info: WorkerErrorInfo): Error {
     return error;
   }
   return new Error(`${info.name}: ${info.message}`);
+}
+
+/** A failed postMessage (structured clone refused an argument: a function, a class instance's
+ *  methods, a DOM object) as a typed error; the underlying DataCloneError is its cause. */
+function cannotSend(what: string, error: unknown): KmedError {
+  const why = error instanceof Error ? error.message : String(error);
+  return new KmedError(
+    'WORKER_CANNOT_SEND',
+    `${what}: its arguments cannot be sent to the worker (${why}); pass strings, numbers, plain arrays and objects, and typed arrays`,
+    { cause: error },
+  );
 }
 
 function defaultWorker(): Worker {
@@ -95,10 +112,24 @@ function packVectors(vectors: ArrayLike<number>[], dimension: number): PackedVec
   return { data, count: vectors.length, dimension };
 }
 
+/** What a call may carry besides its request: callbacks and a signal, which stay on this side. */
+interface CallOptions {
+  onProgress?: HubProgressCallback;
+  signal?: AbortSignal;
+  onBatch?: (batch: EmbedBatch) => void;
+}
+
+interface PendingCall {
+  resolve(v: WorkerAnswer): void;
+  reject(e: unknown): void;
+  onProgress?: HubProgressCallback;
+  onBatch?: (batch: EmbedBatch) => void;
+}
+
 /** One worker and its pending calls. */
 class WorkerChannel {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve(v: WorkerAnswer): void; reject(e: Error): void; onProgress?: HubProgressCallback }>();
+  readonly #pending = new Map<number, PendingCall>();
   readonly #ready: Promise<void>;
   #nextId = 1;
   #failed: Error | undefined;
@@ -115,11 +146,16 @@ class WorkerChannel {
       const m = event.data;
       if ('ready' in m) return ready();
       const call = this.#pending.get(m.id);
-      if (!call) return;
+      if (!call) return; // settled already (aborted, or failed on this side)
       if ('progress' in m) return call.onProgress?.(m.progress);
-      this.#pending.delete(m.id);
+      if ('batch' in m) return this.#batch(m.id, call, m.batch);
       if (m.ok) call.resolve(m.value);
       else call.reject(rebuildError(m.error));
+    };
+    // An answer that cannot be read on this side: its call is unknown, so the channel fails as a
+    // whole rather than leave that call pending for ever.
+    this.#worker.onmessageerror = () => {
+      this.#fail(new KmedError('WORKER_FAILED', 'a message from the kmed-dpr worker could not be read (structured clone failed on arrival)'));
     };
     this.#worker.onerror = (event: ErrorEvent) => {
       event.preventDefault?.();
@@ -130,29 +166,59 @@ class WorkerChannel {
 
   #fail(error: Error): void {
     this.#failed = error;
-    for (const call of this.#pending.values()) call.reject(error);
+    for (const call of [...this.#pending.values()]) call.reject(error);
     this.#pending.clear();
   }
 
-  async call<T extends WorkerAnswer>(
-    request: WorkerRequest,
-    transfer: Transferable[] = [],
-    control: { onProgress?: HubProgressCallback; signal?: AbortSignal } = {},
-  ): Promise<T> {
+  /** Calls sent and not yet settled (each settles exactly once, whatever fails). */
+  get pendingCalls(): number {
+    return this.#pending.size;
+  }
+
+  /** One forward pass posted back: the caller's onBatch runs here; if it throws, the call fails
+   *  with that error (as the library's embed does) and the worker is told to stop. */
+  #batch(id: number, call: PendingCall, batch: PackedBatch): void {
+    try {
+      call.onBatch?.({ indices: batch.indices, vectors: unpack(batch.vectors), done: batch.done, total: batch.total });
+    } catch (error) {
+      this.#worker.postMessage({ abort: id } satisfies ClientMessage);
+      call.reject(error);
+    }
+  }
+
+  async call<T extends WorkerAnswer>(request: WorkerRequest, transfer: Transferable[] = [], control: CallOptions = {}): Promise<T> {
+    const { signal } = control;
+    const what = `the worker's ${request.op}`;
+    throwIfAborted(signal, what); // before anything is sent
     await this.#ready;
     if (this.#failed) throw this.#failed;
-    control.signal?.throwIfAborted();
+    throwIfAborted(signal, what);
     const id = this.#nextId++;
-    const abort = () => this.#worker.postMessage({ abort: id });
-    control.signal?.addEventListener('abort', abort, { once: true });
-    try {
-      return await new Promise<T>((resolve, reject) => {
-        this.#pending.set(id, { resolve: resolve as (v: WorkerAnswer) => void, reject, onProgress: control.onProgress });
-        this.#worker.postMessage({ id, request }, transfer);
-      });
-    } finally {
-      control.signal?.removeEventListener('abort', abort);
-    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        this.#worker.postMessage({ abort: id } satisfies ClientMessage);
+        settle.reject(new AbortError(what, signal!.reason));
+      };
+      // Every way out removes the call from the table and the listener from the signal.
+      const done = () => {
+        this.#pending.delete(id);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const settle: PendingCall = {
+        resolve: (v) => (done(), resolve(v as T)),
+        reject: (e) => (done(), reject(e)),
+        onProgress: control.onProgress,
+        onBatch: control.onBatch,
+      };
+      this.#pending.set(id, settle);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const message: ClientMessage = { id, request, control: { abortable: signal !== undefined || undefined, batches: control.onBatch !== undefined || undefined } };
+      try {
+        this.#worker.postMessage(message, transfer);
+      } catch (error) {
+        settle.reject(cannotSend(what, error));
+      }
+    });
   }
 
   terminate(): void {
@@ -191,13 +257,23 @@ export class WorkerEncoder {
     }
   }
 
+  /** As Encoder.embed; `signal` and `onBatch` work across the thread (onBatch runs on this side). */
   async embed(texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
-    return unpack(await this.#channel.call<PackedVectors>({ op: 'embed', handle: this.#handle, texts, options }));
+    const { signal, onBatch, ...sent } = options;
+    return unpack(await this.#channel.call<PackedVectors>({ op: 'embed', handle: this.#handle, texts, options: sent }, [], { signal, onBatch }));
   }
 
+  /** As Encoder.embedIds; `signal` and `onBatch` as for embed. */
   async embedIds(ids: ArrayLike<number>[], options: Omit<EmbedOptions, 'maxLength'> = {}): Promise<Float32Array[]> {
+    const { signal, onBatch, ...sent } = options;
+    throwIfAborted(signal, "the worker's embedIds");
     const seqs = ids.map((s) => Int32Array.from(s));
-    return unpack(await this.#channel.call<PackedVectors>({ op: 'embedIds', handle: this.#handle, ids: seqs, options }, seqs.map((s) => s.buffer)));
+    return unpack(await this.#channel.call<PackedVectors>({ op: 'embedIds', handle: this.#handle, ids: seqs, options: sent }, seqs.map((s) => s.buffer), { signal, onBatch }));
+  }
+
+  /** @internal Calls awaiting the worker's answer (0 whenever none is in flight; for leak tests). */
+  get pendingCalls(): number {
+    return this.#channel.pendingCalls;
   }
 
   /** End the worker (and its kernel threads). */
@@ -269,12 +345,21 @@ export class WorkerBiEncoder {
     }
   }
 
-  async encodeQueries(texts: string[]): Promise<Float32Array[]> {
-    return unpack(await this.#channel.call<PackedVectors>({ op: 'encode', handle: this.#handle, tower: 'question', texts }));
+  /** As BiEncoder.encodeQueries; `signal` and `onBatch` work across the thread. */
+  async encodeQueries(texts: string[], options: EncodeControl = {}): Promise<Float32Array[]> {
+    const { signal, onBatch } = options;
+    return unpack(await this.#channel.call<PackedVectors>({ op: 'encode', handle: this.#handle, tower: 'question', texts }, [], { signal, onBatch }));
   }
 
-  async encodePassages(texts: string[]): Promise<Float32Array[]> {
-    return unpack(await this.#channel.call<PackedVectors>({ op: 'encode', handle: this.#handle, tower: 'context', texts }));
+  /** As BiEncoder.encodePassages; `signal` and `onBatch` work across the thread. */
+  async encodePassages(texts: string[], options: EncodeControl = {}): Promise<Float32Array[]> {
+    const { signal, onBatch } = options;
+    return unpack(await this.#channel.call<PackedVectors>({ op: 'encode', handle: this.#handle, tower: 'context', texts }, [], { signal, onBatch }));
+  }
+
+  /** @internal Calls awaiting the worker's answer (0 whenever none is in flight; for leak tests). */
+  get pendingCalls(): number {
+    return this.#channel.pendingCalls;
   }
 
   /** scores[q][p], as BiEncoder.score (texts are encoded in the worker; vectors are sent there). */

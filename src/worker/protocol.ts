@@ -1,6 +1,8 @@
 // Owns: the messages between the main-thread client (client.ts) and the encoder worker
 // (worker-main.ts): one request per call, answered once by the same id, with Float32Array results
-// packed into one transferred buffer.
+// packed into one transferred buffer; an abort of a running call; and, for a call whose caller
+// gave `onBatch`, one message per forward pass (the callback itself cannot cross: it runs on the
+// caller's side with the batch posted back).
 // Does not own: what a request does (worker-main.ts) or how results are unpacked (client.ts).
 import type { EncoderFiles, EncoderOptions, EmbedOptions } from '../encoder.js';
 import type { BiEncoderOptions, BiEncoderIdentity, PretrainedBiEncoderOptions, PretrainedIds, SearchHit } from '../bi-encoder.js';
@@ -24,13 +26,32 @@ export interface PackedVectors {
   dimension: number;
 }
 
+/** EmbedOptions as they cross: the signal and the callback stay with the caller (see CallControl). */
+export type SentEmbedOptions = Omit<EmbedOptions, 'signal' | 'onBatch'>;
+
+/** What the caller attached to a call that cannot cross itself. */
+export interface CallControl {
+  /** The caller has a signal: the worker gives the call one, fired by an `abort` message. */
+  abortable?: boolean;
+  /** The caller has an onBatch: the worker posts a `batch` message after each forward pass. */
+  batches?: boolean;
+}
+
+/** One forward pass's results (EmbedBatch), vectors packed. */
+export interface PackedBatch {
+  indices: number[];
+  vectors: PackedVectors;
+  done: number;
+  total: number;
+}
+
 export type WorkerRequest =
   | { op: 'loadEncoder'; files: EncoderFiles; options: EncoderOptions }
   | { op: 'loadBiEncoder'; files: { question: EncoderFiles; context: EncoderFiles }; options: BiEncoderOptions }
   /** BiEncoder.fromPretrained; its progress events come back as `progress` messages. */
   | { op: 'loadPretrained'; ids: PretrainedIds; options: Omit<PretrainedBiEncoderOptions, 'onProgress' | 'signal' | 'cache'> & { cache?: false } }
-  | { op: 'embed'; handle: number; texts: string[]; options: EmbedOptions }
-  | { op: 'embedIds'; handle: number; ids: Int32Array[]; options: Omit<EmbedOptions, 'maxLength'> }
+  | { op: 'embed'; handle: number; texts: string[]; options: SentEmbedOptions }
+  | { op: 'embedIds'; handle: number; ids: Int32Array[]; options: Omit<SentEmbedOptions, 'maxLength'> }
   | { op: 'encode'; handle: number; tower: 'question' | 'context'; texts: string[] }
   | { op: 'score'; handle: number; queries: string[] | PackedVectors; passages: string[] | PackedVectors; metric?: Metric }
   | { op: 'openIndex'; handle: number; bytes: Uint8Array }
@@ -51,7 +72,8 @@ export type WorkerMessage =
   | { id: number; ok: true; value: WorkerAnswer }
   | { id: number; ok: false; error: WorkerErrorInfo }
   | { id: number; progress: HubProgressEvent }
+  | { id: number; batch: PackedBatch }
   | { ready: true };
 
 /** Main thread → worker: a request, or the abort of one still running. */
-export type ClientMessage = { id: number; request: WorkerRequest } | { abort: number };
+export type ClientMessage = { id: number; request: WorkerRequest; control?: CallControl } | { abort: number };

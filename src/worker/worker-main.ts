@@ -1,13 +1,16 @@
 // Owns: the encoder worker's script — the module `new Worker(new URL('./worker-main.js', …))`
 // runs (client.ts). It holds real Encoders and BiEncoders (the runtime-neutral ones, whose kernel
 // thread pool then lives inside this worker: its Web Workers are this worker's children) and
-// answers each request of protocol.ts once, vectors packed into one transferred buffer.
+// answers each request of protocol.ts once, vectors packed into one transferred buffer. A call
+// whose caller holds a signal gets one here, fired by the caller's `abort` message (an embed then
+// stops between two forward passes); a caller's onBatch is served by posting each pass back.
 // Does not own: the models (encoder.ts, bi-encoder.ts) or the main-thread API (client.ts).
 import { BiEncoder } from '../bi-encoder.js';
 import { Encoder } from '../encoder.js';
 import { KmedError } from '../errors/errors.js';
 import { VectorIndex } from '../search/vector-index.js';
-import type { ClientMessage, PackedVectors, WorkerAnswer, WorkerMessage, WorkerRequest } from './protocol.js';
+import type { EmbedBatch } from '../encoder.js';
+import type { CallControl, ClientMessage, PackedVectors, WorkerAnswer, WorkerMessage, WorkerRequest } from './protocol.js';
 
 interface WorkerScope {
   postMessage(message: WorkerMessage, transfer?: Transferable[]): void;
@@ -18,7 +21,7 @@ const scope = globalThis as unknown as WorkerScope;
 const models = new Map<number, Encoder | BiEncoder>();
 const indexes = new Map<number, VectorIndex>();
 let nextHandle = 1;
-/** Requests that can be aborted (loads), by request id. */
+/** Requests that can be aborted (loads, and embeds whose caller holds a signal), by request id. */
 const running = new Map<number, AbortController>();
 
 function pack(vectors: Float32Array[], dimension: number): PackedVectors {
@@ -38,7 +41,20 @@ function model<T extends Encoder | BiEncoder>(handle: number, kind: new (...args
   return m as T;
 }
 
-async function answer(id: number, request: WorkerRequest): Promise<WorkerAnswer> {
+/** The signal and onBatch an embed of call `id` runs with, standing for the caller's own. */
+function embedControl(id: number, control: CallControl): { signal?: AbortSignal; onBatch?: (batch: EmbedBatch) => void } {
+  const signal = control.abortable ? running.get(id)?.signal : undefined;
+  if (!control.batches) return { signal };
+  return {
+    signal,
+    onBatch: ({ indices, vectors, done, total }) => {
+      const packed = pack(vectors, vectors[0]?.length ?? 0);
+      scope.postMessage({ id, batch: { indices, vectors: packed, done, total } }, [packed.data.buffer]);
+    },
+  };
+}
+
+async function answer(id: number, request: WorkerRequest, control: CallControl): Promise<WorkerAnswer> {
   switch (request.op) {
     case 'loadEncoder': {
       const encoder = await Encoder.fromFiles(request.files, request.options);
@@ -68,15 +84,16 @@ async function answer(id: number, request: WorkerRequest): Promise<WorkerAnswer>
     }
     case 'embed': {
       const encoder = model(request.handle, Encoder);
-      return pack(await encoder.embed(request.texts, request.options), encoder.dimension);
+      return pack(await encoder.embed(request.texts, { ...request.options, ...embedControl(id, control) }), encoder.dimension);
     }
     case 'embedIds': {
       const encoder = model(request.handle, Encoder);
-      return pack(await encoder.embedIds(request.ids, request.options), encoder.dimension);
+      return pack(await encoder.embedIds(request.ids, { ...request.options, ...embedControl(id, control) }), encoder.dimension);
     }
     case 'encode': {
       const bi = model(request.handle, BiEncoder);
-      const vectors = request.tower === 'question' ? await bi.encodeQueries(request.texts) : await bi.encodePassages(request.texts);
+      const each = embedControl(id, control);
+      const vectors = request.tower === 'question' ? await bi.encodeQueries(request.texts, each) : await bi.encodePassages(request.texts, each);
       return pack(vectors, bi.dimension);
     }
     case 'score':
@@ -100,9 +117,11 @@ async function answer(id: number, request: WorkerRequest): Promise<WorkerAnswer>
 
 scope.onmessage = async (event) => {
   if ('abort' in event.data) return running.get(event.data.abort)?.abort();
-  const { id, request } = event.data;
+  const { id, request, control = {} } = event.data;
+  // A load registers its own controller; an embed gets one when its caller holds a signal.
+  if (control.abortable && request.op !== 'loadPretrained') running.set(id, new AbortController());
   try {
-    const value = await answer(id, request);
+    const value = await answer(id, request, control);
     const transfer = value && typeof value === 'object' && 'data' in value && value.data instanceof Float32Array ? [value.data.buffer] : [];
     scope.postMessage({ id, ok: true, value }, transfer);
   } catch (error) {
@@ -113,6 +132,8 @@ scope.onmessage = async (event) => {
       // Only a KmedError's code crosses: the page rebuilds the same class with it.
       error: { name: String(e?.name ?? 'Error'), code: error instanceof KmedError ? error.code : undefined, message: String(e?.message ?? error) },
     });
+  } finally {
+    if (request.op !== 'loadPretrained') running.delete(id);
   }
 };
 scope.postMessage({ ready: true });

@@ -3,6 +3,9 @@
 // padded tokens), so concurrent clients share forward passes instead of queueing one by one. Also
 // owns the bounded queue behind it: past `maxQueue` waiting inputs, `submit` throws QueueFullError
 // at once (the server turns that into 503 + Retry-After) instead of letting latency grow without end.
+// A request whose client has gone (its signal aborted) leaves the queue at once and is never
+// computed, as text-embeddings-inference's queue drops entries whose response channel closed;
+// `onDrop` counts them.
 // Runtime-neutral (no node: imports; only timers), though only the Node server uses it today.
 // Does not own tokenizing, HTTP, or the arithmetic: merging never changes a vector, because the
 // forward pass attends over each sequence's own length only (see ../../encoder.ts), so a request's
@@ -16,6 +19,13 @@ export class BatcherError extends KmedError {}
 export class QueueFullError extends BatcherError {
   constructor(readonly retryAfterSeconds: number, queued: number, limit: number) {
     super('SERVER_QUEUE_FULL', `the server is busy (${queued} inputs queued, limit ${limit}): retry in ${retryAfterSeconds} s`);
+  }
+}
+
+/** The request's client went away (its signal fired) before its forward pass started. */
+export class ClientGoneError extends BatcherError {
+  constructor(inputs: number) {
+    super('SERVER_CLIENT_GONE', `the client closed its connection: ${inputs} queued inputs dropped`);
   }
 }
 
@@ -35,6 +45,8 @@ export interface BatcherOptions {
   pooling?: Pooling;
   /** Called after each merged call: inputs, real tokens and requests in it, and its duration. */
   onBatch?: (stats: { inputs: number; tokens: number; requests: number; ms: number }) => void;
+  /** Called when a request leaves the queue unrun because its signal fired: its inputs and tokens. */
+  onDrop?: (stats: { inputs: number; tokens: number }) => void;
 }
 
 interface Job {
@@ -42,6 +54,8 @@ interface Job {
   tokens: number;
   resolve: (vectors: Float32Array[]) => void;
   reject: (error: unknown) => void;
+  /** Removes the abort listener (once the job leaves the queue, run or dropped). */
+  release: () => void;
 }
 
 export class DynamicBatcher {
@@ -51,6 +65,7 @@ export class DynamicBatcher {
   readonly #encoder: IdsEmbedder;
   readonly #pooling: Pooling;
   readonly #onBatch?: BatcherOptions['onBatch'];
+  readonly #onDrop?: BatcherOptions['onDrop'];
   #queue: Job[] = [];
   #queuedInputs = 0;
   #queuedTokens = 0;
@@ -60,11 +75,10 @@ export class DynamicBatcher {
 
   constructor(encoder: IdsEmbedder, options: BatcherOptions = {}) {
     this.#encoder = encoder;
-    this.maxBatchTokens = checkInt('maxBatchTokens', options.maxBatchTokens ?? 512, 1);
-    this.maxWaitMs = checkInt('maxWaitMs', options.maxWaitMs ?? 2, 0);
-    this.maxQueue = checkInt('maxQueue', options.maxQueue ?? 512, 1);
+    ({ maxBatchTokens: this.maxBatchTokens, maxWaitMs: this.maxWaitMs, maxQueue: this.maxQueue } = batcherBounds(options));
     this.#pooling = options.pooling ?? 'pooler';
     this.#onBatch = options.onBatch;
+    this.#onDrop = options.onDrop;
   }
 
   /** Inputs waiting for a forward pass (not counting the batch running now). */
@@ -76,18 +90,39 @@ export class DynamicBatcher {
    * Embed the token-id sequences of one request; resolves with one vector per sequence, in order.
    * Throws QueueFullError (synchronously, via the returned promise) when the queue is full. A
    * request larger than the whole queue is still accepted when the queue is empty, so no request
-   * size below the server's per-request limit is refused forever.
+   * size below the server's per-request limit is refused forever. When `signal` fires while the
+   * request waits, it leaves the queue and rejects with ClientGoneError; once its forward pass has
+   * started it runs to the end (a pass cannot be cut), and its vectors are returned anyway.
    */
-  submit(ids: Int32Array[]): Promise<Float32Array[]> {
+  submit(ids: Int32Array[], signal?: AbortSignal): Promise<Float32Array[]> {
     if (ids.length === 0) return Promise.resolve([]);
+    let tokens = 0;
+    for (const seq of ids) tokens += seq.length;
+    if (signal?.aborted) {
+      this.#onDrop?.({ inputs: ids.length, tokens });
+      return Promise.reject(new ClientGoneError(ids.length));
+    }
     if (this.#queuedInputs > 0 && this.#queuedInputs + ids.length > this.maxQueue) {
       // One wait bound plus roughly one batch per queue's worth of work; a hint, not a promise.
       return Promise.reject(new QueueFullError(1, this.#queuedInputs, this.maxQueue));
     }
-    let tokens = 0;
-    for (const seq of ids) tokens += seq.length;
     return new Promise((resolve, reject) => {
-      this.#queue.push({ ids, tokens, resolve, reject });
+      const job: Job = { ids, tokens, resolve, reject, release: () => signal?.removeEventListener('abort', drop) };
+      const drop = () => {
+        const at = this.#queue.indexOf(job);
+        if (at < 0) return; // already running
+        this.#queue.splice(at, 1);
+        this.#queuedInputs -= ids.length;
+        this.#queuedTokens -= tokens;
+        this.#onDrop?.({ inputs: ids.length, tokens });
+        reject(new ClientGoneError(ids.length));
+        if (this.#queue.length === 0 && this.#running === undefined) {
+          this.#clearTimer();
+          for (const resolveIdle of this.#idle.splice(0)) resolveIdle();
+        }
+      };
+      signal?.addEventListener('abort', drop, { once: true });
+      this.#queue.push(job);
       this.#queuedInputs += ids.length;
       this.#queuedTokens += tokens;
       this.#schedule();
@@ -127,6 +162,7 @@ export class DynamicBatcher {
       const next = this.#queue[0];
       if (jobs.length > 0 && tokens + next.tokens > this.maxBatchTokens) break;
       jobs.push(this.#queue.shift()!);
+      next.release();
       tokens += next.tokens;
     }
     let inputs = 0;
@@ -169,6 +205,16 @@ export class DynamicBatcher {
     }
     this.#onBatch?.({ inputs, tokens, requests: jobs.length, ms });
   }
+}
+
+/** The batcher's bounds from `options`, defaults filled in; throws BatcherError (SERVER_BAD_OPTION)
+ *  for one that is not an integer in range. */
+export function batcherBounds(options: BatcherOptions = {}): { maxBatchTokens: number; maxWaitMs: number; maxQueue: number } {
+  return {
+    maxBatchTokens: checkInt('maxBatchTokens', options.maxBatchTokens ?? 512, 1),
+    maxWaitMs: checkInt('maxWaitMs', options.maxWaitMs ?? 2, 0),
+    maxQueue: checkInt('maxQueue', options.maxQueue ?? 512, 1),
+  };
 }
 
 function checkInt(name: string, value: number, min: number): number {

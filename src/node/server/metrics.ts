@@ -1,14 +1,16 @@
 // Owns: what the server reports on GET /metrics (Prometheus text format, via prom-client): requests
 // by route/method/status and their latency, inputs and tokens embedded per model (rate() of the
 // token counter is tokens/s), the batcher's queue depth, the size and duration of each merged
-// forward call, 503 rejections, model readiness, and prom-client's process metrics (RSS, event-loop
-// lag, GC). One registry per server, so two servers in one process (tests) don't share counts.
-// Does not own measuring: app.ts and the batcher's onBatch feed these.
+// forward call, queued inputs dropped because their client left, 503 rejections, connections
+// (open, refused past the cap), client errors node:http answers itself (timeouts, malformed HTTP),
+// index reloads, model readiness, and prom-client's process metrics (RSS, event-loop lag, GC). One
+// registry per server, so two servers in one process (tests) don't share counts.
+// Does not own measuring: app.ts, the batcher's onBatch / onDrop and the served index feed these.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type ServerMetrics = ReturnType<typeof createMetrics>;
 
-export function createMetrics(queueDepth: () => Record<string, number>, ready: () => boolean) {
+export function createMetrics(queueDepth: () => Record<string, number>, ready: () => boolean, openConnections: () => number = () => 0) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -57,8 +59,39 @@ export function createMetrics(queueDepth: () => Record<string, number>, ready: (
     }),
     rejected: new Counter({
       name: 'kmed_rejected_total',
-      help: 'requests refused with 503, by reason (queue_full, loading, closing)',
+      help: 'requests refused with 503, by reason (queue_full, loading, closing, index)',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    dropped: new Counter({
+      name: 'kmed_queue_dropped_total',
+      help: 'texts removed from the queue before their forward pass because the client closed its connection, by model',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    clientErrors: new Counter({
+      name: 'kmed_client_errors_total',
+      help: 'connections answered and closed before a request was read, by reason (timeout, malformed, headers_too_large)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    connectionsRefused: new Counter({
+      name: 'kmed_connections_refused_total',
+      help: 'connections closed at once because the server already held its maximum',
+      registers,
+    }),
+    connections: new Gauge({
+      name: 'kmed_open_connections',
+      help: 'open client connections',
+      registers,
+      collect() {
+        this.set(openConnections());
+      },
+    }),
+    indexReloads: new Counter({
+      name: 'kmed_index_reloads_total',
+      help: 'reloads of the index after its file changed on disk, by result (ok, failed)',
+      labelNames: ['result'] as const,
       registers,
     }),
     queue: new Gauge({

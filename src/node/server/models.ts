@@ -3,16 +3,16 @@
 // `model` may use (the aliases 'question' / 'context', the folder or hub id as given, the folder's
 // name, and the default hub ids), tokenizing exactly as an offline `embed` does, and one
 // DynamicBatcher per encoder. Also the optional index for /v1/search, opened and validated at start
-// and checked against the loaded models once they are ready.
+// and checked against the loaded models once they are ready (its life while served, reloads
+// included, is served-index.ts's).
 // Does not own HTTP (app.ts) or batching itself (batcher.ts).
 import { basename, resolve } from 'node:path';
 import { BiEncoder } from '../../bi-encoder.js';
 import type { ModelIdentity } from '../../model-identity.js';
-import { VectorIndex } from '../../search/vector-index.js';
 import { DEFAULT_CONTEXT_MODEL, DEFAULT_QUESTION_MODEL, loadEncoder, resolveModelDir, type ModelRole } from '../bi-encoder.js';
 import type { Encoder } from '../encoder.js';
-import { fileSource, type FileByteSource } from '../fs/file-source.js';
-import { DynamicBatcher, type BatcherOptions } from './batcher.js';
+import { batcherBounds, DynamicBatcher, type BatcherOptions } from './batcher.js';
+import { ServedIndex, type ReloadEvent } from './served-index.js';
 
 export interface ModelSpec {
   questionModel?: string;
@@ -23,6 +23,8 @@ export interface ModelSpec {
   maxLength?: number;
   /** Index file for /v1/search. */
   index?: string;
+  /** Told of every reload of the index after its file changed on disk. */
+  onIndexReload?: (event: ReloadEvent) => void;
 }
 
 export type ModelState = 'loading' | 'ready' | 'failed';
@@ -40,12 +42,14 @@ export class ServerModels {
   readonly loaded: Promise<void>;
   /** Canonical name of each role's model (reported back in responses). */
   readonly names: Record<ModelRole, string>;
-  readonly index: VectorIndex | null;
+  /** The index searched by /v1/search (null: none given). */
+  readonly index: ServedIndex | null;
   readonly maxLength: number;
+  /** The batcher's bounds (the same for both roles; reported at GET /info). */
+  readonly batching: ReturnType<typeof batcherBounds>;
   #aliases = new Map<string, ModelRole>();
   #roles: Partial<Record<ModelRole, Loaded>> = {};
   #bi: BiEncoder | undefined;
-  #indexSource: FileByteSource | undefined;
 
   /** Checks the folders and the index now (throws at once on a wrong path), then loads in the background. */
   constructor(spec: ModelSpec, batcher: (role: ModelRole) => BatcherOptions) {
@@ -69,17 +73,8 @@ export class ServerModels {
     }
     this.#aliases.set('question', 'question');
     this.#aliases.set('context', 'context');
-    if (spec.index !== undefined) {
-      this.#indexSource = fileSource(spec.index);
-      try {
-        this.index = VectorIndex.open(this.#indexSource);
-      } catch (error) {
-        this.#indexSource.close();
-        throw error;
-      }
-    } else {
-      this.index = null;
-    }
+    this.batching = batcherBounds(batcher('question'));
+    this.index = spec.index === undefined ? null : new ServedIndex(spec.index, spec.onIndexReload);
     this.loaded = this.#load(spec, batcher);
     this.loaded.catch(() => {}); // observed through `state` / `failure` as well
   }
@@ -94,12 +89,10 @@ export class ServerModels {
       const q = this.#roles.question!;
       const c = this.#roles.context!;
       this.#bi = BiEncoder.fromEncoders(q.encoder, c.encoder, { identity: { question: q.identity, context: c.identity }, maxLength: this.maxLength });
-      // Refuse an index built for other models now, not on the first search (search checks the
-      // index's models, dimension and pooling); this also opens its search session once.
-      if (this.index) {
-        const [probe] = await q.encoder.embedIds([Int32Array.from(q.encoder.tokenizer.encode('', { maxLength: 2 }).ids)]);
-        await this.#bi.search(probe, this.index, 1);
-      }
+      // Refuse an index built for other models now, not on the first search (its models,
+      // dimension and pooling are checked); this also opens its search session once, reading and
+      // checksumming every block.
+      if (this.index) await this.index.attach(this.#bi);
       this.state = 'ready';
     } catch (error) {
       this.state = 'failed';
@@ -134,8 +127,10 @@ export class ServerModels {
     return texts.map((text) => Int32Array.from(encoder.tokenizer.encode(text, { maxLength }).ids));
   }
 
-  embed(role: ModelRole, ids: Int32Array[]): Promise<Float32Array[]> {
-    return this.#need(role).batcher.submit(ids);
+  /** Vectors of `ids` through the role's batcher; `signal` (the client has gone) drops them from
+   *  the queue if they are still waiting. */
+  embed(role: ModelRole, ids: Int32Array[], signal?: AbortSignal): Promise<Float32Array[]> {
+    return this.#need(role).batcher.submit(ids, signal);
   }
 
   queueDepth(): Record<string, number> {
@@ -149,9 +144,9 @@ export class ServerModels {
   }
 
   dispose(): void {
+    this.index?.close();
     if (this.#bi) this.#bi.dispose();
     else for (const r of Object.values(this.#roles)) r.encoder.dispose();
-    this.#indexSource?.close();
   }
 
   #need(role: ModelRole): Loaded {
