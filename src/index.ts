@@ -3,11 +3,11 @@
 // One line per module: keep it that way so helpers can add theirs without conflicts.
 export { KmedError, type KmedErrorCode } from './errors/errors.js';
 export { bytesSource, type ByteSource } from './formats/byte-source.js';
-export { DEFAULT_MAX_BATCH_TOKENS, Encoder, EncoderError, checkTokenIds, type EmbedBatch, type EmbedChunk, type PretrainedEncoderOptions, type EmbedOptions, type EncoderFiles, type EncoderOptions, type EncoderParts, type FileContent } from './encoder.js';
+export { DEFAULT_MAX_BATCH_TOKENS, Encoder, EncoderError, checkTexts, checkTokenIds, type EmbedBatch, type EmbedChunk, type PretrainedEncoderOptions, type EmbedOptions, type EncoderFiles, type EncoderOptions, type EncoderParts, type FileContent } from './encoder.js';
 export { BertTokenizer, TokenizerError, type EncodeOptions, type Encoding, type TokenizerFiles } from './tokenizer/index.js';
 export { POOLINGS, type Pooling } from './model/pooling.js';
 export { bertForward, bertForwardWith, type BertForwardOptions, type BertInput, type BertOutput } from './model/bert.js';
-export { BiEncoder, BiEncoderError, DEFAULT_PRETRAINED, type EncodeControl, type PretrainedBiEncoderOptions, type PretrainedIds, MODEL_CARD_EXAMPLE, checkIndexCompatibility, openSearchSession, searchSession, type BiEncoderOptions, type EmbeddingModel, type FromEncodersOptions, type IndexExpectation, type SearchHit } from './bi-encoder.js';
+export { BiEncoder, BiEncoderError, DEFAULT_PRETRAINED, type EncodeControl, type EncodeTextsOptions, type PretrainedBiEncoderOptions, type PretrainedIds, MODEL_CARD_EXAMPLE, checkIndexCompatibility, openSearchSession, searchSession, type BiEncoderOptions, type EmbeddingModel, type FromEncodersOptions, type IndexExpectation, type SearchHit } from './bi-encoder.js';
 export { ExactSearch, SimilarityError, TopK, cosine, dot, l2Norm, normalized, normalizeInPlace, scoreMatrix, similarity, topK, type Metric, type Scored } from './search/similarity.js';
 export { IndexError, VectorIndex, computeLayout, encodeHeader, serializeIndex, INDEX_FORMAT_VERSION, type IndexEntries, type IndexEntry, type IndexLayout, type IndexMeta } from './search/vector-index.js';
 export { modelFingerprint, ModelIdentityError, weightsSha256, type FingerprintOptions, type ModelIdentity } from './model-identity.js';
@@ -30,3 +30,5 @@ export { DEFAULT_RESIDENT_LIMIT_BYTES, checkQueryText, searchSessions, type Sear
 export { DEFAULT_WINDOW_BYTES, StreamingSearch, type SearchSession } from './search/similarity.js';
 export { crc32c } from './formats/checksum.js';
 export { BlockChecksums, CHECKSUM_BLOCK_BYTES, checksumTable, type SectionName, type ShardInfo } from './search/vector-index.js';
+export { OptionError } from './errors/option-error.js';
+export { DTYPE_ALIASES, type DtypeOption } from './model/dtype.js';

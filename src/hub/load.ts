@@ -6,6 +6,8 @@ import { CacheApiStore, hasCacheApi } from './browser-cache.js';
 import { NoCache, type HubCache } from './cache.js';
 import type { HubOptions, ModelSnapshot } from './snapshot.js';
 import { DownloadError } from './download-error.js';
+import type { AssertTrue, SameKeys } from '../options/check-options.js';
+import type { OPTION_GROUPS } from '../options/option-keys.js';
 
 /** Hub options plus where the files are kept. */
 export interface PretrainedOptions extends HubOptions {
@@ -16,6 +18,9 @@ export interface PretrainedOptions extends HubOptions {
    *  ~/.cache/huggingface/hub). Browsers: the name of the CacheStorage cache (default 'kmed-dpr-hub'). */
   cacheDir?: string;
 }
+
+// The declared option keys (options/option-keys.ts) must be exactly this interface's keys.
+type _PretrainedOptionKeys = AssertTrue<SameKeys<PretrainedOptions, typeof OPTION_GROUPS.pretrained>>;
 
 /** The store for a load in a runtime without a file system (see PretrainedOptions.cache). */
 export function neutralCache(options: PretrainedOptions): HubCache {

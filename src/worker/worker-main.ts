@@ -49,7 +49,7 @@ async function answer(id: number, request: WorkerRequest): Promise<WorkerAnswer>
       const bi = await BiEncoder.fromFiles(request.files, request.options);
       models.set(nextHandle, bi);
       const threads = (bi.question as Encoder).threads;
-      return { handle: nextHandle++, dimension: bi.dimension, threads, identity: bi.identity };
+      return { handle: nextHandle++, dimension: bi.dimension, threads, identity: bi.identity, batchSize: bi.batchSize };
     }
     case 'loadPretrained': {
       const controller = new AbortController();
@@ -61,7 +61,7 @@ async function answer(id: number, request: WorkerRequest): Promise<WorkerAnswer>
           onProgress: (progress) => scope.postMessage({ id, progress }),
         });
         models.set(nextHandle, bi);
-        return { handle: nextHandle++, dimension: bi.dimension, threads: (bi.question as Encoder).threads, identity: bi.identity };
+        return { handle: nextHandle++, dimension: bi.dimension, threads: (bi.question as Encoder).threads, identity: bi.identity, batchSize: bi.batchSize };
       } finally {
         running.delete(id);
       }
@@ -76,7 +76,7 @@ async function answer(id: number, request: WorkerRequest): Promise<WorkerAnswer>
     }
     case 'encode': {
       const bi = model(request.handle, BiEncoder);
-      const vectors = request.tower === 'question' ? await bi.encodeQueries(request.texts) : await bi.encodePassages(request.texts);
+      const vectors = request.tower === 'question' ? await bi.encodeQueries(request.texts, request.options) : await bi.encodePassages(request.texts, request.options);
       return pack(vectors, bi.dimension);
     }
     case 'score':
