@@ -22,11 +22,20 @@ export interface PretrainedOptions extends HubOptions {
 // The declared option keys (options/option-keys.ts) must be exactly this interface's keys.
 type _PretrainedOptionKeys = AssertTrue<SameKeys<PretrainedOptions, typeof OPTION_GROUPS.pretrained>>;
 
-/** The store for a load in a runtime without a file system (see PretrainedOptions.cache). */
+/** The store for a load in a runtime without a file system (see PretrainedOptions.cache). Its
+ *  first refused operation, if any, reaches `onProgress` as the load's one `cache-failed` event. */
 export function neutralCache(options: PretrainedOptions): HubCache {
   if (options.cache === false) return new NoCache();
   if (options.cache) return options.cache;
-  return hasCacheApi() ? new CacheApiStore(options.cacheDir) : new NoCache();
+  if (!hasCacheApi()) return new NoCache();
+  let reported = false;
+  return new CacheApiStore(options.cacheDir, undefined, {
+    onFailure(failure) {
+      if (reported) return;
+      reported = true;
+      options.onProgress?.({ type: 'cache-failed', ...failure });
+    },
+  });
 }
 
 /** The contents of a snapshot's files in the shape Encoder.fromFiles takes. */
