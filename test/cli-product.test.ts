@@ -123,6 +123,64 @@ describe('kmed index + kmed search', () => {
     expect(existsSync(`${out}.partial`)).toBe(false);
   });
 
+  it('kill -INT without a terminal stops at once: the batch in flight is abandoned, the checkpoint stays, a rerun gives the same bytes', async () => {
+    // Batches of 200 of the 603 passages: one takes ~0.5 s or more on the tiny model, so the signal,
+    // sent as soon as the first checkpoint is on disk, lands while the second batch is embedded.
+    const corpus = 'test/fixtures/corpus/corpus.txt';
+    const args = (out: string) => [CLI, 'index', ...MODELS, '--corpus', corpus, '--out', out, '--batch-size', '200'];
+    const whole = join(dir, 'whole-603.kidx');
+    expect(spawnSync(process.execPath, args(whole)).status).toBe(0);
+    const out = join(dir, 'killed.kidx');
+    const child = spawn(process.execPath, args(out), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const checkpoint = join(`${out}.partial`, 'checkpoint.json');
+    for (let i = 0; i < 6000 && !existsSync(checkpoint) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 5));
+    const sent = Date.now();
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    const ms = Date.now() - sent;
+    console.log(`kmed index, kill -INT during a 200-passage batch (tiny model): exit 130 after ${ms} ms`);
+    // Not "after 400": the second batch was not finished first.
+    expect(stderr).toMatch(/kmed: interrupted after 200 passages; progress is saved in .*killed\.kidx\.partial\/: rerun the same command/);
+    expect(stderr.trim().split('\n').at(-1)).toMatch(/^kmed: interrupted after 200 passages/);
+    expect(ms).toBeLessThan(1000);
+    const resumed = spawnSync(process.execPath, args(out), { encoding: 'utf8' });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`resuming ${out}.partial/ after 200 passages`);
+    expect(readFileSync(out).equals(readFileSync(whole))).toBe(true);
+  });
+
+  const script = spawnSync('script', ['--version'], { encoding: 'utf8' });
+  if (script.status !== 0) console.log(`skipped: the Ctrl-C-on-a-terminal test needs \`script\` (util-linux) for a pseudo-terminal: apt-get install bsdutils`);
+  it.skipIf(script.status !== 0)('Ctrl-C on a terminal: the bar\'s last state, then the one "progress is saved" line, and nothing drawn after it', async () => {
+    const out = join(dir, 'tty.kidx');
+    const cmd = [process.execPath, ...[CLI, 'index', ...MODELS, '--corpus', 'test/fixtures/corpus/corpus.txt', '--out', out, '--batch-size', '8']].map((a) => `'${a}'`).join(' ');
+    // `script` runs the command on a pseudo-terminal; a 0x03 written to it is the terminal's Ctrl-C.
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const checkpoint = join(`${out}.partial`, 'checkpoint.json');
+    for (let i = 0; i < 6000 && !existsSync(checkpoint) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 100)); // a few bars drawn
+    child.stdin.write('\x03');
+    expect(await exited, screen).toBe(130);
+    const at = screen.indexOf('kmed: interrupted after ');
+    expect(at, screen).toBeGreaterThan(0);
+    const [line, after] = [screen.slice(at).split('\r\n')[0], screen.slice(at).split('\r\n').slice(1).join('\r\n')];
+    expect(line).toMatch(/^kmed: interrupted after (\d+) passages; progress is saved in .*tty\.kidx\.partial\/: rerun the same command to continue$/);
+    // Nothing after the line: no bar frame, no cursor movement, no second message.
+    expect(after).toBe('');
+    // The last bar frame drawn before it shows the count the line states.
+    const count = /after (\d+) passages/.exec(line)![1];
+    const frames = [...screen.slice(0, at).matchAll(/(\d+) passages\/603 passages/g)].map((m) => m[1]);
+    expect(frames.at(-1)).toBe(count);
+    // The first Ctrl-C writes nothing of its own into the bar's lines.
+    expect(screen).not.toMatch(/stopping after the current batch/);
+  });
+
   it('refuses an index made with another context model or dimension', () => {
     const foreign = join(dir, 'foreign.kidx');
     expect(kmed('index', '--question-model', Q, '--context-model', Q, '--corpus', 'test/fixtures/corpus/passages.txt', '--out', foreign).code).toBe(0);
