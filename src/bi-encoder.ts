@@ -6,7 +6,7 @@
 // Does not own: the BERT forward pass (encoder.ts), the index format (vector-index.ts) or the
 // arithmetic of similarity and top-k (similarity.ts).
 import { bytesSource, type ByteSource } from './formats/byte-source.js';
-import { checkTexts, Encoder, type EmbedBatch, type EmbedChunk, type EncoderFiles, type EncoderOptions, type PretrainedEncoderOptions } from './encoder.js';
+import { checkTexts, Encoder, textChunks, type EmbedBatch, type EmbedChunk, type EncoderFiles, type EncoderOptions, type PretrainedEncoderOptions } from './encoder.js';
 import { neutralCache, repoDisplayName } from './hub/load.js';
 import { fetchSnapshot } from './hub/snapshot.js';
 import { KmedError } from './errors/errors.js';
@@ -293,16 +293,9 @@ export class BiEncoder {
       yield* this.context.embedStream(texts, embedOptions);
       return;
     }
-    let offset = 0;
-    let chunk: string[] = [];
-    for await (const text of texts as AsyncIterable<string>) {
-      chunk.push(text);
-      if (chunk.length < this.batchSize) continue;
+    for await (const { offset, texts: chunk } of textChunks(texts, this.batchSize, 'encodePassagesStream')) {
       yield { offset, vectors: await this.context.embed(chunk, embedOptions) };
-      offset += chunk.length;
-      chunk = [];
     }
-    if (chunk.length > 0) yield { offset, vectors: await this.context.embed(chunk, embedOptions) };
   }
 
   /**

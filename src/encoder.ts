@@ -276,25 +276,10 @@ export class Encoder {
    */
   async *embedStream(texts: Iterable<string> | AsyncIterable<string>, options: Omit<EmbedOptions, 'onBatch'> = {}): AsyncGenerator<EmbedChunk> {
     const { batchSize } = this.#checkOptions('Encoder.embedStream', options);
-    if (texts == null || (typeof (texts as AsyncIterable<string>)[Symbol.asyncIterator] !== 'function' && typeof (texts as Iterable<string>)[Symbol.iterator] !== 'function')) {
-      throw new EncoderError('ENCODER_BAD_INPUT', 'embedStream expects an iterable or async iterable of strings');
+    for await (const { offset, texts: chunk } of textChunks(texts, batchSize, 'embedStream')) {
+      throwIfAborted(options.signal, 'embedStream');
+      yield { offset, vectors: await this.embed(chunk, options) };
     }
-    let offset = 0;
-    let chunk: string[] = [];
-    for await (const text of texts as AsyncIterable<string>) {
-      chunk.push(text);
-      if (chunk.length < batchSize) continue;
-      yield await this.#streamChunk(chunk, offset, options);
-      offset += chunk.length;
-      chunk = [];
-    }
-    if (chunk.length > 0) yield await this.#streamChunk(chunk, offset, options);
-  }
-
-  async #streamChunk(texts: string[], offset: number, options: Omit<EmbedOptions, 'onBatch'>): Promise<EmbedChunk> {
-    throwIfAborted(options.signal, 'embedStream');
-    // Checked first, so a bad input is named by its place in the whole stream, not in the chunk.
-    return { offset, vectors: await this.embed(checkTexts(texts, 'embedStream', offset), options) };
   }
 
   /** Embed sequences of token ids (special tokens included, as the model should see them),
@@ -436,6 +421,32 @@ function checkFiniteOutput(vector: Float32Array, index: number, pooling: Pooling
     throw new EncoderError('ENCODER_NON_FINITE_OUTPUT', `input ${index}: the ${pooling} embedding holds ${vector[d]} at dimension ${d} (the model overflowed or its weights are damaged); no embedding is returned`);
   }
   return vector;
+}
+
+/**
+ * `texts` (an iterable or async iterable) in consecutive chunks of `size`, the last one shorter,
+ * each with the index of its first text and checked by checkTexts (a bad text is named by its
+ * place in the whole stream). What every streaming call (embedStream, encodePassagesStream, the
+ * worker's) reads its input with: memory stays bounded by one chunk.
+ */
+export async function* textChunks(
+  texts: Iterable<string> | AsyncIterable<string>,
+  size: number,
+  call: string,
+): AsyncGenerator<{ offset: number; texts: string[] }> {
+  if (texts == null || (typeof (texts as AsyncIterable<string>)[Symbol.asyncIterator] !== 'function' && typeof (texts as Iterable<string>)[Symbol.iterator] !== 'function')) {
+    throw new EncoderError('ENCODER_BAD_INPUT', `${call} expects an iterable or async iterable of strings`);
+  }
+  let offset = 0;
+  let chunk: string[] = [];
+  for await (const text of texts as AsyncIterable<string>) {
+    chunk.push(text);
+    if (chunk.length < size) continue;
+    yield { offset, texts: checkTexts(chunk, call, offset) };
+    offset += chunk.length;
+    chunk = [];
+  }
+  if (chunk.length > 0) yield { offset, texts: checkTexts(chunk, call, offset) };
 }
 
 /**

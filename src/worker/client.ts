@@ -11,7 +11,7 @@
 import { AbortError } from '../errors/abort-error.js';
 import { BiEncoderError, type BiEncoderIdentity, type BiEncoderOptions, type EncodeTextsOptions, type PretrainedBiEncoderOptions, type PretrainedIds, type SearchHit } from '../bi-encoder.js';
 import { ConfigError } from '../model/config.js';
-import { checkTexts, type EmbedChunk, type EmbedOptions, type EncoderFiles, type EncoderOptions } from '../encoder.js';
+import { checkTexts, textChunks, type EmbedChunk, type EmbedOptions, type EncoderFiles, type EncoderOptions } from '../encoder.js';
 import { EncoderError } from '../errors/encoder-error.js';
 import { KmedError, type KmedErrorCode } from '../errors/errors.js';
 import { DownloadError } from '../hub/download-error.js';
@@ -341,25 +341,12 @@ export class WorkerBiEncoder {
    */
   async *encodePassagesStream(texts: Iterable<string> | AsyncIterable<string>, options: Omit<EncodeTextsOptions, 'onBatch'> = {}): AsyncGenerator<EmbedChunk> {
     checkOptions('WorkerBiEncoder.encodePassagesStream', options);
-    if (texts == null || (typeof (texts as AsyncIterable<string>)[Symbol.asyncIterator] !== 'function' && typeof (texts as Iterable<string>)[Symbol.iterator] !== 'function')) {
-      throw new EncoderError('ENCODER_BAD_INPUT', 'encodePassagesStream expects an iterable or async iterable of strings');
-    }
     const { signal, ...rest } = options;
-    let offset = 0;
-    let chunk: string[] = [];
-    const send = async (): Promise<EmbedChunk> => {
+    for await (const { offset, texts: chunk } of textChunks(texts, this.batchSize, 'encodePassagesStream')) {
       if (signal?.aborted) throw new AbortError('encodePassagesStream', signal.reason);
-      const vectors = unpack(await this.#channel.call<PackedVectors>({ op: 'encode', handle: this.#handle, tower: 'context', texts: checkTexts(chunk, 'encodePassagesStream', offset), options: rest }));
-      return { offset, vectors };
-    };
-    for await (const text of texts as AsyncIterable<string>) {
-      chunk.push(text);
-      if (chunk.length < this.batchSize) continue;
-      yield await send();
-      offset += chunk.length;
-      chunk = [];
+      const vectors = unpack(await this.#channel.call<PackedVectors>({ op: 'encode', handle: this.#handle, tower: 'context', texts: chunk, options: rest }));
+      yield { offset, vectors };
     }
-    if (chunk.length > 0) yield await send();
   }
 
   /** scores[q][p], as BiEncoder.score (texts are encoded in the worker; vectors are sent there). */
