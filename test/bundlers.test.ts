@@ -123,7 +123,7 @@ describe('bundling the packed package: Vite, webpack 5, esbuild', () => {
         const devEmitted = readdirSync(dev);
         console.log(`webpack (development) emitted: ${devEmitted.join(', ')}`);
         expect(devEmitted.filter((f) => /\s/.test(f)), 'emitted file names with whitespace').toEqual([]);
-        expect(devEmitted, 'the worker chunk, named after WORKER_NAME').toContain('kmed-dpr-encoder.js');
+        expect(devEmitted, "the worker chunk, named after the Worker's name option").toContain('kmed-dpr-encoder.js');
       }
       const server = await startServer({
         mounts: { '/models/question/': join(FIXTURES, 'tiny-question'), '/models/context/': join(FIXTURES, 'tiny-context'), '/': out },

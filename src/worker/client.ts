@@ -36,10 +36,6 @@ export interface WorkerOptions {
 // The declared option keys (options/option-keys.ts) must be exactly this interface's keys.
 type _WorkerOptionKeys = AssertTrue<SameKeys<WorkerOptions, typeof OPTION_GROUPS.worker>>;
 
-/** The name the default worker gets (devtools, and the chunk file name webpack derives from it):
- *  no spaces, so the emitted file name needs no quoting in URLs, shells or CDN rules. */
-export const WORKER_NAME = 'kmed-dpr-encoder';
-
 const ERROR_CLASSES: Record<string, new (code: KmedErrorCode, message: string) => KmedError> = {
   KmedError, EncoderError, BiEncoderError, ConfigError, KernelError, SafetensorsError, SimilarityError, TokenizerError, IndexError, OptionError,
   DownloadError: DownloadError as unknown as new (code: KmedErrorCode, message: string) => KmedError,
@@ -65,7 +61,10 @@ function defaultWorker(): Worker {
   if (typeof Worker !== 'function') {
     throw new KmedError('WORKER_UNAVAILABLE', 'this runtime has no Web Worker API: use Encoder / BiEncoder from kmed-dpr directly');
   }
-  return new Worker(new URL('./worker-main.js', import.meta.url), { type: 'module', name: WORKER_NAME });
+  // The name shows in devtools, and webpack names the worker's chunk file after it (a development
+  // build emits kmed-dpr-encoder.js): no spaces, so the file name needs no quoting in URLs, shells
+  // or CDN rules. A literal, not a constant: webpack reads it from this call's source.
+  return new Worker(new URL('./worker-main.js', import.meta.url), { type: 'module', name: 'kmed-dpr-encoder' });
 }
 
 /** The buffers of `files` to move (a view over part of a buffer is copied, so the rest of that
