@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderScreen } from './helpers/terminal-screen.js';
 
 const CLI = 'dist/cli/main.js';
 const Q = 'test/fixtures/tiny-question';
@@ -174,18 +175,18 @@ describe('kmed index + kmed search', () => {
     await new Promise((r) => setTimeout(r, 100)); // a few bars drawn
     child.stdin.write('\x03');
     expect(await exited, screen).toBe(130);
-    const at = screen.indexOf('kmed: interrupted after ');
-    expect(at, screen).toBeGreaterThan(0);
-    const [line, after] = [screen.slice(at).split('\r\n')[0], screen.slice(at).split('\r\n').slice(1).join('\r\n')];
-    expect(line).toMatch(/^kmed: interrupted after (\d+) passages; progress is saved in .*tty\.kidx\.partial\/: rerun the same command to continue$/);
-    // Nothing after the line: no bar frame, no cursor movement, no second message.
-    expect(after).toBe('');
-    // The last bar frame drawn before it shows the count the line states.
-    const count = /after (\d+) passages/.exec(line)![1];
-    const frames = [...screen.slice(0, at).matchAll(/(\d+) passages\/603 passages/g)].map((m) => m[1]);
-    expect(frames.at(-1)).toBe(count);
-    // The first Ctrl-C writes nothing of its own into the bar's lines.
-    expect(screen).not.toMatch(/stopping after the current batch/);
+    // What the user sees at the end, cursor moves and redraws applied: the bar in its last state,
+    // then the one line, last.
+    const lines = renderScreen(screen);
+    console.log(`the terminal after Ctrl-C:\n  ${lines.join('\n  ')}`);
+    const last = lines.at(-1)!;
+    expect(last, lines.join('\n')).toMatch(/^kmed: interrupted after (\d+) passages; progress is saved in .*tty\.kidx\.partial\/: rerun the same command to continue$/);
+    expect(lines.filter((l) => l.startsWith('kmed: ')), 'one kmed line').toEqual([last]);
+    const count = /after (\d+) passages/.exec(last)![1];
+    expect(lines.at(-2), 'the bar, just above the line, at the count the line states').toMatch(new RegExp(`\\| ${count} passages/603 passages \\|`));
+    expect(lines.filter((l) => /passages\/603 passages/.test(l)), 'one bar on screen').toHaveLength(1);
+    // Nothing is written after the line (no late frame, no cursor move).
+    expect(screen.slice(screen.indexOf(last) + last.length)).toBe('\r\n');
   });
 
   it('refuses an index made with another context model or dimension', () => {

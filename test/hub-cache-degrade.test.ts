@@ -63,7 +63,7 @@ const saved = (globalThis as { caches?: unknown }).caches;
 beforeAll(async () => {
   hub = await startHubServer({ repos: { [Q]: repoFromFolder(join(FIX, 'tiny-question'), NAMES), [C]: repoFromFolder(join(FIX, 'tiny-context'), NAMES) } });
   const plain = await Encoder.fromPretrained(Q, { endpoint: hub.url, cache: false, threads: 1 });
-  reference = await plain.embed(TEXT);
+  [reference] = await plain.embed([TEXT]);
   plain.dispose();
 });
 afterAll(async () => {
@@ -80,7 +80,7 @@ async function load(repo = Q): Promise<{ events: HubProgressEvent[]; requests: n
   const events: HubProgressEvent[] = [];
   const encoder = await Encoder.fromPretrained(repo, { endpoint: hub.url, threads: 1, retryDelayMs: 10, onProgress: (e) => events.push(e) });
   try {
-    return { events, requests: hub.hubRequests().length, vector: await encoder.embed(TEXT) };
+    return { events, requests: hub.hubRequests().length, vector: (await encoder.embed([TEXT]))[0] };
   } finally {
     encoder.dispose();
   }
@@ -153,7 +153,7 @@ describe('the browser cache refusing work degrades the load, never breaks it', (
     const events: HubProgressEvent[] = [];
     const bi = await BiEncoder.fromPretrained({ question: Q, context: C }, { endpoint: hub.url, threads: 1, onProgress: (e) => events.push(e) });
     try {
-      expect(await bi.encodeQueries(TEXT)).toEqual(reference);
+      expect((await bi.encodeQueries([TEXT]))[0]).toEqual(reference);
       expect(failures(events)).toHaveLength(1);
       expect(events.filter((e) => e.type === 'loaded').map((e) => e.repo)).toEqual([Q, C]);
     } finally {
