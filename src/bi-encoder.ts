@@ -6,7 +6,7 @@
 // Does not own: the BERT forward pass (encoder.ts), the index format (vector-index.ts) or the
 // arithmetic of similarity and top-k (similarity.ts).
 import { bytesSource, type ByteSource } from './formats/byte-source.js';
-import { Encoder, type EmbedBatch, type EmbedChunk, type EncoderFiles, type EncoderOptions, type PretrainedEncoderOptions } from './encoder.js';
+import { checkTexts, Encoder, textChunks, type EmbedBatch, type EmbedChunk, type EncoderFiles, type EncoderOptions, type PretrainedEncoderOptions } from './encoder.js';
 import { neutralCache, repoDisplayName } from './hub/load.js';
 import { fetchSnapshot } from './hub/snapshot.js';
 import { KmedError } from './errors/errors.js';
@@ -16,6 +16,9 @@ import { modelFingerprint, shortFingerprint, type ModelIdentity } from './model-
 import type { Pooling } from './model/pooling.js';
 import { checkMetric, DEFAULT_WINDOW_BYTES, ExactSearch, scoreMatrix, StreamingSearch, TopK, type Metric, type SearchSession } from './search/similarity.js';
 import { IndexError, type IndexMeta, type VectorIndex } from './search/vector-index.js';
+import { resolveDtype } from './model/dtype.js';
+import { checkBooleanOption, checkOptions, pickOptions, type AssertTrue, type SameKeys } from './options/check-options.js';
+import type { OPTION_GROUPS } from './options/option-keys.js';
 
 export class BiEncoderError extends KmedError {}
 
@@ -37,14 +40,15 @@ export const MODEL_CARD_EXAMPLE = {
 /** What the bi-encoder needs from an encoder (Encoder satisfies it; tests may pass their own). */
 export interface EmbeddingModel {
   readonly dimension: number;
+  /** `normalize: true` must return unit vectors, as Encoder's EmbedOptions.normalize defines them. */
   embed(
     texts: string[],
-    options?: { pooling?: Pooling; maxLength?: number; batchSize?: number } & EncodeControl,
+    options?: { pooling?: Pooling; maxLength?: number; batchSize?: number; normalize?: boolean } & EncodeControl,
   ): Promise<Float32Array[]>;
   /** Optional streaming form (Encoder has it); without it encodePassagesStream embeds chunk by chunk with `embed`. */
   embedStream?(
     texts: Iterable<string> | AsyncIterable<string>,
-    options?: { pooling?: Pooling; maxLength?: number; batchSize?: number; signal?: AbortSignal },
+    options?: { pooling?: Pooling; maxLength?: number; batchSize?: number; normalize?: boolean; signal?: AbortSignal },
   ): AsyncIterable<EmbedChunk>;
   dispose?(): void;
 }
@@ -55,6 +59,12 @@ export interface EncodeControl {
   signal?: AbortSignal;
   /** Called after each forward pass (indices, vectors, done, total). */
   onBatch?: (batch: EmbedBatch) => void;
+}
+
+/** Options of encodeQueries / encodePassages. */
+export interface EncodeTextsOptions extends EncodeControl {
+  /** Unit-length vectors (default false); see EmbedOptions.normalize for the definition. */
+  normalize?: boolean;
 }
 
 /** The two hub repos of a bi-encoder (each defaulting to the snumin44 encoder of its role). */
@@ -105,6 +115,13 @@ export interface ScoreOptions {
   metric?: Metric;
 }
 
+// The declared option keys (options/option-keys.ts) must be exactly these interfaces' keys.
+type _BiEncoderOptionKeys = AssertTrue<SameKeys<Omit<BiEncoderOptions, keyof EncoderOptions>, typeof OPTION_GROUPS.biEncoder>>;
+type _FromEncodersOptionKeys = AssertTrue<SameKeys<FromEncodersOptions, typeof OPTION_GROUPS.fromEncoders>>;
+type _EncodeOptionKeys = AssertTrue<SameKeys<EncodeTextsOptions, typeof OPTION_GROUPS.encode>>;
+type _ScoreOptionKeys = AssertTrue<SameKeys<ScoreOptions, typeof OPTION_GROUPS.score>>;
+type _PretrainedIdKeys = AssertTrue<SameKeys<PretrainedIds, typeof OPTION_GROUPS.pretrainedIds>>;
+
 type Vectors = ArrayLike<number>[];
 
 /** The two identities (null when unknown) of a question/context pair, for messages and headers. */
@@ -126,6 +143,7 @@ export class BiEncoder {
 
   /** Prefer `BiEncoder.fromEncoders` / `fromFiles` (or the Node entry's `fromDirectories`). */
   constructor(question: EmbeddingModel, context: EmbeddingModel, options: FromEncodersOptions = {}) {
+    options = checkOptions('BiEncoder', options);
     this.identity = { question: options.identity?.question ?? null, context: options.identity?.context ?? null };
     if (question.dimension !== context.dimension) {
       const q = this.identity.question?.name ?? 'question encoder';
@@ -163,9 +181,10 @@ export class BiEncoder {
     if (files == null || typeof files !== 'object' || files.question == null || files.context == null) {
       throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'BiEncoder.fromFiles needs { question: EncoderFiles, context: EncoderFiles }');
     }
+    options = checkOptions('BiEncoder.fromFiles', options);
+    resolveDtype('BiEncoder.fromFiles', options.dtype);
     const names = { question: options.names?.question ?? 'question', context: options.names?.context ?? 'context' };
-    // Whatever else EncoderOptions grows (threads, ...) passes straight through.
-    const { pooling: _p, maxLength: _m, batchSize: _b, names: _n, ...encoderOptions } = options;
+    const encoderOptions = pickOptions<EncoderOptions>('Encoder.fromFiles', options);
     // Encoders first: Encoder.fromFiles names a missing or malformed file; the fingerprints then
     // hash inputs known to be well-formed.
     const question = await Encoder.fromFiles(files.question, encoderOptions);
@@ -187,7 +206,7 @@ export class BiEncoder {
           fingerprint: await modelFingerprint(files.context.config, files.context.weights),
         },
       };
-      return new this(question, context, { ...options, identity });
+      return new this(question, context, { ...pickOptions<FromEncodersOptions>('BiEncoder', options), identity });
     } catch (error) {
       question.dispose();
       context.dispose();
@@ -201,9 +220,11 @@ export class BiEncoder {
    * fingerprint) stamp index files. `onProgress` sees both repos' events (each names its repo).
    */
   static async fromPretrained(ids: PretrainedIds = {}, options: PretrainedBiEncoderOptions = {}): Promise<BiEncoder> {
-    const repos = pretrainedRepos(ids);
+    options = checkOptions('BiEncoder.fromPretrained', options);
+    resolveDtype('BiEncoder.fromPretrained', options.dtype); // before a byte is downloaded
+    const repos = pretrainedRepos(ids, 'BiEncoder.fromPretrained ids');
     const cache = neutralCache(options);
-    const { pooling: _p, maxLength: _m, batchSize: _b, names: _n, ...encoderOptions } = options;
+    const encoderOptions = pickOptions<PretrainedEncoderOptions>('Encoder.fromSnapshot', options);
     const loaded: Array<{ encoder: Encoder; identity: ModelIdentity }> = [];
     try {
       for (const role of ['question', 'context'] as const) {
@@ -216,7 +237,7 @@ export class BiEncoder {
         entry.identity.fingerprint = await modelFingerprint(contents.config, contents.weights, { weightsSha256 });
       }
       const [q, c] = loaded;
-      return new this(q.encoder, c.encoder, { ...options, identity: { question: q.identity, context: c.identity } });
+      return new this(q.encoder, c.encoder, { ...pickOptions<FromEncodersOptions>('BiEncoder', options), identity: { question: q.identity, context: c.identity } });
     } catch (error) {
       for (const { encoder } of loaded) encoder.dispose();
       throw error;
@@ -232,34 +253,49 @@ export class BiEncoder {
     return { pooling: this.pooling, maxLength: this.maxLength, batchSize: this.batchSize };
   }
 
+  /** The question encoder's embedding of one query. */
+  encodeQueries(text: string, options?: EncodeTextsOptions): Promise<Float32Array>;
   /** Question-encoder embeddings, one per text, in order. */
-  encodeQueries(texts: string[], options: EncodeControl = {}): Promise<Float32Array[]> {
-    return this.question.embed(texts, { ...this.embedOptions(), signal: options.signal, onBatch: options.onBatch });
+  encodeQueries(texts: readonly string[], options?: EncodeTextsOptions): Promise<Float32Array[]>;
+  encodeQueries(input: string | readonly string[], options?: EncodeTextsOptions): Promise<Float32Array | Float32Array[]>;
+  encodeQueries(input: string | readonly string[], options: EncodeTextsOptions = {}): Promise<Float32Array | Float32Array[]> {
+    return this.#encode('BiEncoder.encodeQueries', this.question, input, options);
   }
 
+  /** The context encoder's embedding of one passage. */
+  encodePassages(text: string, options?: EncodeTextsOptions): Promise<Float32Array>;
   /** Context-encoder embeddings, one per text, in order. */
-  encodePassages(texts: string[], options: EncodeControl = {}): Promise<Float32Array[]> {
-    return this.context.embed(texts, { ...this.embedOptions(), signal: options.signal, onBatch: options.onBatch });
+  encodePassages(texts: readonly string[], options?: EncodeTextsOptions): Promise<Float32Array[]>;
+  encodePassages(input: string | readonly string[], options?: EncodeTextsOptions): Promise<Float32Array | Float32Array[]>;
+  encodePassages(input: string | readonly string[], options: EncodeTextsOptions = {}): Promise<Float32Array | Float32Array[]> {
+    return this.#encode('BiEncoder.encodePassages', this.context, input, options);
+  }
+
+  async #encode(
+    call: 'BiEncoder.encodeQueries' | 'BiEncoder.encodePassages',
+    model: EmbeddingModel,
+    input: string | readonly string[],
+    options: EncodeTextsOptions,
+  ): Promise<Float32Array | Float32Array[]> {
+    const { signal, onBatch, normalize } = checkOptions(call, options);
+    checkBooleanOption(call, 'normalize', normalize);
+    const vectors = await model.embed(checkTexts(input, call), { ...this.embedOptions(), signal, onBatch, normalize });
+    return typeof input === 'string' ? vectors[0] : vectors;
   }
 
   /** Context-encoder embeddings of a long stream of passages, one chunk of `batchSize` consecutive
-   *  passages at a time, in order (bitwise what encodePassages returns). */
-  async *encodePassagesStream(texts: Iterable<string> | AsyncIterable<string>, options: Pick<EncodeControl, 'signal'> = {}): AsyncGenerator<EmbedChunk> {
-    const embedOptions = { ...this.embedOptions(), signal: options.signal };
+   *  passages at a time, in order (bitwise what encodePassages returns, `normalize` included). */
+  async *encodePassagesStream(texts: Iterable<string> | AsyncIterable<string>, options: Omit<EncodeTextsOptions, 'onBatch'> = {}): AsyncGenerator<EmbedChunk> {
+    checkOptions('BiEncoder.encodePassagesStream', options);
+    checkBooleanOption('BiEncoder.encodePassagesStream', 'normalize', options.normalize);
+    const embedOptions = { ...this.embedOptions(), signal: options.signal, normalize: options.normalize };
     if (this.context.embedStream) {
       yield* this.context.embedStream(texts, embedOptions);
       return;
     }
-    let offset = 0;
-    let chunk: string[] = [];
-    for await (const text of texts as AsyncIterable<string>) {
-      chunk.push(text);
-      if (chunk.length < this.batchSize) continue;
+    for await (const { offset, texts: chunk } of textChunks(texts, this.batchSize, 'encodePassagesStream')) {
       yield { offset, vectors: await this.context.embed(chunk, embedOptions) };
-      offset += chunk.length;
-      chunk = [];
     }
-    if (chunk.length > 0) yield { offset, vectors: await this.context.embed(chunk, embedOptions) };
   }
 
   /**
@@ -271,6 +307,7 @@ export class BiEncoder {
     passages: string[] | Vectors,
     options: ScoreOptions = {},
   ): Promise<number[][]> {
+    checkOptions('BiEncoder.score', options);
     const metric = checkMetric(options.metric ?? 'cosine');
     const isText = (xs: string[] | Vectors): xs is string[] => xs.length > 0 && typeof xs[0] === 'string';
     const q = isText(queries) ? await this.encodeQueries(queries) : (queries as Vectors);
@@ -303,6 +340,7 @@ export class BiEncoder {
    * first search, and reused by every later search of the same index through this BiEncoder.
    */
   async openIndex(index: VectorIndex, options: ScoreOptions = {}): Promise<SearchSession> {
+    checkOptions('BiEncoder.openIndex', options);
     const metric = checkMetric(options.metric ?? 'cosine');
     this.checkIndex(index);
     let byMetric = this.sessions.get(index);
@@ -325,9 +363,10 @@ export class BiEncoder {
 
   /** The k passages of `index` most relevant to `query` (text or question vector), best first. */
   async search(query: string | ArrayLike<number>, index: VectorIndex, k = 10, options: ScoreOptions = {}): Promise<SearchHit[]> {
+    checkOptions('BiEncoder.search', options);
     if (typeof query === 'string') checkQueryText(query);
     const session = await this.openIndex(index, options);
-    const vector = typeof query === 'string' ? (await this.encodeQueries([query]))[0] : query;
+    const vector = typeof query === 'string' ? await this.encodeQueries(query) : query;
     return searchSession(session, index, vector, k);
   }
 
@@ -340,10 +379,14 @@ export class BiEncoder {
 }
 
 /** The two repos of BiEncoder.fromPretrained, defaults filled in and checked to be strings. */
-export function pretrainedRepos(ids: PretrainedIds | undefined): { question: string; context: string } {
+export function pretrainedRepos(
+  ids: PretrainedIds | undefined,
+  call: 'BiEncoder.fromPretrained ids' | 'WorkerBiEncoder.fromPretrained ids' = 'BiEncoder.fromPretrained ids',
+): { question: string; context: string } {
   if (ids != null && typeof ids !== 'object') {
     throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'BiEncoder.fromPretrained takes { question?: hub id, context?: hub id }');
   }
+  if (ids != null) checkOptions(call, ids);
   return { question: ids?.question ?? DEFAULT_PRETRAINED.question, context: ids?.context ?? DEFAULT_PRETRAINED.context };
 }
 
@@ -400,6 +443,8 @@ export function checkIndexCompatibility(index: VectorIndex, expected: IndexExpec
  *  query is then one pass over memory); past it, the vectors are streamed through a window. */
 export const DEFAULT_RESIDENT_LIMIT_BYTES = 2 ** 31;
 
+type _SearchSessionOptionKeys = AssertTrue<SameKeys<SearchSessionOptions, typeof OPTION_GROUPS.searchSession>>;
+
 export interface SearchSessionOptions {
   metric?: Metric;
   kind?: 'wasm' | 'reference';
@@ -421,6 +466,7 @@ export interface SearchSessionOptions {
  * is refused before any result is returned.
  */
 export async function openSearchSession(index: VectorIndex, options: SearchSessionOptions = {}): Promise<SearchSession> {
+  checkOptions('openSearchSession', options);
   const vectorBytes = index.count * index.dimension * 4;
   const mode = options.mode ?? 'auto';
   const streaming = mode === 'streaming' || (mode === 'auto' && vectorBytes > (options.residentLimitBytes ?? DEFAULT_RESIDENT_LIMIT_BYTES));

@@ -28,6 +28,10 @@ import { loadBertParams } from './model/weights.js';
 import type { WordEmbeddingPlacement } from './model/word-embedding-source.js';
 import { neutralCache, snapshotContents, type PretrainedOptions } from './hub/load.js';
 import { fetchSnapshot, type ModelSnapshot } from './hub/snapshot.js';
+import { resolveDtype, type DtypeOption } from './model/dtype.js';
+import { normalizeEmbedding } from './model/normalize.js';
+import { checkBooleanOption, checkOptions, pickOptions, type AssertTrue, type SameKeys } from './options/check-options.js';
+import type { OPTION_GROUPS } from './options/option-keys.js';
 
 export { EncoderError } from './errors/encoder-error.js';
 
@@ -68,8 +72,9 @@ export interface EncoderOptions {
   simd?: 'auto' | 'baseline' | 'relaxed';
   /** How the weights are held: 'f32' (default, exact), 'f16' (half the memory, weights rounded to
    *  f16) or 'int8' (a quarter: weights per output channel, activations per row at run time; pooler
-   *  cosine vs f32 ≥ 0.999 on the test models, and faster). */
-  dtype?: 'f32' | 'f16' | 'int8';
+   *  cosine vs f32 ≥ 0.999 on the test models, and faster). transformers.js's names are aliases:
+   *  'fp32' = 'f32', 'fp16' = 'f16', 'q8' = 'int8'. Anything else: OptionError OPTION_BAD_VALUE. */
+  dtype?: DtypeOption;
   /** Where the word-embedding table (a quarter of bert-base's weights) lives: 'heap' (default here;
    *  read once at load) or 'source' (left in `files.weights`, the rows of each batch read from it:
    *  less memory; the source must stay readable and unchanged while the encoder lives). Node's
@@ -98,7 +103,16 @@ export interface EmbedOptions {
   signal?: AbortSignal;
   /** Called after each forward pass with the inputs it embedded (by index) and how many are done. */
   onBatch?: (batch: EmbedBatch) => void;
+  /** Scale every vector to unit length (default false): v / ‖v‖₂, the norm summed in float64,
+   *  each value rounded to float32 — bitwise `normalized()` of the vector embedded without it, so
+   *  dot product then equals cosine. An all-zero vector cannot be scaled: EncoderError
+   *  ENCODER_ZERO_VECTOR naming the input (never NaN). */
+  normalize?: boolean;
 }
+
+// The declared option keys (options/option-keys.ts) must be exactly these interfaces' keys.
+type _EncoderOptionKeys = AssertTrue<SameKeys<EncoderOptions, typeof OPTION_GROUPS.encoder>>;
+type _EmbedOptionKeys = AssertTrue<SameKeys<EmbedOptions, typeof OPTION_GROUPS.embed>>;
 
 /** One forward pass's results, as `onBatch` sees them. */
 export interface EmbedBatch {
@@ -162,6 +176,8 @@ export class Encoder {
     files: EncoderFiles,
     options: EncoderOptions = {},
   ): Promise<E> {
+    options = checkOptions('Encoder.fromFiles', options);
+    const dtype = resolveDtype('Encoder.fromFiles', options.dtype);
     if (files == null || typeof files !== 'object') {
       throw new EncoderError('ENCODER_BAD_INPUT', 'Encoder.fromFiles needs an object of file contents');
     }
@@ -191,7 +207,7 @@ export class Encoder {
       threads: options.threads ?? defaultThreadCount(),
     });
     try {
-      const params = loadBertParams(asByteSource(files.weights), config, backend, { dtype: options.dtype, wordEmbeddings: options.wordEmbeddings, allowNonFinite: options.allowNonFinite });
+      const params = loadBertParams(asByteSource(files.weights), config, backend, { dtype, wordEmbeddings: options.wordEmbeddings, allowNonFinite: options.allowNonFinite });
       return new this({ config, tokenizer, backend, params });
     } catch (error) {
       backend.dispose();
@@ -206,6 +222,8 @@ export class Encoder {
    * there. A second load by commit hash, or `offline`, makes no request; by branch name, one.
    */
   static async fromPretrained(repoId: string, options: PretrainedEncoderOptions = {}): Promise<Encoder> {
+    options = checkOptions('Encoder.fromPretrained', options);
+    resolveDtype('Encoder.fromPretrained', options.dtype); // before a byte is downloaded
     const snapshot = await fetchSnapshot(repoId, options, neutralCache(options));
     return (await Encoder.fromSnapshot.call(this, snapshot, options)).encoder;
   }
@@ -215,10 +233,11 @@ export class Encoder {
     snapshot: ModelSnapshot,
     options: PretrainedEncoderOptions = {},
   ): Promise<{ encoder: Encoder; contents: Awaited<ReturnType<typeof snapshotContents>> }> {
+    options = checkOptions('Encoder.fromSnapshot', options);
     const started = Date.now();
     const contents = await snapshotContents(snapshot);
     throwIfAborted(options.signal, `loading ${snapshot.repo}`);
-    const encoder = await (this as typeof Encoder).fromFiles(contents, options);
+    const encoder = await (this as typeof Encoder).fromFiles(contents, pickOptions<EncoderOptions>('Encoder.fromFiles', options));
     options.onProgress?.({ type: 'loaded', repo: snapshot.repo, commit: snapshot.commit, ms: Date.now() - started });
     return { encoder, contents };
   }
@@ -233,19 +252,21 @@ export class Encoder {
     return this.config.hidden_size;
   }
 
+  /** Embed one text: its Float32Array of `dimension` values. */
+  embed(text: string, options?: EmbedOptions): Promise<Float32Array>;
   /** Embed texts: one Float32Array of `dimension` per text, in input order. */
-  async embed(texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
-    const { pooling, batchSize, maxBatchTokens } = this.#checkOptions(options);
+  embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
+  embed(input: string | readonly string[], options?: EmbedOptions): Promise<Float32Array | Float32Array[]>;
+  async embed(input: string | readonly string[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
+    const { pooling, batchSize, maxBatchTokens } = this.#checkOptions('Encoder.embed', options);
     const maxLength = this.#checkMaxLength(options.maxLength);
-    if (!Array.isArray(texts)) throw new EncoderError('ENCODER_BAD_INPUT', 'embed expects an array of strings');
-    const seqs: Sequence[] = texts.map((text, i) => {
-      if (typeof text !== 'string') {
-        throw new EncoderError('ENCODER_BAD_INPUT', `texts[${i}] is ${text === null ? 'null' : typeof text}, not a string`);
-      }
+    const texts = checkTexts(input, 'embed');
+    const seqs: Sequence[] = texts.map((text) => {
       const enc = this.tokenizer.encode(text, { maxLength });
       return { ids: Int32Array.from(enc.ids), tokenTypeIds: Int32Array.from(enc.tokenTypeIds) };
     });
-    return this.#run(seqs, pooling, batchSize, maxBatchTokens, options);
+    const vectors = await this.#run(seqs, pooling, batchSize, maxBatchTokens, options);
+    return typeof input === 'string' ? vectors[0] : vectors;
   }
 
   /**
@@ -254,33 +275,10 @@ export class Encoder {
    * are bitwise those `embed` returns. `signal` cancels between chunks (AbortError).
    */
   async *embedStream(texts: Iterable<string> | AsyncIterable<string>, options: Omit<EmbedOptions, 'onBatch'> = {}): AsyncGenerator<EmbedChunk> {
-    const { batchSize } = this.#checkOptions(options);
-    if (texts == null || (typeof (texts as AsyncIterable<string>)[Symbol.asyncIterator] !== 'function' && typeof (texts as Iterable<string>)[Symbol.iterator] !== 'function')) {
-      throw new EncoderError('ENCODER_BAD_INPUT', 'embedStream expects an iterable or async iterable of strings');
-    }
-    let offset = 0;
-    let chunk: string[] = [];
-    for await (const text of texts as AsyncIterable<string>) {
-      chunk.push(text);
-      if (chunk.length < batchSize) continue;
-      yield await this.#streamChunk(chunk, offset, options);
-      offset += chunk.length;
-      chunk = [];
-    }
-    if (chunk.length > 0) yield await this.#streamChunk(chunk, offset, options);
-  }
-
-  async #streamChunk(texts: string[], offset: number, options: Omit<EmbedOptions, 'onBatch'>): Promise<EmbedChunk> {
-    throwIfAborted(options.signal, 'embedStream');
-    try {
-      return { offset, vectors: await this.embed(texts, options) };
-    } catch (error) {
-      // Name the input by its place in the whole stream, not in the chunk.
-      if (error instanceof EncoderError && /^texts\[(\d+)\]/.test(error.message)) {
-        const message = error.message.replace(/^texts\[(\d+)\]/, (_, i: string) => `texts[${offset + Number(i)}]`);
-        throw new EncoderError(error.code, message, { cause: error });
-      }
-      throw error;
+    const { batchSize } = this.#checkOptions('Encoder.embedStream', options);
+    for await (const { offset, texts: chunk } of textChunks(texts, batchSize, 'embedStream')) {
+      throwIfAborted(options.signal, 'embedStream');
+      yield { offset, vectors: await this.embed(chunk, options) };
     }
   }
 
@@ -288,10 +286,11 @@ export class Encoder {
    *  bypassing the tokenizer. Every id must be < vocab_size and every sequence 1 to
    *  max_position_embeddings long; nothing is truncated. */
   async embedIds(ids: ArrayLike<number>[], options: Omit<EmbedOptions, 'maxLength'> = {}): Promise<Float32Array[]> {
-    const { pooling, batchSize, maxBatchTokens } = this.#checkOptions(options);
+    const { pooling, batchSize, maxBatchTokens } = this.#checkOptions('Encoder.embedIds', options);
     if (!Array.isArray(ids)) throw new EncoderError('ENCODER_BAD_INPUT', 'embedIds expects an array of id arrays');
-    const seqs: Sequence[] = ids.map((seq, i) => {
-      const out = checkTokenIds(seq, this.config, `ids[${i}]`);
+    // Indexed, not map(): map skips the holes of a sparse array, which would reach the model.
+    const seqs: Sequence[] = Array.from({ length: ids.length }, (_, i) => {
+      const out = checkTokenIds(ids[i], this.config, `ids[${i}]`);
       return { ids: out, tokenTypeIds: new Int32Array(out.length) };
     });
     return this.#run(seqs, pooling, batchSize, maxBatchTokens, options);
@@ -323,8 +322,10 @@ export class Encoder {
     this.backend.dispose();
   }
 
-  #checkOptions(options: EmbedOptions): { pooling: Pooling; batchSize: number; maxBatchTokens: number } {
+  #checkOptions(call: 'Encoder.embed' | 'Encoder.embedIds' | 'Encoder.embedStream', options: EmbedOptions): { pooling: Pooling; batchSize: number; maxBatchTokens: number } {
     if (this.#params === undefined) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
+    checkOptions(call, options);
+    checkBooleanOption(call, 'normalize', options.normalize);
     const pooling = checkPooling(options.pooling ?? 'pooler');
     const batchSize = options.batchSize ?? 8;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
@@ -351,9 +352,9 @@ export class Encoder {
     pooling: Pooling,
     batchSize: number,
     maxBatchTokens: number,
-    control: Pick<EmbedOptions, 'signal' | 'onBatch'> = {},
+    control: Pick<EmbedOptions, 'signal' | 'onBatch' | 'normalize'> = {},
   ): Promise<Float32Array[]> {
-    const { signal, onBatch } = control;
+    const { signal, onBatch, normalize } = control;
     throwIfAborted(signal, 'embed');
     const results = new Array<Float32Array>(seqs.length);
     // Longest first (stable): the first batch finds out at once whether the heap is big enough, and
@@ -373,7 +374,8 @@ export class Encoder {
       const rows = pooling === 'mean' ? 'all' : 'first';
       bertForwardWith(this.backend, params, this.config, input, (out) => {
         members.forEach((i, b) => {
-          results[i] = checkFiniteOutput(poolSequence(pooling, out, b, seqs[i].ids.length), i, pooling);
+          const vector = checkFiniteOutput(poolSequence(pooling, out, b, seqs[i].ids.length), i, pooling);
+          results[i] = normalize ? normalizeEmbedding(vector, i) : vector;
         });
       }, { rows });
       onBatch?.({ indices: members, vectors: members.map((i) => results[i]), done: start, total: order.length });
@@ -419,6 +421,61 @@ function checkFiniteOutput(vector: Float32Array, index: number, pooling: Pooling
     throw new EncoderError('ENCODER_NON_FINITE_OUTPUT', `input ${index}: the ${pooling} embedding holds ${vector[d]} at dimension ${d} (the model overflowed or its weights are damaged); no embedding is returned`);
   }
   return vector;
+}
+
+/**
+ * `texts` (an iterable or async iterable) in consecutive chunks of `size`, the last one shorter,
+ * each with the index of its first text and checked by checkTexts (a bad text is named by its
+ * place in the whole stream). What every streaming call (embedStream, encodePassagesStream, the
+ * worker's) reads its input with: memory stays bounded by one chunk.
+ */
+export async function* textChunks(
+  texts: Iterable<string> | AsyncIterable<string>,
+  size: number,
+  call: string,
+): AsyncGenerator<{ offset: number; texts: string[] }> {
+  if (texts == null || (typeof (texts as AsyncIterable<string>)[Symbol.asyncIterator] !== 'function' && typeof (texts as Iterable<string>)[Symbol.iterator] !== 'function')) {
+    throw new EncoderError('ENCODER_BAD_INPUT', `${call} expects an iterable or async iterable of strings`);
+  }
+  let offset = 0;
+  let chunk: string[] = [];
+  for await (const text of texts as AsyncIterable<string>) {
+    chunk.push(text);
+    if (chunk.length < size) continue;
+    yield { offset, texts: checkTexts(chunk, call, offset) };
+    offset += chunk.length;
+    chunk = [];
+  }
+  if (chunk.length > 0) yield { offset, texts: checkTexts(chunk, call, offset) };
+}
+
+/**
+ * The texts of an embed call as an array, each checked to be a string: `input` itself when it is a
+ * string (one text), else every element of the array — holes of a sparse array included, which
+ * Array.prototype.map would skip. EncoderError ENCODER_BAD_INPUT names the first bad one as
+ * `texts[offset + i]` (a stream's chunk passes its offset, so the index is the one in the stream).
+ */
+export function checkTexts(input: unknown, call: string, offset = 0): string[] {
+  if (typeof input === 'string') return [input];
+  if (!Array.isArray(input)) {
+    throw new EncoderError('ENCODER_BAD_INPUT', `${call} expects a string or an array of strings, not ${describeValue(input)}`);
+  }
+  for (let i = 0; i < input.length; i++) {
+    const where = `texts[${offset + i}]`;
+    if (!(i in input)) throw new EncoderError('ENCODER_BAD_INPUT', `${where} is missing (a hole in a sparse array), not a string`);
+    const text: unknown = input[i];
+    if (typeof text !== 'string') throw new EncoderError('ENCODER_BAD_INPUT', `${where} is ${text === null ? 'null' : typeof text}, not a string`);
+  }
+  return input as string[];
+}
+
+/** 'null', 'an array', 'a number' ... for messages about a value of the wrong type. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
 /**

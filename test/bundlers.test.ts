@@ -9,7 +9,7 @@
 // Does not own: the library, the pack checks (pack.test.ts).
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../scripts/serve-web.mjs';
 import { FIXTURES, launchChromium, REPO_ROOT, run } from './runtimes/launch.js';
@@ -59,6 +59,17 @@ describe('bundling the packed package: Vite, webpack 5, esbuild', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
+  async function webpackBuild(out: string, mode: 'production' | 'development'): Promise<import('webpack').Stats> {
+    const webpack = (await import('webpack')).default;
+    const stats = await new Promise<import('webpack').Stats>((ok, fail) =>
+      webpack({ mode, target: 'web', context: app, entry: './src/main.js', output: { path: out, clean: true } }, (error, s) =>
+        error || !s ? fail(error ?? new Error('no stats')) : ok(s),
+      ),
+    );
+    if (stats.hasErrors()) throw new Error(stats.toString('errors-only'));
+    return stats;
+  }
+
   const builds: Record<Bundler, (out: string) => Promise<string[]>> = {
     async vite(out) {
       // Vite's own index.html at the app root, pointing at the source entry.
@@ -73,13 +84,7 @@ describe('bundling the packed package: Vite, webpack 5, esbuild', () => {
       return warnings;
     },
     async webpack(out) {
-      const webpack = (await import('webpack')).default;
-      const stats = await new Promise<import('webpack').Stats>((ok, fail) =>
-        webpack({ mode: 'production', target: 'web', context: app, entry: './src/main.js', output: { path: out, clean: true } }, (error, s) =>
-          error || !s ? fail(error ?? new Error('no stats')) : ok(s),
-        ),
-      );
-      if (stats.hasErrors()) throw new Error(stats.toString('errors-only'));
+      const stats = await webpackBuild(out, 'production');
       writeFileSync(join(out, 'index.html'), readFileSync(join(REPO_ROOT, 'test', 'bundlers', 'index.html'), 'utf8').replace(' type="module"', ''));
       return stats.compilation.warnings.map((w) => w.message);
     },
@@ -106,6 +111,20 @@ describe('bundling the packed package: Vite, webpack 5, esbuild', () => {
       const out = join(work, `out-${bundler}`);
       const warnings = await builds[bundler](out);
       console.log(`${bundler}: ${warnings.length} build warning(s)${warnings.length ? ':\n  ' + warnings.join('\n  ') : ''}`);
+      // Emitted names need no quoting in URLs, shells or CDN rules: webpack names the worker chunk
+      // after the Worker's `name` option, which therefore has no spaces.
+      const emitted = (readdirSync(out, { recursive: true }) as string[]).map((f) => f.split(sep).join('/'));
+      console.log(`${bundler} emitted: ${emitted.join(', ')}`);
+      expect(emitted.filter((f) => /\s/.test(f)), 'emitted file names with whitespace').toEqual([]);
+      if (bundler === 'webpack') {
+        // Production names chunks by id; development (webpack serve, a watch build) by name.
+        const dev = join(work, 'out-webpack-dev');
+        await webpackBuild(dev, 'development');
+        const devEmitted = readdirSync(dev);
+        console.log(`webpack (development) emitted: ${devEmitted.join(', ')}`);
+        expect(devEmitted.filter((f) => /\s/.test(f)), 'emitted file names with whitespace').toEqual([]);
+        expect(devEmitted, "the worker chunk, named after the Worker's name option").toContain('kmed-dpr-encoder.js');
+      }
       const server = await startServer({
         mounts: { '/models/question/': join(FIXTURES, 'tiny-question'), '/models/context/': join(FIXTURES, 'tiny-context'), '/': out },
       });

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderScreen } from './helpers/terminal-screen.js';
 
 const CLI = 'dist/cli/main.js';
 const Q = 'test/fixtures/tiny-question';
@@ -121,6 +122,71 @@ describe('kmed index + kmed search', () => {
     expect(resumed.stdout).toMatch(new RegExp(`200 passages .* resumed after ${doneBefore}`));
     expect(readFileSync(out).equals(readFileSync(whole))).toBe(true);
     expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('kill -INT without a terminal stops at once: the batch in flight is abandoned, the checkpoint stays, a rerun gives the same bytes', async () => {
+    // Batches of 200 of the 603 passages: one takes ~0.5 s or more on the tiny model, so the signal,
+    // sent as soon as the first checkpoint is on disk, lands while the second batch is embedded.
+    const corpus = 'test/fixtures/corpus/corpus.txt';
+    const args = (out: string) => [CLI, 'index', ...MODELS, '--corpus', corpus, '--out', out, '--batch-size', '200'];
+    const whole = join(dir, 'whole-603.kidx');
+    expect(spawnSync(process.execPath, args(whole)).status).toBe(0);
+    const out = join(dir, 'killed.kidx');
+    const child = spawn(process.execPath, args(out), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sent = 0;
+    let lineMs = NaN;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (Number.isNaN(lineMs) && stderr.includes('progress is saved')) lineMs = Date.now() - sent;
+    });
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const checkpoint = join(`${out}.partial`, 'checkpoint.json');
+    for (let i = 0; i < 6000 && !existsSync(checkpoint) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 5));
+    sent = Date.now();
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    const ms = Date.now() - sent;
+    console.log(`kmed index, kill -INT during a 200-passage batch (tiny model): the saved line after ${lineMs} ms, exit 130 after ${ms} ms`);
+    // Not "after 400": the second batch was not finished first.
+    expect(stderr).toMatch(/kmed: interrupted after 200 passages; progress is saved in .*killed\.kidx\.partial\/: rerun the same command/);
+    expect(stderr.trim().split('\n').at(-1)).toMatch(/^kmed: interrupted after 200 passages/);
+    // Well under a second to the line; the exit (the encoder thread ended) follows it.
+    expect(lineMs).toBeLessThan(1000);
+    expect(ms).toBeLessThan(2000);
+    const resumed = spawnSync(process.execPath, args(out), { encoding: 'utf8' });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`resuming ${out}.partial/ after 200 passages`);
+    expect(readFileSync(out).equals(readFileSync(whole))).toBe(true);
+  });
+
+  const script = spawnSync('script', ['--version'], { encoding: 'utf8' });
+  if (script.status !== 0) console.log(`skipped: the Ctrl-C-on-a-terminal test needs \`script\` (util-linux) for a pseudo-terminal: apt-get install bsdutils`);
+  it.skipIf(script.status !== 0)('Ctrl-C on a terminal: the bar\'s last state, then the one "progress is saved" line, and nothing drawn after it', async () => {
+    const out = join(dir, 'tty.kidx');
+    const cmd = [process.execPath, ...[CLI, 'index', ...MODELS, '--corpus', 'test/fixtures/corpus/corpus.txt', '--out', out, '--batch-size', '8']].map((a) => `'${a}'`).join(' ');
+    // `script` runs the command on a pseudo-terminal; a 0x03 written to it is the terminal's Ctrl-C.
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const checkpoint = join(`${out}.partial`, 'checkpoint.json');
+    for (let i = 0; i < 6000 && !existsSync(checkpoint) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 100)); // a few bars drawn
+    child.stdin.write('\x03');
+    expect(await exited, screen).toBe(130);
+    // What the user sees at the end, cursor moves and redraws applied: the bar in its last state,
+    // then the one line, last.
+    const lines = renderScreen(screen);
+    console.log(`the terminal after Ctrl-C:\n  ${lines.join('\n  ')}`);
+    const last = lines.at(-1)!;
+    expect(last, lines.join('\n')).toMatch(/^kmed: interrupted after (\d+) passages; progress is saved in .*tty\.kidx\.partial\/: rerun the same command to continue$/);
+    expect(lines.filter((l) => l.startsWith('kmed: ')), 'one kmed line').toEqual([last]);
+    const count = /after (\d+) passages/.exec(last)![1];
+    expect(lines.at(-2), 'the bar, just above the line, at the count the line states').toMatch(new RegExp(`\\| ${count} passages/603 passages \\|`));
+    expect(lines.filter((l) => /passages\/603 passages/.test(l)), 'one bar on screen').toHaveLength(1);
+    // Nothing is written after the line (no late frame, no cursor move).
+    expect(screen.slice(screen.indexOf(last) + last.length)).toBe('\r\n');
   });
 
   it('refuses an index made with another context model or dimension', () => {

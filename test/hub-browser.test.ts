@@ -4,7 +4,9 @@
 // profile, makes ZERO requests to the hub by commit hash or offline, and ONE (the revision check)
 // by branch name. The pooler of the card's query is checked against the golden file each time.
 // BiEncoder.fromPretrained scores the card example; a load aborted mid-file resumes on the next page
-// with a Range request (the Cache API keeps the partial blob).
+// with a Range request (the Cache API keeps the partial blob). In a profile whose Cache API refuses
+// every put (as a throwaway or private one can, with Chromium's UnknownError) or cannot be opened,
+// loads still work from memory, report one cache-failed event, and each load downloads again.
 // Does not own the Node cache (hub.test.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,7 +33,10 @@ window.kmedLoad = async (repo, options, text) => {
     const encoder = await Encoder.fromPretrained(repo, { ...options, endpoint: location.origin, onProgress: (e) => events.push(e) });
     const [vector] = await encoder.embed([text]);
     encoder.dispose();
-    return { ms: Math.round(performance.now() - started), vector: Array.from(vector), events: events.map((e) => e.type + (e.source ? ':' + e.source : '')) };
+    return {
+      ms: Math.round(performance.now() - started), vector: Array.from(vector), events: events.map((e) => e.type + (e.source ? ':' + e.source : '')),
+      failures: events.filter((e) => e.type === 'cache-failed'),
+    };
   } catch (error) {
     return { error: String(error), code: error.code, isDownloadError: error instanceof DownloadError };
   }
@@ -75,6 +80,59 @@ describe('fromPretrained in Chromium (Cache API)', () => {
     await browser?.close();
     await hub?.close();
   });
+
+  for (const [label, refuse] of [
+    ['Cache.put rejects (UnknownError)', () => {
+      Cache.prototype.put = () => Promise.reject(new DOMException("Failed to execute 'put' on 'Cache': Unexpected internal error.", 'UnknownError'));
+    }],
+    ['caches.open rejects (SecurityError)', () => {
+      CacheStorage.prototype.open = () => Promise.reject(new DOMException('An attempt was made to break through the security policy of the user agent.', 'SecurityError'));
+    }],
+  ] as const) {
+    it(`${label}: loads from memory with one cache-failed event, and the next load downloads again`, async () => {
+      const context = await browser.newContext();
+      await context.addInitScript(refuse);
+      try {
+        const load = async (options: Record<string, unknown>) => {
+          const page = await context.newPage();
+          await page.goto(`${hub.url}/`);
+          await page.waitForFunction(() => (window as unknown as { kmedReady?: boolean }).kmedReady === true, undefined, { timeout: 20_000 });
+          hub.reset();
+          const result = (await page.evaluate(([repo, opts, text]) => (window as any).kmedLoad(repo, opts, text), [Q, options, golden.texts[0]] as const)) as {
+            vector?: number[];
+            failures?: Array<{ type: string; repo: string; file?: string; operation: string; reason: string }>;
+            error?: string;
+            code?: string;
+          };
+          const requests = hub.hubRequests().length;
+          await page.close();
+          return { ...result, requests };
+        };
+        const first = await load({});
+        console.log(`Chromium, ${label}: first load ${first.requests} requests, events ${JSON.stringify(first.failures)}`);
+        expect(first.error).toBeUndefined();
+        const worst = Math.max(...golden.models['tiny-question'][0].pooler_f64.map((x, i) => Math.abs(x - first.vector![i])));
+        expect(worst).toBeLessThan(2e-5);
+        expect(first.failures).toHaveLength(1);
+        const [failure] = first.failures!;
+        expect(failure.repo).toBe(Q);
+        if (label.startsWith('Cache.put')) {
+          expect(failure).toMatchObject({ operation: 'write', file: 'refs/main', reason: "UnknownError: Failed to execute 'put' on 'Cache': Unexpected internal error." });
+        } else {
+          expect(failure).toMatchObject({ operation: 'open', reason: expect.stringMatching(/^SecurityError: /) });
+        }
+        expect(first.requests).toBe(1 + 5 + 2);
+        const second = await load({});
+        expect(second.error).toBeUndefined();
+        expect(second.requests).toBe(first.requests);
+        // Nothing was kept: offline has nothing to load, and says so in a typed error.
+        const offline = await load({ offline: true });
+        expect(offline.code).toBe('HUB_NOT_CACHED');
+      } finally {
+        await context.close();
+      }
+    });
+  }
 
   it('a second load makes zero hub requests (by commit hash or offline), one by branch name; BiEncoder; an aborted load resumes on the next page', async () => {
     const context = await browser.newContext();

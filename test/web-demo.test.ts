@@ -42,8 +42,8 @@ describe('web demo in Chromium', () => {
     await server?.close();
   });
 
-  async function openDemo(before?: (page: Page) => Promise<void>): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  async function openDemo(before?: (page: Page) => Promise<void>, viewport = { width: 1100, height: 900 }): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage({ viewport });
     await before?.(page);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
@@ -131,6 +131,51 @@ describe('web demo in Chromium', () => {
     mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     console.log(`screenshot: ${SCREENSHOT}`);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('at 390 px wide (a phone) nothing overflows sideways and the scores table keeps every column readable', async () => {
+    const { page, errors } = await openDemo(undefined, { width: 390, height: 844 });
+    await waitLoaded(page, errors);
+    expectScores(await scoreExample(page));
+    const layout = await page.evaluate(() => {
+      const box = (el: Element | null) => el?.getBoundingClientRect() ?? { left: NaN, right: NaN, width: NaN };
+      const wide = [...document.querySelectorAll('body *')]
+        .filter((el) => (el as HTMLElement).offsetParent !== null && el.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+        .map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className ? '.' + String(el.className).split(' ').join('.') : ''} (right ${Math.round(el.getBoundingClientRect().right)})`);
+      const card = document.getElementById('results-card')!;
+      const cardStyle = getComputedStyle(card);
+      const cardInner = box(card).right - parseFloat(cardStyle.paddingRight) - parseFloat(cardStyle.borderRightWidth);
+      const row = document.querySelector('#results tbody tr')!;
+      const cells = [...row.querySelectorAll('td')].map((td) => ({ cls: td.className, width: td.getBoundingClientRect().width, clipped: td.scrollWidth > td.clientWidth + 1 }));
+      const text = row.querySelector('.passage-text') as HTMLElement;
+      return {
+        viewport: document.documentElement.clientWidth,
+        scrollWidth: document.documentElement.scrollWidth,
+        wide,
+        tableRight: box(document.getElementById('results')).right,
+        cardInner,
+        cells,
+        passageTextWidth: text.getBoundingClientRect().width,
+        passageTextShown: text.textContent!.length > 0 && text.getBoundingClientRect().height > 0,
+      };
+    });
+    console.log(`390 px layout: ${JSON.stringify(layout)}`);
+    expect(layout.viewport).toBe(390);
+    expect(layout.scrollWidth, 'the page scrolls sideways').toBeLessThanOrEqual(layout.viewport);
+    expect(layout.wide, 'elements past the right edge').toEqual([]);
+    expect(layout.tableRight).toBeLessThanOrEqual(layout.cardInner + 0.5);
+    const [index, passage, score, bar] = layout.cells;
+    expect(passage.width, 'the passage column').toBeGreaterThanOrEqual(120);
+    expect(layout.passageTextWidth).toBeGreaterThanOrEqual(100);
+    expect(layout.passageTextShown).toBe(true);
+    expect(score.clipped, 'the score is cut').toBe(false);
+    expect(score.width).toBeGreaterThanOrEqual(56);
+    expect(index.clipped, 'the rank is cut').toBe(false);
+    expect(bar.width, 'the bar column').toBeGreaterThanOrEqual(32);
+    mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(REPO_ROOT, 'test-results', 'web-demo-390.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -218,6 +218,9 @@ function hubProgress() {
         show(`Verified ${e.repo}/${e.file}`);
       } else if (e.type === 'loaded') {
         show(`Loaded ${e.repo}`);
+      } else if (e.type === 'cache-failed') {
+        // The load goes on from memory; the next visit downloads again.
+        show(`This browser would not keep the model (${e.reason}); it loads from memory and downloads again next time`);
       }
     },
   };

@@ -3,8 +3,13 @@
 // same command), exclusive (`INDEX.lock`), or one shard of it (`--shard I/N`, joined by `kmed
 // merge`). The output is checked (not a directory, not the corpus, no stray INDEX.partial file) and
 // the two encoders' dimensions compared before a model is loaded or a passage embedded. The
-// progress clock starts before the first batch, so the closing rate is true. Named build-index.ts
-// so it is not mistaken for a barrel file. Does not own the build itself (../node/index-builder.ts).
+// progress clock starts before the first batch, so the closing rate is true. The context encoder
+// runs on a thread of its own (../node/encoder-thread.ts): a forward pass holds its thread for its
+// whole length, so on the main thread Ctrl-C (or `kill -INT`) could only be seen after the batch in
+// flight. Here the first Ctrl-C stops at once: the batch in flight is abandoned, the last
+// checkpoint stays valid (a rerun resumes), the bar's final state is drawn and then the one
+// "progress is saved" line, nothing after it. Named build-index.ts so it is not mistaken for a
+// barrel file. Does not own the build itself (../node/index-builder.ts).
 import type { Command } from 'commander';
 import { addEncoderOptions, addModelOptions, positiveInt, type ModelFlags } from './model-options.js';
 
@@ -27,7 +32,8 @@ export function register(program: Command): void {
       .option('--force', 'replace an existing index file (once the new one is complete)')
       .option('--shard <i/n>', 'build only slice I of N of the passages (0-based; e.g. $JOB_COMPLETION_INDEX/8), to join with kmed merge'),
   )).action(async (flags: IndexFlags) => {
-    const { loadEncoder, modelIdentityOfDirectory, resolveModelDir } = await import('../node/bi-encoder.js');
+    const { modelIdentityOfDirectory, resolveModelDir } = await import('../node/bi-encoder.js');
+    const { EncoderThread } = await import('../node/encoder-thread.js');
     const { buildIndex, checkOutput, IndexBuildError, parseShard, partialPath } = await import('../node/indexing/index-builder.js');
     const { createProgress } = await import('../node/progress.js');
     const { parseBertConfig } = await import('../model/config.js');
@@ -56,16 +62,17 @@ export function register(program: Command): void {
         `the question model ${questionDir} gives ${hiddenSize(questionDir)}-dimensional vectors but the context model ` +
           `${contextDir} gives ${hiddenSize(contextDir)}: the two must be a matched pair`);
     }
-    const { encoder, identity } = await loadEncoder('context', { model: flags.contextModel }, { dtype: flags.dtype, threads: flags.threads });
+    const identity = await modelIdentityOfDirectory(contextDir);
+    const encoder = await EncoderThread.start(contextDir, { dtype: flags.dtype, threads: flags.threads });
     const pooling = 'pooler';
     const maxLength = 512;
     const controller = new AbortController();
     let interrupts = 0;
     const onSigint = () => {
-      // First Ctrl-C: finish the batch in flight and checkpoint; a second one leaves at once (the
-      // checkpoint on disk is still consistent, only the batch in flight is redone).
+      // First Ctrl-C: stop now — the batch in flight is abandoned, the checkpoint on disk stands.
+      // Nothing is written here: the bar is still drawn, and its last state goes before the one
+      // closing line. A second Ctrl-C leaves at once (the checkpoint is still consistent).
       if (++interrupts > 1) process.exit(130);
-      process.stderr.write(`\nkmed: stopping after the current batch (Ctrl-C again to quit now)\n`);
       controller.abort();
     };
     process.on('SIGINT', onSigint);

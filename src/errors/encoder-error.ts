@@ -7,6 +7,7 @@ import { KmedError } from './errors.js';
  * a missing model file, or use after `dispose()`. `code` is one of:
  * ENCODER_BAD_IDS, ENCODER_SEQUENCE_TOO_LONG, ENCODER_EMPTY_SEQUENCE, ENCODER_BAD_OPTION,
  * ENCODER_BAD_INPUT, ENCODER_MISSING_FILE, ENCODER_DISPOSED, ENCODER_NON_FINITE_OUTPUT (an embedding
- * with NaN/±Infinity, refused rather than returned).
+ * with NaN/±Infinity, refused rather than returned), ENCODER_ZERO_VECTOR (an all-zero embedding
+ * asked for with normalize: true).
  */
 export class EncoderError extends KmedError {}

@@ -35,6 +35,7 @@ export type KmedErrorCode =
   | 'ENCODER_MISSING_FILE'
   | 'ENCODER_NON_FINITE_OUTPUT'
   | 'ENCODER_SEQUENCE_TOO_LONG'
+  | 'ENCODER_ZERO_VECTOR'
   // Reading a file through a byte source (FileSourceError).
   | 'FILE_CHANGED'
   | 'FILE_CLOSED'
@@ -127,6 +128,9 @@ export type KmedErrorCode =
   // Finding a model and fingerprinting it.
   | 'MODEL_BAD_SHA256'
   | 'MODEL_NOT_FOUND'
+  // An options object a public call refuses: an unknown key, or a value it does not accept (OptionError).
+  | 'OPTION_BAD_VALUE'
+  | 'OPTION_UNKNOWN'
   // model.safetensors and the tensors in it (SafetensorsError).
   | 'SAFETENSORS_AMBIGUOUS_TENSOR'
   | 'SAFETENSORS_BAD_ENTRY'

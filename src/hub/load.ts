@@ -6,6 +6,8 @@ import { CacheApiStore, hasCacheApi } from './browser-cache.js';
 import { NoCache, type HubCache } from './cache.js';
 import type { HubOptions, ModelSnapshot } from './snapshot.js';
 import { DownloadError } from './download-error.js';
+import type { AssertTrue, SameKeys } from '../options/check-options.js';
+import type { OPTION_GROUPS } from '../options/option-keys.js';
 
 /** Hub options plus where the files are kept. */
 export interface PretrainedOptions extends HubOptions {
@@ -17,11 +19,23 @@ export interface PretrainedOptions extends HubOptions {
   cacheDir?: string;
 }
 
-/** The store for a load in a runtime without a file system (see PretrainedOptions.cache). */
+// The declared option keys (options/option-keys.ts) must be exactly this interface's keys.
+type _PretrainedOptionKeys = AssertTrue<SameKeys<PretrainedOptions, typeof OPTION_GROUPS.pretrained>>;
+
+/** The store for a load in a runtime without a file system (see PretrainedOptions.cache). Its
+ *  first refused operation, if any, reaches `onProgress` as the load's one `cache-failed` event. */
 export function neutralCache(options: PretrainedOptions): HubCache {
   if (options.cache === false) return new NoCache();
   if (options.cache) return options.cache;
-  return hasCacheApi() ? new CacheApiStore(options.cacheDir) : new NoCache();
+  if (!hasCacheApi()) return new NoCache();
+  let reported = false;
+  return new CacheApiStore(options.cacheDir, undefined, {
+    onFailure(failure) {
+      if (reported) return;
+      reported = true;
+      options.onProgress?.({ type: 'cache-failed', ...failure });
+    },
+  });
 }
 
 /** The contents of a snapshot's files in the shape Encoder.fromFiles takes. */

@@ -6,22 +6,30 @@
 // back-off), which only delays a local, deterministic error such as a disposed encoder.
 // Does not own loading the models (BiEncoder.fromDirectories / fromFiles do) or any vector store.
 import { Embeddings, type EmbeddingsParams } from '@langchain/core/embeddings';
-import type { BiEncoder } from '../bi-encoder.js';
+import { checkOptions, type AssertTrue, type SameKeys } from '../options/check-options.js';
+import type { OPTION_GROUPS } from '../options/option-keys.js';
 
 export interface KmedEmbeddingsParams extends EmbeddingsParams {
-  /** The loaded bi-encoder (kmed-dpr's BiEncoder.fromDirectories on Node, fromFiles anywhere). */
-  biEncoder: Pick<BiEncoder, 'encodeQueries' | 'encodePassages'>;
+  /** The loaded bi-encoder (kmed-dpr's BiEncoder.fromDirectories on Node, fromFiles anywhere, or a
+   *  WorkerBiEncoder). */
+  biEncoder: {
+    encodeQueries(texts: string[]): Promise<Float32Array[]>;
+    encodePassages(texts: string[]): Promise<Float32Array[]>;
+  };
   /** Documents per call to the context encoder (default 64): bounds the vectors held at once
    *  while a long list is embedded; does not change any vector. */
   chunkSize?: number;
 }
+
+// The declared option keys (options/option-keys.ts) must be exactly this interface's keys.
+type _KmedEmbeddingsParamKeys = AssertTrue<SameKeys<KmedEmbeddingsParams, typeof OPTION_GROUPS.langchain>>;
 
 export class KmedEmbeddings extends Embeddings {
   readonly biEncoder: KmedEmbeddingsParams['biEncoder'];
   readonly chunkSize: number;
 
   constructor(params: KmedEmbeddingsParams) {
-    const { biEncoder, chunkSize, ...rest } = params;
+    const { biEncoder, chunkSize, ...rest } = checkOptions('KmedEmbeddings', params);
     super(rest);
     if (biEncoder == null || typeof biEncoder.encodeQueries !== 'function' || typeof biEncoder.encodePassages !== 'function') {
       throw new TypeError('KmedEmbeddings needs { biEncoder }: a loaded kmed-dpr BiEncoder');

@@ -19,7 +19,9 @@ import type { BertConfig } from './config.js';
 import type { KernelBackend, Ptr } from '../kernels/backend.js';
 import { checkFinite, type FiniteCheck } from './finite.js';
 import { isLowPrecision, loadLowPrecision, lowPrecisionBytes, lowPrecisionScratchFloats, WORD_EMBEDDINGS } from './weights-lowp.js';
-import { wordEmbeddingSource, type WordEmbeddingPlacement } from './word-embedding-source.js';
+import { WORD_EMBEDDING_PLACEMENTS, wordEmbeddingSource, type WordEmbeddingPlacement } from './word-embedding-source.js';
+import { resolveDtype, type DtypeOption } from './dtype.js';
+import { checkOptionValue } from '../options/check-options.js';
 import {
   numel,
   parseSafetensorsHeader,
@@ -67,7 +69,7 @@ export interface LoadOptions {
   onProgress?: (loaded: number, total: number) => void;
   /** How Linear weights and word embeddings are stored (default 'f32'): 'f16' halves them, 'int8'
    *  quarters them (per-output-channel scales; activations quantized per row at run time). */
-  dtype?: WeightDtype;
+  dtype?: DtypeOption;
   /** Where the word-embedding table lives (default 'heap'): 'source' leaves it in `tensors` and
    *  reads the rows each forward pass needs (word-embedding-source.ts); the source must then stay
    *  readable for the model's life. Outputs are bitwise the same either way. */
@@ -207,14 +209,9 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
   const total = specs.reduce((s, spec) => s + numel(spec.shape), 0);
   const dtypes: Record<string, number> = {};
   let paramsEnd = start;
-  const dtype = options.dtype ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'int8') {
-    throw new SafetensorsError('SAFETENSORS_UNSUPPORTED_DTYPE', `${tensors.name}: cannot store weights as "${String(dtype)}" (expected 'f32', 'f16' or 'int8')`);
-  }
-  const placement = options.wordEmbeddings ?? 'heap';
-  if (placement !== 'heap' && placement !== 'source') {
-    throw new SafetensorsError('SAFETENSORS_UNSUPPORTED_SOURCE', `${tensors.name}: unknown word-embedding placement "${String(placement)}" (expected 'heap' or 'source')`);
-  }
+  // Option values, not file faults: named as options, with what is accepted.
+  const dtype = resolveDtype('loadBertParams', options.dtype) ?? 'f32';
+  const placement = checkOptionValue('loadBertParams', 'wordEmbeddings', options.wordEmbeddings ?? 'heap', WORD_EMBEDDING_PLACEMENTS);
   // Left in the source: no heap place, not read now; rows come from `words` each forward pass.
   const inSource = (spec: BertTensorSpec): boolean => placement === 'source' && spec.name === WORD_EMBEDDINGS;
   // Every value is checked as it is converted, in the pass that loads it (no second pass or copy);

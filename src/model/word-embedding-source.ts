@@ -15,6 +15,8 @@ import { quantizeEmbeddingRow } from './weights-lowp.js';
 /** Where the word-embedding table lives: the kernel heap (read once at load) or its source
  *  (rows read per forward pass; the source must stay readable and unchanged). */
 export type WordEmbeddingPlacement = 'heap' | 'source';
+/** Every WordEmbeddingPlacement (the values the `wordEmbeddings` option accepts). */
+export const WORD_EMBEDDING_PLACEMENTS: readonly WordEmbeddingPlacement[] = ['heap', 'source'];
 
 export type { WordEmbeddingSource };
 

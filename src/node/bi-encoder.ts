@@ -7,10 +7,10 @@
 // Does not own the bi-encoder's behaviour (../bi-encoder.ts) or the download itself (hub-download.ts).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { BiEncoder as BaseBiEncoder, BiEncoderError, pretrainedRepos, type BiEncoderOptions, type PretrainedBiEncoderOptions, type PretrainedIds } from '../bi-encoder.js';
+import { BiEncoder as BaseBiEncoder, BiEncoderError, pretrainedRepos, type BiEncoderOptions, type FromEncodersOptions, type PretrainedBiEncoderOptions, type PretrainedIds } from '../bi-encoder.js';
 import { throwIfAborted } from '../errors/abort-error.js';
 import { bytesSource } from '../formats/byte-source.js';
-import type { PretrainedEncoderOptions } from '../encoder.js';
+import type { EncoderOptions, PretrainedEncoderOptions } from '../encoder.js';
 import { repoDisplayName } from '../hub/load.js';
 import { defaultHubCacheDir, findCachedSnapshot, repoNameOfSnapshot } from './hub/hub-cache.js';
 import { fetchNodeSnapshot } from './hub/hub-pretrained.js';
@@ -18,6 +18,9 @@ import { modelFingerprint, type ModelIdentity } from '../model-identity.js';
 import { Encoder } from './encoder.js';
 import { cachedWeightsSha256 } from './model-files/model-fingerprint.js';
 import { assertRegularFile } from './fs/regular-file.js';
+import { resolveDtype } from '../model/dtype.js';
+import { checkOptions, pickOptions, type AssertTrue, type SameKeys } from '../options/check-options.js';
+import type { OPTION_GROUPS } from '../options/option-keys.js';
 
 export const DEFAULT_QUESTION_MODEL = 'snumin44/medical-biencoder-ko-bert-question';
 export const DEFAULT_CONTEXT_MODEL = 'snumin44/medical-biencoder-ko-bert-context';
@@ -27,6 +30,10 @@ export const DEFAULT_WEIGHTS_ROOT = 'weights';
 export type ModelRole = 'question' | 'context';
 
 const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
+// The declared option keys (options/option-keys.ts) must be exactly these interfaces' keys.
+type _ModelLocationKeys = AssertTrue<SameKeys<ModelLocation, typeof OPTION_GROUPS.modelLocation>>;
+type _LocationsKeys = AssertTrue<SameKeys<BiEncoderLocations, typeof OPTION_GROUPS.locations>>;
 
 export interface ModelLocation {
   /** A folder, a hub id, or undefined for the role's default encoder. */
@@ -95,10 +102,12 @@ export async function loadEncoder(
   location: ModelLocation = {},
   options: BiEncoderOptions = {},
 ): Promise<{ encoder: Encoder; identity: ModelIdentity; dir: string }> {
+  location = checkOptions('loadEncoder location', location);
+  options = checkOptions('loadEncoder', options);
+  resolveDtype('loadEncoder', options.dtype);
   const dir = resolveModelDir(role, location);
   const identity = await modelIdentityOfDirectory(dir);
-  const { pooling: _p, maxLength: _m, batchSize: _b, names: _n, ...encoderOptions } = options;
-  const encoder = await Encoder.fromDirectory(dir, encoderOptions);
+  const encoder = await Encoder.fromDirectory(dir, pickOptions<EncoderOptions>('Encoder.fromDirectory', options));
   return { encoder, identity, dir };
 }
 
@@ -126,15 +135,17 @@ export class BiEncoder extends BaseBiEncoder {
    * cache folder (see the Node Encoder.fromPretrained), one after the other.
    */
   static override async fromPretrained(ids: PretrainedIds = {}, options: PretrainedBiEncoderOptions = {}): Promise<BiEncoder> {
+    options = checkOptions('BiEncoder.fromPretrained', options);
+    resolveDtype('BiEncoder.fromPretrained', options.dtype); // before a byte is downloaded
     const repos = pretrainedRepos(ids);
-    const { pooling: _p, maxLength: _m, batchSize: _b, names: _n, ...encoderOptions } = options;
+    const encoderOptions = pickOptions<PretrainedEncoderOptions>('loadPretrainedEncoder', options);
     const loaded: Array<{ encoder: Encoder; identity: ModelIdentity }> = [];
     try {
       for (const role of ['question', 'context'] as const) {
         loaded.push(await loadPretrainedEncoder(repos[role], encoderOptions, options.names?.[role]));
       }
       const [q, c] = loaded;
-      return new this(q.encoder, c.encoder, { ...options, identity: { question: q.identity, context: c.identity } });
+      return new this(q.encoder, c.encoder, { ...pickOptions<FromEncodersOptions>('BiEncoder', options), identity: { question: q.identity, context: c.identity } });
     } catch (error) {
       for (const { encoder } of loaded) encoder.dispose();
       throw error;
@@ -149,6 +160,8 @@ export async function loadPretrainedEncoder(
   options: PretrainedEncoderOptions = {},
   name?: string,
 ): Promise<{ encoder: Encoder; identity: ModelIdentity }> {
+  options = checkOptions('loadPretrainedEncoder', options);
+  resolveDtype('loadPretrainedEncoder', options.dtype); // before a byte is downloaded
   const { snapshot, dir } = await fetchNodeSnapshot(repo, options);
   const displayName = name ?? repoDisplayName(repo);
   if (dir === undefined) {
@@ -165,13 +178,16 @@ export async function loadPretrainedEncoder(
   throwIfAborted(options.signal, `loading ${repo}`);
   const started = Date.now();
   const identity = { ...(await modelIdentityOfDirectory(dir)), name: displayName };
-  const encoder = await Encoder.fromDirectory(dir, options);
+  const encoder = await Encoder.fromDirectory(dir, pickOptions<EncoderOptions>('Encoder.fromDirectory', options));
   options.onProgress?.({ type: 'loaded', repo, commit: snapshot.commit, ms: Date.now() - started });
   return { encoder, identity };
 }
 
 /** Same as BiEncoder.fromDirectories. */
 export async function loadBiEncoder(locations: BiEncoderLocations = {}, options: BiEncoderOptions = {}): Promise<BiEncoder> {
+  locations = checkOptions('BiEncoder.fromDirectories locations', locations);
+  options = checkOptions('BiEncoder.fromDirectories', options);
+  resolveDtype('BiEncoder.fromDirectories', options.dtype); // before either model is read
   const { weightsRoot } = locations;
   // Resolve both before loading either, so a missing second model fails in milliseconds.
   resolveModelDir('question', { model: locations.question, weightsRoot });
@@ -185,7 +201,7 @@ export async function loadBiEncoder(locations: BiEncoderLocations = {}, options:
     throw error;
   }
   try {
-    return BiEncoder.fromEncoders(q.encoder, c.encoder, { ...options, identity: { question: q.identity, context: c.identity } });
+    return BiEncoder.fromEncoders(q.encoder, c.encoder, { ...pickOptions<FromEncodersOptions>('BiEncoder', options), identity: { question: q.identity, context: c.identity } });
   } catch (error) {
     q.encoder.dispose();
     c.encoder.dispose();

@@ -13,6 +13,8 @@ import { fileSource, type FileByteSource } from './fs/file-source.js';
 import { fileSystemError } from './fs/fs-errors.js';
 import { assertRegularFileAsync } from './fs/regular-file.js';
 import { useNodeThreads } from './worker-threads.js';
+import { resolveDtype } from '../model/dtype.js';
+import { checkOptions, pickOptions } from '../options/check-options.js';
 
 // Worker threads for the thread pool come from node:worker_threads where there are no Web Workers.
 useNodeThreads();
@@ -29,6 +31,8 @@ export class Encoder extends BaseEncoder {
    * tokenizer_config.json, special_tokens_map.json and tokenizer.json.
    */
   static async fromDirectory(dir: string, options: EncoderOptions = {}): Promise<Encoder> {
+    options = checkOptions('Encoder.fromDirectory', options);
+    resolveDtype('Encoder.fromDirectory', options.dtype); // before any file is read
     if (!(await exists(dir))) {
       throw new EncoderError('ENCODER_MISSING_FILE', `model folder ${dir} does not exist`);
     }
@@ -83,11 +87,13 @@ export class Encoder extends BaseEncoder {
    */
   static override async fromPretrained(repoId: string, options: PretrainedEncoderOptions = {}): Promise<Encoder> {
     // (node/bi-encoder.ts's loadPretrainedEncoder does the same and also fingerprints the files.)
+    options = checkOptions('Encoder.fromPretrained', options);
+    resolveDtype('Encoder.fromPretrained', options.dtype); // before a byte is downloaded
     const { snapshot, dir } = await fetchNodeSnapshot(repoId, options);
     if (dir === undefined) return (await Encoder.fromSnapshot(snapshot, options)).encoder as Encoder;
     throwIfAborted(options.signal, `loading ${repoId}`);
     const started = Date.now();
-    const encoder = await Encoder.fromDirectory(dir, options);
+    const encoder = await Encoder.fromDirectory(dir, pickOptions<EncoderOptions>('Encoder.fromDirectory', options));
     options.onProgress?.({ type: 'loaded', repo: snapshot.repo, commit: snapshot.commit, ms: Date.now() - started });
     return encoder;
   }

@@ -14,10 +14,9 @@
 // that literal is the form Vite and webpack 5 recognise and bundle as a worker. Elsewhere (esbuild,
 // a CDN on another origin) pass `createWorker`.
 import { AbortError, throwIfAborted } from '../errors/abort-error.js';
-import { BiEncoderError, type BiEncoderIdentity, type BiEncoderOptions, type PretrainedBiEncoderOptions, type PretrainedIds, type SearchHit } from '../bi-encoder.js';
+import { BiEncoderError, type BiEncoderIdentity, type BiEncoderOptions, type EncodeTextsOptions, type PretrainedBiEncoderOptions, type PretrainedIds, type SearchHit } from '../bi-encoder.js';
 import { ConfigError } from '../model/config.js';
-import type { EmbedBatch, EmbedOptions, EncoderFiles, EncoderOptions } from '../encoder.js';
-import type { EncodeControl } from '../bi-encoder.js';
+import { checkTexts, textChunks, type EmbedBatch, type EmbedChunk, type EmbedOptions, type EncoderFiles, type EncoderOptions } from '../encoder.js';
 import { EncoderError } from '../errors/encoder-error.js';
 import { KmedError, type KmedErrorCode } from '../errors/errors.js';
 import { DownloadError } from '../hub/download-error.js';
@@ -27,6 +26,10 @@ import { SafetensorsError } from '../formats/safetensors.js';
 import { SimilarityError, type Metric } from '../search/similarity.js';
 import { TokenizerError } from '../tokenizer/errors.js';
 import { IndexError, type IndexMeta } from '../search/vector-index.js';
+import { OptionError } from '../errors/option-error.js';
+import { resolveDtype } from '../model/dtype.js';
+import { checkOptions, type AssertTrue, type SameKeys } from '../options/check-options.js';
+import type { OPTION_GROUPS } from '../options/option-keys.js';
 import type { ClientMessage, LoadedInfo, PackedBatch, PackedVectors, WorkerAnswer, WorkerErrorInfo, WorkerMessage, WorkerRequest } from './protocol.js';
 
 export interface WorkerOptions {
@@ -35,8 +38,11 @@ export interface WorkerOptions {
   createWorker?: () => Worker;
 }
 
+// The declared option keys (options/option-keys.ts) must be exactly this interface's keys.
+type _WorkerOptionKeys = AssertTrue<SameKeys<WorkerOptions, typeof OPTION_GROUPS.worker>>;
+
 const ERROR_CLASSES: Record<string, new (code: KmedErrorCode, message: string) => KmedError> = {
-  KmedError, EncoderError, BiEncoderError, ConfigError, KernelError, SafetensorsError, SimilarityError, TokenizerError, IndexError,
+  KmedError, EncoderError, BiEncoderError, ConfigError, KernelError, SafetensorsError, SimilarityError, TokenizerError, IndexError, OptionError,
   DownloadError: DownloadError as unknown as new (code: KmedErrorCode, message: string) => KmedError,
 };
 
@@ -71,7 +77,10 @@ function defaultWorker(): Worker {
   if (typeof Worker !== 'function') {
     throw new KmedError('WORKER_UNAVAILABLE', 'this runtime has no Web Worker API: use Encoder / BiEncoder from kmed-dpr directly');
   }
-  return new Worker(new URL('./worker-main.js', import.meta.url), { type: 'module', name: 'kmed-dpr encoder' });
+  // The name shows in devtools, and webpack names the worker's chunk file after it (a development
+  // build emits kmed-dpr-encoder.js): no spaces, so the file name needs no quoting in URLs, shells
+  // or CDN rules. A literal, not a constant: webpack reads it from this call's source.
+  return new Worker(new URL('./worker-main.js', import.meta.url), { type: 'module', name: 'kmed-dpr-encoder' });
 }
 
 /** The buffers of `files` to move (a view over part of a buffer is copied, so the rest of that
@@ -245,7 +254,8 @@ export class WorkerEncoder {
 
   /** Encoder.fromFiles in a new worker; the files' buffers move there (detached here). */
   static async fromFiles(files: EncoderFiles, options: EncoderOptions & WorkerOptions = {}): Promise<WorkerEncoder> {
-    const { createWorker, ...encoderOptions } = options;
+    const { createWorker, ...encoderOptions } = checkOptions('WorkerEncoder.fromFiles', options);
+    resolveDtype('WorkerEncoder.fromFiles', encoderOptions.dtype); // before a worker starts
     const moved = transferables([files]);
     const channel = new WorkerChannel({ createWorker });
     try {
@@ -257,14 +267,29 @@ export class WorkerEncoder {
     }
   }
 
-  /** As Encoder.embed; `signal` and `onBatch` work across the thread (onBatch runs on this side). */
-  async embed(texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+  /** Embed one text: its Float32Array (as Encoder.embed). */
+  embed(text: string, options?: EmbedOptions): Promise<Float32Array>;
+  /** Embed texts: one Float32Array per text, in input order (as Encoder.embed). `signal` and
+   *  `onBatch` work across the thread (onBatch runs on this side). */
+  embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
+  embed(input: string | readonly string[], options?: EmbedOptions): Promise<Float32Array | Float32Array[]>;
+  async embed(input: string | readonly string[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
+    // Checked here, before anything is posted: a bad element is named by its index, never a
+    // DataCloneError, and the worker is not asked for work it would refuse.
+    checkOptions('WorkerEncoder.embed', options);
+    const texts = checkTexts(input, 'embed');
     const { signal, onBatch, ...sent } = options;
-    return unpack(await this.#channel.call<PackedVectors>({ op: 'embed', handle: this.#handle, texts, options: sent }, [], { signal, onBatch }));
+    const vectors = unpack(await this.#channel.call<PackedVectors>({ op: 'embed', handle: this.#handle, texts, options: sent }, [], { signal, onBatch }));
+    return typeof input === 'string' ? vectors[0] : vectors;
   }
 
   /** As Encoder.embedIds; `signal` and `onBatch` as for embed. */
   async embedIds(ids: ArrayLike<number>[], options: Omit<EmbedOptions, 'maxLength'> = {}): Promise<Float32Array[]> {
+    checkOptions('WorkerEncoder.embedIds', options);
+    if (!Array.isArray(ids)) throw new EncoderError('ENCODER_BAD_INPUT', 'embedIds expects an array of id arrays');
+    for (let i = 0; i < ids.length; i++) {
+      if (ids[i] == null || typeof ids[i] !== 'object') throw new EncoderError('ENCODER_BAD_INPUT', `ids[${i}] is not an array of token ids`);
+    }
     const { signal, onBatch, ...sent } = options;
     throwIfAborted(signal, "the worker's embedIds");
     const seqs = ids.map((s) => Int32Array.from(s));
@@ -295,6 +320,8 @@ export class WorkerBiEncoder {
   readonly dimension: number;
   readonly threads: number;
   readonly identity: BiEncoderIdentity;
+  /** Texts per forward pass, and per chunk of encodePassagesStream (the BiEncoder's batchSize). */
+  readonly batchSize: number;
 
   private constructor(channel: WorkerChannel, info: LoadedInfo) {
     this.#channel = channel;
@@ -302,6 +329,7 @@ export class WorkerBiEncoder {
     this.dimension = info.dimension;
     this.threads = info.threads;
     this.identity = info.identity ?? { question: null, context: null };
+    this.batchSize = info.batchSize ?? 8;
   }
 
   /** BiEncoder.fromFiles in a new worker; the files' buffers move there (detached here). */
@@ -312,7 +340,8 @@ export class WorkerBiEncoder {
     if (files == null || typeof files !== 'object' || files.question == null || files.context == null) {
       throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'WorkerBiEncoder.fromFiles needs { question: EncoderFiles, context: EncoderFiles }');
     }
-    const { createWorker, ...biOptions } = options;
+    const { createWorker, ...biOptions } = checkOptions('WorkerBiEncoder.fromFiles', options);
+    resolveDtype('WorkerBiEncoder.fromFiles', biOptions.dtype); // before a worker starts
     const moved = transferables([files.question, files.context]);
     const channel = new WorkerChannel({ createWorker });
     try {
@@ -330,7 +359,9 @@ export class WorkerBiEncoder {
   /** BiEncoder.fromPretrained in a new worker: download (or take from the worker's Cache API store)
    *  and load both models there; `onProgress` and `signal` work across the thread boundary. */
   static async fromPretrained(ids: PretrainedIds = {}, options: PretrainedBiEncoderOptions & WorkerOptions = {}): Promise<WorkerBiEncoder> {
-    const { createWorker, onProgress, signal, cache, ...rest } = options;
+    const { createWorker, onProgress, signal, cache, ...rest } = checkOptions('WorkerBiEncoder.fromPretrained', options);
+    resolveDtype('WorkerBiEncoder.fromPretrained', rest.dtype); // before a worker starts
+    if (ids != null && typeof ids === 'object') checkOptions('WorkerBiEncoder.fromPretrained ids', ids);
     if (cache !== undefined && cache !== false) {
       throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'WorkerBiEncoder.fromPretrained cannot send a cache object to its worker: use cacheDir (the Cache API store name) or cache: false');
     }
@@ -345,16 +376,52 @@ export class WorkerBiEncoder {
     }
   }
 
-  /** As BiEncoder.encodeQueries; `signal` and `onBatch` work across the thread. */
-  async encodeQueries(texts: string[], options: EncodeControl = {}): Promise<Float32Array[]> {
-    const { signal, onBatch } = options;
-    return unpack(await this.#channel.call<PackedVectors>({ op: 'encode', handle: this.#handle, tower: 'question', texts }, [], { signal, onBatch }));
+  /** The question encoder's embedding of one query (as BiEncoder.encodeQueries). */
+  encodeQueries(text: string, options?: EncodeTextsOptions): Promise<Float32Array>;
+  /** Question-encoder embeddings, one per text, in order. */
+  encodeQueries(texts: readonly string[], options?: EncodeTextsOptions): Promise<Float32Array[]>;
+  encodeQueries(input: string | readonly string[], options?: EncodeTextsOptions): Promise<Float32Array | Float32Array[]>;
+  encodeQueries(input: string | readonly string[], options: EncodeTextsOptions = {}): Promise<Float32Array | Float32Array[]> {
+    return this.#encode('WorkerBiEncoder.encodeQueries', 'question', input, options);
   }
 
-  /** As BiEncoder.encodePassages; `signal` and `onBatch` work across the thread. */
-  async encodePassages(texts: string[], options: EncodeControl = {}): Promise<Float32Array[]> {
-    const { signal, onBatch } = options;
-    return unpack(await this.#channel.call<PackedVectors>({ op: 'encode', handle: this.#handle, tower: 'context', texts }, [], { signal, onBatch }));
+  /** The context encoder's embedding of one passage (as BiEncoder.encodePassages). */
+  encodePassages(text: string, options?: EncodeTextsOptions): Promise<Float32Array>;
+  /** Context-encoder embeddings, one per text, in order. */
+  encodePassages(texts: readonly string[], options?: EncodeTextsOptions): Promise<Float32Array[]>;
+  encodePassages(input: string | readonly string[], options?: EncodeTextsOptions): Promise<Float32Array | Float32Array[]>;
+  encodePassages(input: string | readonly string[], options: EncodeTextsOptions = {}): Promise<Float32Array | Float32Array[]> {
+    return this.#encode('WorkerBiEncoder.encodePassages', 'context', input, options);
+  }
+
+  async #encode(
+    call: 'WorkerBiEncoder.encodeQueries' | 'WorkerBiEncoder.encodePassages',
+    tower: 'question' | 'context',
+    input: string | readonly string[],
+    options: EncodeTextsOptions,
+  ): Promise<Float32Array | Float32Array[]> {
+    checkOptions(call, options);
+    const texts = checkTexts(input, call);
+    const { signal, onBatch, ...sent } = options;
+    const vectors = unpack(await this.#channel.call<PackedVectors>({ op: 'encode', handle: this.#handle, tower, texts, options: sent }, [], { signal, onBatch }));
+    return typeof input === 'string' ? vectors[0] : vectors;
+  }
+
+  /**
+   * Context-encoder embeddings of a long stream of passages, as BiEncoder.encodePassagesStream:
+   * one chunk of `batchSize` consecutive passages at a time, in input order, bitwise what
+   * encodePassages returns. The stream is read here, one chunk at a time, and each chunk is
+   * embedded in the worker, so memory on both sides stays bounded by one chunk. `signal` is
+   * checked before each chunk.
+   */
+  async *encodePassagesStream(texts: Iterable<string> | AsyncIterable<string>, options: Omit<EncodeTextsOptions, 'onBatch'> = {}): AsyncGenerator<EmbedChunk> {
+    checkOptions('WorkerBiEncoder.encodePassagesStream', options);
+    const { signal, ...rest } = options;
+    for await (const { offset, texts: chunk } of textChunks(texts, this.batchSize, 'encodePassagesStream')) {
+      if (signal?.aborted) throw new AbortError('encodePassagesStream', signal.reason);
+      const vectors = unpack(await this.#channel.call<PackedVectors>({ op: 'encode', handle: this.#handle, tower: 'context', texts: chunk, options: rest }, [], { signal }));
+      yield { offset, vectors };
+    }
   }
 
   /** @internal Calls awaiting the worker's answer (0 whenever none is in flight; for leak tests). */
@@ -364,6 +431,7 @@ export class WorkerBiEncoder {
 
   /** scores[q][p], as BiEncoder.score (texts are encoded in the worker; vectors are sent there). */
   async score(queries: string[] | ArrayLike<number>[], passages: string[] | ArrayLike<number>[], options: { metric?: Metric } = {}): Promise<number[][]> {
+    checkOptions('WorkerBiEncoder.score', options);
     const side = (xs: string[] | ArrayLike<number>[]) =>
       xs.length > 0 && typeof xs[0] !== 'string' ? packVectors(xs as ArrayLike<number>[], this.dimension) : (xs as string[]);
     return this.#channel.call<number[][]>({ op: 'score', handle: this.#handle, queries: side(queries), passages: side(passages), metric: options.metric });
@@ -381,7 +449,8 @@ export class WorkerBiEncoder {
   }
 
   /** The k passages of `index` most relevant to `query`, best first (as BiEncoder.search). */
-  search(query: string | ArrayLike<number>, index: WorkerIndex, k = 10, options: { metric?: Metric } = {}): Promise<SearchHit[]> {
+  async search(query: string | ArrayLike<number>, index: WorkerIndex, k = 10, options: { metric?: Metric } = {}): Promise<SearchHit[]> {
+    checkOptions('WorkerBiEncoder.search', options);
     if (!(index instanceof WorkerIndex) || index.owner !== this) {
       return Promise.reject(new BiEncoderError('BI_ENCODER_BAD_INPUT', 'search needs an index opened by this WorkerBiEncoder (openIndex)'));
     }

@@ -5,7 +5,7 @@
 // caller's side with the batch posted back).
 // Does not own: what a request does (worker-main.ts) or how results are unpacked (client.ts).
 import type { EncoderFiles, EncoderOptions, EmbedOptions } from '../encoder.js';
-import type { BiEncoderOptions, BiEncoderIdentity, PretrainedBiEncoderOptions, PretrainedIds, SearchHit } from '../bi-encoder.js';
+import type { BiEncoderOptions, BiEncoderIdentity, EncodeTextsOptions, PretrainedBiEncoderOptions, PretrainedIds, SearchHit } from '../bi-encoder.js';
 import type { HubProgressEvent } from '../hub/progress.js';
 import type { IndexMeta } from '../search/vector-index.js';
 import type { Metric } from '../search/similarity.js';
@@ -52,7 +52,7 @@ export type WorkerRequest =
   | { op: 'loadPretrained'; ids: PretrainedIds; options: Omit<PretrainedBiEncoderOptions, 'onProgress' | 'signal' | 'cache'> & { cache?: false } }
   | { op: 'embed'; handle: number; texts: string[]; options: SentEmbedOptions }
   | { op: 'embedIds'; handle: number; ids: Int32Array[]; options: Omit<SentEmbedOptions, 'maxLength'> }
-  | { op: 'encode'; handle: number; tower: 'question' | 'context'; texts: string[] }
+  | { op: 'encode'; handle: number; tower: 'question' | 'context'; texts: string[]; options?: Omit<EncodeTextsOptions, 'signal' | 'onBatch'> }
   | { op: 'score'; handle: number; queries: string[] | PackedVectors; passages: string[] | PackedVectors; metric?: Metric }
   | { op: 'openIndex'; handle: number; bytes: Uint8Array }
   | { op: 'search'; handle: number; index: number; query: string | Float32Array; k: number; metric?: Metric }
@@ -64,6 +64,8 @@ export interface LoadedInfo {
   dimension: number;
   threads: number;
   identity?: BiEncoderIdentity;
+  /** A bi-encoder's texts per forward pass (the chunk size of encodePassagesStream). */
+  batchSize?: number;
 }
 
 export type WorkerAnswer = LoadedInfo | PackedVectors | number[][] | SearchHit[] | IndexMeta | number | undefined;

@@ -65,7 +65,7 @@ async function answer(id: number, request: WorkerRequest, control: CallControl):
       const bi = await BiEncoder.fromFiles(request.files, request.options);
       models.set(nextHandle, bi);
       const threads = (bi.question as Encoder).threads;
-      return { handle: nextHandle++, dimension: bi.dimension, threads, identity: bi.identity };
+      return { handle: nextHandle++, dimension: bi.dimension, threads, identity: bi.identity, batchSize: bi.batchSize };
     }
     case 'loadPretrained': {
       const controller = new AbortController();
@@ -77,7 +77,7 @@ async function answer(id: number, request: WorkerRequest, control: CallControl):
           onProgress: (progress) => scope.postMessage({ id, progress }),
         });
         models.set(nextHandle, bi);
-        return { handle: nextHandle++, dimension: bi.dimension, threads: (bi.question as Encoder).threads, identity: bi.identity };
+        return { handle: nextHandle++, dimension: bi.dimension, threads: (bi.question as Encoder).threads, identity: bi.identity, batchSize: bi.batchSize };
       } finally {
         running.delete(id);
       }
@@ -92,7 +92,7 @@ async function answer(id: number, request: WorkerRequest, control: CallControl):
     }
     case 'encode': {
       const bi = model(request.handle, BiEncoder);
-      const each = embedControl(id, control);
+      const each = { ...request.options, ...embedControl(id, control) };
       const vectors = request.tower === 'question' ? await bi.encodeQueries(request.texts, each) : await bi.encodePassages(request.texts, each);
       return pack(vectors, bi.dimension);
     }

@@ -53,7 +53,10 @@ export interface IndexBuildOptions {
   batchSize?: number;
   /** Replace an existing `out` (only once the new index is complete). */
   force?: boolean;
-  /** Checked after each checkpoint: when aborted, the build stops with INDEX_INTERRUPTED. */
+  /** Stops the build with INDEX_INTERRUPTED as soon as it fires: a batch being embedded is
+   *  abandoned (its vectors are never written; `embed` may go on in the background, so give it a
+   *  way to stop), a batch being written is finished and checkpointed. The last checkpoint stays
+   *  valid either way and a rerun resumes from it. */
   signal?: AbortSignal;
   /** Called once before embedding starts: passages to build and how many were already done. */
   onStart?: (info: { total: number; resumed: number }) => void;
@@ -296,7 +299,13 @@ async function buildLocked(options: IndexBuildOptions, format: CorpusFormat, bat
     const h = handles;
     const flush = async () => {
       if (batch.length === 0) return;
-      await appendBatch(batch, h, state, options, files.vectors);
+      try {
+        await appendBatch(batch, h, state, options, files.vectors);
+      } catch (error) {
+        // Abandoned while embedding: nothing of the batch was written, the checkpoint stands.
+        if (error === ABANDONED) throw interrupted(state.count, partial);
+        throw error;
+      }
       const cp: Checkpoint = {
         kind: 'kmed-index-checkpoint', version: 2, corpus: corpusId, range, shard, dimension, meta,
         count: state.count, bytes: { ...state.bytes }, crc: { ...state.crc },
@@ -340,6 +349,24 @@ async function buildLocked(options: IndexBuildOptions, format: CorpusFormat, bat
   } finally {
     if (handles) await closeAll(handles);
   }
+}
+
+/** What unlessAborted rejects with: the awaited work was abandoned by the signal. */
+const ABANDONED = Symbol('abandoned');
+
+/** `work`, or a rejection with ABANDONED as soon as `signal` fires (already fired: at once). The
+ *  abandoned promise's own outcome is swallowed: nobody waits for it any more. */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const abandon = () => {
+      work.catch(() => {});
+      reject(ABANDONED);
+    };
+    if (signal.aborted) return abandon();
+    signal.addEventListener('abort', abandon, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abandon));
+  });
 }
 
 function interrupted(count: number, partial: string): IndexBuildError {
@@ -476,7 +503,7 @@ async function appendBatch(
   where: string,
 ): Promise<void> {
   const D = options.dimension;
-  const vectors = await options.embed(batch.map((p) => p.text));
+  const vectors = await unlessAborted(options.embed(batch.map((p) => p.text)), options.signal);
   if (vectors.length !== batch.length) {
     throw new IndexBuildError('INDEX_ENCODER_FAILED', `the encoder returned ${vectors.length} vectors for ${batch.length} passages`);
   }
