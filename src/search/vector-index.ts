@@ -83,6 +83,10 @@ export class VectorIndex {
   readonly name: string;
   readonly meta: IndexMeta;
   readonly layout: IndexLayout;
+  /** What the file holds, in a few characters: its metadata's and checksum table's xxHash32 and its
+   *  length — equal for two copies of one index, different for any two different ones (the table
+   *  hashes every byte of every section). Names an index without reading it. */
+  readonly contentId: string;
   private readonly source: ByteSource;
   /** The offsets table as u32 halves (little-endian order): entry j = [2j] + [2j+1]·2^32; loaded,
    *  verified and checked on first use (loadOffsets). */
@@ -94,8 +98,9 @@ export class VectorIndex {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private scratch = new Uint8Array(0);
 
-  private constructor(source: ByteSource, meta: IndexMeta, layout: IndexLayout, table: Uint32Array) {
+  private constructor(source: ByteSource, meta: IndexMeta, layout: IndexLayout, table: Uint32Array, contentId: string) {
     this.source = source;
+    this.contentId = contentId;
     this.name = source.name;
     this.meta = meta;
     this.layout = layout;
@@ -214,7 +219,8 @@ export class VectorIndex {
     const table = new Uint32Array(blocks);
     const tableView = new DataView(tableBytes.buffer);
     for (let b = 0; b < blocks; b++) table[b] = tableView.getUint32(b * 4, true);
-    return new VectorIndex(source, meta, layout, table);
+    const hex = (at: number) => view.getUint32(at, true).toString(16).padStart(8, '0');
+    return new VectorIndex(source, meta, layout, table, `${hex(META_HASH_AT)}${hex(TABLE_HASH_AT)}-${layout.fileLength}`);
   }
 
   /** Throws (the source's typed error) if the file changed since it was opened, where the source can

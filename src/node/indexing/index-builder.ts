@@ -56,6 +56,9 @@ export interface IndexBuildOptions {
    *  re-ranked against the f32 rows (default none). Decided when the file is assembled: a resumed
    *  build may change it. */
   scan?: ScanDtype | null;
+  /** Called with the corpus's passage count once it is scanned, before anything is embedded (an
+   *  import checks its row count there). */
+  expectPassages?: (passages: number) => void;
   /** Passages per embedding call and per checkpoint (default 32). */
   batchSize?: number;
   /** Replace an existing `out` (only once the new index is complete). */
@@ -260,6 +263,7 @@ async function buildLocked(options: IndexBuildOptions, format: CorpusFormat, bat
   // Under the lock: another build may have published `out` while we waited for nothing.
   checkOutput(corpus, out, options.force);
   const scan = await scanCorpus(corpus, format);
+  options.expectPassages?.(scan.passages);
   const shard = options.shard ?? null;
   const range = shard ? shardRange(scan.passages, shard.index, shard.of) : { first: 0, end: scan.passages };
   const corpusId = { name: basename(corpus), format, bytes: scan.bytes, sha256: scan.sha256, passages: scan.passages };
@@ -516,8 +520,9 @@ async function appendBatch(
       if (!Number.isFinite(v[d])) {
         throw new IndexBuildError('INDEX_ENCODER_FAILED', `the encoder returned a non-finite value for line ${batch[i].line}`);
       }
-      data.vectors.writeFloatLE(v[d], (i * D + d) * 4);
     }
+    if (littleEndianHost && v instanceof Float32Array) data.vectors.set(new Uint8Array(v.buffer, v.byteOffset, D * 4), i * D * 4);
+    else for (let d = 0; d < D; d++) data.vectors.writeFloatLE(v[d], (i * D + d) * 4);
     const id = Buffer.from(batch[i].id, 'utf8');
     const text = Buffer.from(batch[i].text, 'utf8');
     data.offsets.writeBigUInt64LE(BigInt(s), i * 16);
