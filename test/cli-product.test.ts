@@ -187,7 +187,7 @@ describe('user errors: one clear line, non-zero exit, nothing lost', () => {
     expectOneLineError(kmed('search', ...MODELS, '--index', join(dir, 'none.kidx'), '--query', 'x'), /none\.kidx not found: build one with kmed index/);
     const cut = join(dir, 'cut.kidx');
     writeFileSync(cut, before.subarray(0, before.length - 100));
-    expectOneLineError(kmed('search', ...MODELS, '--index', cut, '--query', 'x'), /cut\.kidx: header at offset 64 says the file is \d+ bytes but it is \d+ \(truncated/);
+    expectOneLineError(kmed('search', ...MODELS, '--index', cut, '--query', 'x'), /cut\.kidx: header at offset 96 says the file is \d+ bytes but it is \d+ \(truncated/);
     writeFileSync(cut, Buffer.from('not an index at all, just some bytes to fill the header size ...'));
     expectOneLineError(kmed('search', ...MODELS, '--index', cut, '--query', 'x'), /not a kmed index/);
   });

@@ -308,10 +308,15 @@ export class IndexSearch implements SearchSession {
       this.rerankHeap(rows.length);
       const view = backend.f32(this.rerankRows, rows.length * D);
       rows.forEach((row, i) => this.index.readVectors(view.subarray(i * D, (i + 1) * D), row, 1));
-      backend.dotRows(this.rerankScores, this.rerankRows, this.queries + q * D * 4, rows.length, D);
+      // The kernel the f32 pass uses for a batch of this size (dotRows alone, dotRowsMany in a batch:
+      // their orders differ in the last bits), so the scores are that pass's, bit for bit.
+      const query = this.queries + q * D * 4;
+      if (queries.length === 1) backend.dotRows(this.rerankScores, this.rerankRows, query, rows.length, D);
+      else backend.dotRowsMany(this.rerankScores, this.rerankRows, query, rows.length, 1, D, rows.length);
       const scores = backend.f32(this.rerankScores, rows.length);
       const top = new TopKSelector(Math.min(k, rows.length));
-      rows.forEach((row, i) => top.push(this.norms ? scores[i] * this.norms[row] : scores[i], row));
+      // Scaled as offerScores scales (rounded to f32), so the scores are the exact session's bits.
+      rows.forEach((row, i) => top.push(this.norms ? Math.fround(scores[i] * this.norms[row]) : scores[i], row));
       return top.result();
     });
   }
