@@ -19,7 +19,9 @@ const V128: usize = 16;
 /** dotRows: 4 independent v128 chains per row, 16 floats per step. */
 const STEP: i32 = 16;
 /** Rows per register tile of dotRowsMany (4 rows × 2 queries = 8 accumulators + 4 rows + 1 query
- *  + a temp: within the 16 xmm registers V8 allocates on x64) and of the f16 and int8 scans. */
+ *  + a temp: within the 16 xmm registers V8 allocates on x64). The one-query scans (dotRows, f16,
+ *  int8) go one row at a time instead: a single sequential stream, which measured 2–3× faster here
+ *  than four rows side by side. */
 const TILE_ROWS: i32 = 4;
 
 // @ts-ignore: decorator
@@ -219,35 +221,25 @@ function tailF16(s: f32, row: usize, q: usize, d8: i32, dim: i32): f32 {
 
 /**
  * out[r] = Σ_d f16 rows[r*dim + d] · q[d] (f32 query) for r < rows: rows stored as IEEE binary16
- * (u16 patterns, finite), widened exactly in registers. Order per row: one accumulator over 8-value
- * steps (low four then high four), lanes (l0 + l2) + (l1 + l3), the tail in order.
+ * (u16 patterns, finite), widened exactly in registers. Order per row: two accumulators over
+ * 16-value steps (each 8 values: the low four then the high four), added, lanes (l0 + l2) + (l1 +
+ * l3), an 8-value remainder into the first, the tail in order. One row at a time (as dotRows).
  */
 export function dotRowsF16(out: usize, rows16: usize, q: usize, rows: i32, dim: i32): void {
   const rowBytes = <usize>dim * F16;
+  const d16 = dim & ~15;
   const d8 = dim & ~7;
-  let r = 0;
-  for (; r + TILE_ROWS <= rows; r += TILE_ROWS) {
-    const r0 = rows16 + <usize>r * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
-    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-    for (let d = 0; d < d8; d += 8) {
-      const qo = q + <usize>d * F32;
-      const o = <usize>d * F16;
-      a0 = stepF16(a0, v128.load(r0 + o), qo);
-      a1 = stepF16(a1, v128.load(r1 + o), qo);
-      a2 = stepF16(a2, v128.load(r2 + o), qo);
-      a3 = stepF16(a3, v128.load(r3 + o), qo);
-    }
-    const o = out + <usize>r * F32;
-    store<f32>(o, tailF16(hsum(a0), r0, q, d8, dim));
-    store<f32>(o, tailF16(hsum(a1), r1, q, d8, dim), 4);
-    store<f32>(o, tailF16(hsum(a2), r2, q, d8, dim), 8);
-    store<f32>(o, tailF16(hsum(a3), r3, q, d8, dim), 12);
-  }
-  for (; r < rows; r++) {
+  for (let r = 0; r < rows; r++) {
     const row = rows16 + <usize>r * rowBytes;
-    let a = f32x4.splat(0);
-    for (let d = 0; d < d8; d += 8) a = stepF16(a, v128.load(row + <usize>d * F16), q + <usize>d * F32);
-    store<f32>(out + <usize>r * F32, tailF16(hsum(a), row, q, d8, dim));
+    let a = f32x4.splat(0), b = a;
+    for (let d = 0; d < d16; d += 16) {
+      const o = row + <usize>d * F16;
+      const qo = q + <usize>d * F32;
+      a = stepF16(a, v128.load(o), qo);
+      b = stepF16(b, v128.load(o, V128), qo + 8 * F32);
+    }
+    if (d16 < d8) a = stepF16(a, v128.load(row + <usize>d16 * F16), q + <usize>d16 * F32);
+    store<f32>(out + <usize>r * F32, tailF16(hsum(f32x4.add(a, b)), row, q, d8, dim));
   }
 }
 
@@ -270,34 +262,22 @@ function finishI8(acc: v128, row: usize, q: usize, d16: i32, dim: i32): i32 {
 /**
  * out[r] = f32(Σ_d rows8[r*dim + d] · q16[d]) · (scales[r] · qScale) for r < rows: int8 rows with
  * a per-row scale against a query quantized to int16 levels. The sum is exact in i32 as long as
- * 127 · max|q16| · dim < 2^31 (the caller picks the query's levels so: 4095 levels up to dim 4096).
+ * 127 · max|q16| · dim < 2^31 (the caller picks the query's levels so: 4095 levels up to dim 4096),
+ * so its order does not matter. One row at a time with two accumulators (32 values per step).
  */
 export function dotRowsI8(out: usize, rows8: usize, scales: usize, q16: usize, rows: i32, dim: i32, qScale: f32): void {
   const rowBytes = <usize>dim;
+  const d32 = dim & ~31;
   const d16 = dim & ~15;
-  let r = 0;
-  for (; r + TILE_ROWS <= rows; r += TILE_ROWS) {
-    const r0 = rows8 + <usize>r * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
-    let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-    for (let d = 0; d < d16; d += 16) {
-      const qo = q16 + <usize>d * 2;
-      const o = <usize>d;
-      a0 = stepI8(a0, v128.load(r0 + o), qo);
-      a1 = stepI8(a1, v128.load(r1 + o), qo);
-      a2 = stepI8(a2, v128.load(r2 + o), qo);
-      a3 = stepI8(a3, v128.load(r3 + o), qo);
-    }
-    const o = out + <usize>r * F32;
-    const s = scales + <usize>r * F32;
-    store<f32>(o, <f32>finishI8(a0, r0, q16, d16, dim) * (load<f32>(s) * qScale));
-    store<f32>(o, <f32>finishI8(a1, r1, q16, d16, dim) * (load<f32>(s, 4) * qScale), 4);
-    store<f32>(o, <f32>finishI8(a2, r2, q16, d16, dim) * (load<f32>(s, 8) * qScale), 8);
-    store<f32>(o, <f32>finishI8(a3, r3, q16, d16, dim) * (load<f32>(s, 12) * qScale), 12);
-  }
-  for (; r < rows; r++) {
+  for (let r = 0; r < rows; r++) {
     const row = rows8 + <usize>r * rowBytes;
-    let a = i32x4.splat(0);
-    for (let d = 0; d < d16; d += 16) a = stepI8(a, v128.load(row + <usize>d), q16 + <usize>d * 2);
-    store<f32>(out + <usize>r * F32, <f32>finishI8(a, row, q16, d16, dim) * (load<f32>(scales + <usize>r * F32) * qScale));
+    let a = i32x4.splat(0), b = a;
+    for (let d = 0; d < d32; d += 32) {
+      const qo = q16 + <usize>d * 2;
+      a = stepI8(a, v128.load(row + <usize>d), qo);
+      b = stepI8(b, v128.load(row + <usize>d, V128), qo + 32);
+    }
+    if (d32 < d16) a = stepI8(a, v128.load(row + <usize>d32), q16 + <usize>d32 * 2);
+    store<f32>(out + <usize>r * F32, <f32>finishI8(i32x4.add(a, b), row, q16, d16, dim) * (load<f32>(scales + <usize>r * F32) * qScale));
   }
 }
