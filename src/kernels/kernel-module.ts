@@ -44,6 +44,10 @@ export interface WasmBackendOptions {
   /** Where worker threads come from (default: the Node entry's, else node:worker_threads where the
    *  runtime has it, else Web Workers; see thread-pool.ts pickWorkerFactory). */
   workerFactory?: KernelWorkerFactory;
+  /** Time the Linear's two tile forms at load and run the faster (default true; tile-probe.ts,
+   *  15–40 ms once per build and process). A backend that never runs a Linear (exact search) skips
+   *  it: the kernels then keep the load-immediate form, and give the same bits either way. */
+  tileProbe?: boolean;
   /** Bench knob: the least estimated work (ns) worth a chunk for another thread (0: split every call). */
   minShareNs?: number;
   /** Bench knob: chunks per thread a call is cut into (default parallel-kernels.ts CHUNKS_PER_THREAD). */

@@ -72,7 +72,8 @@ export async function openSearchSession(index: VectorIndex, options: SearchSessi
   const sessionOptions: IndexSearchOptions = {
     metric: options.metric, mode: pickMode(rowBytes, options), scan, rerank: options.rerank, windowBytes: options.windowBytes, ownsBackend: true,
   };
-  const backend: KernelBackend = await createBackend(options.kind ?? 'wasm', { wasmBytes: options.wasmBytes, threads: options.threads ?? 1 });
+  // No tile probe: a search never runs the Linear it times.
+  const backend: KernelBackend = await createBackend(options.kind ?? 'wasm', { wasmBytes: options.wasmBytes, threads: options.threads ?? 1, tileProbe: false });
   try {
     return IndexSearch.open(index, backend, sessionOptions);
   } catch (error) {
