@@ -4,7 +4,7 @@
 //   back as .npy, f32 and f16), records the file's sha256 and dtype, and refuses a .npy of the wrong
 //   shape, dtype, order or with a NaN in one kmed: line naming the file and the row;
 // - --queries and --query-vectors print one JSON line per query, equal to --query's hits one by
-//   one; --query-vectors needs no model at all;
+//   one; --query-vectors needs no model;
 // - streaming and resident, f32 and int8/f16 scan rows (re-ranked) give the same hits;
 // - the same index twice (same path, a hard link, or a copy) is refused in one line.
 import { spawnSync } from 'node:child_process';
@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VectorIndex } from '../src/search/vector-index.js';
 import { writeNpy, npyBytes } from './helpers/npy-writer.js';
+import { CLI, expectOneKmedLine } from './helpers/run-cli.js';
 
-const CLI = 'dist/cli/main.js';
 const Q = 'test/fixtures/tiny-question';
 const C = 'test/fixtures/tiny-context';
 const MODELS = ['--question-model', Q, '--context-model', C];
@@ -26,17 +26,11 @@ const queries = readFileSync('test/fixtures/corpus/queries.txt', 'utf8').split('
 const dir = mkdtempSync(join(tmpdir(), 'kmed-cli-search-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function kmed(args: string[], cwd?: string) {
-  const r = spawnSync(process.execPath, [join(process.cwd(), CLI), ...args], { encoding: 'utf8', timeout: 120_000, cwd });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function kmed(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, timedOut: r.error !== undefined };
 }
-function expectOneLineError(result: ReturnType<typeof kmed>, mention: RegExp): void {
-  expect(result.code, result.stderr).toBe(1);
-  const lines = result.stderr.trim().split('\n');
-  expect(lines, result.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^kmed: /);
-  expect(lines[0]).toMatch(mention);
-}
+const expectOneLineError = (r: ReturnType<typeof kmed>, mention: RegExp) => expectOneKmedLine(r, mention);
 type Hit = { id: string; score: number; text: string };
 const jsonLines = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as { query: number; hits: Hit[] });
 
@@ -128,7 +122,8 @@ describe('kmed search: batches, modes, scan rows, duplicate indexes', () => {
     const flat = new Float32Array(vectors.length * 64);
     vectors.forEach((v, i) => flat.set(v, i * 64));
     writeNpy(npy, flat, vectors.length, 64);
-    const byVectors = kmed(['search', '--index', built, '--query-vectors', npy, '--json', '-k', '5'], dir);
+    // No model on the command line (and none under weights/): none is needed.
+    const byVectors = kmed(['search', '--index', built, '--query-vectors', npy, '--json', '-k', '5']);
     expect(byVectors.code, byVectors.stderr).toBe(0);
     const vlines = jsonLines(byVectors.stdout);
     vlines.forEach((l, i) => expect(l.hits.map((h) => h.id)).toEqual(lines[i].hits.map((h) => h.id)));

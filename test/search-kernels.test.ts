@@ -17,23 +17,10 @@ import { KernelError } from '../src/kernels/index.js';
 import { f32BitsToF16Bits } from '../src/kernels/reference-lowp.js';
 import { HASH_KIND } from '../src/kernels/reference-search.js';
 import { xxh32, Xxh32 } from '../src/formats/checksum.js';
+import { randoms } from './helpers/random-floats.js';
 
 const U = 2 ** -24;
 const gamma = (K: number): number => (K * U) / (1 - K * U) + U;
-
-/** Deterministic uniform floats in [lo, hi) (mulberry32). */
-function randoms(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo));
-  }
-  return out;
-}
 
 /** The test buffer the libxxhash values below were computed on: byte i = ((i · 2654435761) mod 2^32) >> 24. */
 function knownBuffer(n: number): Uint8Array {

@@ -18,7 +18,7 @@
 // plumbing shared with the matrix sessions (query-batch.ts) or selection (top-k.ts).
 import type { KernelBackend, Ptr } from '../kernels/backend.js';
 import type { HashKind } from '../kernels/reference-search.js';
-import { checkK, checkMetric, MAX_QUERIES_PER_PASS, offerScores, scoreF32Window, selectors, SimilarityError, writeQueries, type Metric } from './query-batch.js';
+import { allScores, checkK, checkMetric, inPasses, MAX_QUERIES_PER_PASS, offerScores, scoreF32Window, SimilarityError, writeQueries, type Metric } from './query-batch.js';
 import { quantizeQuery } from './row-encoding.js';
 import type { SearchSession } from './similarity.js';
 import { TopKSelector, type Scored } from './top-k.js';
@@ -324,9 +324,7 @@ export class IndexSearch implements SearchSession {
   /** Every row's first-pass score against `query` (row order): exact for f32 rows; for f16/int8
    *  scan rows, their approximation of it (search() re-ranks its candidates in f32). */
   scoreAll(query: ArrayLike<number>): Float32Array {
-    const out = new Float32Array(this.rows);
-    this.pass([query], selectors(1, 0), (_, scores, row0) => out.set(scores, row0));
-    return out;
+    return allScores(this.rows, query, (q, tops, onScores) => this.pass(q, tops, onScores));
   }
 
   search(query: ArrayLike<number>, k: number): Scored[] {
@@ -335,16 +333,10 @@ export class IndexSearch implements SearchSession {
 
   searchMany(queries: ReadonlyArray<ArrayLike<number>>, k: number): Scored[][] {
     const kk = Math.min(checkK(k), this.rows);
-    const keep = this.kind === 'f32' ? kk : Math.min(this.rows, Math.max(kk, this.rerankOption ?? defaultRerank(kk)));
-    const out: Scored[][] = [];
-    for (let q0 = 0; q0 < queries.length; q0 += MAX_QUERIES_PER_PASS) {
-      const batch = queries.slice(q0, q0 + MAX_QUERIES_PER_PASS);
-      const tops = selectors(batch.length, keep);
-      this.pass(batch, tops);
-      const found = tops.map((t) => t.result());
-      out.push(...(this.kind === 'f32' ? found : this.rerank(batch, found, kk)));
-    }
-    return out;
+    const pass = (q: ReadonlyArray<ArrayLike<number>>, tops: TopKSelector[]) => this.pass(q, tops);
+    if (this.kind === 'f32') return inPasses(queries, kk, pass);
+    const keep = Math.min(this.rows, Math.max(kk, this.rerankOption ?? defaultRerank(kk)));
+    return inPasses(queries, keep, pass, (batch, found) => this.rerank(batch, found, kk));
   }
 
   dispose(): void {

@@ -6,7 +6,7 @@
 // Does not own: where rows come from, the kernels (assembly/dot.ts) or the selection (top-k.ts).
 import { KmedError } from '../errors/errors.js';
 import type { KernelBackend, Ptr } from '../kernels/backend.js';
-import { TopKSelector } from './top-k.js';
+import { TopKSelector, type Scored } from './top-k.js';
 
 export class SimilarityError extends KmedError {}
 
@@ -108,4 +108,33 @@ export function offerScores(
     onScores?.(q, scores, row0);
     tops[q].offer(scores, row0);
   }
+}
+
+/** One pass of a session over its rows for a batch of queries: each query's selector is offered
+ *  every row's score (`onScores` sees each window of them first). */
+export type Pass = (queries: ReadonlyArray<ArrayLike<number>>, tops: TopKSelector[], onScores?: (q: number, scores: Float32Array, row0: number) => void) => void;
+
+/** Every row's score against `query`, in row order, through one pass. */
+export function allScores(rows: number, query: ArrayLike<number>, pass: Pass): Float32Array {
+  const out = new Float32Array(rows);
+  pass([query], selectors(1, 0), (_, scores, row0) => out.set(scores, row0));
+  return out;
+}
+
+/** searchMany through passes of at most MAX_QUERIES_PER_PASS queries, each keeping `keep` rows per
+ *  query; `finish` turns a batch's kept rows into its results (as they are, or re-ranked). */
+export function inPasses(
+  queries: ReadonlyArray<ArrayLike<number>>,
+  keep: number,
+  pass: Pass,
+  finish: (batch: ReadonlyArray<ArrayLike<number>>, found: Scored[][]) => Scored[][] = (_, found) => found,
+): Scored[][] {
+  const out: Scored[][] = [];
+  for (let q0 = 0; q0 < queries.length; q0 += MAX_QUERIES_PER_PASS) {
+    const batch = queries.slice(q0, q0 + MAX_QUERIES_PER_PASS);
+    const tops = selectors(batch.length, keep);
+    pass(batch, tops);
+    out.push(...finish(batch, tops.map((t) => t.result())));
+  }
+  return out;
 }

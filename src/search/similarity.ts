@@ -9,7 +9,7 @@
 // Does not own: where vectors come from (encoders, index files), what the rows mean (ids, texts), the
 // batch scoring both share (query-batch.ts) or the selection (top-k.ts).
 import type { KernelBackend, Ptr } from '../kernels/backend.js';
-import { checkK, checkMetric, MAX_QUERIES_PER_PASS, scoreF32Window, selectors, SimilarityError, writeQueries, type Metric } from './query-batch.js';
+import { allScores, checkK, checkMetric, inPasses, MAX_QUERIES_PER_PASS, scoreF32Window, SimilarityError, writeQueries, type Metric } from './query-batch.js';
 import { TopKSelector, type Scored } from './top-k.js';
 
 export { checkMetric, SimilarityError, type Metric } from './query-batch.js';
@@ -182,9 +182,7 @@ abstract class MatrixSearch implements SearchSession {
   }
 
   scoreAll(query: ArrayLike<number>): Float32Array {
-    const out = new Float32Array(this.rows);
-    this.pass([query], selectors(1, 0), (_, scores, row0) => out.set(scores, row0));
-    return out;
+    return allScores(this.rows, query, (q, tops, onScores) => this.pass(q, tops, onScores));
   }
 
   search(query: ArrayLike<number>, k: number): Scored[] {
@@ -192,15 +190,7 @@ abstract class MatrixSearch implements SearchSession {
   }
 
   searchMany(queries: ReadonlyArray<ArrayLike<number>>, k: number): Scored[][] {
-    const kk = Math.min(checkK(k), this.rows);
-    const out: Scored[][] = [];
-    for (let q0 = 0; q0 < queries.length; q0 += MAX_QUERIES_PER_PASS) {
-      const batch = queries.slice(q0, q0 + MAX_QUERIES_PER_PASS);
-      const tops = selectors(batch.length, kk);
-      this.pass(batch, tops);
-      for (const top of tops) out.push(top.result());
-    }
-    return out;
+    return inPasses(queries, Math.min(checkK(k), this.rows), (q, tops) => this.pass(q, tops));
   }
 
   /** Give the heap back (and stop the backend, when the session was given it to own). */
