@@ -1,7 +1,7 @@
-// Owns: writing a synthetic index of N random unit vectors (D dims, seeded xorshift, ids "p<i>",
+// Owns: writing a synthetic index of N random vectors (stored as unit rows) (D dims, seeded xorshift, ids "p<i>",
 // short texts) straight to disk in the real format, through the same IndexFileWriter the builder
 // uses, in 4 MiB pieces (memory stays flat whatever N). For the index benches only; not a test.
-import { IndexFileWriter } from '../src/node/indexing/index-builder.js';
+import { IndexFileWriter } from '../src/node/indexing/index-file-writer.js';
 import type { IndexMeta } from '../src/search/vector-index.js';
 
 export const SYNTHETIC_META: IndexMeta = {
@@ -37,14 +37,8 @@ export async function writeSyntheticIndex(path: string, count: number, dimension
     const n = Math.min(rowsPer, count - r0);
     const view = rows.subarray(0, n * dimension);
     fill(view);
-    for (let r = 0; r < n; r++) {
-      const row = view.subarray(r * dimension, (r + 1) * dimension);
-      let norm = 0;
-      for (let d = 0; d < dimension; d++) norm += row[d] * row[d];
-      norm = Math.sqrt(norm);
-      for (let d = 0; d < dimension; d++) row[d] /= norm;
-    }
-    await writer.write('vectors', new Uint8Array(view.buffer, 0, n * dimension * 4));
+    await writer.rows(view); // stored as unit rows and norms
+
   }
   const PER = 1 << 16;
   const offsets = Buffer.alloc(PER * 16);
@@ -67,5 +61,5 @@ export async function writeSyntheticIndex(path: string, count: number, dimension
     for (let i = i0; i < Math.min(count, i0 + PER); i++) parts.push(idOf(i), textOf(i));
     await writer.write('strings', Buffer.concat(parts));
   }
-  await writer.finish(path, SYNTHETIC_META, dimension, count, stringsLength);
+  await writer.finish(path);
 }

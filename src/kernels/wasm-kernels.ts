@@ -6,6 +6,7 @@
 import type { RawKernels } from './guard.js';
 import type { KernelExports } from './kernel-module.js';
 import { lowPrecisionKernels } from './wasm-lowp.js';
+import { searchKernels } from './wasm-search.js';
 
 /** The contract's kernels over an instance's exports (which may run on a thread pool). */
 export function rawKernels(ex: KernelExports): RawKernels {
@@ -23,7 +24,7 @@ export function rawKernels(ex: KernelExports): RawKernels {
     addInPlace: (out, x, n) => ex.add_f32(out, x, n),
     gelu: (x, n) => ex.gelu_f32(x, n),
     tanh: (x, n) => ex.tanh_f32(x, n),
-    dotRows: (out, matrix, vec, rows, dim) => ex.dot_rows_f32(out, matrix, vec, rows, dim),
     ...lowPrecisionKernels(ex),
+    ...searchKernels(ex),
   };
 }

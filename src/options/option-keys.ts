@@ -19,13 +19,15 @@ export const OPTION_GROUPS = {
   /** BiEncoderOptions minus EncoderOptions (bi-encoder.ts). */
   biEncoder: ['pooling', 'maxLength', 'batchSize', 'names'],
   /** FromEncodersOptions (bi-encoder.ts). */
-  fromEncoders: ['pooling', 'maxLength', 'batchSize', 'identity', 'backend', 'wasmBytes'],
+  fromEncoders: ['pooling', 'maxLength', 'batchSize', 'identity', 'backend', 'wasmBytes', 'threads'],
   /** EncodeOptions of encodeQueries / encodePassages (bi-encoder.ts). */
   encode: ['signal', 'onBatch', 'normalize'],
-  /** ScoreOptions (bi-encoder.ts): score, openIndex, search. */
+  /** ScoreOptions (bi-encoder.ts): score. */
   score: ['metric'],
-  /** SearchSessionOptions (bi-encoder.ts). */
-  searchSession: ['metric', 'kind', 'wasmBytes', 'mode', 'residentLimitBytes', 'windowBytes'],
+  /** BiEncoderSearchOptions (bi-encoder.ts): openIndex, search, searchMany. */
+  biEncoderSearch: ['metric', 'mode', 'exact', 'rerank', 'residentLimitBytes', 'windowBytes'],
+  /** SearchSessionOptions (search/search-sessions.ts). */
+  searchSession: ['metric', 'kind', 'wasmBytes', 'threads', 'mode', 'residentLimitBytes', 'windowBytes', 'exact', 'rerank'],
   /** PretrainedIds (bi-encoder.ts). */
   pretrainedIds: ['question', 'context'],
   /** BiEncoderLocations (node/bi-encoder.ts). */
@@ -61,8 +63,9 @@ export const OPTION_KEYS = {
   'BiEncoder.encodePassages': G.encode,
   'BiEncoder.encodePassagesStream': without(G.encode, 'onBatch'),
   'BiEncoder.score': G.score,
-  'BiEncoder.openIndex': G.score,
-  'BiEncoder.search': G.score,
+  'BiEncoder.openIndex': G.biEncoderSearch,
+  'BiEncoder.search': G.biEncoderSearch,
+  'BiEncoder.searchMany': [...G.biEncoderSearch, 'signal', 'onBatch'],
   openSearchSession: G.searchSession,
   loadEncoder: [...G.encoder, ...G.biEncoder],
   'loadEncoder location': G.modelLocation,
