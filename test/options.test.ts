@@ -97,6 +97,7 @@ const CALLS: Record<OptionCall, (options: never) => unknown> = {
   'BiEncoder.score': (o) => bi.score(['q'], ['p'], o),
   'BiEncoder.openIndex': (o) => bi.openIndex(index, o),
   'BiEncoder.search': (o) => bi.search('q', index, 2, o),
+  'BiEncoder.searchMany': (o) => bi.searchMany(['q'], index, 2, o),
   openSearchSession: (o) => openSearchSession(index, o),
   loadEncoder: (o) => loadEncoder('question', { model: Q }, o),
   'loadEncoder location': (o) => loadEncoder('question', o),

@@ -260,7 +260,7 @@ describe('kmed serve: the served index is the verified one', () => {
       expect(r.text).not.toContain('저혈압 1차');
       expect(r.headers.get('retry-after')).toBe('1');
     }
-    expect(during.at(-1)!.json.error.message).toMatch(/does not verify .*CRC-32C/);
+    expect(during.at(-1)!.json.error.message).toMatch(/does not verify .*checksum/);
     expect((await (await fetch(`${s.url}/info`)).json()).index.state).toBe('invalid');
 
     // Put the bytes back: the file verifies again and is served.
