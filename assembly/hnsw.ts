@@ -7,7 +7,7 @@
 // (hnswSearch, parallel over queries).
 // Does not own: the graph's memory or its file (src/search/ann/), node levels (drawn in TypeScript
 // from (seed, row), src/search/ann/levels.ts), argument checks (src/kernels/guard-graph.ts) or the
-// dot product (dot.ts). src/kernels/reference-graph.ts repeats every step in TypeScript, bit for bit.
+// exact scan (dot.ts). src/kernels/reference-graph.ts repeats every step in TypeScript, bit for bit.
 //
 // Graph descriptor: GRAPH_WORDS u32 at `g` (src/kernels/graph-layout.ts writes it):
 //   0 vectors ptr: rows [capacity, D] f32 (unit length for cosine: a score is a dot product)
@@ -26,9 +26,11 @@
 // ids carry EXPANDED once their links were followed. The beam search expands the best unexpanded
 // entry until none is left: the same nodes as hnswlib's two heaps visit (a candidate that fell out
 // of the best `ef` would never be expanded there either), with memory bounded by `ef`.
-import { dotF32 } from './dot';
-
 const F32: usize = 4;
+const LANES: i32 = 4;
+const V128: usize = 16;
+/** dotF32: 4 independent v128 chains, 16 floats per step. */
+const STEP: i32 = 16;
 const U32: usize = 4;
 const ENTRY_BYTES: usize = 8;
 const NONE: u32 = 0xffffffff;
@@ -39,6 +41,39 @@ export const LEVEL_CAP: i32 = 16;
 
 const G_VECTORS = 0, G_DIM = 1, G_CAPACITY = 2, G_COUNT = 3, G_M = 4, G_M0 = 5, G_EF_CONSTRUCTION = 6;
 const G_ENTRY = 7, G_TOP = 8, G_LEVELS = 9, G_UPPER_AT = 10, G_LEVEL0 = 11, G_UPPER = 12;
+
+/**
+ * Σ_d a[d] · b[d] over `dim` floats, in dot_rows_f32's order: 4 v128 accumulators over 16-float
+ * steps, one more 4-float step into the first, tree reduction ((a0 + a1) + (a2 + a3)), lanes as
+ * (l0 + l2) + (l1 + l3), then the tail in order. Always a plain mul then add (never a fused or
+ * relaxed madd): the baseline and relaxed builds then build the same graph bytes, and
+ * src/kernels/reference-graph.ts can repeat every rounding.
+ */
+// @ts-ignore: decorator
+@inline
+function dotF32(a: usize, b: usize, dim: i32): f32 {
+  const d16 = dim - dim % STEP;
+  const d4 = dim & ~(LANES - 1);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  for (let d = 0; d < d16; d += STEP) {
+    const o = <usize>d * F32;
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(a + o, V128), v128.load(b + o, V128)));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(a + o, 2 * V128), v128.load(b + o, 2 * V128)));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(a + o, 3 * V128), v128.load(b + o, 3 * V128)));
+  }
+  for (let d = d16; d < d4; d += LANES) {
+    const o = <usize>d * F32;
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+  }
+  const s4 = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+  let s = (f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 2)) + (f32x4.extract_lane(s4, 1) + f32x4.extract_lane(s4, 3));
+  for (let d = d4; d < dim; d++) {
+    const o = <usize>d * F32;
+    s += load<f32>(a + o) * load<f32>(b + o);
+  }
+  return s;
+}
 
 // @ts-ignore: decorator
 @inline function word(g: usize, i: i32): u32 {

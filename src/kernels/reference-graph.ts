@@ -28,7 +28,7 @@ const lanes = new Float32Array(16);
 const sums = new Float32Array(4);
 
 /**
- * Σ a[d]·b[d] for the floats at byte offsets a and b, in assembly/dot.ts dotF32's order: four f32x4
+ * Σ a[d]·b[d] for the floats at byte offsets a and b, in assembly/hnsw.ts dotF32's order: four f32x4
  * accumulators over 16-float steps (lane j of accumulator c is lanes[4c + j]), a 4-float step into
  * the first, ((a0 + a1) + (a2 + a3)) lane-wise, (l0 + l2) + (l1 + l3), then the tail; every product
  * and sum rounded to f32 (a Float32Array store rounds; the f64 operations round correctly first).
