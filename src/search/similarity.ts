@@ -332,6 +332,13 @@ export class ExactSearch implements SearchSession {
     return search;
   }
 
+  /** Where the rows lie in the backend's heap ([rows, dimension] f32, unit length for cosine), for
+   *  structures built over them (a graph index: search/ann/); valid until dispose(). */
+  get heapRows(): { backend: KernelBackend; ptr: Ptr } {
+    if (this.disposed) throw new SimilarityError('SIMILARITY_DISPOSED', 'this search session was disposed');
+    return { backend: this.backend, ptr: this.matrix };
+  }
+
   /** Every row's score against `query` (length `rows`, row order). */
   scoreAll(query: ArrayLike<number>): Float32Array {
     if (this.disposed) throw new SimilarityError('SIMILARITY_DISPOSED', 'this search session was disposed');

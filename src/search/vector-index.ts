@@ -48,6 +48,7 @@
 import type { ByteSource } from '../formats/byte-source.js';
 import { bytesSource } from '../formats/byte-source.js';
 import { crc32c } from '../formats/checksum.js';
+import { Sha256 } from '../formats/sha256.js';
 import { KmedError, type KmedErrorCode } from '../errors/errors.js';
 import type { ModelIdentity } from '../model-identity.js';
 
@@ -366,6 +367,7 @@ export class VectorIndex {
   // ignoreBOM: an id or text that begins with U+FEFF keeps it (the default would drop it).
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private scratch = new Uint8Array(0);
+  private fingerprintHex: string | undefined;
 
   private constructor(source: ByteSource, meta: IndexMeta, layout: IndexLayout, table: Uint32Array, verified: Uint8Array) {
     this.source = source;
@@ -382,6 +384,26 @@ export class VectorIndex {
 
   get count(): number {
     return this.layout.count;
+  }
+
+  /**
+   * sha256 (hex) of the header, the metadata and the checksum table: every byte of the file is
+   * under one of them, so two indexes with the same fingerprint hold the same bytes (as far as
+   * their block checksums tell). What a graph index beside this file is bound to. Costs one read
+   * of the header and metadata (the table is in memory since open).
+   */
+  fingerprint(): string {
+    if (this.fingerprintHex) return this.fingerprintHex;
+    const hasher = new Sha256();
+    const head = new Uint8Array(this.layout.vectorsOffset);
+    this.source.readInto(0, head);
+    hasher.update(head);
+    const table = new Uint8Array(this.table.length * 4);
+    const view = new DataView(table.buffer);
+    this.table.forEach((crc, i) => view.setUint32(i * 4, crc, true));
+    hasher.update(table);
+    this.fingerprintHex = hasher.digestHex();
+    return this.fingerprintHex;
   }
 
   static fromBytes(bytes: Uint8Array, name = 'index (bytes)'): VectorIndex {
