@@ -16,6 +16,9 @@ import { modelFingerprint, shortFingerprint, type ModelIdentity } from './model-
 import type { Pooling } from './model/pooling.js';
 import { checkMetric, DEFAULT_WINDOW_BYTES, ExactSearch, scoreMatrix, StreamingSearch, TopK, type Metric, type SearchSession } from './search/similarity.js';
 import { IndexError, type IndexMeta, type VectorIndex } from './search/vector-index.js';
+import { openAnnSearch } from './search/ann/ann-index.js';
+import { AnnSearch, checkEf, type AnnQueryOptions } from './search/ann/ann-search.js';
+import { checkGraphTarget } from './search/ann/graph-file.js';
 
 export class BiEncoderError extends KmedError {}
 
@@ -123,6 +126,7 @@ export class BiEncoder {
   readonly batchSize: number;
   private readonly searchBackend: { kind: 'wasm' | 'reference'; wasmBytes?: EncoderOptions['wasmBytes'] };
   private readonly sessions = new Map<VectorIndex, Map<Metric, SearchSession>>();
+  private readonly graphs = new Map<VectorIndex, { source: ByteSource; metric: Metric; ef?: number }>();
 
   /** Prefer `BiEncoder.fromEncoders` / `fromFiles` (or the Node entry's `fromDirectories`). */
   constructor(question: EmbeddingModel, context: EmbeddingModel, options: FromEncodersOptions = {}) {
@@ -309,10 +313,30 @@ export class BiEncoder {
     if (!byMetric) this.sessions.set(index, (byMetric = new Map()));
     let session = byMetric.get(metric);
     if (!session) {
-      session = await openSearchSession(index, { metric, ...this.searchBackend });
+      const graph = this.graphs.get(index);
+      session = graph?.metric === metric
+        ? await openAnnSearch(index, graph.source, { metric, ef: graph.ef, ...this.searchBackend })
+        : await openSearchSession(index, { metric, ...this.searchBackend });
       byMetric.set(metric, session);
     }
     return session;
+  }
+
+  /**
+   * Search `index` through its graph index from now on (the bytes of `INDEX.ann`, made by `kmed
+   * index --ann hnsw`, or a ByteSource over them): approximate and much faster on large indexes.
+   * The graph is checked against the index now (ANN_INDEX_MISMATCH for one built for another
+   * index, or for this one before it changed); it is read into the heap, verified whole, on the
+   * first search. Searches with the graph's metric use it (`{ exact: true }` still scores every
+   * row); searches with another metric are exact.
+   */
+  useGraph(index: VectorIndex, graph: Uint8Array | ByteSource, options: { ef?: number } = {}): void {
+    this.checkIndex(index);
+    const source = graph instanceof Uint8Array ? bytesSource(graph, `${index.name}.ann`) : graph;
+    if (options.ef !== undefined) checkEf(options.ef);
+    const header = checkGraphTarget(source, { fingerprint: index.fingerprint(), rows: index.count, dimension: index.dimension, metric: 'cosine', name: index.name, anyMetric: true });
+    this.closeIndex(index);
+    this.graphs.set(index, { source, metric: header.metric, ef: options.ef });
   }
 
   /** Forget the search session of `index` (its vectors leave the heap). */
@@ -323,17 +347,20 @@ export class BiEncoder {
     this.sessions.delete(index);
   }
 
-  /** The k passages of `index` most relevant to `query` (text or question vector), best first. */
-  async search(query: string | ArrayLike<number>, index: VectorIndex, k = 10, options: ScoreOptions = {}): Promise<SearchHit[]> {
+  /** The k passages of `index` most relevant to `query` (text or question vector), best first; by
+   *  its graph when one was given (useGraph), with beam `ef`, unless `exact`. */
+  async search(query: string | ArrayLike<number>, index: VectorIndex, k = 10, options: ScoreOptions & AnnQueryOptions = {}): Promise<SearchHit[]> {
     if (typeof query === 'string') checkQueryText(query);
+    if (options.ef !== undefined) checkEf(options.ef);
     const session = await this.openIndex(index, options);
     const vector = typeof query === 'string' ? (await this.encodeQueries([query]))[0] : query;
-    return searchSession(session, index, vector, k);
+    return searchSession(session, index, vector, k, options);
   }
 
   /** Free both encoders and every search session. */
   dispose(): void {
     for (const index of [...this.sessions.keys()]) this.closeIndex(index);
+    this.graphs.clear();
     this.question.dispose?.();
     this.context.dispose?.();
   }
@@ -463,9 +490,11 @@ export function searchSessions(parts: ReadonlyArray<{ session: SearchSession; in
   });
 }
 
-/** The k best passages of `index` for a question vector, best first, as {id, score, text}. */
-export function searchSession(session: SearchSession, index: VectorIndex, query: ArrayLike<number>, k: number): SearchHit[] {
-  return session.search(query, k).map(({ index: row, score }) => {
+/** The k best passages of `index` for a question vector, best first, as {id, score, text}; a graph
+ *  session (AnnSearch) takes `ef` and `exact`. */
+export function searchSession(session: SearchSession, index: VectorIndex, query: ArrayLike<number>, k: number, options: AnnQueryOptions = {}): SearchHit[] {
+  const hits = session instanceof AnnSearch ? session.search(query, k, options) : session.search(query, k);
+  return hits.map(({ index: row, score }) => {
     const { id, text } = index.entry(row);
     return { id, score, text };
   });

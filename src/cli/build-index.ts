@@ -4,13 +4,17 @@
 // merge`). The output is checked (not a directory, not the corpus, no stray INDEX.partial file) and
 // the two encoders' dimensions compared before a model is loaded or a passage embedded. The
 // progress clock starts before the first batch, so the closing rate is true. Named build-index.ts
-// so it is not mistaken for a barrel file. Does not own the build itself (../node/index-builder.ts).
+// so it is not mistaken for a barrel file. With `--ann hnsw` a graph index is built beside the new
+// index (INDEX.ann); `kmed index --index INDEX --ann hnsw` adds one to an index already built (no
+// model is loaded). Does not own the build itself (../node/index-builder.ts, ann-options.ts).
 import type { Command } from 'commander';
 import { addEncoderOptions, addModelOptions, positiveInt, type ModelFlags } from './model-options.js';
+import { addAnnOptions, buildGraphFile, type AnnFlags } from './ann-options.js';
 
-interface IndexFlags extends ModelFlags {
-  corpus: string;
-  out: string;
+interface IndexFlags extends ModelFlags, AnnFlags {
+  corpus?: string;
+  out?: string;
+  index?: string;
   batchSize: number;
   force?: boolean;
   shard?: string;
@@ -21,12 +25,37 @@ export function register(program: Command): void {
     program
       .command('index')
       .description('embed a corpus (.txt: one passage per line; .jsonl: {"id","text"} per line) with the context encoder into an index file; rerun to resume')
-      .requiredOption('--corpus <file>', 'corpus file (.txt or .jsonl)')
-      .requiredOption('--out <index>', 'index file to write')
+      .option('--corpus <file>', 'corpus file (.txt or .jsonl)')
+      .option('--out <index>', 'index file to write')
+      .option('--index <index>', 'with --ann: add a graph index to this index, already built (no corpus, no model)')
       .option('--batch-size <n>', 'passages per forward pass and per checkpoint', positiveInt, 32)
       .option('--force', 'replace an existing index file (once the new one is complete)')
       .option('--shard <i/n>', 'build only slice I of N of the passages (0-based; e.g. $JOB_COMPLETION_INDEX/8), to join with kmed merge'),
-  )).action(async (flags: IndexFlags) => {
+  ))
+  addAnnOptions(program.commands[program.commands.length - 1]).action(async (flags: IndexFlags) => {
+    if (flags.index !== undefined) {
+      // A graph for an index already built: nothing else of `kmed index` applies.
+      const { IndexBuildError } = await import('../node/indexing/index-builder.js');
+      if (flags.ann === undefined || flags.corpus !== undefined || flags.out !== undefined || flags.shard !== undefined) {
+        throw new IndexBuildError('INDEX_BAD_OPTION', '--index INDEX adds a graph to an index already built: give it with --ann hnsw, and without --corpus, --out or --shard');
+      }
+      await buildGraphFile(flags.index, flags, flags.force ?? false);
+      return;
+    }
+    if (flags.corpus === undefined || flags.out === undefined) {
+      const { IndexBuildError } = await import('../node/indexing/index-builder.js');
+      throw new IndexBuildError('INDEX_BAD_OPTION', `kmed index needs --corpus FILE and --out INDEX (or --index INDEX --ann hnsw to add a graph to an index)`);
+    }
+    if (flags.ann === undefined && (flags.annM !== undefined || flags.annEfConstruction !== undefined || flags.annSeed !== undefined || flags.metric !== undefined)) {
+      const { IndexBuildError } = await import('../node/indexing/index-builder.js');
+      throw new IndexBuildError('INDEX_BAD_OPTION', '--ann-m, --ann-ef-construction, --ann-seed and --metric set up a graph index: add --ann hnsw');
+    }
+    if (flags.ann !== undefined && flags.shard !== undefined) {
+      const { IndexBuildError } = await import('../node/indexing/index-builder.js');
+      throw new IndexBuildError('INDEX_BAD_OPTION', '--ann builds the graph of a whole index: build the shards, kmed merge them, then kmed index --index MERGED --ann hnsw');
+    }
+    const corpus = flags.corpus;
+    const outPath = flags.out;
     const { loadEncoder, modelIdentityOfDirectory, resolveModelDir } = await import('../node/bi-encoder.js');
     const { buildIndex, checkOutput, IndexBuildError, parseShard, partialPath } = await import('../node/indexing/index-builder.js');
     const { createProgress } = await import('../node/progress.js');
@@ -34,9 +63,9 @@ export function register(program: Command): void {
     const { existsSync, readFileSync } = await import('node:fs');
     const { basename, join } = await import('node:path');
     const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
-    if (!existsSync(flags.corpus)) throw new IndexBuildError('CORPUS_NOT_FOUND', `corpus ${flags.corpus} not found`);
+    if (!existsSync(corpus)) throw new IndexBuildError('CORPUS_NOT_FOUND', `corpus ${corpus} not found`);
     // Before loading a 440 MB model: the answers do not depend on it.
-    checkOutput(flags.corpus, flags.out, flags.force);
+    checkOutput(corpus, outPath, flags.force);
     const hiddenSize = (dir: string) => parseBertConfig(readFileSync(join(dir, 'config.json'), 'utf8'), join(dir, 'config.json')).hidden_size;
 
     // The question model is only recorded (so `kmed search` can refuse a mismatched pair); when the
@@ -73,10 +102,11 @@ export function register(program: Command): void {
     let startProgress = () => {};
     const started = Date.now();
     let embeddingStarted = started;
+    let built = false;
     try {
       const result = await buildIndex({
-        corpus: flags.corpus,
-        out: flags.out,
+        corpus,
+        out: outPath,
         embed: (texts) => encoder.embed(texts, { pooling, maxLength, batchSize: flags.batchSize }),
         dimension: encoder.dimension,
         meta: { context_model: identity, question_model: question, pooling, max_length: maxLength, dtype: flags.dtype ?? 'f32', created_by: 'kmed-dpr' },
@@ -85,14 +115,14 @@ export function register(program: Command): void {
         force: flags.force,
         signal: controller.signal,
         onStart({ total, resumed }) {
-          if (resumed > 0) process.stderr.write(`kmed: resuming ${partialPath(flags.out)}/ after ${resumed} passages\n`);
+          if (resumed > 0) process.stderr.write(`kmed: resuming ${partialPath(outPath)}/ after ${resumed} passages\n`);
           // The clock starts here, before the first batch is embedded: that batch is counted, so
           // its time must be too (the closing "N passages/s" line is a figure users quote).
           embeddingStarted = Date.now();
           // Drawn from the first finished batch on, so a corpus that fails at once (empty, bad
           // first line) prints nothing but its one error line.
           startProgress = () => {
-            progress = createProgress({ label: basename(flags.corpus), total, unit: 'items', itemName: 'passages', startedAt: embeddingStarted });
+            progress = createProgress({ label: basename(corpus), total, unit: 'items', itemName: 'passages', startedAt: embeddingStarted });
             if (resumed > 0) progress.skip(resumed);
           };
         },
@@ -115,6 +145,7 @@ export function register(program: Command): void {
             `context model ${identity.name}${result.resumedFrom > 0 ? `, resumed after ${result.resumedFrom}` : ''} (${seconds.toFixed(1)} s)\n`,
         );
       }
+      built = true;
     } catch (error) {
       if (!(error instanceof IndexBuildError && error.code === 'INDEX_INTERRUPTED')) throw error;
       progress?.stop('interrupted');
@@ -126,5 +157,7 @@ export function register(program: Command): void {
       process.off('SIGINT', onSigint);
       encoder.dispose();
     }
+    // The index is new: a graph of the old one beside it is stale, and is replaced.
+    if (built && flags.ann !== undefined) await buildGraphFile(outPath, flags, true);
   });
 }

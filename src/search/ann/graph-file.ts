@@ -231,6 +231,8 @@ export interface GraphTarget {
   metric: Metric;
   /** For messages: the index's name. */
   name: string;
+  /** Accept the graph whatever metric it was built for (the caller decides per search). */
+  anyMetric?: boolean;
 }
 
 /**
@@ -249,7 +251,7 @@ export function checkGraphTarget(source: ByteSource, target: GraphTarget): Graph
   if (header.rows !== target.rows || header.dimension !== target.dimension) {
     throw new AnnError('ANN_CORRUPT', `${name}: the graph holds ${header.rows} × ${header.dimension} rows but ${target.name} has ${target.rows} × ${target.dimension}, with the same fingerprint: ${rebuild}`);
   }
-  if (header.metric !== target.metric) {
+  if (header.metric !== target.metric && !target.anyMetric) {
     throw new AnnError('ANN_METRIC_MISMATCH', `${name}: the graph was built for ${header.metric} scores, the search asks for ${target.metric}: search with ` +
       `--metric ${header.metric}, or exactly (--exact), or rebuild the graph with --metric ${target.metric}`);
   }
