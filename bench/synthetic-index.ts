@@ -1,6 +1,7 @@
 // Owns: writing a synthetic index of N random unit vectors (D dims, seeded xorshift, ids "p<i>",
 // short texts) straight to disk in the real format, through the same IndexFileWriter the builder
-// uses, in 4 MiB pieces (memory stays flat whatever N). For the index benches only; not a test.
+// uses, in 4 MiB pieces (memory stays flat whatever N) — or of the rows a caller makes (bench/search.ts's
+// clustered vectors). For the index benches only; not a test.
 import { IndexFileWriter } from '../src/node/indexing/index-builder.js';
 import type { IndexMeta } from '../src/search/vector-index.js';
 
@@ -23,20 +24,29 @@ export function randomFloats(seed: number): (dst: Float32Array) => void {
   };
 }
 
-export async function writeSyntheticIndex(path: string, count: number, dimension: number, seed = 1): Promise<void> {
+/** Fills dst with rows [row0, row0 + rows) of a synthetic matrix (rows × dimension floats). */
+export type RowFill = (dst: Float32Array, row0: number, rows: number) => void;
+
+/** Write an index of `count` rows: random unit vectors (seeded), or the rows `fill` makes. */
+export async function writeSyntheticIndex(path: string, count: number, dimension: number, seed = 1, fill?: RowFill): Promise<void> {
   const enc = new TextEncoder();
   const idOf = (i: number) => enc.encode(`p${i}`);
   const textOf = (i: number) => enc.encode(`synthetic passage ${i}`);
   let stringsLength = 0;
   for (let i = 0; i < count; i++) stringsLength += idOf(i).length + textOf(i).length;
   const writer = await IndexFileWriter.create(`${path}.tmp`, SYNTHETIC_META, dimension, count, stringsLength);
-  const fill = randomFloats(seed);
+  const random = randomFloats(seed);
   const rowsPer = Math.max(1, Math.floor((4 << 20) / (dimension * 4)));
   const rows = new Float32Array(rowsPer * dimension);
   for (let r0 = 0; r0 < count; r0 += rowsPer) {
     const n = Math.min(rowsPer, count - r0);
     const view = rows.subarray(0, n * dimension);
-    fill(view);
+    if (fill) {
+      fill(view, r0, n);
+      await writer.write('vectors', new Uint8Array(view.buffer, 0, n * dimension * 4));
+      continue;
+    }
+    random(view);
     for (let r = 0; r < n; r++) {
       const row = view.subarray(r * dimension, (r + 1) * dimension);
       let norm = 0;
