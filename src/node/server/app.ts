@@ -212,7 +212,11 @@ export async function createApp(options: AppOptions): Promise<ServerApp> {
     // Queries are cut at the index's max_length, as `kmed search` does.
     const { vectors, tokens } = await embedTexts(request, 'question', [body.query as string], 'query', index.meta.max_length);
     const k = (body.k as number | undefined) ?? 10;
-    const hits = await models.biEncoder.search(vectors[0], index, k, { metric: (body.metric as 'cosine' | 'dot' | undefined) ?? 'cosine' });
+    const hits = await models.biEncoder.search(vectors[0], index, k, {
+      metric: (body.metric as 'cosine' | 'dot' | undefined) ?? 'cosine',
+      ef: body.ef as number | undefined,
+      exact: body.exact as boolean | undefined,
+    });
     return {
       object: 'list',
       data: hits.map((hit, i) => ({ object: 'search_result', rank: i + 1, id: hit.id, score: hit.score, text: hit.text })),

@@ -2,7 +2,8 @@
 // the server listens), loading them in the background (GET /ready says when), the names a request's
 // `model` may use (the aliases 'question' / 'context', the folder or hub id as given, the folder's
 // name, and the default hub ids), tokenizing exactly as an offline `embed` does, and one
-// DynamicBatcher per encoder. Also the optional index for /v1/search, opened and validated at start
+// DynamicBatcher per encoder. Also the optional index for /v1/search (and its graph, INDEX.ann, when
+// there is one: searches then go through it), opened and validated at start
 // and checked against the loaded models once they are ready.
 // Does not own HTTP (app.ts) or batching itself (batcher.ts).
 import { basename, resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { VectorIndex } from '../../search/vector-index.js';
 import { DEFAULT_CONTEXT_MODEL, DEFAULT_QUESTION_MODEL, loadEncoder, resolveModelDir, type ModelRole } from '../bi-encoder.js';
 import type { Encoder } from '../encoder.js';
 import { fileSource, type FileByteSource } from '../fs/file-source.js';
+import { openAnnFile } from '../indexing/ann-file.js';
 import { DynamicBatcher, type BatcherOptions } from './batcher.js';
 
 export interface ModelSpec {
@@ -46,6 +48,8 @@ export class ServerModels {
   #roles: Partial<Record<ModelRole, Loaded>> = {};
   #bi: BiEncoder | undefined;
   #indexSource: FileByteSource | undefined;
+  /** The index's graph (INDEX.ann) when it has one: /v1/search goes through it. */
+  #graphSource: FileByteSource | undefined;
 
   /** Checks the folders and the index now (throws at once on a wrong path), then loads in the background. */
   constructor(spec: ModelSpec, batcher: (role: ModelRole) => BatcherOptions) {
@@ -73,6 +77,7 @@ export class ServerModels {
       this.#indexSource = fileSource(spec.index);
       try {
         this.index = VectorIndex.open(this.#indexSource);
+        this.#graphSource = openAnnFile(spec.index);
       } catch (error) {
         this.#indexSource.close();
         throw error;
@@ -97,6 +102,7 @@ export class ServerModels {
       // Refuse an index built for other models now, not on the first search (search checks the
       // index's models, dimension and pooling); this also opens its search session once.
       if (this.index) {
+        if (this.#graphSource) this.#bi.useGraph(this.index, this.#graphSource);
         const [probe] = await q.encoder.embedIds([Int32Array.from(q.encoder.tokenizer.encode('', { maxLength: 2 }).ids)]);
         await this.#bi.search(probe, this.index, 1);
       }
@@ -152,6 +158,7 @@ export class ServerModels {
     if (this.#bi) this.#bi.dispose();
     else for (const r of Object.values(this.#roles)) r.encoder.dispose();
     this.#indexSource?.close();
+    this.#graphSource?.close();
   }
 
   #need(role: ModelRole): Loaded {
