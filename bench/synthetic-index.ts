@@ -27,14 +27,15 @@ export function randomFloats(seed: number): (dst: Float32Array) => void {
 /** Fills dst with rows [row0, row0 + rows) of a synthetic matrix (rows × dimension floats). */
 export type RowFill = (dst: Float32Array, row0: number, rows: number) => void;
 
-/** Write an index of `count` rows: random unit vectors (seeded), or the rows `fill` makes. */
-export async function writeSyntheticIndex(path: string, count: number, dimension: number, seed = 1, fill?: RowFill): Promise<void> {
+/** Write an index of `count` rows: random unit vectors (seeded), or the rows `fill` makes; `meta`
+ *  names the models (a synthetic one by default). */
+export async function writeSyntheticIndex(path: string, count: number, dimension: number, seed = 1, fill?: RowFill, meta: IndexMeta = SYNTHETIC_META): Promise<void> {
   const enc = new TextEncoder();
   const idOf = (i: number) => enc.encode(`p${i}`);
   const textOf = (i: number) => enc.encode(`synthetic passage ${i}`);
   let stringsLength = 0;
   for (let i = 0; i < count; i++) stringsLength += idOf(i).length + textOf(i).length;
-  const writer = await IndexFileWriter.create(`${path}.tmp`, SYNTHETIC_META, dimension, count, stringsLength);
+  const writer = await IndexFileWriter.create(`${path}.tmp`, meta, dimension, count, stringsLength);
   const random = randomFloats(seed);
   const rowsPer = Math.max(1, Math.floor((4 << 20) / (dimension * 4)));
   const rows = new Float32Array(rowsPer * dimension);
@@ -77,5 +78,5 @@ export async function writeSyntheticIndex(path: string, count: number, dimension
     for (let i = i0; i < Math.min(count, i0 + PER); i++) parts.push(idOf(i), textOf(i));
     await writer.write('strings', Buffer.concat(parts));
   }
-  await writer.finish(path, SYNTHETIC_META, dimension, count, stringsLength);
+  await writer.finish(path, meta, dimension, count, stringsLength);
 }
