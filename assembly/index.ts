@@ -6,7 +6,8 @@ import { softmaxRows } from './softmax';
 import { layerNorm } from './layernorm';
 import { add } from './elementwise';
 import { gelu, tanh } from './activations';
-import { dotRows } from './dot';
+import { dotRows, dotRowsMany, dotRowsF16, dotRowsI8, sumRows } from './dot';
+import { hashBlocks } from './checksum';
 import { LEVEL_CAP } from './hnsw';
 import { attention, attentionHeadScratchBytes } from './attention';
 import { relaxedBuild } from './madd';
@@ -63,6 +64,27 @@ export function tanh_f32(x: usize, n: i32): void {
 }
 export function dot_rows_f32(out: usize, matrix: usize, vec: usize, rows: i32, dim: i32): void {
   dotRows(out, matrix, vec, rows, dim);
+}
+
+/** Many queries per pass over the rows: out[q*ldo + r] (see dot.ts). */
+export function dot_rows_many_f32(out: usize, matrix: usize, queries: usize, rows: i32, nq: i32, dim: i32, ldo: i32): void {
+  dotRowsMany(out, matrix, queries, rows, nq, dim, ldo);
+}
+/** Rows stored as f16 against an f32 query. */
+export function dot_rows_f16(out: usize, rows16: usize, vec: usize, rows: i32, dim: i32): void {
+  dotRowsF16(out, rows16, vec, rows, dim);
+}
+/** int8 rows with per-row scales against an int16-quantized query. */
+export function dot_rows_i8(out: usize, rows8: usize, scales: usize, q16: usize, rows: i32, dim: i32, qScale: f32): void {
+  dotRowsI8(out, rows8, scales, q16, rows, dim, qScale);
+}
+/** Bench only: every float of the rows loaded and summed (the bandwidth floor of a scan). */
+export function sum_rows_f32(out: usize, matrix: usize, rows: i32, dim: i32): void {
+  sumRows(out, matrix, rows, dim);
+}
+/** xxHash32 and finiteness of consecutive blocks (index files, checksum.ts). */
+export function hash_blocks_xxh32(out: usize, data: usize, blocks: i32, blockSize: i32, kind: i32): void {
+  hashBlocks(out, data, blocks, blockSize, kind);
 }
 
 export function attention_f32(ctx: usize, q: usize, k: usize, v: usize, scratch: usize, NH: i32, L: i32, HS: i32, ld: i32, scale: f32, M: i32): void {

@@ -1,8 +1,8 @@
-// Owns: writing a synthetic index of N random unit vectors (D dims, seeded xorshift, ids "p<i>",
+// Owns: writing a synthetic index of N random vectors (stored as unit rows) (D dims, seeded xorshift, ids "p<i>",
 // short texts) straight to disk in the real format, through the same IndexFileWriter the builder
 // uses, in 4 MiB pieces (memory stays flat whatever N) — or of the rows a caller makes (bench/search.ts's
 // clustered vectors). For the index benches only; not a test.
-import { IndexFileWriter } from '../src/node/indexing/index-builder.js';
+import { IndexFileWriter } from '../src/node/indexing/index-file-writer.js';
 import type { IndexMeta } from '../src/search/vector-index.js';
 
 export const SYNTHETIC_META: IndexMeta = {
@@ -27,8 +27,8 @@ export function randomFloats(seed: number): (dst: Float32Array) => void {
 /** Fills dst with rows [row0, row0 + rows) of a synthetic matrix (rows × dimension floats). */
 export type RowFill = (dst: Float32Array, row0: number, rows: number) => void;
 
-/** Write an index of `count` rows: random unit vectors (seeded), or the rows `fill` makes; `meta`
- *  names the models (a synthetic one by default). */
+/** Write an index of `count` rows: random vectors (seeded), or the rows `fill` makes; `meta` names
+ *  the models (a synthetic one by default). */
 export async function writeSyntheticIndex(path: string, count: number, dimension: number, seed = 1, fill?: RowFill, meta: IndexMeta = SYNTHETIC_META): Promise<void> {
   const enc = new TextEncoder();
   const idOf = (i: number) => enc.encode(`p${i}`);
@@ -42,20 +42,9 @@ export async function writeSyntheticIndex(path: string, count: number, dimension
   for (let r0 = 0; r0 < count; r0 += rowsPer) {
     const n = Math.min(rowsPer, count - r0);
     const view = rows.subarray(0, n * dimension);
-    if (fill) {
-      fill(view, r0, n);
-      await writer.write('vectors', new Uint8Array(view.buffer, 0, n * dimension * 4));
-      continue;
-    }
-    random(view);
-    for (let r = 0; r < n; r++) {
-      const row = view.subarray(r * dimension, (r + 1) * dimension);
-      let norm = 0;
-      for (let d = 0; d < dimension; d++) norm += row[d] * row[d];
-      norm = Math.sqrt(norm);
-      for (let d = 0; d < dimension; d++) row[d] /= norm;
-    }
-    await writer.write('vectors', new Uint8Array(view.buffer, 0, n * dimension * 4));
+    if (fill) fill(view, r0, n);
+    else random(view);
+    await writer.rows(view); // stored as unit rows and norms
   }
   const PER = 1 << 16;
   const offsets = Buffer.alloc(PER * 16);
@@ -78,5 +67,5 @@ export async function writeSyntheticIndex(path: string, count: number, dimension
     for (let i = i0; i < Math.min(count, i0 + PER); i++) parts.push(idOf(i), textOf(i));
     await writer.write('strings', Buffer.concat(parts));
   }
-  await writer.finish(path, meta, dimension, count, stringsLength);
+  await writer.finish(path);
 }

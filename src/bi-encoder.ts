@@ -14,10 +14,16 @@ import type { KernelBackend } from './kernels/backend.js';
 import { createBackend } from './kernels/index.js';
 import { modelFingerprint, shortFingerprint, type ModelIdentity } from './model-identity.js';
 import type { Pooling } from './model/pooling.js';
-import { checkMetric, DEFAULT_WINDOW_BYTES, ExactSearch, scoreMatrix, StreamingSearch, TopK, type Metric, type SearchSession } from './search/similarity.js';
+import { checkMetric, scoreMatrix, type Metric, type SearchSession } from './search/similarity.js';
 import { IndexError, type IndexMeta, type VectorIndex } from './search/vector-index.js';
-import { openAnnSearch } from './search/ann/ann-index.js';
+import { openSearchSession, searchSession, searchSessionMany, type SearchHit, type SearchSessionOptions } from './search/search-sessions.js';
+
+export {
+  DEFAULT_RESIDENT_LIMIT_BYTES, openSearchSession, pickMode, searchSession, searchSessionMany, searchSessions, searchSessionsMany,
+  type SearchHit, type SearchSessionOptions,
+} from './search/search-sessions.js';
 import { AnnSearch, checkEf, type AnnQueryOptions } from './search/ann/ann-search.js';
+import { openAnnSearch } from './search/ann/ann-index.js';
 import { checkGraphTarget } from './search/ann/graph-file.js';
 
 export class BiEncoderError extends KmedError {}
@@ -96,17 +102,16 @@ export interface FromEncodersOptions {
   /** Kernel backend kind for exact search (default 'wasm'). */
   backend?: 'wasm' | 'reference';
   wasmBytes?: EncoderOptions['wasmBytes'];
-}
-
-export interface SearchHit {
-  id: string;
-  score: number;
-  text: string;
+  /** Kernel threads of each search session (default 1). */
+  threads?: number;
 }
 
 export interface ScoreOptions {
   metric?: Metric;
 }
+
+/** How BiEncoder.search / searchMany open an index's session (cached per index and these options). */
+export interface IndexSearchOptions extends ScoreOptions, Pick<SearchSessionOptions, 'mode' | 'exact' | 'rerank' | 'residentLimitBytes' | 'windowBytes'> {}
 
 type Vectors = ArrayLike<number>[];
 
@@ -124,8 +129,8 @@ export class BiEncoder {
   readonly pooling: Pooling;
   readonly maxLength: number;
   readonly batchSize: number;
-  private readonly searchBackend: { kind: 'wasm' | 'reference'; wasmBytes?: EncoderOptions['wasmBytes'] };
-  private readonly sessions = new Map<VectorIndex, Map<Metric, SearchSession>>();
+  private readonly searchBackend: Pick<SearchSessionOptions, 'kind' | 'wasmBytes' | 'threads'>;
+  private readonly sessions = new Map<VectorIndex, Map<string, SearchSession>>();
   private readonly graphs = new Map<VectorIndex, { source: ByteSource; metric: Metric; ef?: number }>();
 
   /** Prefer `BiEncoder.fromEncoders` / `fromFiles` (or the Node entry's `fromDirectories`). */
@@ -145,7 +150,7 @@ export class BiEncoder {
     this.pooling = options.pooling ?? 'pooler';
     this.maxLength = options.maxLength ?? 512;
     this.batchSize = options.batchSize ?? 8;
-    this.searchBackend = { kind: options.backend ?? 'wasm', wasmBytes: options.wasmBytes };
+    this.searchBackend = { kind: options.backend ?? 'wasm', wasmBytes: options.wasmBytes, threads: options.threads };
   }
 
   /** Pair two ready encoders (their dimensions must match). */
@@ -303,21 +308,26 @@ export class BiEncoder {
   }
 
   /**
-   * The exact-search session for `index`: its vectors are copied into a kernel heap once, on the
-   * first search, and reused by every later search of the same index through this BiEncoder.
+   * The search session for `index` (see openSearchSession: resident up to 2 GiB of rows, else
+   * streaming; f16/int8 scan rows re-ranked in f32 when the index has them, unless `exact`), opened
+   * on the first search and reused by every later search of the same index with the same options.
    */
-  async openIndex(index: VectorIndex, options: ScoreOptions = {}): Promise<SearchSession> {
+  async openIndex(index: VectorIndex, options: IndexSearchOptions = {}): Promise<SearchSession> {
     const metric = checkMetric(options.metric ?? 'cosine');
     this.checkIndex(index);
-    let byMetric = this.sessions.get(index);
-    if (!byMetric) this.sessions.set(index, (byMetric = new Map()));
-    let session = byMetric.get(metric);
+    let byOptions = this.sessions.get(index);
+    if (!byOptions) this.sessions.set(index, (byOptions = new Map()));
+    // With a graph of this metric, one session answers through the graph and exactly (one copy of the rows).
+    const graph = this.graphs.get(index);
+    const key = graph?.metric === metric
+      ? JSON.stringify(['graph', metric])
+      : JSON.stringify([metric, options.mode ?? 'auto', options.exact ?? false, options.rerank ?? null, options.residentLimitBytes ?? null, options.windowBytes ?? null]);
+    let session = byOptions.get(key);
     if (!session) {
-      const graph = this.graphs.get(index);
       session = graph?.metric === metric
         ? await openAnnSearch(index, graph.source, { metric, ef: graph.ef, ...this.searchBackend })
-        : await openSearchSession(index, { metric, ...this.searchBackend });
-      byMetric.set(metric, session);
+        : await openSearchSession(index, { ...options, metric, ...this.searchBackend });
+      byOptions.set(key, session);
     }
     return session;
   }
@@ -339,22 +349,39 @@ export class BiEncoder {
     this.graphs.set(index, { source, metric: header.metric, ef: options.ef });
   }
 
-  /** Forget the search session of `index` (its vectors leave the heap). */
+  /** Forget the search sessions of `index` (its rows leave the heap). */
   closeIndex(index: VectorIndex): void {
-    const byMetric = this.sessions.get(index);
-    if (!byMetric) return;
-    for (const session of byMetric.values()) session.dispose();
+    const byOptions = this.sessions.get(index);
+    if (!byOptions) return;
+    for (const session of byOptions.values()) session.dispose();
     this.sessions.delete(index);
   }
 
   /** The k passages of `index` most relevant to `query` (text or question vector), best first; by
    *  its graph when one was given (useGraph), with beam `ef`, unless `exact`. */
-  async search(query: string | ArrayLike<number>, index: VectorIndex, k = 10, options: ScoreOptions & AnnQueryOptions = {}): Promise<SearchHit[]> {
+  async search(query: string | ArrayLike<number>, index: VectorIndex, k = 10, options: IndexSearchOptions & AnnQueryOptions = {}): Promise<SearchHit[]> {
     if (typeof query === 'string') checkQueryText(query);
     if (options.ef !== undefined) checkEf(options.ef);
     const session = await this.openIndex(index, options);
     const vector = typeof query === 'string' ? (await this.encodeQueries([query]))[0] : query;
     return searchSession(session, index, vector, k, options);
+  }
+
+  /**
+   * The k passages of `index` most relevant to each query (texts, encoded in batches, or question
+   * vectors), best first: every query is scored in the same pass over the rows (a matrix–matrix
+   * kernel), far faster than one search per query. Scores may differ from search()'s in the last
+   * bits (another summation order); they do not depend on how many queries come together.
+   */
+  async searchMany(queries: ReadonlyArray<string> | ReadonlyArray<ArrayLike<number>>, index: VectorIndex, k = 10, options: IndexSearchOptions & AnnQueryOptions & EncodeControl = {}): Promise<SearchHit[][]> {
+    if (!Array.isArray(queries)) throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'searchMany takes an array of query texts or vectors');
+    if (queries.length === 0) return [];
+    const texts = queries.every((q) => typeof q === 'string');
+    if (texts) (queries as string[]).forEach(checkQueryText);
+    else if (queries.some((q) => typeof q === 'string')) throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'searchMany takes query texts or query vectors, not a mix');
+    const session = await this.openIndex(index, options);
+    const vectors = texts ? await this.encodeQueries(queries as string[], { signal: options.signal, onBatch: options.onBatch }) : (queries as ArrayLike<number>[]);
+    return searchSessionMany(session, index, vectors, k, options);
   }
 
   /** Free both encoders and every search session. */
@@ -421,81 +448,4 @@ export function checkIndexCompatibility(index: VectorIndex, expected: IndexExpec
         `use pooling '${meta.pooling}' or rebuild the index`,
     );
   }
-}
-
-/** Up to this many bytes of vectors, a search session holds a normalised copy in its heap (each
- *  query is then one pass over memory); past it, the vectors are streamed through a window. */
-export const DEFAULT_RESIDENT_LIMIT_BYTES = 2 ** 31;
-
-export interface SearchSessionOptions {
-  metric?: Metric;
-  kind?: 'wasm' | 'reference';
-  wasmBytes?: EncoderOptions['wasmBytes'];
-  /** 'resident': copy every vector into the heap once (fast repeated queries, rows × D × 4 bytes
-   *  of heap, at most ~4 GiB); 'streaming': read the vectors through a window on every query
-   *  (bounded memory, any size); 'auto' (default): resident up to `residentLimitBytes`. */
-  mode?: 'auto' | 'resident' | 'streaming';
-  /** Default 2 GiB. */
-  residentLimitBytes?: number;
-  /** Heap bytes of a streaming window (default 64 MiB). */
-  windowBytes?: number;
-}
-
-/**
- * An exact-search session over `index` in a fresh kernel heap (see SearchSessionOptions.mode). A
- * heap per session, so sessions can be disposed in any order (the arena is LIFO). The offsets and
- * strings are verified against their checksums here and the vectors on their first read, so a damaged index
- * is refused before any result is returned.
- */
-export async function openSearchSession(index: VectorIndex, options: SearchSessionOptions = {}): Promise<SearchSession> {
-  const vectorBytes = index.count * index.dimension * 4;
-  const mode = options.mode ?? 'auto';
-  const streaming = mode === 'streaming' || (mode === 'auto' && vectorBytes > (options.residentLimitBytes ?? DEFAULT_RESIDENT_LIMIT_BYTES));
-  // Offsets and strings first: cheap next to the vectors, and nothing is allocated yet if they
-  // are damaged.
-  index.verifySection('offsets');
-  index.verifySection('strings');
-  const backend: KernelBackend = await createBackend(options.kind ?? 'wasm', { wasmBytes: options.wasmBytes });
-  try {
-    const read = (dst: Float32Array, row0: number, rows: number) => index.readVectors(dst, row0, rows);
-    return streaming
-      ? new StreamingSearch(backend, index.count, index.dimension, read, { metric: options.metric, ownsBackend: true, windowBytes: options.windowBytes ?? DEFAULT_WINDOW_BYTES })
-      : ExactSearch.create(backend, index.count, index.dimension, read, { metric: options.metric, ownsBackend: true });
-  } catch (error) {
-    backend.dispose();
-    throw error;
-  }
-}
-
-/**
- * The k best passages over several indexes searched as one, best first: rows are numbered as in
- * the concatenation of the indexes in the order given, so for the shards of one corpus in shard
- * order the hits (and ties) are exactly those of the merged index.
- */
-export function searchSessions(parts: ReadonlyArray<{ session: SearchSession; index: VectorIndex }>, query: ArrayLike<number>, k: number): SearchHit[] {
-  const top = new TopK(Math.min(k, parts.reduce((n, p) => n + p.index.count, 0)));
-  const bases: number[] = [];
-  let base = 0;
-  for (const { session, index } of parts) {
-    bases.push(base);
-    // Each part's own top k is enough: a global top-k row is in its part's top k.
-    for (const hit of session.search(query, k)) top.push(base + hit.index, hit.score);
-    base += index.count;
-  }
-  return top.result().map(({ index: row, score }) => {
-    let p = bases.length - 1;
-    while (bases[p] > row) p--;
-    const { id, text } = parts[p].index.entry(row - bases[p]);
-    return { id, score, text };
-  });
-}
-
-/** The k best passages of `index` for a question vector, best first, as {id, score, text}; a graph
- *  session (AnnSearch) takes `ef` and `exact`. */
-export function searchSession(session: SearchSession, index: VectorIndex, query: ArrayLike<number>, k: number, options: AnnQueryOptions = {}): SearchHit[] {
-  const hits = session instanceof AnnSearch ? session.search(query, k, options) : session.search(query, k);
-  return hits.map(({ index: row, score }) => {
-    const { id, text } = index.entry(row);
-    return { id, score, text };
-  });
 }

@@ -58,7 +58,7 @@ describe('kmed index --ann and kmed search through the graph', () => {
     const damaged = Buffer.from(graph);
     damaged[200] ^= 1;
     writeFileSync(`${copy}.ann`, damaged);
-    expectOneKmedLine(await runCli(['search', '--index', copy, ...query]), /d\.kidx\.ann: levels block 0 .* fails its CRC-32C/);
+    expectOneKmedLine(await runCli(['search', '--index', copy, ...query]), /d\.kidx\.ann: levels block 0 .* fails its xxHash32/);
     // The index rebuilt (another corpus) with the old graph left beside it.
     const rebuilt = await runCli(['index', '--corpus', join(FIXTURES, 'corpus', 'passages.txt'), '--out', copy, '--force', ...models], { timeoutMs: 60_000 });
     expect(rebuilt.code, rebuilt.stderr).toBe(0);

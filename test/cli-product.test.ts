@@ -187,7 +187,7 @@ describe('user errors: one clear line, non-zero exit, nothing lost', () => {
     expectOneLineError(kmed('search', ...MODELS, '--index', join(dir, 'none.kidx'), '--query', 'x'), /none\.kidx not found: build one with kmed index/);
     const cut = join(dir, 'cut.kidx');
     writeFileSync(cut, before.subarray(0, before.length - 100));
-    expectOneLineError(kmed('search', ...MODELS, '--index', cut, '--query', 'x'), /cut\.kidx: header at offset 64 says the file is \d+ bytes but it is \d+ \(truncated/);
+    expectOneLineError(kmed('search', ...MODELS, '--index', cut, '--query', 'x'), /cut\.kidx: header at offset 96 says the file is \d+ bytes but it is \d+ \(truncated/);
     writeFileSync(cut, Buffer.from('not an index at all, just some bytes to fill the header size ...'));
     expectOneLineError(kmed('search', ...MODELS, '--index', cut, '--query', 'x'), /not a kmed index/);
   });
@@ -233,12 +233,15 @@ describe('user errors: one clear line, non-zero exit, nothing lost', () => {
     flipped[flipped.length - 30] ^= 0x10; // a string byte
     const bad = join(dir, 'flipped.kidx');
     writeFileSync(bad, flipped);
-    expectOneLineError(kmed('verify-index', bad), /flipped\.kidx: (strings block 0 .*fails its CRC-32C|the checksum table)/);
-    expectOneLineError(kmed('search', ...MODELS, '--index', bad, '--query', 'passage'), /flipped\.kidx: .*CRC-32C/);
+    expectOneLineError(kmed('verify-index', bad), /flipped\.kidx: (strings block 0 .*fails its checksum \(xxHash32\)|the checksum table)/);
+    expectOneLineError(kmed('search', ...MODELS, '--index', bad, '--query', 'passage'), /flipped\.kidx: .*fails its checksum \(xxHash32\)/);
     const old = Buffer.from(bytes);
     old.writeUInt32LE(1, 8);
     writeFileSync(bad, old);
     expectOneLineError(kmed('verify-index', bad), /format version 1 was written by an older kmed .*rebuild it with `kmed index --corpus CORPUS --out .*flipped\.kidx --force`/);
+    old.writeUInt32LE(2, 8);
+    writeFileSync(bad, old);
+    expectOneLineError(kmed('search', ...MODELS, '--index', bad, '--query', 'passage'), /format version 2 was written by an older kmed .*rebuild it with `kmed index --corpus CORPUS --out .*flipped\.kidx --force`/);
   });
 
   it('times kmed index from before the first batch: the closing rate is passages over the real time', () => {

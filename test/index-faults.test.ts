@@ -48,9 +48,10 @@ describe('index mutation fuzzer', () => {
   const good = serializeIndex({ meta, dimension: D, vectors: texts.map(fakeVector), ids: texts.map((_, i) => `doc-${i}`), texts });
   const layout = VectorIndex.fromBytes(good).layout;
   const regions: Array<[string, number, number]> = [
-    ['header', 0, 96],
-    ['meta', 96, layout.vectorsOffset],
-    ['vectors', layout.vectorsOffset, layout.offsetsOffset],
+    ['header', 0, 128],
+    ['meta', 128, layout.vectorsOffset],
+    ['vectors', layout.vectorsOffset, layout.normsOffset],
+    ['norms', layout.normsOffset, layout.offsetsOffset],
     ['offsets', layout.offsetsOffset, layout.stringsOffset],
     ['strings', layout.stringsOffset, layout.checksumsOffset],
     ['checksum table', layout.checksumsOffset, layout.fileLength],
@@ -65,20 +66,27 @@ describe('index mutation fuzzer', () => {
       if (!(error instanceof IndexError)) throw error;
       verify = (error as IndexError).code;
     }
-    let search = 'accepted';
-    try {
-      const index = VectorIndex.fromBytes(bytes, 'mutant.kidx');
-      const session = await openSearchSession(index, { kind: 'reference' });
+    // Refused by the search path in both modes: resident (the reference kernels) and streaming
+    // (the wasm kernels, rows verified in the heap as they are read).
+    const refusals: string[] = [];
+    for (const options of [{ kind: 'reference' as const, mode: 'resident' as const }, { mode: 'streaming' as const, windowBytes: 65536 }]) {
+      let outcome = 'accepted';
       try {
-        const hits = searchSession(session, index, fakeVector('질문'), 3);
-        if (hits.length === 0) search = 'no results';
-      } finally {
-        session.dispose();
+        const index = VectorIndex.fromBytes(bytes, 'mutant.kidx');
+        const session = await openSearchSession(index, options);
+        try {
+          const hits = searchSession(session, index, fakeVector('질문'), 3);
+          if (hits.length === 0) outcome = 'no results';
+        } finally {
+          session.dispose();
+        }
+      } catch (error) {
+        if (!(error instanceof IndexError)) throw error;
+        outcome = 'refused';
       }
-    } catch (error) {
-      if (!(error instanceof IndexError)) throw error;
-      search = 'refused';
+      refusals.push(outcome);
     }
+    const search = refusals.every((r) => r === 'refused') ? 'refused' : refusals.join('/');
     return { verify, search };
   }
 

@@ -12,6 +12,7 @@ import { hasRelaxedSimd } from '../src/kernels/kernel-module.js';
 import { createBackend, KernelError } from '../src/kernels/index.js';
 import { erf64, erfc64, gelu64 } from '../src/kernels/reference-math.js';
 import { Arena } from '../src/kernels/arena.js';
+import { randoms } from './helpers/random-floats.js';
 
 const SIZES = [...Array.from({ length: 33 }, (_, i) => i + 1), 767, 768, 769, 3072];
 /** Unit roundoff of f32. */
@@ -23,20 +24,6 @@ let ref: KernelBackend;
 beforeAll(async () => {
   ref = createReferenceBackend();
 });
-
-/** Deterministic uniform floats in [lo, hi) (mulberry32). */
-function randoms(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo));
-  }
-  return out;
-}
 
 /** Copy `data` into a fresh region of `be` and return its pointer. */
 function put(be: KernelBackend, data: Float32Array): Ptr {

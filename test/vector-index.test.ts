@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkIndexCompatibility } from '../src/bi-encoder.js';
 import { KmedError } from '../src/errors/errors.js';
 import { buildIndex, partialPath, type IndexBuildOptions } from '../src/node/indexing/index-builder.js';
-import { crc32c } from '../src/formats/checksum.js';
+import { xxh32 } from '../src/formats/checksum.js';
+import { normalized } from '../src/search/similarity.js';
 import { IndexError, SECTIONS, serializeIndex, VectorIndex, type IndexLayout, type IndexMeta } from '../src/search/vector-index.js';
 import { fakeVector as fakeVectorOf } from './helpers/fake-encoder.js';
 
@@ -50,33 +51,38 @@ function expectIndexError(fn: () => unknown, code: string, mention: RegExp): voi
  *  that sit behind them: a damaged field with a matching CRC. */
 function reseal(b: Uint8Array, layout: IndexLayout): void {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  v.setUint32(72, crc32c(b, 0, 96, layout.vectorsOffset), true);
+  v.setUint32(104, xxh32(b, 128, layout.vectorsOffset), true);
   for (const name of SECTIONS) {
     const s = layout.sections[name];
     for (let k = 0; k < s.blocks; k++) {
       const from = s.start + k * layout.blockSize;
-      v.setUint32(layout.checksumsOffset + 4 * (s.firstBlock + k), crc32c(b, 0, from, Math.min(from + layout.blockSize, s.start + s.length)), true);
+      v.setUint32(layout.checksumsOffset + 4 * (s.firstBlock + k), xxh32(b, from, Math.min(from + layout.blockSize, s.start + s.length)), true);
     }
   }
-  v.setUint32(76, crc32c(b, 0, layout.checksumsOffset, layout.fileLength), true);
-  v.setUint32(92, crc32c(b, 0, 0, 92), true);
+  v.setUint32(108, xxh32(b, layout.checksumsOffset, layout.fileLength), true);
+  v.setUint32(124, xxh32(b, 0, 124), true);
 }
 
 describe('index file format', () => {
-  it('round-trips header, vectors, ids and texts', () => {
+  it('round-trips header, rows (unit length, with their norms), ids and texts', () => {
     const entries = sampleEntries(37);
+    entries.vectors[5] = new Float32Array(D); // a zero vector stays zero, norm 0
     const bytes = serializeIndex(entries);
     const index = VectorIndex.fromBytes(bytes, 'mem.kidx');
     expect(index.count).toBe(37);
     expect(index.dimension).toBe(D);
     expect(index.meta).toEqual(meta);
+    expect(index.scan).toBe(null);
     for (let i = 0; i < 37; i++) {
       expect(index.entry(i)).toEqual({ id: entries.ids[i], text: entries.texts[i] });
-      expect(Array.from(index.vector(i))).toEqual(Array.from(entries.vectors[i]));
+      const v = entries.vectors[i] as Float32Array;
+      expect(Array.from(index.vector(i))).toEqual(Array.from(normalized(v)));
+      expect(index.norm(i)).toBe(Math.fround(Math.sqrt(v.reduce((a, x) => a + x * x, 0))));
     }
+    expect(Array.from(index.vector(5))).toEqual(new Array(D).fill(0));
     const block = new Float32Array(5 * D);
     index.readVectors(block, 30, 5);
-    expect(Array.from(block.subarray(D, 2 * D))).toEqual(Array.from(entries.vectors[31]));
+    expect(Array.from(block.subarray(D, 2 * D))).toEqual(Array.from(normalized(entries.vectors[31])));
     expect(() => index.readVectors(block, 33, 5)).toThrow(IndexError);
     expect(() => index.text(37)).toThrow(IndexError);
   });
@@ -103,13 +109,17 @@ describe('index file format', () => {
       return () => VectorIndex.fromBytes(b, 'bad.kidx');
     };
     expectIndexError(damaged((b) => (b[0] = 0x50)), 'INDEX_BAD_MAGIC', /bytes 0\.\.8/);
-    expectIndexError(damaged((_, v) => v.setUint32(8, 1, true)), 'INDEX_OLD_VERSION', /version 1 .*older kmed.*kmed index --corpus CORPUS --out bad\.kidx --force/);
-    expectIndexError(damaged((_, v) => v.setUint32(8, 3, true)), 'INDEX_UNSUPPORTED_VERSION', /offset 8.*newer kmed/);
-    expectIndexError(damaged((_, v) => v.setUint32(12, 9, true), false), 'INDEX_CHECKSUM', /header .*offset 92/);
+    for (const old of [1, 2]) {
+      expectIndexError(damaged((_, v) => v.setUint32(8, old, true)), 'INDEX_OLD_VERSION', new RegExp(`version ${old} .*older kmed.*kmed index --corpus CORPUS --out bad\\.kidx --force`));
+    }
+    expectIndexError(damaged((_, v) => v.setUint32(8, 4, true)), 'INDEX_UNSUPPORTED_VERSION', /offset 8.*newer kmed/);
+    expectIndexError(damaged((_, v) => v.setUint32(12, 9, true), false), 'INDEX_CHECKSUM', /header .*offset 124/);
     expectIndexError(damaged((_, v) => v.setUint32(12, 0, true)), 'INDEX_CORRUPT', /offset 12/);
-    expectIndexError(damaged((_, v) => v.setBigUint64(32, 80n, true)), 'INDEX_CORRUPT', /offset 32/);
-    expectIndexError(damaged((b) => b.fill(0x7b, 96, 102), false), 'INDEX_CHECKSUM', /metadata .*offset 72/);
-    expectIndexError(damaged((b) => b.fill(0x7b, 96, 102)), 'INDEX_BAD_META', /offset 96/);
+    expectIndexError(damaged((_, v) => v.setUint32(32, 7, true)), 'INDEX_CORRUPT', /scan-rows code 7 at offset 32/);
+    expectIndexError(damaged((_, v) => v.setBigUint64(40, 80n, true)), 'INDEX_CORRUPT', /vectors offset at offset 40/);
+    expectIndexError(damaged((_, v) => v.setBigUint64(48, 80n, true)), 'INDEX_CORRUPT', /norms offset at offset 48/);
+    expectIndexError(damaged((b) => b.fill(0x7b, 128, 134), false), 'INDEX_CHECKSUM', /metadata .*offset 104/);
+    expectIndexError(damaged((b) => b.fill(0x7b, 128, 134)), 'INDEX_BAD_META', /offset 128/);
     const offsetsAt = layout.offsetsOffset;
     // The offsets table is checked on first use (a string read, verify, a search session), not at open.
     const use = (open: () => VectorIndex, how: (x: VectorIndex) => unknown) => () => how(open());
@@ -118,9 +128,12 @@ describe('index file format', () => {
     expectIndexError(use(damaged((_, v) => v.setBigUint64(offsetsAt, 5n, true)), (x) => x.text(2)), 'INDEX_CORRUPT', new RegExp(`byte ${offsetsAt}\\b`));
     const vectorsAt = layout.vectorsOffset;
     const nan = damaged((_, v) => v.setFloat32(vectorsAt + (2 * D + 3) * 4, NaN, true))() as VectorIndex;
-    expectIndexError(() => nan.vector(2), 'INDEX_CORRUPT', new RegExp(`vector 2 .* byte ${vectorsAt + (2 * D + 3) * 4}`));
+    expectIndexError(() => nan.vector(0), 'INDEX_CORRUPT', new RegExp(`vector 2 .* byte ${vectorsAt + (2 * D + 3) * 4}`));
+    const normsAt = layout.normsOffset;
+    const inf = damaged((_, v) => v.setFloat32(normsAt + 3 * 4, Infinity, true))() as VectorIndex;
+    expectIndexError(() => inf.norm(0), 'INDEX_CORRUPT', new RegExp(`norm of passage 3 .* byte ${normsAt + 12}`));
     const flipped = damaged((b) => (b[vectorsAt + 5] ^= 4), false)() as VectorIndex; // opens: vectors are checked on read
-    expectIndexError(() => flipped.vector(4), 'INDEX_CHECKSUM', new RegExp(`vectors block 0 \\(bytes ${vectorsAt}\\.\\.`));
+    expectIndexError(() => flipped.vector(4), 'INDEX_CHECKSUM', new RegExp(`vectors block 0 \\(bytes ${vectorsAt}\\.\\..*xxHash32`));
     expectIndexError(() => flipped.verify(), 'INDEX_CHECKSUM', /vectors block 0/);
     const badUtf8 = damaged((b) => (b[layout.stringsOffset] = 0xff))() as VectorIndex;
     expectIndexError(() => badUtf8.id(0), 'INDEX_CORRUPT', /not valid UTF-8/);
@@ -143,6 +156,7 @@ describe('index file format', () => {
         for (let i = 0; i < index.count; i++) {
           index.entry(i);
           index.vector(i);
+          index.norm(i);
         }
       } catch (error) {
         if (!(error instanceof IndexError)) throw error;
@@ -193,7 +207,8 @@ describe('streaming, resumable index builder', () => {
     expect(index.count).toBe(passages.length);
     expect(index.text(0)).toBe(passages[0]);
     expect(index.id(0)).toBe('2'); // line 1 is blank: ids are corpus line numbers
-    expect(Array.from(index.vector(5))).toEqual(Array.from(fakeVector(passages[5])));
+    expect(Array.from(index.vector(5))).toEqual(Array.from(normalized(fakeVector(passages[5]))));
+    expect(index.norm(5)).toBe(Math.fround(Math.sqrt(fakeVector(passages[5]).reduce((a, x) => a + x * x, 0))));
     expect(index.meta.corpus?.name).toBe('corpus.txt');
     expect(existsSync(partialPath(out))).toBe(false);
   });

@@ -3,11 +3,15 @@
 // same command), exclusive (`INDEX.lock`), or one shard of it (`--shard I/N`, joined by `kmed
 // merge`). The output is checked (not a directory, not the corpus, no stray INDEX.partial file) and
 // the two encoders' dimensions compared before a model is loaded or a passage embedded. The
-// progress clock starts before the first batch, so the closing rate is true. Named build-index.ts
-// so it is not mistaken for a barrel file. With `--ann hnsw` a graph index is built beside the new
-// index (INDEX.ann); `kmed index --index INDEX --ann hnsw` adds one to an index already built (no
-// model is loaded). Does not own the build itself (../node/index-builder.ts, ann-options.ts).
-import type { Command } from 'commander';
+// progress clock starts before the first batch, so the closing rate is true. `--vectors FILE.npy`
+// imports embeddings computed elsewhere instead (row i = passage i; float32 or float16, C order;
+// shape, dtype and every value checked, errors naming the file and row): no model is loaded, the
+// context model is only fingerprinted, and the metadata records the file's name, sha256 and dtype.
+// `--row-dtype f16|int8` also stores smaller scan rows. With `--ann hnsw` a graph index is built
+// beside the new index (INDEX.ann); `kmed index --index INDEX --ann hnsw` adds one to an index
+// already built (no model is loaded). Named build-index.ts so it is not mistaken for a barrel file.
+// Does not own the build itself (../node/indexing/index-builder.ts, ann-options.ts).
+import { InvalidArgumentError, type Command } from 'commander';
 import { addEncoderOptions, addModelOptions, positiveInt, type ModelFlags } from './model-options.js';
 import { addAnnOptions, buildGraphFile, type AnnFlags } from './ann-options.js';
 
@@ -15,10 +19,15 @@ interface IndexFlags extends ModelFlags, AnnFlags {
   corpus?: string;
   out?: string;
   index?: string;
-  batchSize: number;
+  batchSize?: number;
   force?: boolean;
   shard?: string;
+  vectors?: string;
+  rowDtype?: 'f16' | 'int8';
 }
+
+/** Passages per checkpoint when importing vectors: a checkpoint is an fsync, and importing is I/O. */
+const IMPORT_BATCH = 8192;
 
 export function register(program: Command): void {
   addEncoderOptions(addModelOptions(
@@ -28,16 +37,21 @@ export function register(program: Command): void {
       .option('--corpus <file>', 'corpus file (.txt or .jsonl)')
       .option('--out <index>', 'index file to write')
       .option('--index <index>', 'with --ann: add a graph index to this index, already built (no corpus, no model)')
-      .option('--batch-size <n>', 'passages per forward pass and per checkpoint', positiveInt, 32)
+      .option('--batch-size <n>', 'passages per forward pass and per checkpoint (default 32; 8192 with --vectors)', positiveInt)
       .option('--force', 'replace an existing index file (once the new one is complete)')
-      .option('--shard <i/n>', 'build only slice I of N of the passages (0-based; e.g. $JOB_COMPLETION_INDEX/8), to join with kmed merge'),
-  ))
+      .option('--shard <i/n>', 'build only slice I of N of the passages (0-based; e.g. $JOB_COMPLETION_INDEX/8), to join with kmed merge')
+      .option('--vectors <file.npy>', 'import the passage vectors instead of embedding them: a float32 or float16 .npy of shape [passages, dimension], row i = passage i, made with the context model')
+      .option('--row-dtype <dtype>', 'also store the rows as f16 or int8 (per-row scale) for a ~2-4× faster first pass, re-ranked in f32', (value: string) => {
+        if (value !== 'f16' && value !== 'int8') throw new InvalidArgumentError(`expected f16 or int8, got '${value}'`);
+        return value;
+      }),
+  ));
   addAnnOptions(program.commands[program.commands.length - 1]).action(async (flags: IndexFlags) => {
     if (flags.index !== undefined) {
       // A graph for an index already built: nothing else of `kmed index` applies.
       const { IndexBuildError } = await import('../node/indexing/index-builder.js');
-      if (flags.ann === undefined || flags.corpus !== undefined || flags.out !== undefined || flags.shard !== undefined) {
-        throw new IndexBuildError('INDEX_BAD_OPTION', '--index INDEX adds a graph to an index already built: give it with --ann hnsw, and without --corpus, --out or --shard');
+      if (flags.ann === undefined || flags.corpus !== undefined || flags.out !== undefined || flags.shard !== undefined || flags.vectors !== undefined) {
+        throw new IndexBuildError('INDEX_BAD_OPTION', '--index INDEX adds a graph to an index already built: give it with --ann hnsw, and without --corpus, --out, --vectors or --shard');
       }
       await buildGraphFile(flags.index, flags, flags.force ?? false);
       return;
@@ -80,14 +94,50 @@ export function register(program: Command): void {
     }
     // A pair that cannot search each other is refused before any passage is embedded.
     const contextDir = resolveModelDir('context', { model: flags.contextModel });
+    let expectPassages: ((passages: number) => void) | undefined;
     if (questionDir !== null && hiddenSize(questionDir) !== hiddenSize(contextDir)) {
       throw new IndexBuildError('INDEX_MODEL_PAIR_MISMATCH',
         `the question model ${questionDir} gives ${hiddenSize(questionDir)}-dimensional vectors but the context model ` +
           `${contextDir} gives ${hiddenSize(contextDir)}: the two must be a matched pair`);
     }
-    const { encoder, identity } = await loadEncoder('context', { model: flags.contextModel }, { dtype: flags.dtype, threads: flags.threads });
     const pooling = 'pooler';
     const maxLength = 512;
+    const batchSize = flags.batchSize ?? (flags.vectors !== undefined ? IMPORT_BATCH : 32);
+    let source: ReturnType<typeof import('../node/fs/file-source.js')['fileSource']> | undefined;
+    let model: { encoder?: Awaited<ReturnType<typeof loadEncoder>>['encoder']; identity: Awaited<ReturnType<typeof loadEncoder>>['identity']; embed: (texts: string[], first: number) => Promise<Float32Array[]>; dimension: number; imported?: { file: string; sha256: string; dtype: string } };
+    if (flags.vectors !== undefined) {
+      // Imported vectors: the context model is fingerprinted (and its dimension read), never loaded.
+      const { fileSource } = await import('../node/fs/file-source.js');
+      const { NpyMatrix } = await import('../formats/npy.js');
+      const { fileSha256 } = await import('../node/fs/file-hash.js');
+      const { IndexError } = await import('../search/vector-index.js');
+      source = fileSource(flags.vectors, 'vectors');
+      const npy = NpyMatrix.open(source);
+      if (npy.cols !== hiddenSize(contextDir)) {
+        throw new IndexError('INDEX_VECTORS_MISMATCH', `${flags.vectors} holds ${npy.cols}-dimensional vectors but the context model ${contextDir} gives ${hiddenSize(contextDir)}: import vectors made with that model`);
+      }
+      const identity = await modelIdentityOfDirectory(contextDir);
+      model = {
+        identity,
+        dimension: npy.cols,
+        imported: { file: basename(flags.vectors), sha256: await fileSha256(flags.vectors), dtype: npy.dtype },
+        embed: async (texts, first) => {
+          const rows = new Float32Array(texts.length * npy.cols);
+          npy.readRows(rows, first, texts.length);
+          return Array.from({ length: texts.length }, (_, i) => rows.subarray(i * npy.cols, (i + 1) * npy.cols));
+        },
+      };
+      const rows = npy.rows;
+      expectPassages = (passages: number) => {
+        if (passages !== rows) {
+          throw new IndexError('INDEX_VECTORS_MISMATCH', `${corpus} holds ${passages} passages but ${flags.vectors} ${rows} vectors: row i of the .npy must be passage i of the corpus`);
+        }
+      };
+    } else {
+      const { encoder, identity } = await loadEncoder('context', { model: flags.contextModel }, { dtype: flags.dtype, threads: flags.threads });
+      model = { encoder, identity, dimension: encoder.dimension, embed: (texts) => encoder.embed(texts, { pooling, maxLength, batchSize }) };
+    }
+    const { identity } = model;
     const controller = new AbortController();
     let interrupts = 0;
     const onSigint = () => {
@@ -107,11 +157,18 @@ export function register(program: Command): void {
       const result = await buildIndex({
         corpus,
         out: outPath,
-        embed: (texts) => encoder.embed(texts, { pooling, maxLength, batchSize: flags.batchSize }),
-        dimension: encoder.dimension,
-        meta: { context_model: identity, question_model: question, pooling, max_length: maxLength, dtype: flags.dtype ?? 'f32', created_by: 'kmed-dpr' },
+        embed: model.embed,
+        dimension: model.dimension,
+        meta: {
+          context_model: identity, question_model: question, pooling, max_length: maxLength,
+          // Imported vectors were not made by our weights: their dtype is the file's.
+          dtype: model.imported ? model.imported.dtype : flags.dtype ?? 'f32', created_by: 'kmed-dpr',
+          ...(model.imported ? { imported_vectors: model.imported } : {}),
+        },
         shard,
-        batchSize: flags.batchSize,
+        scan: flags.rowDtype ?? null,
+        expectPassages,
+        batchSize,
         force: flags.force,
         signal: controller.signal,
         onStart({ total, resumed }) {
@@ -137,12 +194,12 @@ export function register(program: Command): void {
       if (flags.json) {
         process.stdout.write(JSON.stringify({
           out: result.out, count: result.count, dimension: result.dimension, bytes: result.bytes,
-          resumed_from: result.resumedFrom, context_model: identity, question_model: question, seconds,
+          resumed_from: result.resumedFrom, context_model: identity, question_model: question, imported_vectors: model.imported ?? null, row_dtype: flags.rowDtype ?? null, seconds,
         }) + '\n');
       } else {
         process.stdout.write(
           `${result.out}: ${result.count} passages × ${result.dimension} dims, ${result.bytes} bytes, ` +
-            `context model ${identity.name}${result.resumedFrom > 0 ? `, resumed after ${result.resumedFrom}` : ''} (${seconds.toFixed(1)} s)\n`,
+            `context model ${identity.name}${model.imported ? ` (vectors imported from ${model.imported.file})` : ''}${flags.rowDtype ? `, ${flags.rowDtype} scan rows` : ''}${result.resumedFrom > 0 ? `, resumed after ${result.resumedFrom}` : ''} (${seconds.toFixed(1)} s)\n`,
         );
       }
       built = true;
@@ -155,7 +212,8 @@ export function register(program: Command): void {
     } finally {
       progress?.stop('stopped');
       process.off('SIGINT', onSigint);
-      encoder.dispose();
+      model.encoder?.dispose();
+      source?.close();
     }
     // The index is new: a graph of the old one beside it is stale, and is replaced.
     if (built && flags.ann !== undefined) await buildGraphFile(outPath, flags, true);

@@ -1,5 +1,5 @@
 // Owns: `kmed verify-index INDEX` — checks a whole index file: header, metadata, checksum table,
-// every CRC-32C block of vectors, offsets and strings, every vector finite and every id and text
+// every xxHash32 block of every section (rows, norms, scan rows, offsets, strings), every vector finite and every id and text
 // valid UTF-8 (VectorIndex.verify). Prints one summary line (or --json) and exits 0; a damaged
 // file is one `kmed:` line naming what and where, exit 1. Loads no model.
 // Does not own the format or the checks themselves (../vector-index.ts).

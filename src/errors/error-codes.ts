@@ -96,6 +96,7 @@ export type KmedErrorCode =
   | 'INDEX_CHECKSUM'
   | 'INDEX_CORRUPT'
   | 'INDEX_DIMENSION_MISMATCH'
+  | 'INDEX_DUPLICATE'
   | 'INDEX_ENCODER_FAILED'
   | 'INDEX_EXISTS'
   | 'INDEX_INTERRUPTED'
@@ -116,6 +117,7 @@ export type KmedErrorCode =
   | 'INDEX_TOO_LARGE'
   | 'INDEX_TRUNCATED'
   | 'INDEX_UNSUPPORTED_VERSION'
+  | 'INDEX_VECTORS_MISMATCH'
   | 'INDEX_WRITE_FAILED'
   // Joining shard indexes (kmed merge).
   | 'MERGE_COVERAGE'
@@ -135,6 +137,19 @@ export type KmedErrorCode =
   // Finding a model and fingerprinting it.
   | 'MODEL_BAD_SHA256'
   | 'MODEL_NOT_FOUND'
+  // NumPy .npy files of vectors (NpyError, formats/npy.ts).
+  | 'NPY_BAD_HEADER'
+  | 'NPY_BAD_MAGIC'
+  | 'NPY_BAD_SHAPE'
+  | 'NPY_FORTRAN_ORDER'
+  | 'NPY_NOT_FINITE'
+  | 'NPY_OUT_OF_RANGE'
+  | 'NPY_SIZE_MISMATCH'
+  | 'NPY_UNSUPPORTED_DTYPE'
+  // A file of queries for kmed search --queries / --query-vectors.
+  | 'QUERIES_BAD_LINE'
+  | 'QUERIES_EMPTY'
+  | 'QUERIES_MISMATCH'
   // model.safetensors and the tensors in it (SafetensorsError).
   | 'SAFETENSORS_AMBIGUOUS_TENSOR'
   | 'SAFETENSORS_BAD_ENTRY'
@@ -184,9 +199,12 @@ export type KmedErrorCode =
   // Similarity and top-k (SimilarityError).
   | 'SIMILARITY_BAD_K'
   | 'SIMILARITY_BAD_METRIC'
+  | 'SIMILARITY_BAD_MODE'
   | 'SIMILARITY_BAD_SHAPE'
   | 'SIMILARITY_DIMENSION_MISMATCH'
   | 'SIMILARITY_DISPOSED'
+  | 'SIMILARITY_NOT_FINITE'
+  | 'SIMILARITY_NO_SCAN_ROWS'
   // kmed synth.
   | 'SYNTH_VOCAB_SIZE'
   | 'SYNTH_VOCAB_UNREADABLE'

@@ -1,8 +1,12 @@
-// Owns: the checksums that guard index files and their work in progress: CRC-32C (Castagnoli,
-// the polynomial of iSCSI/ext4/Btrfs, reflected 0x82F63B78), streaming, slicing-by-8 in plain
-// TypeScript so runtime-neutral code can use it; and a hand-written xxHash64, kept only as the
-// peer that bench/checksum.ts measures CRC-32C against (CRC-32C won there: 64-bit multiplies
-// emulated on 32-bit halves cost more than eight table lookups per 8 bytes).
+// Owns: the checksums that guard index files and their work in progress, in plain TypeScript so
+// runtime-neutral code can use them:
+// - xxHash32 (XXH32, seed 0), the checksum of index files (format 3): its four u32 lanes over
+//   16-byte stripes are one v128, so the search verifies blocks with a wasm SIMD kernel
+//   (assembly/checksum.ts) at memory speed where the bytes already are; this scalar form is its
+//   test oracle and what writers and small reads use. Streaming (Xxh32) and one-shot (xxh32).
+// - CRC-32C (Castagnoli, the polynomial of iSCSI/ext4/Btrfs, reflected 0x82F63B78), streaming,
+//   slicing-by-8: the checkpoint files of an index build in progress (INDEX.partial/).
+// - a hand-written xxHash64, kept only as a peer that bench/checksum.ts measures.
 // Does not own what is checked (vector-index.ts, node/indexing/index-builder.ts).
 
 const POLY = 0x82f63b78;
@@ -44,7 +48,84 @@ export function crc32c(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length
   return ~c >>> 0;
 }
 
-// ---- xxHash64 (the measured alternative) ----------------------------------------------------
+// ---- xxHash32 ---------------------------------------------------------------------------------
+const X1 = 0x9e3779b1, X2 = 0x85ebca77, X3 = 0xc2b2ae3d, X4 = 0x27d4eb2f, X5 = 0x165667b1;
+
+const rotl32 = (x: number, r: number): number => (x << r) | (x >>> (32 - r));
+const u32le = (b: Uint8Array, i: number): number => b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+
+/** xxHash32 with seed 0 of any number of byte pieces fed in order: update(a); update(b) hashes a ++ b. */
+export class Xxh32 {
+  private v1 = (X1 + X2) | 0;
+  private v2 = X2 | 0;
+  private v3 = 0;
+  private v4 = -X1 | 0;
+  private length = 0;
+  /** Bytes of an unfinished stripe (< 16). */
+  private readonly pending = new Uint8Array(16);
+  private pendingLength = 0;
+
+  update(bytes: Uint8Array, start = 0, end = bytes.length): this {
+    this.length += end - start;
+    let i = start;
+    if (this.pendingLength > 0) {
+      const n = Math.min(16 - this.pendingLength, end - i);
+      this.pending.set(bytes.subarray(i, i + n), this.pendingLength);
+      this.pendingLength += n;
+      i += n;
+      if (this.pendingLength < 16) return this;
+      this.stripes(this.pending, 0, 16);
+      this.pendingLength = 0;
+    }
+    const whole = i + ((end - i) & ~15);
+    this.stripes(bytes, i, whole);
+    if (whole < end) {
+      this.pending.set(bytes.subarray(whole, end));
+      this.pendingLength = end - whole;
+    }
+    return this;
+  }
+
+  private stripes(b: Uint8Array, start: number, end: number): void {
+    let { v1, v2, v3, v4 } = this;
+    for (let i = start; i < end; i += 16) {
+      v1 = Math.imul(rotl32((v1 + Math.imul(u32le(b, i), X2)) | 0, 13), X1);
+      v2 = Math.imul(rotl32((v2 + Math.imul(u32le(b, i + 4), X2)) | 0, 13), X1);
+      v3 = Math.imul(rotl32((v3 + Math.imul(u32le(b, i + 8), X2)) | 0, 13), X1);
+      v4 = Math.imul(rotl32((v4 + Math.imul(u32le(b, i + 12), X2)) | 0, 13), X1);
+    }
+    this.v1 = v1;
+    this.v2 = v2;
+    this.v3 = v3;
+    this.v4 = v4;
+  }
+
+  /** The hash of everything fed so far, as an unsigned 32-bit number (the object can go on). */
+  digest(): number {
+    let h = this.length >= 16
+      ? (rotl32(this.v1, 1) + rotl32(this.v2, 7) + rotl32(this.v3, 12) + rotl32(this.v4, 18)) | 0
+      : X5;
+    // XXH32 adds the length modulo 2^32.
+    h = (h + this.length) | 0;
+    const p = this.pending;
+    let i = 0;
+    for (; i + 4 <= this.pendingLength; i += 4) h = Math.imul(rotl32((h + Math.imul(u32le(p, i), X3)) | 0, 17), X4);
+    for (; i < this.pendingLength; i++) h = Math.imul(rotl32((h + Math.imul(p[i], X5)) | 0, 11), X1);
+    h ^= h >>> 15;
+    h = Math.imul(h, X2);
+    h ^= h >>> 13;
+    h = Math.imul(h, X3);
+    h ^= h >>> 16;
+    return h >>> 0;
+  }
+}
+
+/** xxHash32 (seed 0) of bytes[start, end), unsigned. */
+export function xxh32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  return new Xxh32().update(bytes, start, end).digest();
+}
+
+// ---- xxHash64 (a measured alternative) ----------------------------------------------------
 // 64-bit lanes as two u32 halves. P1..P5 are the xxHash64 primes.
 const P1H = 0x9e3779b1, P1L = 0x85ebca87;
 const P2H = 0xc2b2ae3d, P2L = 0x27d4eb4f;

@@ -70,8 +70,24 @@ export interface KernelBackend {
   gelu(x: Ptr, n: number): void;
   /** In place x = tanh(x). */
   tanh(x: Ptr, n: number): void;
+
+  // Search (numerics in assembly/dot.ts and assembly/checksum.ts; reference-search.ts is the oracle).
   /** out[r] = Σ_d matrix[r*dim + d] · vec[d], for r < rows (exact search). */
   dotRows(out: Ptr, matrix: Ptr, vec: Ptr, rows: number, dim: number): void;
+  /** out[q*ldo + r] = Σ_d matrix[r*dim + d] · queries[q*dim + d] for r < rows, q < nq (many queries per
+   *  pass over the rows; ldo ≥ rows when nq > 1). Each score bit for bit what dotRows gives. */
+  dotRowsMany(out: Ptr, matrix: Ptr, queries: Ptr, rows: number, nq: number, dim: number, ldo: number): void;
+  /** out[r] = Σ_d f16(rows16[r*dim + d]) · vec[d]: rows of IEEE binary16 patterns (finite ones). */
+  dotRowsF16(out: Ptr, rows16: Ptr, vec: Ptr, rows: number, dim: number): void;
+  /** out[r] = f32(Σ_d rows8[r*dim + d] · q16[d]) · (scales[r] · qScale): int8 rows with per-row f32
+   *  scales against an int16-quantized query; the integer sum is exact while 127 · max|q16| · dim < 2^31. */
+  dotRowsI8(out: Ptr, rows8: Ptr, scales: Ptr, q16: Ptr, rows: number, dim: number, qScale: number): void;
+  /** out[r] = Σ_d matrix[r*dim + d]: every float loaded once (the bandwidth floor of a scan; benches). */
+  sumRows(out: Ptr, matrix: Ptr, rows: number, dim: number): void;
+  /** For each of `blocks` blocks of `blockSize` bytes at `data`: out[2b] (u32) = xxHash32 (seed 0) of
+   *  block b, out[2b + 1] = 1 when it holds a value of `kind` (0 bytes: none; 1 f32; 2 f16) that is
+   *  ±∞ or NaN, else 0 — one pass over the bytes (index verification). */
+  hashBlocks(out: Ptr, data: Ptr, blocks: number, blockSize: number, kind: number): void;
 
   // Lower precision (numerics in assembly/quant.ts and assembly/half.ts; layouts are the backend's
   // own, sized by the *Bytes methods; the reference and wasm backends give bit-identical int8 results).

@@ -3,7 +3,8 @@
 // any bad pointer, size or aliasing into a KernelError before anything runs. That is what keeps a
 // bad call from trapping inside WebAssembly, reading out of bounds or silently writing over an input.
 // The checks themselves are guard-checks.ts's; this file says which each kernel needs, in three groups
-// (products, attention, row kernels; guard-lowp.ts has the int8/f16 ones, guard-graph.ts the graph ones).
+// (products, attention, row kernels; guard-lowp.ts has the int8/f16 ones, guard-search.ts the search
+// ones, guard-graph.ts the graph ones).
 // Does not own: the arithmetic (reference.ts, wasm-kernels.ts) or the heap layout (arena.ts).
 import type { KernelBackend } from './backend.js';
 import type { Arena } from './arena.js';
@@ -13,6 +14,8 @@ import { guardLowPrecision } from './guard-lowp.js';
 import type { RawLowPrecisionKernels } from './reference-lowp.js';
 import { guardGraph } from './guard-graph.js';
 import type { RawGraphKernels } from './reference-graph.js';
+import { guardSearch } from './guard-search.js';
+import type { RawSearchKernels } from './reference-search.js';
 
 const F32 = 4;
 
@@ -31,10 +34,10 @@ export type RawKernels = Pick<
   | 'addInPlace'
   | 'gelu'
   | 'tanh'
-  | 'dotRows'
 > &
   RawLowPrecisionKernels &
-  RawGraphKernels;
+  RawGraphKernels &
+  RawSearchKernels;
 
 /** What a backend adds beyond its kernels: its thread count and how to stop its threads. */
 export interface BackendLifecycle {
@@ -71,6 +74,7 @@ export function guardBackend(
     ...guardRowKernels(c, raw),
     ...guardLowPrecision(c, raw),
     ...guardGraph(c, memory, raw),
+    ...guardSearch(c, raw),
   };
 }
 
@@ -156,8 +160,8 @@ function guardAttention(c: ArgumentChecks, raw: RawKernels): Pick<RawKernels, 'a
   };
 }
 
-/** Row-wise and element-wise kernels (softmax, LayerNorm, add, GELU, tanh) and the search dot. */
-function guardRowKernels(c: ArgumentChecks, raw: RawKernels): Pick<RawKernels, 'softmaxRows' | 'layerNorm' | 'addInPlace' | 'gelu' | 'tanh' | 'dotRows'> {
+/** Row-wise and element-wise kernels (softmax, LayerNorm, add, GELU, tanh). */
+function guardRowKernels(c: ArgumentChecks, raw: RawKernels): Pick<RawKernels, 'softmaxRows' | 'layerNorm' | 'addInPlace' | 'gelu' | 'tanh'> {
   return {
     softmaxRows(x, mask, rows, cols, scale) {
       const op = 'softmaxRows';
@@ -196,14 +200,6 @@ function guardRowKernels(c: ArgumentChecks, raw: RawKernels): Pick<RawKernels, '
       c.size('tanh', 'n', n);
       c.floats('tanh', 'x', x, n);
       raw.tanh(x, n);
-    },
-    dotRows(out, matrix, vec, rows, dim) {
-      const op = 'dotRows';
-      c.size(op, 'rows', rows);
-      c.size(op, 'dim', dim);
-      const o = c.floats(op, 'out', out, rows);
-      c.disjoint(op, o, c.floats(op, 'matrix', matrix, rows * dim), c.floats(op, 'vec', vec, dim));
-      raw.dotRows(out, matrix, vec, rows, dim);
     },
   };
 }

@@ -16,6 +16,7 @@ import { importNodeBuiltin } from './node-builtin.js';
 import type { KernelWorkerFactory } from './thread-pool.js';
 import { LOW_PRECISION_EXPORTS, type LowPrecisionExports } from './wasm-lowp.js';
 import { GRAPH_EXPORTS, type GraphExports } from './wasm-graph.js';
+import { SEARCH_EXPORTS, type SearchExports } from './wasm-search.js';
 
 /** Which SIMD build to run: 'auto' (default) relaxed where the engine validates relaxed SIMD, else
  *  baseline; 'baseline' always the fixed-width SIMD build; 'relaxed' the relaxed build or an error. */
@@ -44,6 +45,10 @@ export interface WasmBackendOptions {
   /** Where worker threads come from (default: the Node entry's, else node:worker_threads where the
    *  runtime has it, else Web Workers; see thread-pool.ts pickWorkerFactory). */
   workerFactory?: KernelWorkerFactory;
+  /** Time the Linear's two tile forms at load and run the faster (default true; tile-probe.ts,
+   *  15–40 ms once per build and process). A backend that never runs a Linear (exact search) skips
+   *  it: the kernels then keep the load-immediate form, and give the same bits either way. */
+  tileProbe?: boolean;
   /** Bench knob: the least estimated work (ns) worth a chunk for another thread (0: split every call). */
   minShareNs?: number;
   /** Bench knob: chunks per thread a call is cut into (default parallel-kernels.ts CHUNKS_PER_THREAD). */
@@ -51,7 +56,7 @@ export interface WasmBackendOptions {
 }
 
 /** The exports of assembly/index.ts (the ABI). */
-export interface KernelExports extends LowPrecisionExports, GraphExports {
+export interface KernelExports extends LowPrecisionExports, SearchExports, GraphExports {
   heap_base(): number;
   simd_relaxed(): number;
   linear_panel_f32(): number;
@@ -66,7 +71,6 @@ export interface KernelExports extends LowPrecisionExports, GraphExports {
   add_f32(out: number, x: number, n: number): void;
   gelu_f32(x: number, n: number): void;
   tanh_f32(x: number, n: number): void;
-  dot_rows_f32(out: number, matrix: number, vec: number, rows: number, dim: number): void;
   peak_fma_f32(iterations: number, m: number, a: number): number;
   peak_fma_flops_per_iteration(): number;
   peak_dot_i16(iterations: number, m: number, a: number): number;
@@ -75,9 +79,10 @@ export interface KernelExports extends LowPrecisionExports, GraphExports {
 
 const REQUIRED_EXPORTS: ReadonlyArray<keyof KernelExports> = [
   'heap_base', 'simd_relaxed', 'linear_panel_f32', 'pack_linear_f32', 'linear_f32', 'matmul_nt_f32', 'matmul_nn_f32', 'attention_f32', 'attention_head_scratch_bytes',
-  'softmax_rows_f32', 'layernorm_f32', 'add_f32', 'gelu_f32', 'tanh_f32', 'dot_rows_f32',
+  'softmax_rows_f32', 'layernorm_f32', 'add_f32', 'gelu_f32', 'tanh_f32',
   ...LOW_PRECISION_EXPORTS,
   ...GRAPH_EXPORTS,
+  ...SEARCH_EXPORTS,
 ];
 
 /** (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)): a tiny module using SIMD

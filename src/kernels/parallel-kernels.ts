@@ -191,12 +191,50 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
     grain: 1,
     nsPerRow: (a) => a[4] * Math.max(a[6], a[7]) * 1_000,
   },
+  // Search (assembly/dot.ts, assembly/checksum.ts): rows of scores, in multiples of the row tile (4).
   // dot_rows_f32(out, matrix, vec, rows, dim)
   dot_rows_f32: {
     rows: 3,
     advance: [[0, () => F32], [1, bytes((a) => a[4])]],
     grain: 16,
     nsPerRow: (a) => a[4] * NS_PER_MAC * 4, // memory-bound: each matrix float is read once
+  },
+  // dot_rows_many_f32(out, matrix, queries, rows, nq, dim, ldo): a chunk is rows of every query's
+  // score row (out moves one float per row; ldo stays).
+  dot_rows_many_f32: {
+    rows: 3,
+    advance: [[0, () => F32], [1, bytes((a) => a[5])]],
+    grain: 16,
+    nsPerRow: (a) => Math.max(a[4], 4) * a[5] * NS_PER_MAC,
+  },
+  // dot_rows_f16(out, rows16, vec, rows, dim): rows of dim halves.
+  dot_rows_f16: {
+    rows: 3,
+    advance: [[0, () => F32], [1, (a) => a[4] * 2]],
+    grain: 16,
+    nsPerRow: (a) => a[4] * NS_PER_MAC * 2,
+  },
+  // dot_rows_i8(out, rows8, scales, q16, rows, dim, qScale): rows of dim bytes and their scales.
+  dot_rows_i8: {
+    rows: 4,
+    advance: [[0, () => F32], [1, (a) => a[5]], [2, () => F32]],
+    grain: 16,
+    nsPerRow: (a) => a[5] * NS_PER_MAC,
+  },
+  // sum_rows_f32(out, matrix, rows, dim): the bandwidth floor, split as dot_rows_f32 is.
+  sum_rows_f32: {
+    rows: 2,
+    advance: [[0, () => F32], [1, bytes((a) => a[3])]],
+    grain: 16,
+    nsPerRow: (a) => a[3] * NS_PER_MAC * 4,
+  },
+  // hash_blocks_xxh32(out, data, blocks, blockSize, kind): blocks (8 bytes of output each), in
+  // groups of 4 (the kernel hashes four side by side); ~0.1 ns per byte.
+  hash_blocks_xxh32: {
+    rows: 2,
+    advance: [[0, () => 8], [1, (a) => a[3]]],
+    grain: 4,
+    nsPerRow: (a) => a[3] * 0.1,
   },
 };
 

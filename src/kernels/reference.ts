@@ -11,6 +11,7 @@ import { guardBackend, type RawKernels } from './guard.js';
 import { gelu64 } from './reference-math.js';
 import { referenceLowPrecisionKernels, type Int8Activations } from './reference-lowp.js';
 import { referenceGraphKernels } from './reference-graph.js';
+import { referenceSearchKernels } from './reference-search.js';
 
 const F32 = 4;
 
@@ -127,18 +128,10 @@ export function createReferenceBackend(options: { int8Activations?: Int8Activati
       const xi = x / F32;
       for (let i = 0; i < n; i++) h[xi + i] = Math.tanh(h[xi + i]);
     },
-    dotRows(out, matrix, vec, rows, dim) {
-      const h = view();
-      const o = out / F32, mi = matrix / F32, vi = vec / F32;
-      for (let r = 0; r < rows; r++) {
-        let s = 0;
-        for (let d = 0; d < dim; d++) s += h[mi + r * dim + d] * h[vi + d];
-        h[o + r] = s;
-      }
-    },
     // The fused int8 kernels are layerNorm / gelu then quantizeRows: the f32 halves are these.
     ...referenceLowPrecisionKernels(memory, () => raw, options.int8Activations),
     ...referenceGraphKernels(memory),
+    ...referenceSearchKernels(memory),
   };
   return guardBackend('reference', arena, raw);
 }

@@ -7,6 +7,7 @@ import type { RawKernels } from './guard.js';
 import type { KernelExports } from './kernel-module.js';
 import { lowPrecisionKernels } from './wasm-lowp.js';
 import { graphKernels } from './wasm-graph.js';
+import { searchKernels } from './wasm-search.js';
 
 /** The contract's kernels over an instance's exports (which may run on a thread pool) and its heap. */
 export function rawKernels(ex: KernelExports, memory: WebAssembly.Memory): RawKernels {
@@ -24,8 +25,8 @@ export function rawKernels(ex: KernelExports, memory: WebAssembly.Memory): RawKe
     addInPlace: (out, x, n) => ex.add_f32(out, x, n),
     gelu: (x, n) => ex.gelu_f32(x, n),
     tanh: (x, n) => ex.tanh_f32(x, n),
-    dotRows: (out, matrix, vec, rows, dim) => ex.dot_rows_f32(out, matrix, vec, rows, dim),
     ...lowPrecisionKernels(ex),
     ...graphKernels(ex, memory),
+    ...searchKernels(ex),
   };
 }

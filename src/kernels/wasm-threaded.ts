@@ -55,7 +55,7 @@ export async function createThreadedWasmBackend(options: WasmBackendOptions, sim
   const control = Math.ceil(Math.max(16, ex.heap_base()) / 64) * 64;
   // The tile form, timed on this thread in the arena's space before anything uses it; every worker
   // runs the same form (tile-probe.ts; the results would be the same bits either way).
-  const immediateTiles = probeTiles(ex, memory, control + controlBytes(), `${backendName(ex)}/shared`);
+  const immediateTiles = options.tileProbe === false ? undefined : probeTiles(ex, memory, control + controlBytes(), `${backendName(ex)}/shared`);
   const arena = new Arena(memory, control + controlBytes());
   let pool: KernelThreadPool;
   try {

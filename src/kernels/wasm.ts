@@ -27,7 +27,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const memory = new WebAssembly.Memory({ initial: initialPages(options) });
   const ex = await instantiateKernels(module, memory, variantFile(variant));
   // The tile form this engine runs fastest, timed in the arena's space before the arena owns it.
-  probeTiles(ex, memory, ex.heap_base(), `${backendName(ex)}/plain`);
+  if (options.tileProbe !== false) probeTiles(ex, memory, ex.heap_base(), `${backendName(ex)}/plain`);
   return guardBackend(backendName(ex), new Arena(memory, ex.heap_base()), rawKernels(ex, memory));
 }
 

@@ -1,26 +1,19 @@
 // Owns: the arithmetic of relevance between embeddings — dot product, cosine, L2 normalisation,
-// top-k selection — and the two exact-search sessions behind one interface (SearchSession):
-// ExactSearch, which scores one query against every row of a matrix held in the kernel backend's
-// heap with the SIMD `dotRows` kernel (one copy of the rows per session: rows × D × 4 bytes of
-// heap, so at most ~1.3M × 768 under wasm32's 4 GiB), and StreamingSearch, which streams the rows
-// through a bounded window of the heap on every query (any number of rows, memory bounded by the
-// window; each query rereads the rows). Both give the same scores bit for bit: the same
-// normalisation and the same kernel on the same rows.
-// Does not own: where vectors come from (encoders, index files) or what the rows mean (ids, texts).
-import { KmedError } from '../errors/errors.js';
+// top-k selection — the SearchSession contract every exact-search session keeps, and the two
+// sessions over a plain matrix of vectors (rows given by a RowReader, normalised here for cosine):
+// ExactSearch, which holds the rows in the kernel backend's heap (rows × D × 4 bytes, at most
+// ~1.3M × 768 under wasm32's 4 GiB), and StreamingSearch, which streams them through a bounded window
+// of the heap on every pass (any number of rows; each pass rereads them). Both give the same scores
+// bit for bit. Sessions over an index file, whose rows are stored ready for the metric and verified
+// where they are read, are index-search.ts's.
+// Does not own: where vectors come from (encoders, index files), what the rows mean (ids, texts), the
+// batch scoring both share (query-batch.ts) or the selection (top-k.ts).
 import type { KernelBackend, Ptr } from '../kernels/backend.js';
+import { allScores, checkK, checkMetric, inPasses, MAX_QUERIES_PER_PASS, scoreF32Window, SimilarityError, writeQueries, type Metric } from './query-batch.js';
+import { TopKSelector, type Scored } from './top-k.js';
 
-export class SimilarityError extends KmedError {}
-
-/** How two embeddings are compared: cosine of the angle (the model card's choice) or raw dot. */
-export type Metric = 'cosine' | 'dot';
-
-export function checkMetric(metric: string): Metric {
-  if (metric !== 'cosine' && metric !== 'dot') {
-    throw new SimilarityError('SIMILARITY_BAD_METRIC', `unknown metric '${metric}': use 'cosine' or 'dot'`);
-  }
-  return metric;
-}
+export { checkMetric, SimilarityError, type Metric } from './query-batch.js';
+export type { Scored } from './top-k.js';
 
 function checkSameLength(a: ArrayLike<number>, b: ArrayLike<number>): void {
   if (a.length !== b.length) {
@@ -81,99 +74,47 @@ export function scoreMatrix(
   return queries.map((q) => passages.map((p) => similarity(q, p, metric)));
 }
 
-export interface Scored {
-  /** Row of the scored matrix (passage number in an index). */
-  index: number;
-  score: number;
-}
-
-/** `a` ranks before `b`: higher score first; equal scores keep input order so rankings are
- *  deterministic; NaN (which a valid index never produces) ranks last. */
-function before(a: Scored, b: Scored): boolean {
-  const sa = Number.isNaN(a.score) ? -Infinity : a.score;
-  const sb = Number.isNaN(b.score) ? -Infinity : b.score;
-  return sa > sb || (sa === sb && a.index < b.index);
-}
-
 /**
- * Streaming top-k: a min-heap of the k best seen so far (its root is the worst kept), so
- * selecting from n scores costs O(n log k) time and O(k) memory — scores can arrive in chunks.
+ * Streaming top-k of scored rows offered one at a time in any order: higher score first, equal
+ * scores keep the lower row first, NaN last. (TopKSelector, top-k.ts, is the allocation-free form
+ * the sessions use on runs of scores.)
  */
 export class TopK {
   readonly k: number;
-  private readonly heap: Scored[] = [];
+  private readonly selector: TopKSelector;
 
   constructor(k: number) {
-    if (!Number.isInteger(k) || k < 0) {
-      throw new SimilarityError('SIMILARITY_BAD_K', `k must be a non-negative integer, got ${k}`);
-    }
-    this.k = k;
+    this.k = checkK(k);
+    this.selector = new TopKSelector(k);
   }
 
   push(index: number, score: number): void {
-    if (this.k === 0) return;
-    const item = { index, score };
-    const heap = this.heap;
-    if (heap.length < this.k) {
-      heap.push(item);
-      this.siftUp(heap.length - 1);
-    } else if (before(item, heap[0])) {
-      heap[0] = item;
-      this.siftDown(0);
-    }
+    this.selector.push(score, index);
   }
 
   /** Offer scores[i] with index offset + i for every i. */
   pushAll(scores: ArrayLike<number>, offset = 0): void {
-    for (let i = 0; i < scores.length; i++) this.push(offset + i, scores[i]);
+    for (let i = 0; i < scores.length; i++) this.selector.push(scores[i], offset + i);
   }
 
   /** The kept items, best first. */
   result(): Scored[] {
-    return [...this.heap].sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-  }
-
-  // Heap order: a parent is "worse" (ranks after) than its children.
-  private siftUp(i: number): void {
-    const heap = this.heap;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(heap[parent], heap[i])) break;
-      [heap[parent], heap[i]] = [heap[i], heap[parent]];
-      i = parent;
-    }
-  }
-
-  private siftDown(i: number): void {
-    const heap = this.heap;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let worst = i;
-      if (l < heap.length && before(heap[worst], heap[l])) worst = l;
-      if (r < heap.length && before(heap[worst], heap[r])) worst = r;
-      if (worst === i) return;
-      [heap[worst], heap[i]] = [heap[i], heap[worst]];
-      i = worst;
-    }
+    return this.selector.result();
   }
 }
 
 /** The k best of `scores`, best first (ties: lower index first). */
 export function topK(scores: ArrayLike<number>, k: number): Scored[] {
-  const top = new TopK(Math.min(k, scores.length));
-  top.pushAll(scores);
+  const top = new TopKSelector(Math.min(checkK(k), scores.length));
+  top.offer(scores);
   return top.result();
 }
 
 /** Fills `dst` (rows × dimension floats, row-major) with rows [row0, row0 + rows) of the matrix. */
 export type RowReader = (dst: Float32Array, row0: number, rows: number) => void;
 
-// Rows copied into the heap per read: large enough to amortise the reader, small enough that the
-// transient Float32Array view stays a few MiB whatever the matrix size.
-const LOAD_CHUNK_FLOATS = 1 << 20;
-
-/** An exact-search session over a [rows, dimension] matrix: ExactSearch or StreamingSearch. */
+/** An exact-search session over a [rows, dimension] matrix (ExactSearch, StreamingSearch, or an
+ *  index's: index-search.ts). */
 export interface SearchSession {
   readonly rows: number;
   readonly dimension: number;
@@ -182,93 +123,77 @@ export interface SearchSession {
   scoreAll(query: ArrayLike<number>): Float32Array;
   /** The k best rows for `query`, best first. */
   search(query: ArrayLike<number>, k: number): Scored[];
+  /** The k best rows for each query, best first: the queries are scored together, in as few passes
+   *  over the rows as the session's heap allows (up to 256 per pass), with a matrix–matrix kernel.
+   *  A batch of two or more sums in another order than search() (assembly/dot.ts), so its scores
+   *  may differ from search()'s in the last bits; they do not depend on the batch's size. */
+  searchMany(queries: ReadonlyArray<ArrayLike<number>>, k: number): Scored[][];
   dispose(): void;
 }
 
 /** Bytes of heap a StreamingSearch uses for its window of rows by default (64 MiB). */
 export const DEFAULT_WINDOW_BYTES = 64 << 20;
 
-/**
- * Exact search that streams the rows through a window of `windowBytes` in the backend's heap on
- * every query: read a window of rows, normalise them there (cosine), one dotRows call, offer the
- * scores to a streaming top-k, next window. Memory stays at the window whatever the row count.
- */
-export class StreamingSearch implements SearchSession {
+// Rows per window of scores when the rows are all in the heap: bounds the scores a batch of
+// MAX_QUERIES_PER_PASS queries needs (16 MiB).
+const RESIDENT_SCORE_ROWS = 16384;
+
+function checkShape(rows: number, dimension: number): void {
+  if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(dimension) || dimension <= 0) {
+    throw new SimilarityError('SIMILARITY_BAD_SHAPE', `bad matrix shape [${rows}, ${dimension}]`);
+  }
+}
+
+/** What both matrix sessions share: the heap for a batch of queries and their scores, and the
+ *  passes of a batch over windows of rows the subclass provides. */
+abstract class MatrixSearch implements SearchSession {
   readonly rows: number;
   readonly dimension: number;
   readonly metric: Metric;
-  readonly windowRows: number;
-  private readonly backend: KernelBackend;
-  private readonly read: RowReader;
-  private readonly base: Ptr;
-  private readonly window: Ptr;
-  private readonly query: Ptr;
-  private readonly scores: Ptr;
-  private readonly ownsBackend: boolean;
+  protected readonly backend: KernelBackend;
+  protected readonly base: Ptr;
+  protected queries: Ptr = 0;
+  protected scores: Ptr = 0;
+  protected ownsBackend = false;
   private disposed = false;
 
-  constructor(
-    backend: KernelBackend,
-    rows: number,
-    dimension: number,
-    read: RowReader,
-    options: { metric?: Metric; ownsBackend?: boolean; windowBytes?: number } = {},
-  ) {
-    this.metric = checkMetric(options.metric ?? 'cosine');
-    if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(dimension) || dimension <= 0) {
-      throw new SimilarityError('SIMILARITY_BAD_SHAPE', `bad matrix shape [${rows}, ${dimension}]`);
-    }
+  protected constructor(backend: KernelBackend, rows: number, dimension: number, metric: Metric) {
+    checkShape(rows, dimension);
     this.backend = backend;
     this.rows = rows;
     this.dimension = dimension;
-    this.read = read;
-    this.ownsBackend = options.ownsBackend ?? false;
-    this.windowRows = Math.max(1, Math.min(Math.max(rows, 1), Math.floor((options.windowBytes ?? DEFAULT_WINDOW_BYTES) / (dimension * 4))));
+    this.metric = metric;
     this.base = backend.mark();
-    this.window = backend.alloc(this.windowRows * dimension * 4);
-    this.query = backend.alloc(dimension * 4);
-    this.scores = backend.alloc(this.windowRows * 4);
   }
 
-  /** Calls `visit(scores, row0)` for each window of scores, in row order. */
-  private scan(query: ArrayLike<number>, visit: (scores: Float32Array, row0: number) => void): void {
+  /** Reserve the batch's heap (after the subclass's rows: nothing is allocated once views exist). */
+  protected allocBatch(windowRows: number): void {
+    this.queries = this.backend.alloc(MAX_QUERIES_PER_PASS * this.dimension * 4);
+    this.scores = this.backend.alloc(Math.max(1, windowRows) * MAX_QUERIES_PER_PASS * 4);
+  }
+
+  /** Visit each window of rows in the heap, in row order: (pointer, first row, rows). */
+  protected abstract windows(visit: (ptr: Ptr, row0: number, rows: number) => void): void;
+
+  private pass(queries: ReadonlyArray<ArrayLike<number>>, tops: TopKSelector[], onScores?: (q: number, scores: Float32Array, row0: number) => void): void {
     if (this.disposed) throw new SimilarityError('SIMILARITY_DISPOSED', 'this search session was disposed');
-    if (query.length !== this.dimension) {
-      throw new SimilarityError(
-        'SIMILARITY_DIMENSION_MISMATCH',
-        `query has ${query.length} dimensions but the indexed vectors have ${this.dimension}`,
-      );
-    }
-    const D = this.dimension;
-    const q = this.backend.f32(this.query, D);
-    q.set(query);
-    if (this.metric === 'cosine') normalizeInPlace(q);
-    for (let row0 = 0; row0 < this.rows; row0 += this.windowRows) {
-      const n = Math.min(this.windowRows, this.rows - row0);
-      // Views are taken after every allocation (none happens here), and again per window since a
-      // reader may be slow but never allocates in this heap.
-      const view = this.backend.f32(this.window, n * D);
-      this.read(view, row0, n);
-      if (this.metric === 'cosine') {
-        for (let r = 0; r < n; r++) normalizeInPlace(view.subarray(r * D, (r + 1) * D));
-      }
-      this.backend.dotRows(this.scores, this.window, this.query, n, D);
-      visit(this.backend.f32(this.scores, n), row0);
-    }
+    writeQueries(this.backend, this.queries, queries, this.dimension, this.metric);
+    this.windows((ptr, row0, rows) => scoreF32Window(this.backend, ptr, row0, rows, this.dimension, this.queries, queries.length, this.scores, tops, undefined, onScores));
   }
 
   scoreAll(query: ArrayLike<number>): Float32Array {
-    const out = new Float32Array(this.rows);
-    this.scan(query, (scores, row0) => out.set(scores, row0));
-    return out;
+    return allScores(this.rows, query, (q, tops, onScores) => this.pass(q, tops, onScores));
   }
 
   search(query: ArrayLike<number>, k: number): Scored[] {
-    const top = new TopK(Math.min(k, this.rows));
-    this.scan(query, (scores, row0) => top.pushAll(scores, row0));
-    return top.result();
+    return this.searchMany([query], k)[0];
   }
 
+  searchMany(queries: ReadonlyArray<ArrayLike<number>>, k: number): Scored[][] {
+    return inPasses(queries, Math.min(checkK(k), this.rows), (q, tops) => this.pass(q, tops));
+  }
+
+  /** Give the heap back (and stop the backend, when the session was given it to own). */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -278,32 +203,55 @@ export class StreamingSearch implements SearchSession {
 }
 
 /**
- * Exact nearest-neighbour search over a [rows, dimension] matrix that lives in the backend's heap.
- * The rows are copied in once (and L2-normalised there for cosine, so each search is one dotRows
- * call); every query then costs one pass over the matrix. Call dispose() to give the heap back.
+ * Exact search that streams the rows through a window of `windowBytes` in the backend's heap on
+ * every pass: read a window of rows, normalise them there (cosine), score the batch, offer the
+ * scores to each query's top-k, next window. Memory stays at the window whatever the row count.
  */
-export class ExactSearch implements SearchSession {
-  readonly rows: number;
-  readonly dimension: number;
-  readonly metric: Metric;
-  private readonly backend: KernelBackend;
-  private readonly base: Ptr;
+export class StreamingSearch extends MatrixSearch {
+  readonly windowRows: number;
+  private readonly read: RowReader;
+  private readonly window: Ptr;
+
+  constructor(
+    backend: KernelBackend,
+    rows: number,
+    dimension: number,
+    read: RowReader,
+    options: { metric?: Metric; ownsBackend?: boolean; windowBytes?: number } = {},
+  ) {
+    super(backend, rows, dimension, checkMetric(options.metric ?? 'cosine'));
+    this.read = read;
+    this.ownsBackend = options.ownsBackend ?? false;
+    this.windowRows = Math.max(1, Math.min(Math.max(rows, 1), Math.floor((options.windowBytes ?? DEFAULT_WINDOW_BYTES) / (dimension * 4))));
+    this.window = backend.alloc(this.windowRows * dimension * 4);
+    this.allocBatch(this.windowRows);
+  }
+
+  protected windows(visit: (ptr: Ptr, row0: number, rows: number) => void): void {
+    const D = this.dimension;
+    for (let row0 = 0; row0 < this.rows; row0 += this.windowRows) {
+      const n = Math.min(this.windowRows, this.rows - row0);
+      const view = this.backend.f32(this.window, n * D);
+      this.read(view, row0, n);
+      if (this.metric === 'cosine') for (let r = 0; r < n; r++) normalizeInPlace(view.subarray(r * D, (r + 1) * D));
+      visit(this.window, row0, n);
+    }
+  }
+}
+
+/**
+ * Exact nearest-neighbour search over a [rows, dimension] matrix that lives in the backend's heap.
+ * The rows are copied in once (and L2-normalised there for cosine, so each pass is only kernels);
+ * every query batch then costs one pass over the matrix. Call dispose() to give the heap back.
+ */
+export class ExactSearch extends MatrixSearch {
   private readonly matrix: Ptr;
-  private readonly query: Ptr;
-  private readonly scores: Ptr;
-  private disposed = false;
-  private ownsBackend = false;
 
   private constructor(backend: KernelBackend, rows: number, dimension: number, metric: Metric) {
-    this.backend = backend;
-    this.rows = rows;
-    this.dimension = dimension;
-    this.metric = metric;
-    this.base = backend.mark();
+    super(backend, rows, dimension, metric);
     // Every allocation happens before any view is taken: growing the heap detaches old views.
     this.matrix = backend.alloc(rows * dimension * 4);
-    this.query = backend.alloc(dimension * 4);
-    this.scores = backend.alloc(Math.max(rows, 1) * 4);
+    this.allocBatch(Math.min(rows, RESIDENT_SCORE_ROWS));
   }
 
   /** Copy `rows` vectors of `dimension` floats into `backend`'s heap through `read`. */
@@ -315,12 +263,11 @@ export class ExactSearch implements SearchSession {
     options: { metric?: Metric; ownsBackend?: boolean } = {},
   ): ExactSearch {
     const metric = checkMetric(options.metric ?? 'cosine');
-    if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(dimension) || dimension <= 0) {
-      throw new SimilarityError('SIMILARITY_BAD_SHAPE', `bad matrix shape [${rows}, ${dimension}]`);
-    }
+    checkShape(rows, dimension);
     const search = new ExactSearch(backend, rows, dimension, metric);
     search.ownsBackend = options.ownsBackend ?? false;
-    const chunkRows = Math.max(1, Math.floor(LOAD_CHUNK_FLOATS / dimension));
+    // Rows copied into the heap per read: a few MiB, whatever the matrix size.
+    const chunkRows = Math.max(1, Math.floor((1 << 20) / dimension));
     for (let row0 = 0; row0 < rows; row0 += chunkRows) {
       const n = Math.min(chunkRows, rows - row0);
       const view = backend.f32(search.matrix + row0 * dimension * 4, n * dimension);
@@ -335,36 +282,12 @@ export class ExactSearch implements SearchSession {
   /** Where the rows lie in the backend's heap ([rows, dimension] f32, unit length for cosine), for
    *  structures built over them (a graph index: search/ann/); valid until dispose(). */
   get heapRows(): { backend: KernelBackend; ptr: Ptr } {
-    if (this.disposed) throw new SimilarityError('SIMILARITY_DISPOSED', 'this search session was disposed');
     return { backend: this.backend, ptr: this.matrix };
   }
 
-  /** Every row's score against `query` (length `rows`, row order). */
-  scoreAll(query: ArrayLike<number>): Float32Array {
-    if (this.disposed) throw new SimilarityError('SIMILARITY_DISPOSED', 'this search session was disposed');
-    if (query.length !== this.dimension) {
-      throw new SimilarityError(
-        'SIMILARITY_DIMENSION_MISMATCH',
-        `query has ${query.length} dimensions but the indexed vectors have ${this.dimension}`,
-      );
+  protected windows(visit: (ptr: Ptr, row0: number, rows: number) => void): void {
+    for (let row0 = 0; row0 < this.rows; row0 += RESIDENT_SCORE_ROWS) {
+      visit(this.matrix + row0 * this.dimension * 4, row0, Math.min(RESIDENT_SCORE_ROWS, this.rows - row0));
     }
-    const q = this.backend.f32(this.query, this.dimension);
-    q.set(query);
-    if (this.metric === 'cosine') normalizeInPlace(q);
-    if (this.rows > 0) this.backend.dotRows(this.scores, this.matrix, this.query, this.rows, this.dimension);
-    return this.backend.f32(this.scores, this.rows).slice();
-  }
-
-  /** The k best rows for `query`, best first. */
-  search(query: ArrayLike<number>, k: number): Scored[] {
-    return topK(this.scoreAll(query), k);
-  }
-
-  /** Give the rows' heap space back (and stop the backend, when the session was given it to own). */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.backend.release(this.base);
-    if (this.ownsBackend) this.backend.dispose();
   }
 }

@@ -1,344 +1,70 @@
-// Owns: the index file format — layout, checksums, serialisation of a small in-memory index, and
-// validated random-access reading (VectorIndex) of header, vectors, ids and texts from any
-// ByteSource, so an index of any size is read piece by piece and a damaged file is a typed error,
-// never a bad read.
-// Does not own: building an index from a corpus (node/indexing/index-builder.ts writes this same layout with
-// `encodeHeader` and `BlockChecksums`), merging shards (node/indexing/index-merge.ts) or scoring
-// (similarity.ts).
+// Owns: reading an index file (format 3, index-layout.ts) — VectorIndex, a validated random-access
+// view of its header, rows, norms, scan rows, ids and texts over any ByteSource, so an index of any
+// size is read piece by piece, every byte is checked against its block checksum before it is used,
+// and a damaged file is a typed error, never a bad read. Older formats are refused with the command
+// that rebuilds them. Also re-exports the layout and encoder names this module always exported.
+// Does not own: the layout itself (index-layout.ts), writing files (index-encoder.ts,
+// node/indexing/), or scoring (similarity.ts, search-session.ts).
 //
-// Layout, format version 2 (all integers little-endian; u64 values must stay below 2^53):
-//
-//   offset  size  field
-//   0       8     magic "KMEDIDX\0"
-//   8       4     u32 format version (2)
-//   12      4     u32 dimension D
-//   16      8     u64 count N (passages)
-//   24      4     u32 meta length M (UTF-8 JSON at offset 96, see IndexMeta)
-//   28      4     u32 checksum block size B (65536)
-//   32      8     u64 vectors offset   = align16(96 + M)
-//   40      8     u64 offsets offset   = vectors offset + N·D·4
-//   48      8     u64 strings offset   = offsets offset + (2N + 1)·8
-//   56      8     u64 checksums offset = strings offset + S
-//   64      8     u64 file length      = checksums offset + 4·(blocks(vectors) + blocks(offsets) + blocks(strings))
-//   72      4     u32 CRC-32C of bytes 96 .. vectors offset (meta JSON and its zero padding)
-//   76      4     u32 CRC-32C of the checksum table
-//   80      12    reserved, 0
-//   92      4     u32 CRC-32C of bytes 0 .. 92 (this preamble)
-//   96      M     meta JSON, then zero padding to the vectors offset
-//   ...           vectors: N rows of D float32 (the encoder's raw output, not normalised)
-//   ...           offsets: 2N + 1 u64 into the strings block: [2i] id i start, [2i+1] text i start,
-//                 [2i+2] the next id's start (= text i end); [0] = 0 and [2N] = S
-//   ...           strings: S bytes of UTF-8, id 0, text 0, id 1, text 1, ...
-//   ...           checksum table: u32 CRC-32C of every B-byte block (the last one shorter) of the
-//                 vectors, then of the offsets, then of the strings (an empty section has none)
-//
-// Every offset is implied by (M, D, N, S), so a reader recomputes them and any disagreement — or a
-// file length that differs from the real size — is reported as corruption before anything is read.
-// Every byte of the file is under exactly one checksum. CRC-32C (src/formats/checksum.ts) was chosen over
-// xxHash64 by bench/checksum.ts: ~1.3 GB/s against ~0.1 GB/s for 64-bit arithmetic emulated in JS.
-//
-// When checks happen. `open` verifies the preamble, the metadata and the checksum table (4 bytes
-// per 64 KiB: ~190 KB at 1M × 768), so it costs milliseconds at any size. The offsets table (16
-// bytes per passage) is read, verified and checked whole on first use (a string read, a search
-// session, verify). The vectors and strings (3 GB and more at 1M × 768) are verified lazily, block
-// by block, the first time any byte of a block is read through this VectorIndex, and a verified
-// block is remembered for the life of the object. openSearchSession verifies the offsets and
-// strings and a search reads every vector block before it returns anything, so a damaged index
-// never yields a result; `verify()` (and `kmed verify-index`) checks the whole file at once.
+// When checks happen. `open` verifies the preamble, the metadata and the checksum table (4 bytes per
+// 64 KiB: ~190 KB at 1M × 768), so it costs milliseconds at any size. The offsets table (16 bytes
+// per passage) is read, verified and checked whole on first use (a string read, a search session,
+// verify). Every other block is verified the first time any byte of it is read through this
+// VectorIndex — its xxHash32 against the table and, for float sections, every value finite, in one
+// pass — and remembered as verified for the life of the object. A search session reads whole blocks
+// straight into its heap and has them hashed there by a wasm kernel (readBlocks with a BlockHasher);
+// everything else hashes in TypeScript. `verify()` (and `kmed verify-index`) checks the whole file.
 import type { ByteSource } from '../formats/byte-source.js';
 import { bytesSource } from '../formats/byte-source.js';
-import { crc32c } from '../formats/checksum.js';
+import { xxh32 } from '../formats/checksum.js';
 import { Sha256 } from '../formats/sha256.js';
-import { KmedError, type KmedErrorCode } from '../errors/errors.js';
-import type { ModelIdentity } from '../model-identity.js';
+import type { KmedErrorCode } from '../errors/errors.js';
+import { firstNonFinite, HASH_KIND, type HashKind } from '../kernels/reference-search.js';
+import {
+  checkMeta, computeLayout, HEADER_HASH_AT, INDEX_FORMAT_VERSION, INDEX_MAGIC, IndexError, layoutFields, MAX_DIMENSION,
+  MAX_META_BYTES, META_HASH_AT, PREAMBLE_BYTES, SCAN_ROWS_AT, scanDtypeOfCode, SECTIONS, TABLE_HASH_AT,
+  type IndexLayout, type IndexMeta, type ScanDtype, type SectionName,
+} from './index-layout.js';
 
-export class IndexError extends KmedError {}
-
-export const INDEX_MAGIC = 'KMEDIDX\0';
-export const INDEX_FORMAT_VERSION = 2;
-export const PREAMBLE_BYTES = 96;
-/** Bytes per checksummed block of the vectors, offsets and strings sections. */
-export const CHECKSUM_BLOCK_BYTES = 65536;
-/** Beyond this a "dimension" is a corrupt header, not a model (BERT-large is 1024). */
-export const MAX_DIMENSION = 65536;
-const MAX_META_BYTES = 1 << 20;
-const HEADER_CRC_AT = 92;
-
-/** What the index was made with: enough to refuse searching it with the wrong models. */
-export interface IndexMeta {
-  /** The passage encoder whose vectors are stored. */
-  context_model: ModelIdentity;
-  /** The question encoder meant to search it (null when unknown at build time). */
-  question_model: ModelIdentity | null;
-  /** Pooling used for the stored vectors ('pooler', 'cls' or 'mean'); queries must use the same. */
-  pooling: string;
-  /** Truncation length used when embedding passages. */
-  max_length: number;
-  /** How the context encoder's weights were held ('f32', 'f16', 'int8'; absent: not recorded).
-   *  int8 rows differ slightly from f32 ones, so a build never mixes them. */
-  dtype?: string;
-  /** The corpus the passages came from, when built from a file. */
-  corpus?: { name: string; sha256?: string };
-  /** Free-form producer string, e.g. 'kmed-dpr 0.1.0'. */
-  created_by?: string;
-  /** Only in a shard file (`kmed index --shard I/N`): which slice of the corpus's passages it holds. */
-  shard?: ShardInfo;
-}
-
-/** A shard holds passages [first, first + count) of the `total` passages of its corpus. */
-export interface ShardInfo {
-  index: number;
-  of: number;
-  first: number;
-  total: number;
-}
-
-export type SectionName = 'vectors' | 'offsets' | 'strings';
-export const SECTIONS: readonly SectionName[] = ['vectors', 'offsets', 'strings'];
-
-export interface IndexLayout {
-  dimension: number;
-  count: number;
-  metaLength: number;
-  blockSize: number;
-  vectorsOffset: number;
-  offsetsOffset: number;
-  stringsOffset: number;
-  stringsLength: number;
-  checksumsOffset: number;
-  fileLength: number;
-  /** Start, length and first checksum-table entry of each checksummed section. */
-  sections: Record<SectionName, { start: number; length: number; firstBlock: number; blocks: number }>;
-}
-
-const align16 = (n: number): number => Math.ceil(n / 16) * 16;
-
-/** The byte layout implied by the four free sizes (and the block size). */
-export function computeLayout(
-  metaLength: number,
-  dimension: number,
-  count: number,
-  stringsLength: number,
-  blockSize = CHECKSUM_BLOCK_BYTES,
-): IndexLayout {
-  const vectorsOffset = align16(PREAMBLE_BYTES + metaLength);
-  const offsetsOffset = vectorsOffset + count * dimension * 4;
-  const stringsOffset = offsetsOffset + (2 * count + 1) * 8;
-  const checksumsOffset = stringsOffset + stringsLength;
-  const blocks = (n: number) => Math.ceil(n / blockSize);
-  const vb = blocks(count * dimension * 4);
-  const ob = blocks((2 * count + 1) * 8);
-  const sb = blocks(stringsLength);
-  const fileLength = checksumsOffset + 4 * (vb + ob + sb);
-  if (!Number.isSafeInteger(fileLength)) {
-    throw new IndexError('INDEX_TOO_LARGE', `an index of ${count} × ${dimension} vectors is too large to address`);
-  }
-  return {
-    dimension, count, metaLength, blockSize, vectorsOffset, offsetsOffset, stringsOffset, stringsLength, checksumsOffset, fileLength,
-    sections: {
-      vectors: { start: vectorsOffset, length: offsetsOffset - vectorsOffset, firstBlock: 0, blocks: vb },
-      offsets: { start: offsetsOffset, length: stringsOffset - offsetsOffset, firstBlock: vb, blocks: ob },
-      strings: { start: stringsOffset, length: stringsLength, firstBlock: vb + ob, blocks: sb },
-    },
-  };
-}
-
-/**
- * CRC-32C of each `blockSize`-byte block of a byte stream fed in pieces of any size (a writer
- * checksums a section while it streams it out). `table()` gives the little-endian u32 entries.
- */
-export class BlockChecksums {
-  private readonly blockSize: number;
-  private readonly crcs: number[] = [];
-  private crc = 0;
-  private filled = 0;
-
-  constructor(blockSize = CHECKSUM_BLOCK_BYTES) {
-    this.blockSize = blockSize;
-  }
-
-  update(bytes: Uint8Array): void {
-    let i = 0;
-    while (i < bytes.length) {
-      const n = Math.min(this.blockSize - this.filled, bytes.length - i);
-      this.crc = crc32c(bytes, this.crc, i, i + n);
-      this.filled += n;
-      i += n;
-      if (this.filled === this.blockSize) {
-        this.crcs.push(this.crc);
-        this.crc = 0;
-        this.filled = 0;
-      }
-    }
-  }
-
-  /** The CRCs of all blocks so far, the unfinished last one included; the object is then done. */
-  finish(): number[] {
-    if (this.filled > 0) this.crcs.push(this.crc);
-    this.filled = 0;
-    return this.crcs;
-  }
-}
-
-/** The checksum table (vectors', offsets' then strings' block CRCs) as bytes. */
-export function checksumTable(vectors: number[], offsets: number[], strings: number[]): Uint8Array {
-  const all = [...vectors, ...offsets, ...strings];
-  const out = new Uint8Array(all.length * 4);
-  const view = new DataView(out.buffer);
-  all.forEach((c, i) => view.setUint32(i * 4, c, true));
-  return out;
-}
-
-function checkMeta(meta: IndexMeta, where: string): void {
-  const isIdentity = (m: unknown): m is ModelIdentity =>
-    typeof m === 'object' && m !== null && typeof (m as ModelIdentity).name === 'string' &&
-    typeof (m as ModelIdentity).fingerprint === 'string';
-  const shard = meta?.shard;
-  const shardOk = shard === undefined || (typeof shard === 'object' && shard !== null &&
-    [shard.index, shard.of, shard.first, shard.total].every((n) => Number.isSafeInteger(n) && n >= 0) &&
-    shard.index < shard.of);
-  if (
-    typeof meta !== 'object' || meta === null || !isIdentity(meta.context_model) ||
-    !(meta.question_model === null || isIdentity(meta.question_model)) ||
-    typeof meta.pooling !== 'string' || !Number.isInteger(meta.max_length) || !shardOk
-  ) {
-    throw new IndexError(
-      'INDEX_BAD_META',
-      `${where}: the metadata must hold context_model {name, fingerprint}, question_model, pooling and max_length`,
-    );
-  }
-}
-
-/**
- * Preamble + meta JSON + padding: the bytes from offset 0 up to the vectors. A writer that streams
- * the sections writes a placeholder of this length first, then the sections and the checksum
- * table, and finally these bytes, which need the table's CRC.
- */
-export function encodeHeader(
-  meta: IndexMeta,
-  dimension: number,
-  count: number,
-  stringsLength: number,
-  checksumTableCrc: number,
-): { bytes: Uint8Array; layout: IndexLayout } {
-  checkMeta(meta, 'index header');
-  if (!Number.isInteger(dimension) || dimension < 1 || dimension > MAX_DIMENSION) {
-    throw new IndexError('INDEX_BAD_DIMENSION', `dimension ${dimension} is outside 1..${MAX_DIMENSION}`);
-  }
-  const metaBytes = new TextEncoder().encode(JSON.stringify(meta));
-  if (metaBytes.length > MAX_META_BYTES) {
-    throw new IndexError('INDEX_BAD_META', `index metadata is ${metaBytes.length} bytes (limit ${MAX_META_BYTES})`);
-  }
-  const layout = computeLayout(metaBytes.length, dimension, count, stringsLength);
-  const bytes = new Uint8Array(layout.vectorsOffset);
-  const view = new DataView(bytes.buffer);
-  bytes.set(new TextEncoder().encode(INDEX_MAGIC), 0);
-  view.setUint32(8, INDEX_FORMAT_VERSION, true);
-  view.setUint32(12, dimension, true);
-  view.setBigUint64(16, BigInt(count), true);
-  view.setUint32(24, metaBytes.length, true);
-  view.setUint32(28, layout.blockSize, true);
-  view.setBigUint64(32, BigInt(layout.vectorsOffset), true);
-  view.setBigUint64(40, BigInt(layout.offsetsOffset), true);
-  view.setBigUint64(48, BigInt(layout.stringsOffset), true);
-  view.setBigUint64(56, BigInt(layout.checksumsOffset), true);
-  view.setBigUint64(64, BigInt(layout.fileLength), true);
-  bytes.set(metaBytes, PREAMBLE_BYTES);
-  view.setUint32(72, crc32c(bytes, 0, PREAMBLE_BYTES, bytes.length), true);
-  view.setUint32(76, checksumTableCrc >>> 0, true);
-  view.setUint32(HEADER_CRC_AT, crc32c(bytes, 0, 0, HEADER_CRC_AT), true);
-  return { bytes, layout };
-}
-
-/** Little-endian float32 bytes of `v` (a copy on big-endian hosts, a view of a copy elsewhere). */
-export function float32Bytes(v: Float32Array): Uint8Array {
-  const out = new Uint8Array(v.length * 4);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < v.length; i++) view.setFloat32(i * 4, v[i], true);
-  return out;
-}
-
-export interface IndexEntries {
-  meta: IndexMeta;
-  dimension: number;
-  /** One vector of `dimension` floats per passage. */
-  vectors: ArrayLike<number>[];
-  ids: string[];
-  texts: string[];
-}
-
-/** A whole index in memory (for browsers and small corpora; the Node builder streams instead). */
-export function serializeIndex(entries: IndexEntries): Uint8Array {
-  const { meta, dimension, vectors, ids, texts } = entries;
-  const count = vectors.length;
-  if (ids.length !== count || texts.length !== count) {
-    throw new IndexError(
-      'INDEX_BAD_INPUT',
-      `index input has ${count} vectors, ${ids.length} ids and ${texts.length} texts: they must match`,
-    );
-  }
-  const encoder = new TextEncoder();
-  const strings: Uint8Array[] = [];
-  const offsets = new Array<number>(2 * count + 1);
-  let s = 0;
-  for (let i = 0; i < count; i++) {
-    const id = encoder.encode(ids[i]);
-    const text = encoder.encode(texts[i]);
-    offsets[2 * i] = s;
-    offsets[2 * i + 1] = s + id.length;
-    s += id.length + text.length;
-    strings.push(id, text);
-  }
-  offsets[2 * count] = s;
-  // Sizes first (the header's own length depends only on the meta); the header is filled in last.
-  const { layout } = encodeHeader(meta, dimension, count, s, 0);
-  const out = new Uint8Array(layout.fileLength);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < count; i++) {
-    const v = vectors[i];
-    if (v.length !== dimension) {
-      throw new IndexError('INDEX_BAD_INPUT', `vector ${i} has ${v.length} dimensions, expected ${dimension}`);
-    }
-    const base = layout.vectorsOffset + i * dimension * 4;
-    for (let d = 0; d < dimension; d++) {
-      if (!Number.isFinite(v[d])) {
-        throw new IndexError('INDEX_BAD_INPUT', `vector ${i} has a non-finite value at dimension ${d}`);
-      }
-      view.setFloat32(base + d * 4, v[d], true);
-    }
-  }
-  for (let j = 0; j < offsets.length; j++) view.setBigUint64(layout.offsetsOffset + j * 8, BigInt(offsets[j]), true);
-  let o = layout.stringsOffset;
-  for (const part of strings) {
-    out.set(part, o);
-    o += part.length;
-  }
-  const crcs = SECTIONS.map((name) => {
-    const { start, length } = layout.sections[name];
-    const sums = new BlockChecksums(layout.blockSize);
-    sums.update(out.subarray(start, start + length));
-    return sums.finish();
-  });
-  const table = checksumTable(crcs[0], crcs[1], crcs[2]);
-  out.set(table, layout.checksumsOffset);
-  out.set(encodeHeader(meta, dimension, count, s, crc32c(table)).bytes, 0);
-  return out;
-}
-
-const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** Little-endian u32s of `bytes` on a big-endian host. */
-function u32Copy(bytes: Uint8Array): Uint32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Uint32Array(bytes.length >> 2);
-  for (let i = 0; i < out.length; i++) out[i] = view.getUint32(i * 4, true);
-  return out;
-}
+export {
+  BlockChecksums, CHECKSUM_BLOCK_BYTES, checksumTable, computeLayout, encodeHeader, INDEX_FORMAT_VERSION, INDEX_MAGIC, IndexError,
+  MAX_DIMENSION, PREAMBLE_BYTES, SCAN_DTYPES, SECTIONS,
+  type IndexLayout, type IndexMeta, type ScanDtype, type SectionName, type SectionSpan, type ShardInfo,
+} from './index-layout.js';
+export { serializeIndex, type IndexEntries } from './index-encoder.js';
 
 /** One passage of an index. */
 export interface IndexEntry {
   id: string;
   text: string;
+}
+
+/**
+ * Hashes whole blocks of bytes a caller holds: out[2b] = xxHash32 of block b of dst[from, to)
+ * (blocks of `blockSize`, the last may be shorter), out[2b + 1] = 1 when it holds a value of `kind`
+ * that is not finite. A search session passes one that runs the wasm kernel on its heap, where dst
+ * lives; the default hashes in TypeScript.
+ */
+export type BlockHasher = (dst: Uint8Array, from: number, to: number, blockSize: number, kind: HashKind) => Uint32Array;
+
+/** The TypeScript BlockHasher (xxh32 and a scan for non-finite values). */
+export const hashBlocksInTypeScript: BlockHasher = (dst, from, to, blockSize, kind) => {
+  const blocks = Math.ceil((to - from) / blockSize);
+  const out = new Uint32Array(2 * blocks);
+  for (let b = 0; b < blocks; b++) {
+    const s = from + b * blockSize;
+    const e = Math.min(s + blockSize, to);
+    out[2 * b] = xxh32(dst, s, e);
+    out[2 * b + 1] = firstNonFinite(dst, s, e - s, kind) >= 0 ? 1 : 0;
+  }
+  return out;
+};
+
+/** What each section holds, for the finiteness check of its blocks. */
+export function sectionKind(name: SectionName, scan: ScanDtype | null): HashKind {
+  if (name === 'vectors' || name === 'norms' || name === 'scales') return HASH_KIND.f32;
+  if (name === 'scan' && scan === 'f16') return HASH_KIND.f16;
+  return HASH_KIND.bytes;
 }
 
 /** How to rebuild, for messages about a file that cannot be used. */
@@ -347,35 +73,41 @@ const REBUILD = 'rebuild it with `kmed index --corpus CORPUS --out INDEX --force
 /** Blocks checksummed per read while verifying (4 MiB): bounds the scratch buffer. */
 const VERIFY_GROUP_BLOCKS = 64;
 
+const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
  * A validated, read-only view of an index file. Opening reads and checks the preamble, the
- * metadata and the checksum table; the offsets table is checked on first use, and vectors and
- * strings are read on demand, each checksum block verified the first time it is read (see the
- * file header).
+ * metadata and the checksum table; the offsets table is checked on first use, and every other block
+ * is verified the first time it is read (see the file header).
  */
 export class VectorIndex {
   readonly name: string;
   readonly meta: IndexMeta;
   readonly layout: IndexLayout;
+  /** What the file holds, in a few characters: its metadata's and checksum table's xxHash32 and its
+   *  length — equal for two copies of one index, different for any two different ones (the table
+   *  hashes every byte of every section). Names an index without reading it. */
+  readonly contentId: string;
   private readonly source: ByteSource;
   /** The offsets table as u32 halves (little-endian order): entry j = [2j] + [2j+1]·2^32; loaded,
    *  verified and checked on first use (loadOffsets). */
   private offsetsTable: Uint32Array | null = null;
   private readonly table: Uint32Array;
-  /** verified[b] = 1 once block b (numbered as in the checksum table) matched its CRC. */
+  /** verified[b] = 1 once block b (numbered as in the checksum table) matched its hash. */
   private readonly verified: Uint8Array;
   // ignoreBOM: an id or text that begins with U+FEFF keeps it (the default would drop it).
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private scratch = new Uint8Array(0);
   private fingerprintHex: string | undefined;
 
-  private constructor(source: ByteSource, meta: IndexMeta, layout: IndexLayout, table: Uint32Array, verified: Uint8Array) {
+  private constructor(source: ByteSource, meta: IndexMeta, layout: IndexLayout, table: Uint32Array, contentId: string) {
     this.source = source;
+    this.contentId = contentId;
     this.name = source.name;
     this.meta = meta;
     this.layout = layout;
     this.table = table;
-    this.verified = verified;
+    this.verified = new Uint8Array(table.length);
   }
 
   get dimension(): number {
@@ -406,6 +138,11 @@ export class VectorIndex {
     return this.fingerprintHex;
   }
 
+  /** The smaller copy of the rows this index holds for a first pass ('f16', 'int8'), or null. */
+  get scan(): ScanDtype | null {
+    return this.layout.scan;
+  }
+
   static fromBytes(bytes: Uint8Array, name = 'index (bytes)'): VectorIndex {
     return VectorIndex.open(bytesSource(bytes, name));
   }
@@ -428,7 +165,8 @@ export class VectorIndex {
     if (version !== INDEX_FORMAT_VERSION) {
       if (version >= 1 && version < INDEX_FORMAT_VERSION) {
         fail('INDEX_OLD_VERSION', `index format version ${version} was written by an older kmed (this one reads version ` +
-          `${INDEX_FORMAT_VERSION}, which adds checksums): rebuild it with \`kmed index --corpus CORPUS --out ${name} --force\``);
+          `${INDEX_FORMAT_VERSION}: rows stored unit-length with their norms, xxHash32 block checksums verified at memory speed): ` +
+          `rebuild it with \`kmed index --corpus CORPUS --out ${name} --force\``);
       }
       fail('INDEX_UNSUPPORTED_VERSION', `format version ${version} at offset 8; this kmed reads version ${INDEX_FORMAT_VERSION}` +
         (version > INDEX_FORMAT_VERSION && version < 100 ? ' (written by a newer kmed: upgrade kmed)' : ` (damaged header: ${REBUILD})`));
@@ -439,8 +177,8 @@ export class VectorIndex {
     const pre = new Uint8Array(PREAMBLE_BYTES);
     source.readInto(0, pre);
     const view = new DataView(pre.buffer);
-    if (crc32c(pre, 0, 0, HEADER_CRC_AT) !== view.getUint32(HEADER_CRC_AT, true)) {
-      fail('INDEX_CHECKSUM', `the header (bytes 0..${HEADER_CRC_AT}) fails its CRC-32C at offset ${HEADER_CRC_AT}: the file is damaged; ${REBUILD}`);
+    if (xxh32(pre, 0, HEADER_HASH_AT) !== view.getUint32(HEADER_HASH_AT, true)) {
+      fail('INDEX_CHECKSUM', `the header (bytes 0..${HEADER_HASH_AT}) fails its checksum (xxHash32 at offset ${HEADER_HASH_AT}): the file is damaged; ${REBUILD}`);
     }
     const u64 = (offset: number, field: string): number => {
       const v = view.getBigUint64(offset, true);
@@ -458,37 +196,33 @@ export class VectorIndex {
     if (blockSize < 4096 || blockSize > 1 << 26 || (blockSize & (blockSize - 1)) !== 0) {
       fail('INDEX_CORRUPT', `checksum block size ${blockSize} at offset 28 is not a power of two in 4 KiB..64 MiB`);
     }
-    const fileLength = u64(64, 'file length');
+    const scan = scanDtypeOfCode(view.getUint32(SCAN_ROWS_AT, true));
+    if (scan === undefined) fail('INDEX_CORRUPT', `scan-rows code ${view.getUint32(SCAN_ROWS_AT, true)} at offset ${SCAN_ROWS_AT} is not 0 (none), 1 (f16) or 2 (int8)`);
+    const fileLength = u64(96, 'file length');
     if (fileLength !== source.size) {
       const how = fileLength > source.size ? 'INDEX_TRUNCATED' : 'INDEX_CORRUPT';
-      fail(how, `header at offset 64 says the file is ${fileLength} bytes but it is ${source.size}` +
+      fail(how, `header at offset 96 says the file is ${fileLength} bytes but it is ${source.size}` +
         (how === 'INDEX_TRUNCATED' ? ` (truncated: ${REBUILD})` : `: ${REBUILD}`));
     }
     // Bound the count by the real size before any arithmetic on it can overflow or allocate.
-    if (count > source.size / (dimension * 4 + 16)) {
+    if (count > source.size / (dimension * 4 + 20)) {
       fail('INDEX_TRUNCATED', `header at offset 16 claims ${count} passages, more than its ${source.size} bytes can hold`);
     }
-    const stringsOffset = u64(48, 'strings offset');
-    const checksumsOffset = u64(56, 'checksums offset');
+    const stringsOffset = u64(80, 'strings offset');
+    const checksumsOffset = u64(88, 'checksums offset');
     if (stringsOffset > checksumsOffset || checksumsOffset > fileLength) {
-      fail('INDEX_CORRUPT', `strings offset ${stringsOffset} (at 48) and checksums offset ${checksumsOffset} (at 56) are out of order or past the end (${fileLength})`);
+      fail('INDEX_CORRUPT', `strings offset ${stringsOffset} (at 80) and checksums offset ${checksumsOffset} (at 88) are out of order or past the end (${fileLength})`);
     }
-    const layout = computeLayout(metaLength, dimension, count, checksumsOffset - stringsOffset, blockSize);
-    const stored: Array<[number, string, number]> = [
-      [32, 'vectors offset', layout.vectorsOffset],
-      [40, 'offsets-table offset', layout.offsetsOffset],
-      [48, 'strings offset', layout.stringsOffset],
-      [64, 'file length', layout.fileLength],
-    ];
-    for (const [at, field, expected] of stored) {
+    const layout = computeLayout(metaLength, dimension, count, checksumsOffset - stringsOffset, scan ?? null, blockSize);
+    for (const [at, field, expected] of layoutFields(layout)) {
       const got = u64(at, field);
       if (got !== expected) fail('INDEX_CORRUPT', `${field} at offset ${at} is ${got}, expected ${expected} for this header`);
     }
 
     const metaBytes = new Uint8Array(layout.vectorsOffset - PREAMBLE_BYTES);
     source.readInto(PREAMBLE_BYTES, metaBytes);
-    if (crc32c(metaBytes) !== view.getUint32(72, true)) {
-      fail('INDEX_CHECKSUM', `the metadata (bytes ${PREAMBLE_BYTES}..${layout.vectorsOffset}) fails its CRC-32C at offset 72: the file is damaged; ${REBUILD}`);
+    if (xxh32(metaBytes) !== view.getUint32(META_HASH_AT, true)) {
+      fail('INDEX_CHECKSUM', `the metadata (bytes ${PREAMBLE_BYTES}..${layout.vectorsOffset}) fails its checksum (xxHash32 at offset ${META_HASH_AT}): the file is damaged; ${REBUILD}`);
     }
     let meta: IndexMeta;
     try {
@@ -501,17 +235,21 @@ export class VectorIndex {
     const blocks = (layout.fileLength - layout.checksumsOffset) / 4;
     const tableBytes = new Uint8Array(blocks * 4);
     source.readInto(layout.checksumsOffset, tableBytes);
-    if (crc32c(tableBytes) !== view.getUint32(76, true)) {
-      fail('INDEX_CHECKSUM', `the checksum table (bytes ${layout.checksumsOffset}..${layout.fileLength}) fails its CRC-32C at offset 76: the file is damaged; ${REBUILD}`);
+    if (xxh32(tableBytes) !== view.getUint32(TABLE_HASH_AT, true)) {
+      fail('INDEX_CHECKSUM', `the checksum table (bytes ${layout.checksumsOffset}..${layout.fileLength}) fails its checksum (xxHash32 at offset ${TABLE_HASH_AT}): the file is damaged; ${REBUILD}`);
     }
     const table = new Uint32Array(blocks);
     const tableView = new DataView(tableBytes.buffer);
     for (let b = 0; b < blocks; b++) table[b] = tableView.getUint32(b * 4, true);
-    const verified = new Uint8Array(blocks);
-
-    return new VectorIndex(source, meta, layout, table, verified);
+    const hex = (at: number) => view.getUint32(at, true).toString(16).padStart(8, '0');
+    return new VectorIndex(source, meta, layout, table, `${hex(META_HASH_AT)}${hex(TABLE_HASH_AT)}-${layout.fileLength}`);
   }
 
+  /** Throws (the source's typed error) if the file changed since it was opened, where the source can
+   *  tell (a file: size, times, inode); a search rereading the file checks before each pass. */
+  checkUnchanged(): void {
+    this.source.checkUnchanged?.();
+  }
 
   /**
    * The offsets table: read (16 bytes per passage), verified against its checksums and checked (in
@@ -521,59 +259,111 @@ export class VectorIndex {
   private loadOffsets(): Uint32Array {
     if (this.offsetsTable) return this.offsetsTable;
     const layout = this.layout;
-    const blockSize = layout.blockSize;
     const count = layout.count;
-    const fail = (code: KmedErrorCode, message: string): never => {
-      throw new IndexError(code, `${this.name}: ${message}`);
-    };
-    // Read in one piece, verified block by block and checked once, so every string read is in
-    // bounds. Kept as the file's bytes (no decoded copy: 16 bytes per
-    // passage once, not twice) and read through u32 halves, which is also what the check uses.
     const section = layout.sections.offsets;
+    // Read in one piece, verified and checked once, so every string read is in bounds. Kept as the
+    // file's bytes (no decoded copy: 16 bytes per passage once, not twice) and read through u32
+    // halves, which is also what the check uses.
     const offsetBytes = new Uint8Array(section.length);
-    this.source.readInto(section.start, offsetBytes);
-    for (let b = 0; b < section.blocks; b++) {
-      const from = b * blockSize;
-      const to = Math.min(from + blockSize, section.length);
-      if (crc32c(offsetBytes, 0, from, to) !== this.table[section.firstBlock + b]) {
-        fail('INDEX_CHECKSUM', `offsets block ${b} (bytes ${section.start + from}..${section.start + to}) fails its CRC-32C: the file is damaged; ${REBUILD}`);
-      }
-      this.verified[section.firstBlock + b] = 1;
-    }
+    this.readBlocks('offsets', 0, offsetBytes);
     const offsets = littleEndianHost ? new Uint32Array(offsetBytes.buffer, 0, section.length / 4) : u32Copy(offsetBytes);
     const entries = 2 * count + 1;
     let previous = 0;
     for (let j = 0; j < entries; j++) {
       const value = offsets[2 * j + 1] * 4294967296 + offsets[2 * j];
       if (value > layout.stringsLength || value < previous || (j === 0 && value !== 0)) {
-        fail('INDEX_CORRUPT', `string offset ${value} at byte ${section.start + j * 8} is out of order or past the strings block (${layout.stringsLength} bytes)`);
+        throw new IndexError('INDEX_CORRUPT', `${this.name}: string offset ${value} at byte ${section.start + j * 8} is out of order or past the strings block (${layout.stringsLength} bytes)`);
       }
       previous = value;
     }
     if (previous !== layout.stringsLength) {
-      fail('INDEX_CORRUPT', `the last string offset (byte ${layout.offsetsOffset + (entries - 1) * 8}) is ${previous}, expected ${layout.stringsLength}`);
+      throw new IndexError('INDEX_CORRUPT', `${this.name}: the last string offset (byte ${layout.offsetsOffset + (entries - 1) * 8}) is ${previous}, expected ${layout.stringsLength}`);
     }
     this.offsetsTable = offsets;
     return offsets;
   }
 
+  /** Whether block `b` of section `name` has been verified (benches and sessions plan their reads by it). */
+  isVerified(name: SectionName, b: number): boolean {
+    return this.verified[this.layout.sections[name].firstBlock + b] === 1;
+  }
+
   /**
-   * Copy bytes [offset, offset + dst.length) of `section` into dst, first verifying every block
-   * they touch that is not verified yet (reading whole blocks for that, a group at a time).
+   * Read whole blocks of `name`, from block `b0`, straight into `dst` (its length: whole blocks, the
+   * section's short last block allowed), and verify the ones not verified yet, in place: `hash`
+   * hashes them where they lie (a session's wasm kernel over its heap; TypeScript by default). A
+   * block that fails is an IndexError naming it; a non-finite value one naming its row and byte.
+   */
+  readBlocks(name: SectionName, b0: number, dst: Uint8Array, hash: BlockHasher = hashBlocksInTypeScript): void {
+    const section = this.layout.sections[name];
+    const B = this.layout.blockSize;
+    const from = b0 * B;
+    const to = from + dst.length;
+    if (!Number.isInteger(b0) || b0 < 0 || to > section.length || (dst.length % B !== 0 && to !== section.length)) {
+      throw new IndexError('INDEX_OUT_OF_RANGE', `${this.name}: ${dst.length} bytes from block ${b0} are not whole blocks of ${name} (${section.length} bytes)`);
+    }
+    this.source.readInto(section.start + from, dst);
+    const b1 = b0 + Math.ceil(dst.length / B);
+    // Hash each run of unverified blocks in one call.
+    for (let b = b0; b < b1; ) {
+      if (this.verified[section.firstBlock + b]) {
+        b++;
+        continue;
+      }
+      let e = b;
+      while (e < b1 && !this.verified[section.firstBlock + e]) e++;
+      const s = (b - b0) * B;
+      const t = Math.min((e - b0) * B, dst.length);
+      this.accept(name, b, hash(dst, s, t, B, sectionKind(name, this.layout.scan)), dst, s);
+      b = e;
+    }
+  }
+
+  /** Compare hashes (pairs as BlockHasher gives them) of blocks b.. whose bytes start at dst[at]. */
+  private accept(name: SectionName, b: number, hashes: Uint32Array, dst: Uint8Array, at: number): void {
+    const section = this.layout.sections[name];
+    const B = this.layout.blockSize;
+    for (let k = 0; 2 * k < hashes.length; k++) {
+      const block = b + k;
+      const start = section.start + block * B;
+      const length = Math.min(B, section.length - block * B);
+      if (hashes[2 * k] !== this.table[section.firstBlock + block]) {
+        throw new IndexError('INDEX_CHECKSUM', `${this.name}: ${name} block ${block} (bytes ${start}..${start + length}) fails its checksum (xxHash32): the file is damaged; ${REBUILD}`);
+      }
+      if (hashes[2 * k + 1] !== 0) {
+        const kind = sectionKind(name, this.layout.scan);
+        const off = at + k * B;
+        const i = block * B + firstNonFinite(dst, off, length, kind);
+        throw new IndexError('INDEX_CORRUPT', `${this.name}: ${this.describeValue(name, i)} holds a non-finite value at byte ${section.start + i}: the file is damaged; ${REBUILD}`);
+      }
+      this.verified[section.firstBlock + block] = 1;
+    }
+  }
+
+  /** "vector 3", "the norm of passage 3" … for byte `i` of a section. */
+  private describeValue(name: SectionName, i: number): string {
+    const D = this.dimension;
+    if (name === 'vectors') return `vector ${Math.floor(i / (4 * D))}`;
+    if (name === 'norms') return `the norm of passage ${i >> 2}`;
+    if (name === 'scales') return `the int8 scale of passage ${i >> 2}`;
+    return `the f16 row of passage ${Math.floor(i / (2 * D))}`;
+  }
+
+  /**
+   * Copy bytes [offset, offset + dst.length) of `name` into dst, first verifying every block they
+   * touch that is not verified yet (reading whole blocks for that, a group at a time).
    */
   readSection(name: SectionName, offset: number, dst: Uint8Array): void {
     const section = this.layout.sections[name];
     const B = this.layout.blockSize;
     const end = offset + dst.length;
+    if (!Number.isInteger(offset) || offset < 0 || end > section.length) {
+      throw new IndexError('INDEX_OUT_OF_RANGE', `${this.name}: bytes [${offset}, ${end}) are outside ${name} (${section.length} bytes)`);
+    }
     const b0 = Math.floor(offset / B);
     const b1 = Math.ceil(end / B);
     let allVerified = true;
-    for (let b = b0; b < b1; b++) {
-      if (!this.verified[section.firstBlock + b]) {
-        allVerified = false;
-        break;
-      }
-    }
+    for (let b = b0; b < b1 && allVerified; b++) allVerified = this.verified[section.firstBlock + b] === 1;
     if (allVerified) {
       this.source.readInto(section.start + offset, dst);
       return;
@@ -581,26 +371,12 @@ export class VectorIndex {
     // One scratch buffer per index, reused: a fresh 4 MiB per read costs its page faults each time.
     const need = Math.min((b1 - b0) * B, VERIFY_GROUP_BLOCKS * B);
     if (this.scratch.length < need) this.scratch = new Uint8Array(Math.max(need, Math.min(VERIFY_GROUP_BLOCKS * B, 4 * B)));
-    const scratch = this.scratch;
     for (let g = b0; g < b1; g += VERIFY_GROUP_BLOCKS) {
       const gEnd = Math.min(b1, g + VERIFY_GROUP_BLOCKS);
       const from = g * B;
       const to = Math.min(gEnd * B, section.length);
-      const bytes = scratch.subarray(0, to - from);
-      this.source.readInto(section.start + from, bytes);
-      for (let b = g; b < gEnd; b++) {
-        const blockNo = section.firstBlock + b;
-        if (this.verified[blockNo]) continue;
-        const s = (b - g) * B;
-        const e = Math.min(s + B, bytes.length);
-        if (crc32c(bytes, 0, s, e) !== this.table[blockNo]) {
-          throw new IndexError(
-            'INDEX_CHECKSUM',
-            `${this.name}: ${name} block ${b} (bytes ${section.start + b * B}..${section.start + b * B + (e - s)}) fails its CRC-32C: the file is damaged; ${REBUILD}`,
-          );
-        }
-        this.verified[blockNo] = 1;
-      }
+      const bytes = this.scratch.subarray(0, to - from);
+      this.readBlocks(name, g, bytes);
       // The part of dst inside this group.
       const lo = Math.max(offset, from);
       const hi = Math.min(end, to);
@@ -609,30 +385,35 @@ export class VectorIndex {
   }
 
   /**
-   * Verify every block of `section` not verified yet. A full verify of a
-   * 1M × 768 index reads ~3 GB at ~1.3 GB/s of CRC-32C.
+   * Verify every block of `name` not verified yet, through `dst` (a buffer of whole blocks: a
+   * session passes a window of its heap and its kernel hasher; default a scratch buffer and
+   * TypeScript). A full verify of a 1M × 768 index reads ~3 GB.
    */
-  verifySection(name: SectionName): void {
+  verifySection(name: SectionName, dst?: Uint8Array, hash?: BlockHasher): void {
     if (name === 'offsets') {
       this.loadOffsets();
       return;
     }
     const section = this.layout.sections[name];
-    const group = this.layout.blockSize * VERIFY_GROUP_BLOCKS;
-    const buf = new Uint8Array(Math.min(group, section.length));
-    for (let at = 0; at < section.length; at += group) this.readSection(name, at, buf.subarray(0, Math.min(group, section.length - at)));
+    const B = this.layout.blockSize;
+    const buf = dst ?? new Uint8Array(Math.min(B * VERIFY_GROUP_BLOCKS, section.length));
+    const per = Math.max(1, Math.floor(buf.length / B));
+    for (let b = 0; b < section.blocks; b += per) {
+      let e = Math.min(section.blocks, b + per);
+      while (e > b && this.verified[section.firstBlock + e - 1]) e--;
+      let s = b;
+      while (s < e && this.verified[section.firstBlock + s]) s++;
+      if (s === e) continue;
+      this.readBlocks(name, s, buf.subarray(0, Math.min(e * B, section.length) - s * B), hash);
+    }
   }
 
   /**
-   * Check the whole file: every checksum block, every vector finite, every id and text valid
-   * UTF-8. What `kmed verify-index` runs. Throws IndexError at the first problem.
+   * Check the whole file: every checksum block, every float finite, every id and text valid UTF-8.
+   * What `kmed verify-index` runs. Throws IndexError at the first problem.
    */
   verify(): void {
     for (const name of SECTIONS) this.verifySection(name);
-    const D = this.dimension;
-    const rowsPerRead = Math.max(1, Math.floor((1 << 20) / D));
-    const rows = new Float32Array(rowsPerRead * D);
-    for (let r = 0; r < this.count; r += rowsPerRead) this.readVectors(rows, r, Math.min(rowsPerRead, this.count - r));
     // Ids and texts decoded from 4 MiB windows of the strings block (one read per window, not
     // two per passage).
     const WINDOW = 4 << 20;
@@ -649,45 +430,57 @@ export class VectorIndex {
     }
   }
 
-  /**
-   * Copy rows [row0, row0 + rows) into `dst` (rows × dimension floats). Blocks read for the first
-   * time are checked against their CRC; a non-finite value is corruption too (an encoder never
-   * produces one) and is reported with its byte offset.
-   */
-  readVectors(dst: Float32Array, row0: number, rows: number): void {
-    const D = this.dimension;
+  private checkRows(row0: number, rows: number, have: number, per: number): void {
     if (!Number.isInteger(row0) || !Number.isInteger(rows) || row0 < 0 || rows < 0 || row0 + rows > this.count) {
       throw new IndexError('INDEX_OUT_OF_RANGE', `${this.name}: rows [${row0}, ${row0 + rows}) are outside 0..${this.count}`);
     }
-    if (dst.length < rows * D) {
-      throw new IndexError('INDEX_OUT_OF_RANGE', `${this.name}: destination holds ${dst.length} floats, ${rows * D} needed`);
-    }
-    const start = this.layout.vectorsOffset + row0 * D * 4;
-    const bytes = new Uint8Array(dst.buffer, dst.byteOffset, rows * D * 4);
-    this.readSection('vectors', row0 * D * 4, bytes);
-    if (!littleEndianHost) {
-      const copy = bytes.slice();
-      const view = new DataView(copy.buffer);
-      for (let i = 0; i < rows * D; i++) dst[i] = view.getFloat32(i * 4, true);
-    }
-    for (let i = 0; i < rows * D; i++) {
-      if (!Number.isFinite(dst[i])) {
-        throw new IndexError(
-          'INDEX_CORRUPT',
-          `${this.name}: vector ${row0 + Math.floor(i / D)} holds a non-finite value at byte ${start + i * 4}`,
-        );
-      }
+    if (have < rows * per) {
+      throw new IndexError('INDEX_OUT_OF_RANGE', `${this.name}: destination holds ${have} values, ${rows * per} needed`);
     }
   }
 
-  /** All vectors of passage `i`, as a new array. */
+  /**
+   * Copy the stored rows [row0, row0 + rows) into `dst` (rows × dimension floats): unit length (all
+   * zeros for a zero vector); multiply by readNorms' values for the vectors as embedded. Blocks read
+   * for the first time are verified (checksum, and every value finite).
+   */
+  readVectors(dst: Float32Array, row0: number, rows: number): void {
+    const D = this.dimension;
+    this.checkRows(row0, rows, dst.length, D);
+    this.readFloats('vectors', row0 * D, rows * D, dst);
+  }
+
+  /** Copy the norms of passages [row0, row0 + rows) (the embedded vectors' Euclidean lengths) into dst. */
+  readNorms(dst: Float32Array, row0: number, rows: number): void {
+    this.checkRows(row0, rows, dst.length, 1);
+    this.readFloats('norms', row0, rows, dst);
+  }
+
+  private readFloats(name: SectionName, first: number, n: number, dst: Float32Array): void {
+    const bytes = new Uint8Array(dst.buffer, dst.byteOffset, n * 4);
+    this.readSection(name, first * 4, bytes);
+    if (!littleEndianHost) {
+      const copy = bytes.slice();
+      const view = new DataView(copy.buffer);
+      for (let i = 0; i < n; i++) dst[i] = view.getFloat32(i * 4, true);
+    }
+  }
+
+  /** The stored (unit-length) row of passage `i`, as a new array. */
   vector(i: number): Float32Array {
     const v = new Float32Array(this.dimension);
     this.readVectors(v, i, 1);
     return v;
   }
 
-  /** Entry j of the offsets table (checked at open: in order, within the strings block). */
+  /** The Euclidean length of passage `i`'s vector as embedded (vector(i) · norm(i) is that vector). */
+  norm(i: number): number {
+    const v = new Float32Array(1);
+    this.readNorms(v, i, 1);
+    return v[0];
+  }
+
+  /** Entry j of the offsets table (checked at first use: in order, within the strings block). */
   private offset(j: number): number {
     const t = this.offsetsTable ?? this.loadOffsets();
     return t[2 * j + 1] * 4294967296 + t[2 * j];
@@ -732,4 +525,12 @@ export class VectorIndex {
   entry(i: number): IndexEntry {
     return { id: this.id(i), text: this.text(i) };
   }
+}
+
+/** Little-endian u32s of `bytes` on a big-endian host. */
+function u32Copy(bytes: Uint8Array): Uint32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Uint32Array(bytes.length >> 2);
+  for (let i = 0; i < out.length; i++) out[i] = view.getUint32(i * 4, true);
+  return out;
 }

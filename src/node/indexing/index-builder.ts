@@ -16,8 +16,9 @@
 // same command checks the corpus, models and settings against the checkpoint and every partial
 // file against its CRC (a flipped bit is refused, never carried in), then carries on; vectors do
 // not depend on batch composition, so the result is byte-identical to an uninterrupted run.
-// The finished file is assembled (partial CRCs checked again while copying, block checksums
-// computed) next to `out` and renamed over it: `out` is never half-written.
+// The finished file is assembled (partial CRCs checked again while copying; rows scaled to unit
+// length with their norms and optional scan rows, block checksums computed: IndexFileWriter) next
+// to `out` and renamed over it: `out` is never half-written.
 //
 // Sharding (`--shard I/N`): shard I of N builds passages [floor(P·I/N), floor(P·(I+1)/N)) of the
 // corpus's P passages into an index file whose meta also holds `shard`; index-merge.ts joins the N
@@ -25,13 +26,13 @@
 // Does not own the file layout (../vector-index.ts), parsing the corpus (corpus-reader.ts) or the
 // encoders.
 import { closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { crc32c } from '../../formats/checksum.js';
 import { KmedError } from '../../errors/errors.js';
-import { BlockChecksums, checksumTable, encodeHeader, type IndexMeta, type ShardInfo } from '../../search/vector-index.js';
-import { fileSystemError, isSystemError } from '../fs/fs-errors.js';
+import type { IndexMeta, ScanDtype, ShardInfo } from '../../search/index-layout.js';
+import { IndexFileWriter, writeFailed } from './index-file-writer.js';
 import { corpusFormat, parsePassage, readRawLines, scanCorpus, type CorpusFormat, type Passage } from '../text-input/corpus-reader.js';
 
 export class IndexBuildError extends KmedError {}
@@ -41,14 +42,23 @@ export interface IndexBuildOptions {
   corpus: string;
   /** Index file to write. */
   out: string;
-  /** The context encoder: one vector of `dimension` floats per text, in order. */
-  embed: (texts: string[]) => Promise<Float32Array[]>;
+  /** The context encoder: one vector of `dimension` floats per text, in order. `first` is the
+   *  corpus ordinal (0-based, over all passages) of texts[0], for vectors that come from elsewhere
+   *  (`--vectors FILE.npy`: row `first + i` is passage `first + i`). */
+  embed: (texts: string[], first: number) => Promise<Float32Array[]>;
   dimension: number;
   /** Stamped into the header (the corpus name and hash, and the shard, are added here). Every
    *  field that changes rows (models, pooling, max_length, dtype) must match to resume. */
   meta: Omit<IndexMeta, 'corpus' | 'shard'>;
   /** Build only slice `index` of `of` of the passages (see the file header). */
   shard?: { index: number; of: number };
+  /** Also store the rows as f16 or int8 (per-row scale) for a faster first pass of the search,
+   *  re-ranked against the f32 rows (default none). Decided when the file is assembled: a resumed
+   *  build may change it. */
+  scan?: ScanDtype | null;
+  /** Called with the corpus's passage count once it is scanned, before anything is embedded (an
+   *  import checks its row count there). */
+  expectPassages?: (passages: number) => void;
   /** Passages per embedding call and per checkpoint (default 32). */
   batchSize?: number;
   /** Replace an existing `out` (only once the new index is complete). */
@@ -253,6 +263,7 @@ async function buildLocked(options: IndexBuildOptions, format: CorpusFormat, bat
   // Under the lock: another build may have published `out` while we waited for nothing.
   checkOutput(corpus, out, options.force);
   const scan = await scanCorpus(corpus, format);
+  options.expectPassages?.(scan.passages);
   const shard = options.shard ?? null;
   const range = shard ? shardRange(scan.passages, shard.index, shard.of) : { first: 0, end: scan.passages };
   const corpusId = { name: basename(corpus), format, bytes: scan.bytes, sha256: scan.sha256, passages: scan.passages };
@@ -296,7 +307,7 @@ async function buildLocked(options: IndexBuildOptions, format: CorpusFormat, bat
     const h = handles;
     const flush = async () => {
       if (batch.length === 0) return;
-      await appendBatch(batch, h, state, options, files.vectors);
+      await appendBatch(batch, range.first + state.count, h, state, options, files.vectors);
       const cp: Checkpoint = {
         kind: 'kmed-index-checkpoint', version: 2, corpus: corpusId, range, shard, dimension, meta,
         count: state.count, bytes: { ...state.bytes }, crc: { ...state.crc },
@@ -326,7 +337,7 @@ async function buildLocked(options: IndexBuildOptions, format: CorpusFormat, bat
     }
     const fullMeta: IndexMeta = { ...meta, corpus: { name: corpusId.name, sha256: scan.sha256 } };
     if (shard) fullMeta.shard = { index: shard.index, of: shard.of, first: range.first, total: scan.passages } satisfies ShardInfo;
-    const bytes = await assemble(out, partial, fullMeta, dimension, state, h);
+    const bytes = await assemble(out, partial, fullMeta, dimension, options.scan ?? null, state, h);
     await closeAll(h);
     await rm(partial, { recursive: true, force: true });
     return { out, count: state.count, dimension, resumedFrom, bytes };
@@ -340,6 +351,15 @@ async function buildLocked(options: IndexBuildOptions, format: CorpusFormat, bat
   } finally {
     if (handles) await closeAll(handles);
   }
+}
+
+const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The little-endian floats of `bytes` (a view on little-endian hosts; `bytes` starts 4-aligned). */
+function floatsOf(bytes: Uint8Array): Float32Array {
+  if (littleEndianHost) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  return Float32Array.from({ length: bytes.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
 }
 
 function interrupted(count: number, partial: string): IndexBuildError {
@@ -401,6 +421,9 @@ function checkResumable(
   if (cp.dimension !== now.dimension) differences.push(`dimension ${cp.dimension} → ${now.dimension}`);
   if (was.pooling !== now.meta.pooling) differences.push(`pooling ${was.pooling} → ${now.meta.pooling}`);
   if (was.max_length !== now.meta.max_length) differences.push(`max length ${was.max_length} → ${now.meta.max_length}`);
+  if ((was.imported_vectors?.sha256 ?? null) !== (now.meta.imported_vectors?.sha256 ?? null)) {
+    differences.push(`imported vectors ${was.imported_vectors?.file ?? '(none)'} → ${now.meta.imported_vectors?.file ?? '(none)'}`);
+  }
   if ((was.dtype ?? null) !== (now.meta.dtype ?? null)) differences.push(`dtype ${was.dtype ?? '(default)'} → ${now.meta.dtype ?? '(default)'}`);
   const shardText = (s: Checkpoint['shard']) => (s ? `${s.index}/${s.of}` : 'none');
   if (shardText(cp.shard) !== shardText(now.shard)) differences.push(`shard ${shardText(cp.shard)} → ${shardText(now.shard)}`);
@@ -470,13 +493,14 @@ async function closeAll(handles: Record<string, FileHandle>): Promise<void> {
 
 async function appendBatch(
   batch: Passage[],
+  first: number,
   handles: Record<FileKey, FileHandle>,
   state: { count: number; bytes: Record<FileKey, number>; crc: Record<FileKey, number> },
   options: IndexBuildOptions,
   where: string,
 ): Promise<void> {
   const D = options.dimension;
-  const vectors = await options.embed(batch.map((p) => p.text));
+  const vectors = await options.embed(batch.map((p) => p.text), first);
   if (vectors.length !== batch.length) {
     throw new IndexBuildError('INDEX_ENCODER_FAILED', `the encoder returned ${vectors.length} vectors for ${batch.length} passages`);
   }
@@ -496,8 +520,9 @@ async function appendBatch(
       if (!Number.isFinite(v[d])) {
         throw new IndexBuildError('INDEX_ENCODER_FAILED', `the encoder returned a non-finite value for line ${batch[i].line}`);
       }
-      data.vectors.writeFloatLE(v[d], (i * D + d) * 4);
     }
+    if (littleEndianHost && v instanceof Float32Array) data.vectors.set(new Uint8Array(v.buffer, v.byteOffset, D * 4), i * D * 4);
+    else for (let d = 0; d < D; d++) data.vectors.writeFloatLE(v[d], (i * D + d) * 4);
     const id = Buffer.from(batch[i].id, 'utf8');
     const text = Buffer.from(batch[i].text, 'utf8');
     data.offsets.writeBigUInt64LE(BigInt(s), i * 16);
@@ -534,148 +559,49 @@ async function writeCheckpoint(path: string, cp: Checkpoint): Promise<void> {
   }
 }
 
-/**
- * An index file written section by section: a placeholder header, then the vectors, offsets and
- * strings as they are fed (block checksums computed on the way), then the checksum table, then
- * the real header at offset 0; fsync'd and renamed to `out`. Shared with index-merge.ts, so a
- * merged file and a single build are written by the same code.
- */
-export class IndexFileWriter {
-  private readonly target: FileHandle;
-  private readonly tmp: string;
-  private position: number;
-  private readonly sums = { vectors: new BlockChecksums(), offsets: new BlockChecksums(), strings: new BlockChecksums() };
-  private readonly header: ReturnType<typeof encodeHeader>;
-
-  private constructor(target: FileHandle, tmp: string, header: ReturnType<typeof encodeHeader>) {
-    this.target = target;
-    this.tmp = tmp;
-    this.header = header;
-    this.position = header.layout.vectorsOffset;
-  }
-
-  static async create(tmp: string, meta: IndexMeta, dimension: number, count: number, stringsLength: number): Promise<IndexFileWriter> {
-    const header = encodeHeader(meta, dimension, count, stringsLength, 0);
-    let target: FileHandle;
-    try {
-      target = await open(tmp, 'w');
-    } catch (error) {
-      throw writeFailed(error, tmp, 'create');
-    }
-    return new IndexFileWriter(target, tmp, header);
-  }
-
-  get layout() {
-    return this.header.layout;
-  }
-
-  /** Append bytes of `section` (sections must be written in order: vectors, offsets, strings). */
-  async write(section: FileKey, bytes: Uint8Array): Promise<void> {
-    this.sums[section].update(bytes);
-    await this.put(bytes);
-  }
-
-  private async put(bytes: Uint8Array, at = this.position): Promise<void> {
-    try {
-      await this.target.write(bytes, 0, bytes.length, at);
-    } catch (error) {
-      throw writeFailed(error, this.tmp, 'write');
-    }
-    if (at === this.position) this.position += bytes.length;
-  }
-
-  /** Table, header, fsync, rename to `out` (and fsync of its folder). Returns the file size. */
-  async finish(out: string, meta: IndexMeta, dimension: number, count: number, stringsLength: number): Promise<number> {
-    try {
-      const table = checksumTable(this.sums.vectors.finish(), this.sums.offsets.finish(), this.sums.strings.finish());
-      if (this.position !== this.layout.checksumsOffset) {
-        throw new IndexBuildError('INDEX_WRITE_FAILED', `assembled ${this.position} bytes of sections for ${out}, expected ${this.layout.checksumsOffset}`);
-      }
-      await this.put(table);
-      const { bytes } = encodeHeader(meta, dimension, count, stringsLength, crc32c(table));
-      await this.put(bytes, 0);
-      if (this.position !== this.layout.fileLength) {
-        throw new IndexBuildError('INDEX_WRITE_FAILED', `assembled ${this.position} bytes for ${out}, expected ${this.layout.fileLength}`);
-      }
-      await this.target.sync();
-    } finally {
-      await this.target.close();
-    }
-    try {
-      await rename(this.tmp, out);
-    } catch (error) {
-      throw writeFailed(error, out, `move ${this.tmp} to`);
-    }
-    syncDirectory(dirname(resolve(out)));
-    return (await stat(out)).size;
-  }
-
-  async abort(): Promise<void> {
-    try {
-      await this.target.close();
-    } catch {
-      // closed already
-    }
-    await rm(this.tmp, { force: true });
-  }
-}
-
-/** fsync a folder so a rename in it survives a power cut (best effort: not every OS allows it). */
-function syncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // not supported here
-  }
-}
-
-/** Header + vectors + offsets (+ the closing entry) + strings + checksums into
- *  `<partial>/index.tmp`, then renamed to `out`. Copies in 4 MiB pieces so memory stays flat;
- *  every partial file's CRC is checked again on the way. */
+/** The index file from the partial files: the raw vectors become unit rows, norms (and scan rows),
+ *  then the offsets (+ the closing entry) and strings, written through IndexFileWriter into
+ *  `<partial>/index.tmp` and renamed to `out`. Copies in ~4 MiB pieces so memory stays flat; every
+ *  partial file's CRC is checked again on the way. */
 async function assemble(
   out: string,
   partial: string,
   meta: IndexMeta,
   dimension: number,
+  scan: ScanDtype | null,
   state: { count: number; bytes: Record<FileKey, number>; crc: Record<FileKey, number> },
   handles: Record<FileKey, FileHandle>,
 ): Promise<number> {
-  const writer = await IndexFileWriter.create(join(partial, 'index.tmp'), meta, dimension, state.count, state.bytes.strings);
+  const writer = await IndexFileWriter.create(join(partial, 'index.tmp'), meta, dimension, state.count, state.bytes.strings, scan);
   try {
-    const chunk = Buffer.alloc(COPY_CHUNK);
+    // Whole rows per piece for the vectors (they are re-encoded row by row).
+    const rowBytes = dimension * 4;
+    const piece = Math.max(1, Math.floor(COPY_CHUNK / rowBytes)) * rowBytes;
+    const chunk = new Uint8Array(Math.max(piece, COPY_CHUNK));
     for (const key of FILE_KEYS) {
       const length = state.bytes[key];
+      const step = key === 'vectors' ? piece : COPY_CHUNK;
       let crc = 0;
       for (let at = 0; at < length; ) {
-        const { bytesRead } = await handles[key].read(chunk, 0, Math.min(COPY_CHUNK, length - at), at);
-        if (bytesRead === 0) throw new IndexBuildError('INDEX_PARTIAL_CORRUPT', `${partial}/ ended early while assembling ${out}`);
-        const piece = chunk.subarray(0, bytesRead);
-        crc = crc32c(piece, crc);
-        await writer.write(key, piece);
+        const want = Math.min(step, length - at);
+        const { bytesRead } = await handles[key].read(chunk, 0, want, at);
+        if (bytesRead !== want) throw new IndexBuildError('INDEX_PARTIAL_CORRUPT', `${partial}/ ended early while assembling ${out}`);
+        const bytes = chunk.subarray(0, bytesRead);
+        crc = crc32c(bytes, crc);
+        if (key === 'vectors') await writer.rows(floatsOf(bytes));
+        else await writer.write(key, bytes);
         at += bytesRead;
       }
       if (crc !== state.crc[key]) throw partialDamaged(join(partial, basename(key === 'vectors' ? 'vectors.f32' : key === 'offsets' ? 'offsets.u64' : 'strings.bin')), partial);
       if (key === 'offsets') {
-        const last = Buffer.alloc(8);
-        last.writeBigUInt64LE(BigInt(state.bytes.strings));
+        const last = new Uint8Array(8);
+        new DataView(last.buffer).setBigUint64(0, BigInt(state.bytes.strings), true);
         await writer.write('offsets', last);
       }
     }
-    return await writer.finish(out, meta, dimension, state.count, state.bytes.strings);
+    return await writer.finish(out);
   } catch (error) {
     await writer.abort();
     throw error;
   }
-}
-
-/** A failed write: a system error (ENOSPC, EROFS, EACCES, EISDIR …) is worded by fs-errors.ts, which
- *  names the path, the errno and what to do; anything else is INDEX_WRITE_FAILED (or `code`). */
-function writeFailed(error: unknown, path: string, doing: string, code: 'INDEX_WRITE_FAILED' | 'INDEX_LOCK_FAILED' = 'INDEX_WRITE_FAILED'): KmedError {
-  if (isSystemError(error)) return fileSystemError(error, path, doing);
-  return new IndexBuildError(code, `${path}: cannot ${doing}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }

@@ -11,9 +11,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KmedError } from '../../errors/errors.js';
-import { VectorIndex, type IndexMeta } from '../../search/vector-index.js';
+import { VectorIndex, type IndexMeta, type SectionName } from '../../search/vector-index.js';
 import { fileSource, type FileByteSource } from '../fs/file-source.js';
-import { acquireLock, IndexFileWriter, shardRange } from './index-builder.js';
+import { acquireLock, shardRange } from './index-builder.js';
+import { IndexFileWriter } from './index-file-writer.js';
 
 export class IndexMergeError extends KmedError {}
 
@@ -39,6 +40,9 @@ export function checkShardSet(indexes: VectorIndex[]): VectorIndex[] {
   const total = first.meta.shard!.total;
   for (const x of indexes) {
     const shard = x.meta.shard!;
+    if (x.scan !== first.scan) {
+      throw new IndexMergeError('MERGE_MISMATCH', `${x.name} holds ${x.scan ?? 'no'} scan rows but ${first.name} ${first.scan ?? 'none'}: build every shard with the same --row-dtype`);
+    }
     if (x.dimension !== first.dimension) {
       throw new IndexMergeError('MERGE_MISMATCH', `${x.name} holds ${x.dimension}-dimensional vectors but ${first.name} ${first.dimension}: shards of one index must come from one model`);
     }
@@ -107,10 +111,10 @@ export async function mergeShards(paths: string[], out: string, options: { force
       const D = shards[0].dimension;
       const count = shards.reduce((n, x) => n + x.count, 0);
       const stringsLength = shards.reduce((n, x) => n + x.layout.stringsLength, 0);
-      const writer = await IndexFileWriter.create(join(dirname(out), `.${basenameOf(out)}.merge-${process.pid}.tmp`), meta, D, count, stringsLength);
+      const writer = await IndexFileWriter.create(join(dirname(out), `.${basenameOf(out)}.merge-${process.pid}.tmp`), meta, D, count, stringsLength, shards[0].scan);
       try {
         const buf = new Uint8Array(CHUNK);
-        const copy = async (x: VectorIndex, section: 'vectors' | 'strings') => {
+        const copy = async (x: VectorIndex, section: SectionName) => {
           const length = x.layout.sections[section].length;
           for (let at = 0; at < length; at += CHUNK) {
             const piece = buf.subarray(0, Math.min(CHUNK, length - at));
@@ -118,7 +122,8 @@ export async function mergeShards(paths: string[], out: string, options: { force
             await writer.write(section, piece);
           }
         };
-        for (const x of shards) await copy(x, 'vectors');
+        // The per-row sections are the same bytes in a merged file as in the shards, in shard order.
+        for (const section of ['vectors', 'norms', 'scan', 'scales'] as const) for (const x of shards) await copy(x, section);
         // Offsets: each shard's table without its closing entry, rebased by the strings before it.
         let base = 0;
         const view = new DataView(buf.buffer);
@@ -140,7 +145,7 @@ export async function mergeShards(paths: string[], out: string, options: { force
         new DataView(last.buffer).setBigUint64(0, BigInt(base), true);
         await writer.write('offsets', last);
         for (const x of shards) await copy(x, 'strings');
-        const bytes = await writer.finish(out, meta, D, count, stringsLength);
+        const bytes = await writer.finish(out);
         return { out, count, shards: shards.length, bytes };
       } catch (error) {
         await writer.abort();

@@ -41,9 +41,19 @@ export interface AnnBuildSummary {
   threads: number;
 }
 
+/** The index's rows as the metric scores them, resident in `backend`'s heap: the stored unit rows
+ *  for cosine, scaled back by their norms for dot. */
 function loadRows(backend: Awaited<ReturnType<typeof createBackend>>, index: VectorIndex, metric: Metric): ExactSearch {
-  const read = (dst: Float32Array, row0: number, rows: number) => index.readVectors(dst, row0, rows);
-  return ExactSearch.create(backend, index.count, index.dimension, read, { metric, ownsBackend: true });
+  const D = index.dimension;
+  let norms = new Float32Array(0);
+  const read = (dst: Float32Array, row0: number, rows: number) => {
+    index.readVectors(dst, row0, rows);
+    if (metric !== 'dot') return;
+    if (norms.length < rows) norms = new Float32Array(rows);
+    index.readNorms(norms, row0, rows);
+    for (let r = 0; r < rows; r++) for (let d = 0; d < D; d++) dst[r * D + d] *= norms[r];
+  };
+  return ExactSearch.create(backend, index.count, D, read, { metric, ownsBackend: true });
 }
 
 /**

@@ -83,7 +83,7 @@ export class AnnSearch implements SearchSession {
         throw new SimilarityError('SIMILARITY_DIMENSION_MISMATCH', `query has ${q.length} dimensions but the indexed vectors have ${this.dimension}`);
       }
     }
-    if (options.exact) return queries.map((q) => this.exact.search(q, k));
+    if (options.exact) return this.exact.searchMany(queries, k);
     const ef = checkEf(options.ef ?? this.ef);
     const kk = Math.min(k, this.rows);
     if (kk === 0) return queries.map(() => []);

@@ -24,24 +24,24 @@
 //   56      8     u64 upper slots U (Σ levels)
 //   64      32    the index's fingerprint (sha256 of its header, metadata and checksum table)
 //   96      4     u32 checksum block size B (65536)
-//   100     4     u32 CRC-32C of the checksum table
+//   100     4     u32 xxHash32 of the checksum table
 //   104     20    reserved, 0
-//   124     4     u32 CRC-32C of bytes 0 .. 124 (this header)
+//   124     4     u32 xxHash32 of bytes 0 .. 124 (this header)
 //   128     ...   levels: N bytes, zero-padded to a multiple of 16
 //   ...           level0: N × (1 + M0) u32, per node a count then its links (slots past the count
 //                 hold whatever the build left there: part of the bytes, not of the graph)
 //   ...           upper: U × (1 + M) u32, node i's layer l ≥ 1 in slot (Σ_{j<i} levels[j]) + l - 1
-//   ...           checksum table: u32 CRC-32C of every B-byte block of levels, then of level0, then
+//   ...           checksum table: u32 xxHash32 of every B-byte block of levels, then of level0, then
 //                 of upper (the last block of each shorter; an empty section has none)
 //
 // Every byte is under a checksum; every size follows from (N, M, U), so a reader recomputes the
 // length and refuses any other. The same rows and settings write the same bytes (no clock, no
 // path inside).
 import type { ByteSource } from '../../formats/byte-source.js';
-import { crc32c } from '../../formats/checksum.js';
+import { xxh32 } from '../../formats/checksum.js';
 import type { KernelBackend, Ptr } from '../../kernels/backend.js';
 import type { KmedErrorCode } from '../../errors/errors.js';
-import { BlockChecksums, CHECKSUM_BLOCK_BYTES, checksumTable } from '../vector-index.js';
+import { BlockChecksums, CHECKSUM_BLOCK_BYTES } from '../vector-index.js';
 import type { Metric } from '../similarity.js';
 import { AnnError } from './ann-error.js';
 import { checkGraphLinks } from './graph-integrity.js';
@@ -52,7 +52,7 @@ export const GRAPH_MAGIC = 'KMEDANN\0';
 export const GRAPH_FORMAT_VERSION = 1;
 export const GRAPH_HEADER_BYTES = 128;
 const STRUCTURE_HNSW = 1;
-const HEADER_CRC_AT = 124;
+const HEADER_HASH_AT = 124;
 const NONE = 0xffffffff;
 /** Blocks read and verified per read of a section (4 MiB at 64 KiB blocks). */
 const READ_GROUP_BLOCKS = 64;
@@ -72,7 +72,7 @@ export interface GraphFileHeader {
   /** sha256 hex of the index the graph was built for. */
   indexFingerprint: string;
   blockSize: number;
-  tableCrc: number;
+  tableHash: number;
 }
 
 interface Section {
@@ -129,7 +129,9 @@ export function graphFileParts(graph: HeapGraph, metric: Metric, indexFingerprin
     sums.update(body[name]);
     return sums.finish();
   });
-  const table = checksumTable(crcs[0], crcs[1], crcs[2]);
+  const all = crcs.flat();
+  const table = new Uint8Array(all.length * 4);
+  all.forEach((h, i) => new DataView(table.buffer).setUint32(i * 4, h, true));
   const header = new Uint8Array(GRAPH_HEADER_BYTES);
   const view = new DataView(header.buffer);
   header.set(new TextEncoder().encode(GRAPH_MAGIC), 0);
@@ -147,8 +149,8 @@ export function graphFileParts(graph: HeapGraph, metric: Metric, indexFingerprin
   view.setBigUint64(56, BigInt(graph.upperSlots), true);
   header.set(bytesOfHex(indexFingerprint), 64);
   view.setUint32(96, CHECKSUM_BLOCK_BYTES, true);
-  view.setUint32(100, crc32c(table), true);
-  view.setUint32(HEADER_CRC_AT, crc32c(header, 0, 0, HEADER_CRC_AT), true);
+  view.setUint32(100, xxh32(table), true);
+  view.setUint32(HEADER_HASH_AT, xxh32(header, 0, HEADER_HASH_AT), true);
   return [header, levels, body.level0, body.upper, table];
 }
 
@@ -184,8 +186,8 @@ export function readGraphHeader(source: ByteSource): GraphFileHeader {
       (version > GRAPH_FORMAT_VERSION && version < 100 ? ' (written by a newer kmed: upgrade kmed)' : `: ${REBUILD}`));
   }
   if (source.size < GRAPH_HEADER_BYTES) fail('ANN_TRUNCATED', `${source.size} bytes is too short for a graph index (the header alone is ${GRAPH_HEADER_BYTES}): ${REBUILD}`);
-  if (crc32c(head, 0, 0, HEADER_CRC_AT) !== view.getUint32(HEADER_CRC_AT, true)) {
-    fail('ANN_CHECKSUM', `the header (bytes 0..${HEADER_CRC_AT}) fails its CRC-32C at offset ${HEADER_CRC_AT}: the file is damaged; ${REBUILD}`);
+  if (xxh32(head, 0, HEADER_HASH_AT) !== view.getUint32(HEADER_HASH_AT, true)) {
+    fail('ANN_CHECKSUM', `the header (bytes 0..${HEADER_HASH_AT}) fails its xxHash32 at offset ${HEADER_HASH_AT}: the file is damaged; ${REBUILD}`);
   }
   const u64 = (at: number, field: string): number => {
     const v = view.getBigUint64(at, true);
@@ -207,7 +209,7 @@ export function readGraphHeader(source: ByteSource): GraphFileHeader {
     upperSlots: u64(56, 'upper slot count'),
     indexFingerprint: hexOf(head.subarray(64, 96)),
     blockSize: view.getUint32(96, true),
-    tableCrc: view.getUint32(100, true),
+    tableHash: view.getUint32(100, true),
   };
   if (settings.M < 2 || settings.M > 128 || header.M0 !== 2 * settings.M || settings.efConstruction < 1) {
     fail('ANN_CORRUPT', `M = ${settings.M}, M0 = ${header.M0}, ef_construction = ${settings.efConstruction} (offsets 32..44) are not settings kmed builds`);
@@ -277,8 +279,8 @@ export function readGraphFile(source: ByteSource, target: GraphTarget, backend: 
   const layout = layoutOf(header.rows, header.settings.M, header.upperSlots, header.blockSize);
   const tableBytes = new Uint8Array(layout.blocks * 4);
   source.readInto(layout.checksumsOffset, tableBytes);
-  if (crc32c(tableBytes) !== header.tableCrc) {
-    fail('ANN_CHECKSUM', `the checksum table (bytes ${layout.checksumsOffset}..${layout.fileLength}) fails its CRC-32C at offset 100: the file is damaged; ${REBUILD}`);
+  if (xxh32(tableBytes) !== header.tableHash) {
+    fail('ANN_CHECKSUM', `the checksum table (bytes ${layout.checksumsOffset}..${layout.fileLength}) fails its xxHash32 at offset 100: the file is damaged; ${REBUILD}`);
   }
   const table = new Uint32Array(tableBytes.buffer);
 
@@ -295,8 +297,8 @@ export function readGraphFile(source: ByteSource, target: GraphTarget, backend: 
       for (let b = g; b < Math.min(s.blocks, g + READ_GROUP_BLOCKS); b++) {
         const lo = b * B - from;
         const hi = Math.min(lo + B, bytes.length);
-        if (crc32c(bytes, 0, lo, hi) !== table[s.firstBlock + b]) {
-          fail('ANN_CHECKSUM', `${section} block ${b} (bytes ${s.start + b * B}..${s.start + from + hi}) fails its CRC-32C: the file is damaged; ${REBUILD}`);
+        if (xxh32(bytes, lo, hi) !== table[s.firstBlock + b]) {
+          fail('ANN_CHECKSUM', `${section} block ${b} (bytes ${s.start + b * B}..${s.start + from + hi}) fails its xxHash32: the file is damaged; ${REBUILD}`);
         }
       }
     }
