@@ -109,6 +109,34 @@ describe('kmed eval', () => {
     expect(exactOnly.ann).toBeNull();
   }, 120_000);
 
+  it('takes the queries as vectors (--query-vectors, no model): each query the row of one of its relevant passages', async () => {
+    const { VectorIndex } = await import('../src/search/vector-index.js');
+    const { fileSource } = await import('../src/node/fs/file-source.js');
+    const source = fileSource(index);
+    const x = VectorIndex.open(source);
+    const rowOf = (id: string) => Array.from({ length: x.count }, (_, i) => i).find((i) => x.id(i) === id)!;
+    // q1 → passage 347 (grade 2), q2 → passage 5, q3 → passage 9 (judged, not relevant).
+    const rows = ['347', '5', '9'].map((id) => x.vector(rowOf(id)));
+    source.close();
+    const D = rows[0].length;
+    let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (3, ${D}), }`;
+    header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+    const npy = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0]), Buffer.from(new Uint16Array([header.length]).buffer), Buffer.from(header, 'latin1'),
+      Buffer.from(new Float32Array(rows.flatMap((r) => Array.from(r))).buffer)]);
+    const file = join(dir, 'q.npy');
+    writeFileSync(file, npy);
+    const r = await runCli(['eval', '--index', index, '--queries', queries, '--qrels', qrels, '--query-vectors', file, '--json'], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { exact: Record<string, number>; ann: Record<string, number> };
+    // Each query's own passage ranks first: q1 recall@1 = 1/2 (347 of {347, 74}), q2 = 1; MRR@10 = 1.
+    expect(out.exact['recall@1']).toBeCloseTo(0.75, 12);
+    expect(out.exact['mrr@10']).toBe(1);
+    expect(out.ann['recall@1']).toBeCloseTo(0.75, 12);
+    const short = join(dir, 'short.npy');
+    writeFileSync(short, npy.subarray(0, npy.length - D * 4));
+    expectOneKmedLine(await runCli(['eval', '--index', index, '--queries', queries, '--qrels', qrels, '--query-vectors', short]), /short\.npy/);
+  }, 60_000);
+
   it('refuses bad inputs in one line, before loading a model', async () => {
     const bad = join(dir, 'bad.tsv');
     writeFileSync(bad, 'query-id\tcorpus-id\tscore\nq1\t347\n');

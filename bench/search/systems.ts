@@ -86,9 +86,9 @@ export class KmedGraph implements AnnSystem {
     return this.session!.search(q, k, { exact: true }).map((h) => h.index);
   }
 
-  /** The heap of the session: rows, graph, the exact scan's score buffer. */
+  /** Heap bytes in use by the session (the arena's top): rows, graph, the exact scan's batch buffers. */
   indexBytes(): number {
-    return this.session!.graph.backend.memory.buffer.byteLength;
+    return this.session!.graph.backend.mark();
   }
 
   /** Bytes of the graph alone (levels, lists, upper_at). */

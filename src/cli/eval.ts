@@ -2,6 +2,8 @@
 // index on BEIR-format judgments: the judged queries are embedded with the question encoder, the
 // top 100 retrieved exactly and, when the index has a graph (INDEX.ann), through the graph too, and
 // recall@1/10/100, MRR@10 and nDCG@10 printed side by side (or as JSON), with the queries/s of each.
+// `--query-vectors FILE.npy` gives the queries as vectors instead (row i = the i-th query of the
+// queries file; no model is loaded).
 // Both searches share one copy of the rows (the graph session answers exact queries too).
 // Does not own: the metrics (../search/eval/metrics.ts), the file readers (../search/eval/beir.ts) or
 // the searches (../bi-encoder.ts, ../search/ann/).
@@ -16,6 +18,7 @@ interface EvalFlags extends ModelFlags {
   ef?: number;
   exact?: boolean;
   batchSize: number;
+  queryVectors?: string;
 }
 
 /** Documents retrieved per query: enough for recall@100. */
@@ -31,7 +34,8 @@ export function register(program: Command): void {
       .requiredOption('--qrels <file>', 'BEIR qrels .tsv: query-id, corpus-id, score (integer grade; ≥ 1 is relevant)')
       .option('--ef <n>', 'beam width of the graph search (default 100)', positiveInt)
       .option('--exact', 'evaluate exact search only, even when the index has a graph')
-      .option('--batch-size <n>', 'queries per forward pass', positiveInt, 32),
+      .option('--batch-size <n>', 'queries per forward pass', positiveInt, 32)
+      .option('--query-vectors <file>', 'the queries as vectors: a float32 or float16 .npy, row i = the i-th query of --queries (no model is loaded)'),
   )).action(async (flags: EvalFlags) => {
     const { existsSync } = await import('node:fs');
     const { loadEncoder } = await import('../node/bi-encoder.js');
@@ -74,13 +78,32 @@ export function register(program: Command): void {
         throw new AnnError('ANN_NOT_FOUND', flags.exact ? '--ef sets the beam of a graph search, and --exact asks for none: give one or the other'
           : `--ef needs a graph index, and ${annPath(flags.index)} does not exist: build it with \`kmed index --index ${flags.index} --ann hnsw\``);
       }
-      const { pooling, maxLength } = await checkIndexModels([index], flags);
-      const { encoder } = await loadEncoder('question', { model: flags.questionModel }, { dtype: flags.dtype, threads: flags.threads });
       let vectors: Float32Array[];
-      try {
-        vectors = await encoder.embed(judged.map((q) => q.text), { pooling, maxLength, batchSize: flags.batchSize });
-      } finally {
-        encoder.dispose();
+      if (flags.queryVectors !== undefined) {
+        const { NpyMatrix } = await import('../formats/npy.js');
+        const { QueryFileError } = await import('../node/text-input/query-file.js');
+        const npySource = fileSource(flags.queryVectors, 'query vectors');
+        try {
+          const npy = NpyMatrix.open(npySource);
+          if (npy.rows !== queries.length || npy.cols !== index.dimension) {
+            throw new QueryFileError('QUERIES_MISMATCH', `${flags.queryVectors} holds ${npy.rows} × ${npy.cols} vectors but ${flags.queries} has ${queries.length} ` +
+              `queries and ${flags.index} ${index.dimension}-dimensional rows: row i must be the i-th query`);
+          }
+          const all = new Float32Array(npy.rows * npy.cols);
+          npy.readRows(all, 0, npy.rows);
+          const row = new Map(queries.map((q, i) => [q.id, i]));
+          vectors = judged.map((q) => all.subarray(row.get(q.id)! * npy.cols, (row.get(q.id)! + 1) * npy.cols));
+        } finally {
+          npySource.close();
+        }
+      } else {
+        const { pooling, maxLength } = await checkIndexModels([index], flags);
+        const { encoder } = await loadEncoder('question', { model: flags.questionModel }, { dtype: flags.dtype, threads: flags.threads });
+        try {
+          vectors = await encoder.embed(judged.map((q) => q.text), { pooling, maxLength, batchSize: flags.batchSize });
+        } finally {
+          encoder.dispose();
+        }
       }
       // One copy of the rows: the graph session also answers exact queries.
       const session = graphSource

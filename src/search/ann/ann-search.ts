@@ -62,6 +62,11 @@ export class AnnSearch implements SearchSession {
     this.ef = checkEf(options.ef ?? DEFAULT_EF);
   }
 
+  /** Where the rows lie in the heap (see ExactSearch.heapRows). */
+  get heapRows(): ExactSearch['heapRows'] {
+    return this.exact.heapRows;
+  }
+
   /** Exact scores of every row (the graph is not used). */
   scoreAll(query: ArrayLike<number>): Float32Array {
     return this.exact.scoreAll(query);
