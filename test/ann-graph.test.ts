@@ -17,6 +17,7 @@ import { HeapGraph } from '../src/search/ann/heap-graph.js';
 import { drawLevels } from '../src/search/ann/levels.js';
 import { ExactSearch, topK, type Metric } from '../src/search/similarity.js';
 import { serializeIndex, VectorIndex, type IndexMeta } from '../src/search/vector-index.js';
+import { openSearchSession } from '../src/search/search-sessions.js';
 import { ClusteredVectors } from './helpers/clustered-vectors.js';
 
 const meta: IndexMeta = {
@@ -159,6 +160,37 @@ describe('graph quality', () => {
       session.dispose();
     }
   }, 120_000);
+});
+
+describe('a graph for dot scores', () => {
+  it('is built over the rows as embedded (unit rows scaled back by their norms) and finds the exact dot top 10', async () => {
+    const D = 24;
+    const data = new ClusteredVectors({ dimension: D, centroids: 8, spread: 1, seed: 11 });
+    const rows = 800;
+    const all = data.rows(0, rows);
+    // Norms from 1 to 5: under dot, a long row outranks a closer short one.
+    const vectors = Array.from({ length: rows }, (_, i) => all.subarray(i * D, (i + 1) * D).map((x) => x * (1 + (i % 5))));
+    const index = VectorIndex.fromBytes(serializeIndex({ meta, dimension: D, vectors, ids: vectors.map((_, i) => `d${i}`), texts: vectors.map((_, i) => `t${i}`) }), 'dot-index');
+    const bytes = await graphFile(index, { M: 8, efConstruction: 64, metric: 'dot' });
+    await expectAnnError(openAnnSearch(index, bytesSource(bytes, 'g.ann')), 'ANN_METRIC_MISMATCH', /built for dot scores, the search asks for cosine/);
+    const session = await openAnnSearch(index, bytesSource(bytes, 'g.ann'), { metric: 'dot', ef: 64 });
+    const exact = await openSearchSession(index, { metric: 'dot' });
+    try {
+      const queries = Array.from({ length: 50 }, (_, i) => data.rows(i, 1, 1));
+      let found = 0;
+      for (const q of queries) {
+        const truth = exact.search(q, 10);
+        // The graph session's exact answer is the index session's, row for row.
+        expect(session.search(q, 10, { exact: true }).map((h) => h.index)).toEqual(truth.map((h) => h.index));
+        const ids = new Set(truth.map((h) => h.index));
+        found += session.search(q, 10).filter((h) => ids.has(h.index)).length;
+      }
+      expect(found / 500).toBeGreaterThanOrEqual(0.9);
+    } finally {
+      session.dispose();
+      exact.dispose();
+    }
+  }, 60_000);
 });
 
 describe('graph files that must be refused', () => {

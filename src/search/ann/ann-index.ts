@@ -41,9 +41,12 @@ export interface AnnBuildSummary {
   threads: number;
 }
 
-/** The index's rows as the metric scores them, resident in `backend`'s heap: the stored unit rows
- *  for cosine, scaled back by their norms for dot. */
-function loadRows(backend: Awaited<ReturnType<typeof createBackend>>, index: VectorIndex, metric: Metric): ExactSearch {
+/**
+ * The index's rows as the metric scores them, resident in a fresh backend's heap (which the
+ * returned session owns): the stored unit rows as they are for cosine, scaled back by their norms
+ * for dot.
+ */
+async function residentRows(index: VectorIndex, metric: Metric, options: AnnBackendOptions, threads: number | undefined): Promise<ExactSearch> {
   const D = index.dimension;
   let norms = new Float32Array(0);
   const read = (dst: Float32Array, row0: number, rows: number) => {
@@ -53,7 +56,13 @@ function loadRows(backend: Awaited<ReturnType<typeof createBackend>>, index: Vec
     index.readNorms(norms, row0, rows);
     for (let r = 0; r < rows; r++) for (let d = 0; d < D; d++) dst[r * D + d] *= norms[r];
   };
-  return ExactSearch.create(backend, index.count, D, read, { metric, ownsBackend: true });
+  const backend = await createBackend(options.kind ?? 'wasm', { threads, wasmBytes: options.wasmBytes, wasmThreadsBytes: options.wasmThreadsBytes });
+  try {
+    return ExactSearch.create(backend, index.count, D, read, { metric, ownsBackend: true, unitRows: true });
+  } catch (error) {
+    backend.dispose();
+    throw error;
+  }
 }
 
 /**
@@ -69,16 +78,9 @@ export async function buildAnnGraph(
   const settings = checkHnswSettings({ ...DEFAULT_HNSW_SETTINGS, ...definedOnly(options) });
   const metric = checkMetric(options.metric ?? 'cosine');
   const fingerprint = index.fingerprint();
-  const backend = await createBackend(options.kind ?? 'wasm', { threads: options.threads, wasmBytes: options.wasmBytes, wasmThreadsBytes: options.wasmThreadsBytes });
-  let exact: ExactSearch;
+  const exact = await residentRows(index, metric, options, options.threads);
   try {
-    exact = loadRows(backend, index, metric);
-  } catch (error) {
-    backend.dispose();
-    throw error;
-  }
-  try {
-    const graph = new HeapGraph(backend, exact.heapRows.ptr, index.count, index.dimension, settings, drawLevels(index.count, settings.M, settings.seed));
+    const graph = new HeapGraph(exact.heapRows.backend, exact.heapRows.ptr, index.count, index.dimension, settings, drawLevels(index.count, settings.M, settings.seed));
     buildHnswGraph(graph, { onProgress: options.onProgress, signal: options.signal });
     const parts = graphFileParts(graph, metric, fingerprint);
     await write(parts);
@@ -88,7 +90,7 @@ export async function buildAnnGraph(
       metric,
       bytes: parts.reduce((n, p) => n + p.length, 0),
       graphBytes: graph.sectionBytes('levels') + graph.sectionBytes('level0') + graph.sectionBytes('upper') + index.count * 4,
-      threads: backend.threads,
+      threads: exact.heapRows.backend.threads,
     };
   } finally {
     exact.dispose();
@@ -126,16 +128,9 @@ export async function openAnnSearch(index: VectorIndex, graph: ByteSource, optio
   checkGraphTarget(graph, target);
   index.verifySection('offsets');
   index.verifySection('strings');
-  const backend = await createBackend(options.kind ?? 'wasm', { threads: options.threads ?? 1, wasmBytes: options.wasmBytes, wasmThreadsBytes: options.wasmThreadsBytes });
-  let exact: ExactSearch;
+  const exact = await residentRows(index, metric, options, options.threads ?? 1);
   try {
-    exact = loadRows(backend, index, metric);
-  } catch (error) {
-    backend.dispose();
-    throw error;
-  }
-  try {
-    const heapGraph = readGraphFile(graph, target, backend, exact.heapRows.ptr);
+    const heapGraph = readGraphFile(graph, target, exact.heapRows.backend, exact.heapRows.ptr);
     return new AnnSearch(exact, heapGraph, { ef: options.ef });
   } catch (error) {
     exact.dispose();
