@@ -37,7 +37,7 @@ try {
   const indexPath = join(work, 'data', 'i.idx');
   mkdirSync(join(work, 'data'));
   const meta = { ...SYNTHETIC_META, context_model: await modelIdentityOfDirectory(join(work, 'context')) };
-  await writeSyntheticIndex(indexPath, ROWS, D, 1, (dst, r0, n) => gen.fill(dst, r0, n), meta);
+  await writeSyntheticIndex(indexPath, ROWS, D, 1, { fill: (dst, r0, n) => gen.fill(dst, r0, n), meta });
   const t = performance.now();
   const built = await writeAnnFile(indexPath, { threads: THREADS, force: true });
   console.log(`graph of ${ROWS} rows built in Node in ${((performance.now() - t) / 1000).toFixed(1)} s on ${built.threads} threads (M ${built.settings.M}, ef-construction ${built.settings.efConstruction})`);

@@ -3,7 +3,8 @@
 // and two difficulties (1000 well-separated centroids; 20000 overlapping ones), seeded. In one
 // process, per data set: kmed exact (resident scan) and kmed's HNSW graph beside usearch (exact and
 // HNSW) and hnswlib-node — build time and threads, cold open + first query, warm query latency
-// (medians over --queries queries, the systems interleaved query by query), recall@10 against
+// (medians over --queries queries, the systems interleaved query by query), kmed int8 scan rows
+// re-ranked in f32 (the index is written with them), recall@10 against
 // exact over an ef sweep, the equal-recall comparison, index memory, RSS, and the scan floor.
 // Not a test: it prints tables; timings are only comparable within one run.
 //
@@ -69,18 +70,25 @@ async function benchOne(rows: number, kind: Difficulty, dir: string): Promise<vo
   gen.fill(data, 0, rows);
   const queries = Array.from({ length: QUERIES }, (_, i) => gen.rows(i, 1, 1));
   const indexPath = join(dir, `${kind}-${rows}.idx`);
-  await writeSyntheticIndex(indexPath, rows, D, 1, (dst, r0, n) => dst.set(data.subarray(r0 * D, (r0 + n) * D)));
+  // With int8 scan rows: the exact and graph sessions use the f32 rows; the int8 session scans these.
+  await writeSyntheticIndex(indexPath, rows, D, 1, { fill: (dst, r0, n) => dst.set(data.subarray(r0 * D, (r0 + n) * D)), scan: 'int8' });
   console.log(`\n## ${rows} rows × ${D}, ${kind} (${spec.centroids} centroids, noise norm ${spec.spread} in ${spec.rank} dimensions); ${QUERIES} queries; ` +
     `vectors ${mb(rows * D * 4)} MiB (made and written in ${((now() - t0) / 1000).toFixed(1)} s)\n`);
 
-  // kmed exact, cold: open the index file, load and normalise the rows, first query.
+  // kmed exact, cold: open the index file, read and verify the f32 rows into the heap, first query.
   let t = now();
   const source = fileSource(indexPath, 'index');
-  const exactSession = await openSearchSession(VectorIndex.open(source), { mode: 'resident' });
+  const exactSession = await openSearchSession(VectorIndex.open(source), { mode: 'resident', exact: true });
   exactSession.search(queries[0], K);
   const exactCold = now() - t;
   exactSession.dispose();
   source.close();
+  // kmed int8 rows, cold: the same file's int8 scan rows resident, re-ranked in f32 (search-core's sessions).
+  t = now();
+  const int8Source = fileSource(indexPath, 'index');
+  const int8Session = await openSearchSession(VectorIndex.open(int8Source), { mode: 'resident' });
+  int8Session.search(queries[0], K);
+  const int8Cold = now() - t;
 
   const systems: AnnSystem[] = [];
   const missing: string[] = [];
@@ -141,6 +149,18 @@ async function benchOne(rows: number, kind: Difficulty, dir: string): Promise<vo
     backend.release(mark);
   }
 
+  // int8 rows: latency and recall@10 against the f32 exact answer.
+  const int8Ms: number[] = [];
+  let int8Found = 0;
+  queries.forEach((q, i) => {
+    t = now();
+    const hits = int8Session.search(q, K);
+    int8Ms.push(now() - t);
+    int8Found += hits.filter((h) => truth[i].has(h.index)).length;
+  });
+  int8Session.dispose();
+  int8Source.close();
+
   // The ef sweep, systems interleaved query by query.
   const sweep = new Map<AnnSystem, Array<{ ef: number; recall: number; ms: number }>>();
   for (const s of systems) sweep.set(s, []);
@@ -165,6 +185,7 @@ async function benchOne(rows: number, kind: Difficulty, dir: string): Promise<vo
   console.log(table([
     ['system', 'build s', 'threads', 'cold ms (open + 1st query)', 'warm median ms', 'index MiB (× vectors)', 'RSS Δ at open MiB'],
     ['kmed exact (resident)', '-', '1', ms(exactCold), ms(exactMedian), `${mb(vectorBytes)} (1.00×)`, '-'],
+    ['kmed int8 rows, f32 re-rank (resident)', '-', '1', ms(int8Cold), `${ms(median(int8Ms))} (recall ${(int8Found / (K * QUERIES)).toFixed(3)})`, '-', '-'],
     ...(usearch.module ? [['usearch exactSearch', '-', '1', '-', ms(median(usearchExactMs)), '-', '-']] : []),
     ...systems.map((s) => {
       const best = sweep.get(s)!.find((r) => r.recall >= 0.98) ?? sweep.get(s)!.at(-1)!;

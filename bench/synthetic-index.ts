@@ -3,7 +3,7 @@
 // uses, in 4 MiB pieces (memory stays flat whatever N) — or of the rows a caller makes (bench/search.ts's
 // clustered vectors). For the index benches only; not a test.
 import { IndexFileWriter } from '../src/node/indexing/index-file-writer.js';
-import type { IndexMeta } from '../src/search/vector-index.js';
+import type { IndexMeta, ScanDtype } from '../src/search/vector-index.js';
 
 export const SYNTHETIC_META: IndexMeta = {
   context_model: { name: 'synthetic-context', fingerprint: 'sha256:' + '0'.repeat(64) },
@@ -28,14 +28,20 @@ export function randomFloats(seed: number): (dst: Float32Array) => void {
 export type RowFill = (dst: Float32Array, row0: number, rows: number) => void;
 
 /** Write an index of `count` rows: random vectors (seeded), or the rows `fill` makes; `meta` names
- *  the models (a synthetic one by default). */
-export async function writeSyntheticIndex(path: string, count: number, dimension: number, seed = 1, fill?: RowFill, meta: IndexMeta = SYNTHETIC_META): Promise<void> {
+ *  the models (a synthetic one by default); `scan` adds f16 or int8 scan rows. */
+export async function writeSyntheticIndex(
+  path: string,
+  count: number,
+  dimension: number,
+  seed = 1,
+  { fill, meta = SYNTHETIC_META, scan = null }: { fill?: RowFill; meta?: IndexMeta; scan?: ScanDtype | null } = {},
+): Promise<void> {
   const enc = new TextEncoder();
   const idOf = (i: number) => enc.encode(`p${i}`);
   const textOf = (i: number) => enc.encode(`synthetic passage ${i}`);
   let stringsLength = 0;
   for (let i = 0; i < count; i++) stringsLength += idOf(i).length + textOf(i).length;
-  const writer = await IndexFileWriter.create(`${path}.tmp`, meta, dimension, count, stringsLength);
+  const writer = await IndexFileWriter.create(`${path}.tmp`, meta, dimension, count, stringsLength, scan);
   const random = randomFloats(seed);
   const rowsPer = Math.max(1, Math.floor((4 << 20) / (dimension * 4)));
   const rows = new Float32Array(rowsPer * dimension);
