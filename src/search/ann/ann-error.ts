@@ -3,4 +3,5 @@
 // Does not own the codes' list (errors/error-codes.ts).
 import { KmedError } from '../../errors/errors.js';
 
+/** A graph index that cannot be built, read or searched as asked; `code` says why (ANN_*). */
 export class AnnError extends KmedError {}

@@ -23,10 +23,14 @@ export interface AnnBackendOptions {
   wasmThreadsBytes?: WasmBackendOptions['wasmThreadsBytes'];
 }
 
+/** How buildAnnGraph builds: the graph settings (defaults DEFAULT_HNSW_SETTINGS), the metric, where
+ *  the kernels run (`threads` for a parallel build: the bytes do not depend on it). */
 export interface AnnBuildOptions extends Partial<HnswSettings>, AnnBackendOptions {
   /** The scores the graph is built for (default cosine); a search must use the same. */
   metric?: Metric;
+  /** Called after each batch of rows is linked. */
   onProgress?(progress: BuildProgress): void;
+  /** Checked between batches. */
   signal?: AbortSignal;
 }
 
@@ -105,6 +109,7 @@ function definedOnly(o: Partial<HnswSettings>): Partial<HnswSettings> {
   return out;
 }
 
+/** How openAnnSearch opens a graph session. */
 export interface AnnOpenOptions extends AnnBackendOptions {
   /** Default cosine; must be the graph's. */
   metric?: Metric;

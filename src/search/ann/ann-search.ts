@@ -33,6 +33,11 @@ export function checkEf(ef: number): number {
   return ef;
 }
 
+/**
+ * A search session over an index's rows and its HNSW graph: `search` / `searchMany` go through the
+ * graph with beam `ef` (or score every row with `{ exact: true }`); `scoreAll` is exact. Made by
+ * openAnnSearch (or BiEncoder.useGraph); dispose() gives the heap back.
+ */
 export class AnnSearch implements SearchSession {
   readonly rows: number;
   readonly dimension: number;

@@ -5,8 +5,10 @@
 // Does not own: reading files (the CLI passes text), embedding queries, or the metrics (metrics.ts).
 import { KmedError } from '../../errors/errors.js';
 
+/** A BEIR queries or qrels file that does not follow its format (EVAL_*), naming file and line. */
 export class EvalError extends KmedError {}
 
+/** One query of a queries.jsonl: its "_id" and "text". */
 export interface EvalQuery {
   id: string;
   text: string;

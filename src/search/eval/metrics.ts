@@ -8,13 +8,17 @@
 // Does not own: parsing the files (beir.ts) or running the searches (the CLI).
 import type { Qrels } from './beir.js';
 
+/** One retrieved document of a query: its id (the index's passage id) and score. */
 export interface RankedDoc {
   id: string;
   score: number;
 }
 
+/** The metrics kmed eval reports, in its order. */
 export const EVAL_METRICS = ['recall@1', 'recall@10', 'recall@100', 'mrr@10', 'ndcg@10'] as const;
+/** One of EVAL_METRICS. */
 export type EvalMetric = (typeof EVAL_METRICS)[number];
+/** A value per metric (one query's, or a mean). */
 export type MetricValues = Record<EvalMetric, number>;
 
 /** a before b in UTF-8 byte order (= code point order; JavaScript's < compares UTF-16 units). */
@@ -64,6 +68,7 @@ export function queryMetrics(ranked: ReadonlyArray<RankedDoc>, judged: ReadonlyM
   return { 'recall@1': recall(1), 'recall@10': recall(10), 'recall@100': recall(100), 'mrr@10': mrr, 'ndcg@10': dcg / ideal };
 }
 
+/** What evaluateRun computes: the means, each query's values, and the queries left out. */
 export interface EvalResult {
   /** Means over the evaluated queries. */
   mean: MetricValues;
