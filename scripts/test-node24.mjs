@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const node24 = `${root}test/runtimes/node-versions/node_modules/node24/bin/node`;
-const files = ['test/kernels.test.ts', 'test/int8.test.ts', 'test/parity-tiny.test.ts', 'test/parity-synthetic.test.ts', 'test/batch-invariance.test.ts', 'test/threads.test.ts', 'test/tile-probe.test.ts'];
+const files = ['test/kernels.test.ts', 'test/int8.test.ts', 'test/parity-tiny.test.ts', 'test/parity-synthetic.test.ts', 'test/batch-invariance.test.ts', 'test/threads.test.ts', 'test/tile-probe.test.ts', 'test/ann-graph.test.ts'];
 
 if (!existsSync(node24)) {
   console.log(`test:node24: skipped — ${node24} is missing; run \`npm run test:install-nodes\` (Linux x64) to test the relaxed-SIMD build`);
