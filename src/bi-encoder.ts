@@ -111,7 +111,7 @@ export interface ScoreOptions {
 }
 
 /** How BiEncoder.search / searchMany open an index's session (cached per index and these options). */
-export interface IndexSearchOptions extends ScoreOptions, Pick<SearchSessionOptions, 'mode' | 'exact' | 'rerank' | 'residentLimitBytes' | 'windowBytes'> {}
+export interface BiEncoderSearchOptions extends ScoreOptions, Pick<SearchSessionOptions, 'mode' | 'exact' | 'rerank' | 'residentLimitBytes' | 'windowBytes'> {}
 
 type Vectors = ArrayLike<number>[];
 
@@ -312,7 +312,7 @@ export class BiEncoder {
    * streaming; f16/int8 scan rows re-ranked in f32 when the index has them, unless `exact`), opened
    * on the first search and reused by every later search of the same index with the same options.
    */
-  async openIndex(index: VectorIndex, options: IndexSearchOptions = {}): Promise<SearchSession> {
+  async openIndex(index: VectorIndex, options: BiEncoderSearchOptions = {}): Promise<SearchSession> {
     const metric = checkMetric(options.metric ?? 'cosine');
     this.checkIndex(index);
     let byOptions = this.sessions.get(index);
@@ -359,7 +359,7 @@ export class BiEncoder {
 
   /** The k passages of `index` most relevant to `query` (text or question vector), best first; by
    *  its graph when one was given (useGraph), with beam `ef`, unless `exact`. */
-  async search(query: string | ArrayLike<number>, index: VectorIndex, k = 10, options: IndexSearchOptions & AnnQueryOptions = {}): Promise<SearchHit[]> {
+  async search(query: string | ArrayLike<number>, index: VectorIndex, k = 10, options: BiEncoderSearchOptions & AnnQueryOptions = {}): Promise<SearchHit[]> {
     if (typeof query === 'string') checkQueryText(query);
     if (options.ef !== undefined) checkEf(options.ef);
     const session = await this.openIndex(index, options);
@@ -373,7 +373,7 @@ export class BiEncoder {
    * kernel), far faster than one search per query. Scores may differ from search()'s in the last
    * bits (another summation order); they do not depend on how many queries come together.
    */
-  async searchMany(queries: ReadonlyArray<string> | ReadonlyArray<ArrayLike<number>>, index: VectorIndex, k = 10, options: IndexSearchOptions & AnnQueryOptions & EncodeControl = {}): Promise<SearchHit[][]> {
+  async searchMany(queries: ReadonlyArray<string> | ReadonlyArray<ArrayLike<number>>, index: VectorIndex, k = 10, options: BiEncoderSearchOptions & AnnQueryOptions & EncodeControl = {}): Promise<SearchHit[][]> {
     if (!Array.isArray(queries)) throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'searchMany takes an array of query texts or vectors');
     if (queries.length === 0) return [];
     const texts = queries.every((q) => typeof q === 'string');

@@ -30,7 +30,7 @@ export { DEFAULT_RESIDENT_LIMIT_BYTES, checkQueryText, searchSessions, type Sear
 export { DEFAULT_WINDOW_BYTES, StreamingSearch, type SearchSession } from './search/similarity.js';
 export { crc32c } from './formats/checksum.js';
 export { BlockChecksums, CHECKSUM_BLOCK_BYTES, checksumTable, type SectionName, type ShardInfo } from './search/vector-index.js';
-export { pickMode, searchSessionMany, searchSessionsMany, type IndexSearchOptions as BiEncoderSearchOptions } from './bi-encoder.js';
+export { pickMode, searchSessionMany, searchSessionsMany, type BiEncoderSearchOptions } from './bi-encoder.js';
 export { IndexSearch, DEFAULT_STREAM_WINDOW_BYTES, defaultRerank, type IndexSearchOptions } from './search/index-search.js';
 export { TopKSelector } from './search/top-k.js';
 export { IndexEncoder, encodeStrings, type IndexWrite } from './search/index-encoder.js';

@@ -98,6 +98,19 @@ describe('BiEncoder on the tiny fixtures', () => {
     }
     console.log(`exact search (tiny, SIMD dotRows): 40/40 top-10 rankings equal; max |score − f64| ${worst.toExponential(2)}`);
     expect(worst).toBeLessThanOrEqual(1e-5);
+    // searchMany: the 40 queries scored together (texts, then their vectors) give the same golden
+    // top-10 and scores, and an empty batch nothing.
+    const many = await bi.searchMany(queries, index, 10);
+    const byVectors = await bi.searchMany(await bi.encodeQueries(queries), index, 10);
+    expect(byVectors).toEqual(many);
+    many.forEach((hits, qi) => {
+      const expected = ranking(scores_f64[qi]).slice(0, 10);
+      expect(hits.map((h) => h.id), `searchMany query ${qi}`).toEqual(expected.map((i) => `p${i}`));
+      hits.forEach((h, r) => expect(Math.abs(h.score - scores_f64[qi][expected[r]])).toBeLessThanOrEqual(1e-5));
+    });
+    expect(await bi.searchMany([], index, 10)).toEqual([]);
+    await expect(bi.searchMany(['고혈압', ' '], index, 3)).rejects.toMatchObject({ code: 'EMPTY_QUERY' });
+    await expect(bi.searchMany(['고혈압', vectors[0]] as never, index, 3)).rejects.toMatchObject({ code: 'BI_ENCODER_BAD_INPUT' });
     // An index stamped with another context model is refused.
     const foreign = VectorIndex.fromBytes(serializeIndex({
       meta: { context_model: bi.identity.question!, question_model: null, pooling: 'pooler', max_length: 512 },

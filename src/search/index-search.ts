@@ -171,6 +171,8 @@ export class IndexSearch implements SearchSession {
   private rerankRows: Ptr = 0;
   private rerankScores: Ptr = 0;
   private rerankCapacity = 0;
+  private rerankBlock: Ptr = 0;
+  private hashOut: Ptr = 0;
   private norms?: Float32Array;
   private disposed = false;
 
@@ -234,6 +236,9 @@ export class IndexSearch implements SearchSession {
     if (this.kind === 'int8') this.scales = backend.alloc(this.rows * 4);
     const hashBlocks = Math.max(LOAD_BLOCKS, windowBytes / B) + 1;
     const hashOut = backend.alloc(hashBlocks * 8);
+    this.hashOut = hashOut;
+    // One checksum block of f32 rows, where a re-rank verifies a candidate's block on first touch.
+    if (this.kind !== 'f32') this.rerankBlock = backend.alloc(B);
     const windowRows = this.mode === 'resident' ? RESIDENT_SCORE_ROWS : Math.floor((windowBytes + this.rowBytes) / this.rowBytes);
     this.queries = backend.alloc(MAX_QUERIES_PER_PASS * D * 4);
     if (this.kind === 'int8') this.queries16 = backend.alloc(D * 2);
@@ -305,6 +310,7 @@ export class IndexSearch implements SearchSession {
     // The f32 queries of the batch are still in the heap (pass wrote them).
     return candidates.map((cands, q) => {
       const rows = cands.map((c) => c.index).sort((a, b) => a - b);
+      this.verifyRowBlocks(rows);
       this.rerankHeap(rows.length);
       const view = backend.f32(this.rerankRows, rows.length * D);
       rows.forEach((row, i) => this.index.readVectors(view.subarray(i * D, (i + 1) * D), row, 1));
@@ -319,6 +325,22 @@ export class IndexSearch implements SearchSession {
       rows.forEach((row, i) => top.push(this.norms ? Math.fround(scores[i] * this.norms[row]) : scores[i], row));
       return top.result();
     });
+  }
+
+  /** The f32 blocks holding `rows` not verified yet, each read into the heap and verified there by
+   *  the kernel (~13 GB/s, not TypeScript's ~1 GB/s), so readVectors then only reads. */
+  private verifyRowBlocks(rows: number[]): void {
+    const { index, backend } = this;
+    const span = index.layout.sections.vectors;
+    const B = index.layout.blockSize;
+    const rowBytes = this.dimension * 4;
+    for (const row of rows) {
+      for (let b = Math.floor((row * rowBytes) / B); b <= Math.floor(((row + 1) * rowBytes - 1) / B); b++) {
+        if (index.isVerified('vectors', b)) continue;
+        const length = Math.min(B, span.length - b * B);
+        index.readBlocks('vectors', b, heapBytes(backend, this.rerankBlock, length), kernelHasher(backend, this.hashOut, this.rerankBlock));
+      }
+    }
   }
 
   /** Every row's first-pass score against `query` (row order): exact for f32 rows; for f16/int8
