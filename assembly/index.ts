@@ -8,6 +8,7 @@ import { add } from './elementwise';
 import { gelu, tanh } from './activations';
 import { dotRows, dotRowsMany, dotRowsF16, dotRowsI8, sumRows } from './dot';
 import { hashBlocks } from './checksum';
+import { LEVEL_CAP } from './hnsw';
 import { attention, attentionHeadScratchBytes } from './attention';
 import { relaxedBuild } from './madd';
 import { peakDotI16, peakDotI16OpsPerIteration, peakFma, peakFmaFlopsPerIteration } from './peak';
@@ -116,3 +117,13 @@ export { quantizeRows as quantize_rows_i8, packLinearI8 as pack_linear_i8, linea
 // LayerNorm → quantize, GELU → quantize.
 export { linearQ8Add as linear_q8_add, layerNormQuantizeRows as layernorm_quantize_i8, geluQuantizeRows as gelu_quantize_i8 } from './quant';
 export { f32ToF16 as f32_to_f16, f16ToF32 as f16_to_f32 } from './half';
+
+// Graph index (hnsw.ts): a batched, deterministic HNSW build in four steps, and its query search.
+// The split ones (insert, link, search) take a share of slots or groups, as the thread pool cuts them.
+export {
+  hnswInsert as hnsw_insert_f32, hnswCommit as hnsw_commit_f32, hnswCollect as hnsw_collect_f32,
+  hnswLink as hnsw_link_f32, hnswSearch as hnsw_search_f32,
+} from './hnsw';
+export function hnsw_level_cap(): i32 {
+  return LEVEL_CAP;
+}

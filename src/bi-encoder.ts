@@ -25,6 +25,9 @@ export {
   DEFAULT_RESIDENT_LIMIT_BYTES, openSearchSession, pickMode, searchSession, searchSessionMany, searchSessions, searchSessionsMany,
   type SearchHit, type SearchSessionOptions,
 } from './search/search-sessions.js';
+import { AnnSearch, checkEf, type AnnQueryOptions } from './search/ann/ann-search.js';
+import { openAnnSearch } from './search/ann/ann-index.js';
+import { checkGraphTarget } from './search/ann/graph-file.js';
 
 export class BiEncoderError extends KmedError {}
 
@@ -146,6 +149,7 @@ export class BiEncoder {
   readonly batchSize: number;
   private readonly searchBackend: Pick<SearchSessionOptions, 'kind' | 'wasmBytes' | 'threads'>;
   private readonly sessions = new Map<VectorIndex, Map<string, SearchSession>>();
+  private readonly graphs = new Map<VectorIndex, { source: ByteSource; metric: Metric; ef?: number }>();
 
   /** Prefer `BiEncoder.fromEncoders` / `fromFiles` (or the Node entry's `fromDirectories`). */
   constructor(question: EmbeddingModel, context: EmbeddingModel, options: FromEncodersOptions = {}) {
@@ -352,13 +356,36 @@ export class BiEncoder {
     this.checkIndex(index);
     let byOptions = this.sessions.get(index);
     if (!byOptions) this.sessions.set(index, (byOptions = new Map()));
-    const key = JSON.stringify([metric, options.mode ?? 'auto', options.exact ?? false, options.rerank ?? null, options.residentLimitBytes ?? null, options.windowBytes ?? null]);
+    // With a graph of this metric, one session answers through the graph and exactly (one copy of the rows).
+    const graph = this.graphs.get(index);
+    const key = graph?.metric === metric
+      ? JSON.stringify(['graph', metric])
+      : JSON.stringify([metric, options.mode ?? 'auto', options.exact ?? false, options.rerank ?? null, options.residentLimitBytes ?? null, options.windowBytes ?? null]);
     let session = byOptions.get(key);
     if (!session) {
-      session = await openSearchSession(index, { ...options, metric, ...this.searchBackend });
+      session = graph?.metric === metric
+        ? await openAnnSearch(index, graph.source, { metric, ef: graph.ef, ...this.searchBackend })
+        : await openSearchSession(index, { ...options, metric, ...this.searchBackend });
       byOptions.set(key, session);
     }
     return session;
+  }
+
+  /**
+   * Search `index` through its graph index from now on (the bytes of `INDEX.ann`, made by `kmed
+   * index --ann hnsw`, or a ByteSource over them): approximate and much faster on large indexes.
+   * The graph is checked against the index now (ANN_INDEX_MISMATCH for one built for another
+   * index, or for this one before it changed); it is read into the heap, verified whole, on the
+   * first search. Searches with the graph's metric use it (`{ exact: true }` still scores every
+   * row); searches with another metric are exact.
+   */
+  useGraph(index: VectorIndex, graph: Uint8Array | ByteSource, options: { ef?: number } = {}): void {
+    this.checkIndex(index);
+    const source = graph instanceof Uint8Array ? bytesSource(graph, `${index.name}.ann`) : graph;
+    if (options.ef !== undefined) checkEf(options.ef);
+    const header = checkGraphTarget(source, { fingerprint: index.fingerprint(), rows: index.count, dimension: index.dimension, metric: 'cosine', name: index.name, anyMetric: true });
+    this.closeIndex(index);
+    this.graphs.set(index, { source, metric: header.metric, ef: options.ef });
   }
 
   /** Forget the search sessions of `index` (its rows leave the heap). */
@@ -369,13 +396,15 @@ export class BiEncoder {
     this.sessions.delete(index);
   }
 
-  /** The k passages of `index` most relevant to `query` (text or question vector), best first. */
-  async search(query: string | ArrayLike<number>, index: VectorIndex, k = 10, options: BiEncoderSearchOptions = {}): Promise<SearchHit[]> {
+  /** The k passages of `index` most relevant to `query` (text or question vector), best first; by
+   *  its graph when one was given (useGraph), with beam `ef`, unless `exact`. */
+  async search(query: string | ArrayLike<number>, index: VectorIndex, k = 10, options: BiEncoderSearchOptions & AnnQueryOptions = {}): Promise<SearchHit[]> {
     checkOptions('BiEncoder.search', options);
     if (typeof query === 'string') checkQueryText(query);
+    if (options.ef !== undefined) checkEf(options.ef);
     const session = await this.openIndex(index, options);
     const vector = typeof query === 'string' ? await this.encodeQueries(query) : query;
-    return searchSession(session, index, vector, k);
+    return searchSession(session, index, vector, k, options);
   }
 
   /**
@@ -384,7 +413,7 @@ export class BiEncoder {
    * kernel), far faster than one search per query. Scores may differ from search()'s in the last
    * bits (another summation order); they do not depend on how many queries come together.
    */
-  async searchMany(queries: ReadonlyArray<string> | ReadonlyArray<ArrayLike<number>>, index: VectorIndex, k = 10, options: BiEncoderSearchOptions & EncodeControl = {}): Promise<SearchHit[][]> {
+  async searchMany(queries: ReadonlyArray<string> | ReadonlyArray<ArrayLike<number>>, index: VectorIndex, k = 10, options: BiEncoderSearchOptions & AnnQueryOptions & EncodeControl = {}): Promise<SearchHit[][]> {
     if (!Array.isArray(queries)) throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'searchMany takes an array of query texts or vectors');
     if (queries.length === 0) return [];
     const texts = queries.every((q) => typeof q === 'string');
@@ -393,12 +422,13 @@ export class BiEncoder {
     const { signal, onBatch, ...searchOptions } = checkOptions('BiEncoder.searchMany', options);
     const session = await this.openIndex(index, searchOptions);
     const vectors = texts ? await this.encodeQueries(queries as string[], { signal, onBatch }) : (queries as ArrayLike<number>[]);
-    return searchSessionMany(session, index, vectors, k);
+    return searchSessionMany(session, index, vectors, k, searchOptions);
   }
 
   /** Free both encoders and every search session. */
   dispose(): void {
     for (const index of [...this.sessions.keys()]) this.closeIndex(index);
+    this.graphs.clear();
     this.question.dispose?.();
     this.context.dispose?.();
   }

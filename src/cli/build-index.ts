@@ -12,14 +12,18 @@
 // imports embeddings computed elsewhere instead (row i = passage i; float32 or float16, C order;
 // shape, dtype and every value checked, errors naming the file and row): no model is loaded, the
 // context model is only fingerprinted, and the metadata records the file's name, sha256 and dtype.
-// `--row-dtype f16|int8` also stores smaller scan rows. Named build-index.ts so it is not mistaken
-// for a barrel file. Does not own the build itself (../node/indexing/index-builder.ts).
+// `--row-dtype f16|int8` also stores smaller scan rows. With `--ann hnsw` a graph index is built
+// beside the new index (INDEX.ann); `kmed index --index INDEX --ann hnsw` adds one to an index
+// already built (no model is loaded). Named build-index.ts so it is not mistaken for a barrel file.
+// Does not own the build itself (../node/indexing/index-builder.ts, ann-options.ts).
 import { InvalidArgumentError, type Command } from 'commander';
 import { addEncoderOptions, addModelOptions, positiveInt, type ModelFlags } from './model-options.js';
+import { addAnnOptions, buildGraphFile, type AnnFlags } from './ann-options.js';
 
-interface IndexFlags extends ModelFlags {
-  corpus: string;
-  out: string;
+interface IndexFlags extends ModelFlags, AnnFlags {
+  corpus?: string;
+  out?: string;
+  index?: string;
   batchSize?: number;
   force?: boolean;
   shard?: string;
@@ -35,8 +39,9 @@ export function register(program: Command): void {
     program
       .command('index')
       .description('embed a corpus (.txt: one passage per line; .jsonl: {"id","text"} per line) with the context encoder into an index file; rerun to resume')
-      .requiredOption('--corpus <file>', 'corpus file (.txt or .jsonl)')
-      .requiredOption('--out <index>', 'index file to write')
+      .option('--corpus <file>', 'corpus file (.txt or .jsonl)')
+      .option('--out <index>', 'index file to write')
+      .option('--index <index>', 'with --ann: add a graph index to this index, already built (no corpus, no model)')
       .option('--batch-size <n>', 'passages per forward pass and per checkpoint (default 32; 8192 with --vectors)', positiveInt)
       .option('--force', 'replace an existing index file (once the new one is complete)')
       .option('--shard <i/n>', 'build only slice I of N of the passages (0-based; e.g. $JOB_COMPLETION_INDEX/8), to join with kmed merge')
@@ -45,7 +50,31 @@ export function register(program: Command): void {
         if (value !== 'f16' && value !== 'int8') throw new InvalidArgumentError(`expected f16 or int8, got '${value}'`);
         return value;
       }),
-  )).action(async (flags: IndexFlags) => {
+  ));
+  addAnnOptions(program.commands[program.commands.length - 1]).action(async (flags: IndexFlags) => {
+    if (flags.index !== undefined) {
+      // A graph for an index already built: nothing else of `kmed index` applies.
+      const { IndexBuildError } = await import('../node/indexing/index-builder.js');
+      if (flags.ann === undefined || flags.corpus !== undefined || flags.out !== undefined || flags.shard !== undefined || flags.vectors !== undefined) {
+        throw new IndexBuildError('INDEX_BAD_OPTION', '--index INDEX adds a graph to an index already built: give it with --ann hnsw, and without --corpus, --out, --vectors or --shard');
+      }
+      await buildGraphFile(flags.index, flags, flags.force ?? false);
+      return;
+    }
+    if (flags.corpus === undefined || flags.out === undefined) {
+      const { IndexBuildError } = await import('../node/indexing/index-builder.js');
+      throw new IndexBuildError('INDEX_BAD_OPTION', `kmed index needs --corpus FILE and --out INDEX (or --index INDEX --ann hnsw to add a graph to an index)`);
+    }
+    if (flags.ann === undefined && (flags.annM !== undefined || flags.annEfConstruction !== undefined || flags.annSeed !== undefined || flags.metric !== undefined)) {
+      const { IndexBuildError } = await import('../node/indexing/index-builder.js');
+      throw new IndexBuildError('INDEX_BAD_OPTION', '--ann-m, --ann-ef-construction, --ann-seed and --metric set up a graph index: add --ann hnsw');
+    }
+    if (flags.ann !== undefined && flags.shard !== undefined) {
+      const { IndexBuildError } = await import('../node/indexing/index-builder.js');
+      throw new IndexBuildError('INDEX_BAD_OPTION', '--ann builds the graph of a whole index: build the shards, kmed merge them, then kmed index --index MERGED --ann hnsw');
+    }
+    const corpus = flags.corpus;
+    const outPath = flags.out;
     const { modelIdentityOfDirectory, resolveModelDir } = await import('../node/bi-encoder.js');
     const { EncoderThread } = await import('../node/encoder-thread.js');
     const { buildIndex, checkOutput, IndexBuildError, parseShard, partialPath } = await import('../node/indexing/index-builder.js');
@@ -54,9 +83,9 @@ export function register(program: Command): void {
     const { existsSync, readFileSync } = await import('node:fs');
     const { basename, join } = await import('node:path');
     const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
-    if (!existsSync(flags.corpus)) throw new IndexBuildError('CORPUS_NOT_FOUND', `corpus ${flags.corpus} not found`);
+    if (!existsSync(corpus)) throw new IndexBuildError('CORPUS_NOT_FOUND', `corpus ${corpus} not found`);
     // Before loading a 440 MB model: the answers do not depend on it.
-    checkOutput(flags.corpus, flags.out, flags.force);
+    checkOutput(corpus, outPath, flags.force);
     const hiddenSize = (dir: string) => parseBertConfig(readFileSync(join(dir, 'config.json'), 'utf8'), join(dir, 'config.json')).hidden_size;
 
     // The question model is only recorded (so `kmed search` can refuse a mismatched pair); when the
@@ -107,7 +136,7 @@ export function register(program: Command): void {
       const rows = npy.rows;
       expectPassages = (passages: number) => {
         if (passages !== rows) {
-          throw new IndexError('INDEX_VECTORS_MISMATCH', `${flags.corpus} holds ${passages} passages but ${flags.vectors} ${rows} vectors: row i of the .npy must be passage i of the corpus`);
+          throw new IndexError('INDEX_VECTORS_MISMATCH', `${corpus} holds ${passages} passages but ${flags.vectors} ${rows} vectors: row i of the .npy must be passage i of the corpus`);
         }
       };
     } else {
@@ -130,10 +159,11 @@ export function register(program: Command): void {
     let startProgress = () => {};
     const started = Date.now();
     let embeddingStarted = started;
+    let built = false;
     try {
       const result = await buildIndex({
-        corpus: flags.corpus,
-        out: flags.out,
+        corpus,
+        out: outPath,
         embed: model.embed,
         dimension: model.dimension,
         meta: {
@@ -149,14 +179,14 @@ export function register(program: Command): void {
         force: flags.force,
         signal: controller.signal,
         onStart({ total, resumed }) {
-          if (resumed > 0) process.stderr.write(`kmed: resuming ${partialPath(flags.out)}/ after ${resumed} passages\n`);
+          if (resumed > 0) process.stderr.write(`kmed: resuming ${partialPath(outPath)}/ after ${resumed} passages\n`);
           // The clock starts here, before the first batch is embedded: that batch is counted, so
           // its time must be too (the closing "N passages/s" line is a figure users quote).
           embeddingStarted = Date.now();
           // Drawn from the first finished batch on, so a corpus that fails at once (empty, bad
           // first line) prints nothing but its one error line.
           startProgress = () => {
-            progress = createProgress({ label: basename(flags.corpus), total, unit: 'items', itemName: 'passages', startedAt: embeddingStarted });
+            progress = createProgress({ label: basename(corpus), total, unit: 'items', itemName: 'passages', startedAt: embeddingStarted });
             if (resumed > 0) progress.skip(resumed);
           };
         },
@@ -179,6 +209,7 @@ export function register(program: Command): void {
             `context model ${identity.name}${model.imported ? ` (vectors imported from ${model.imported.file})` : ''}${flags.rowDtype ? `, ${flags.rowDtype} scan rows` : ''}${result.resumedFrom > 0 ? `, resumed after ${result.resumedFrom}` : ''} (${seconds.toFixed(1)} s)\n`,
         );
       }
+      built = true;
     } catch (error) {
       if (!(error instanceof IndexBuildError && error.code === 'INDEX_INTERRUPTED')) throw error;
       progress?.stop('interrupted');
@@ -191,5 +222,7 @@ export function register(program: Command): void {
       model.encoder?.dispose();
       source?.close();
     }
+    // The index is new: a graph of the old one beside it is stale, and is replaced.
+    if (built && flags.ann !== undefined) await buildGraphFile(outPath, flags, true);
   });
 }

@@ -29,6 +29,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import('./build-index.js'),
   () => import('./download.js'),
   () => import('./embed.js'),
+  () => import('./eval.js'),
   () => import('./merge.js'),
   () => import('./search.js'),
   () => import('./serve.js'),

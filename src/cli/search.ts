@@ -11,6 +11,8 @@
 // answers all of them (many queries are scored together per window, a matrix–matrix kernel); a
 // resident copy would cost the same read and hold every row, so `--mode auto` streams. An index
 // with f16/int8 scan rows is scanned through them and re-ranked in f32 (`--exact` scans the f32 rows).
+// An index with a graph beside it (`INDEX.ann`, from `kmed index --ann hnsw`) is searched through
+// the graph (approximate; `--ef` sets the beam; the rows then resident) unless `--exact`.
 // Does not own the search (../search/), the file format (../search/vector-index.ts) or the .npy
 // reader (../formats/npy.ts).
 import { InvalidArgumentError, type Command } from 'commander';
@@ -26,6 +28,7 @@ interface SearchFlags extends ModelFlags {
   mode: 'auto' | 'resident' | 'streaming';
   exact?: boolean;
   rerank?: number;
+  ef?: number;
 }
 
 const MODES = ['auto', 'resident', 'streaming'] as const;
@@ -45,7 +48,8 @@ export function register(program: Command): void {
         if (!(MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${MODES.join(', ')}, got '${value}'`);
         return value;
       }, 'auto')
-      .option('--exact', 'scan the f32 rows even when the index holds f16/int8 scan rows')
+      .option('--exact', 'score every passage by its f32 row, even when the index has a graph beside it (INDEX.ann) or f16/int8 scan rows')
+      .option('--ef <n>', 'beam width of the graph search (default 100): larger is slower and closer to exact', positiveInt)
       .option('--rerank <n>', 'candidates per query re-ranked in f32 after a scan of f16/int8 rows (default max(4k, k + 100))', positiveInt),
   )).action(async (flags: SearchFlags) => {
     const { existsSync, readFileSync, statSync } = await import('node:fs');
@@ -60,6 +64,10 @@ export function register(program: Command): void {
     const { defaultThreadCount } = await import('../kernels/thread-pool.js');
     const { QueryFileError, readQueryFile } = await import('../node/text-input/query-file.js');
     const { NpyMatrix } = await import('../formats/npy.js');
+    const { annPath, openAnnFile } = await import('../node/indexing/ann-file.js');
+    const { openAnnSearch } = await import('../search/ann/ann-index.js');
+    const { AnnError } = await import('../search/ann/ann-error.js');
+    const { DEFAULT_EF } = await import('../search/ann/ann-search.js');
     const metric = checkMetric(flags.metric);
     const given = [flags.query !== undefined && '--query', flags.queries !== undefined && '--queries', flags.queryVectors !== undefined && '--query-vectors'].filter(Boolean);
     if (given.length !== 1) {
@@ -100,6 +108,15 @@ export function register(program: Command): void {
       const index = indexes[0];
       if (indexes.some((x) => x.dimension !== index.dimension || x.meta.pooling !== index.meta.pooling || x.meta.max_length !== index.meta.max_length)) {
         throw new IndexError('INDEX_MODEL_MISMATCH', `${flags.index.join(', ')} were embedded with different dimensions, pooling or max lengths: search them one by one`);
+      }
+      // Which indexes have a graph (each shard may have its own), decided before any model loads.
+      const graphs = indexes.map((x) => (flags.exact ? undefined : openAnnFile(x.name)));
+      for (const g of graphs) if (g) sources.push(g);
+      if (flags.ef !== undefined && (flags.exact || graphs.some((g) => !g))) {
+        const missing = indexes.find((_, i) => !graphs[i]);
+        throw new AnnError('ANN_NOT_FOUND', flags.exact
+          ? '--ef sets the beam of a graph search, and --exact asks for none: give one or the other'
+          : `--ef needs a graph index, and ${annPath(missing!.name)} does not exist: build it with \`kmed index --index ${missing!.name} --ann hnsw\``);
       }
       const pooling = checkPooling(index.meta.pooling);
       // Models: identified (and the index refused when it was built for others) before any weights
@@ -154,7 +171,15 @@ export function register(program: Command): void {
       const parts: Array<{ session: Awaited<ReturnType<typeof openSearchSession>>; index: typeof index }> = [];
       let results;
       try {
-        for (const x of indexes) parts.push({ session: await openSearchSession(x, { metric, mode, threads, exact: flags.exact, rerank: flags.rerank }), index: x });
+        for (const [i, x] of indexes.entries()) {
+          const graph = graphs[i];
+          parts.push({
+            session: graph
+              ? await openAnnSearch(x, graph, { metric, ef: flags.ef, threads })
+              : await openSearchSession(x, { metric, mode, threads, exact: flags.exact, rerank: flags.rerank }),
+            index: x,
+          });
+        }
         results = indexes.length === 1 ? searchSessionMany(parts[0].session, index, vectors, flags.k) : searchSessionsMany(parts, vectors, flags.k);
       } finally {
         for (const p of parts) p.session.dispose();
@@ -168,7 +193,8 @@ export function register(program: Command): void {
           return;
         }
         process.stdout.write(
-          `query: ${flags.query} (${total} passages in ${flags.index.join(', ')})\n` +
+          `query: ${flags.query} (${total} passages in ${flags.index.join(', ')}; ` +
+            `${graphs.every((g) => g) ? `graph search, ef ${flags.ef ?? DEFAULT_EF}` : graphs.some((g) => g) ? 'graph search where a graph exists' : 'exact'})\n` +
             table([['rank', metric, 'id', 'text'], ...hits.map((h, i) => [String(i + 1), fmtScore(h.score), h.id, oneLine(h.text, 100)])]),
         );
         return;

@@ -5,6 +5,20 @@
 export type KmedErrorCode =
   // Cancelled through an AbortSignal (AbortError).
   | 'ABORTED'
+  // Approximate (graph) indexes beside an index file: building, reading and searching them (AnnError).
+  | 'ANN_BAD_MAGIC'
+  | 'ANN_BAD_OPTION'
+  | 'ANN_CHECKSUM'
+  | 'ANN_CORRUPT'
+  | 'ANN_INDEX_MISMATCH'
+  | 'ANN_METRIC_MISMATCH'
+  | 'ANN_NOT_FOUND'
+  | 'ANN_TRUNCATED'
+  | 'ANN_UNSUPPORTED_VERSION'
+  // Retrieval evaluation inputs: BEIR queries and qrels files (EvalError).
+  | 'EVAL_BAD_QRELS'
+  | 'EVAL_BAD_QUERIES'
+  | 'EVAL_NO_JUDGED_QUERIES'
   // The question/context pair (BiEncoderError).
   | 'BI_ENCODER_BAD_INPUT'
   | 'BI_ENCODER_DIMENSION_MISMATCH'

@@ -117,6 +117,28 @@ export interface KernelBackend {
   /** dst[i] = f32 value of the f16 bit pattern src[i] (exact), i < n. */
   f16ToF32(dst: Ptr, src: Ptr, n: number): void;
 
+  // Graph index (assembly/hnsw.ts; layout and buffer sizes in graph-layout.ts). `graph` points at a
+  // descriptor (GRAPH_DESCRIPTOR_BYTES) naming the rows, the levels and the link lists. Results do
+  // not depend on the thread count or on `slots`: every row and query is computed alone.
+  /** Build step 1: for rows [b0, b1) with b0 = the graph's count, each row's links at each of its
+   *  layers, chosen from the graph as it is and from rows [b0, row), into out (insertRowBytes(M) per
+   *  row). `scratch`: `slots` × searchSlotBytes(capacity, ef_construction); the rows are cut into
+   *  `slots` shares that may run on different threads. */
+  graphInsert(graph: Ptr, b0: number, b1: number, out: Ptr, scratch: Ptr, slots: number): void;
+  /** Build step 2: rows [b0, b1) get the links of `out`; the entry and top level follow; count = b1. */
+  graphCommit(graph: Ptr, b0: number, b1: number, out: Ptr): void;
+  /** Build step 3, for one layer: the reverse links of the rows' new links, grouped by receiving
+   *  node into `records` (LINK_RECORD_BYTES each: target, start, end) over `reqs` (u32 sources);
+   *  `mark`: capacity u32 zeros, left so. Returns the number of groups (≤ (b1 - b0) · M). */
+  graphCollect(graph: Ptr, b0: number, b1: number, layer: number, out: Ptr, reqs: Ptr, records: Ptr, mark: Ptr): number;
+  /** Build step 4, for one layer: add each group's reverse links, pruning full lists by the
+   *  neighbour heuristic. `scratch`: `groups` × linkGroupBytes(M0). */
+  graphLink(graph: Ptr, layer: number, reqs: Ptr, records: Ptr, groups: number, scratch: Ptr): void;
+  /** The k best nodes for each of `nq` queries ([nq, D] f32) by a beam of max(ef, k): ids (u32, NONE
+   *  past the nodes found) and scores (f32, -∞ there) [nq, k], best first. `scratch`: `slots` ×
+   *  searchSlotBytes(capacity, max(ef, k)). */
+  graphSearch(graph: Ptr, queries: Ptr, nq: number, k: number, ef: number, outIds: Ptr, outScores: Ptr, scratch: Ptr, slots: number): void;
+
   /** Stop the backend's worker threads, if any (idempotent). The heap stays readable; kernels
    *  called afterwards run on the calling thread alone. */
   dispose(): void;

@@ -3,7 +3,8 @@
 // any bad pointer, size or aliasing into a KernelError before anything runs. That is what keeps a
 // bad call from trapping inside WebAssembly, reading out of bounds or silently writing over an input.
 // The checks themselves are guard-checks.ts's; this file says which each kernel needs, in three groups
-// (products, attention, row kernels; guard-lowp.ts has the int8/f16 ones, guard-search.ts the search ones).
+// (products, attention, row kernels; guard-lowp.ts has the int8/f16 ones, guard-search.ts the search
+// ones, guard-graph.ts the graph ones).
 // Does not own: the arithmetic (reference.ts, wasm-kernels.ts) or the heap layout (arena.ts).
 import type { KernelBackend } from './backend.js';
 import type { Arena } from './arena.js';
@@ -11,6 +12,8 @@ import { KernelError } from './kernel-error.js';
 import { ArgumentChecks } from './guard-checks.js';
 import { guardLowPrecision } from './guard-lowp.js';
 import type { RawLowPrecisionKernels } from './reference-lowp.js';
+import { guardGraph } from './guard-graph.js';
+import type { RawGraphKernels } from './reference-graph.js';
 import { guardSearch } from './guard-search.js';
 import type { RawSearchKernels } from './reference-search.js';
 
@@ -33,6 +36,7 @@ export type RawKernels = Pick<
   | 'tanh'
 > &
   RawLowPrecisionKernels &
+  RawGraphKernels &
   RawSearchKernels;
 
 /** What a backend adds beyond its kernels: its thread count and how to stop its threads. */
@@ -69,6 +73,7 @@ export function guardBackend(
     ...guardAttention(c, raw),
     ...guardRowKernels(c, raw),
     ...guardLowPrecision(c, raw),
+    ...guardGraph(c, memory, raw),
     ...guardSearch(c, raw),
   };
 }

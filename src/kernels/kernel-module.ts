@@ -15,6 +15,7 @@ import { KernelError } from './kernel-error.js';
 import { importNodeBuiltin } from './node-builtin.js';
 import type { KernelWorkerFactory } from './thread-pool.js';
 import { LOW_PRECISION_EXPORTS, type LowPrecisionExports } from './wasm-lowp.js';
+import { GRAPH_EXPORTS, type GraphExports } from './wasm-graph.js';
 import { SEARCH_EXPORTS, type SearchExports } from './wasm-search.js';
 
 /** Which SIMD build to run: 'auto' (default) relaxed where the engine validates relaxed SIMD, else
@@ -55,7 +56,7 @@ export interface WasmBackendOptions {
 }
 
 /** The exports of assembly/index.ts (the ABI). */
-export interface KernelExports extends LowPrecisionExports, SearchExports {
+export interface KernelExports extends LowPrecisionExports, SearchExports, GraphExports {
   heap_base(): number;
   simd_relaxed(): number;
   linear_panel_f32(): number;
@@ -80,6 +81,7 @@ const REQUIRED_EXPORTS: ReadonlyArray<keyof KernelExports> = [
   'heap_base', 'simd_relaxed', 'linear_panel_f32', 'pack_linear_f32', 'linear_f32', 'matmul_nt_f32', 'matmul_nn_f32', 'attention_f32', 'attention_head_scratch_bytes',
   'softmax_rows_f32', 'layernorm_f32', 'add_f32', 'gelu_f32', 'tanh_f32',
   ...LOW_PRECISION_EXPORTS,
+  ...GRAPH_EXPORTS,
   ...SEARCH_EXPORTS,
 ];
 

@@ -166,6 +166,31 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
   // (memory-bound), f32_to_f16(dst, src, n) narrows at load time. Elements, in cache-line steps.
   f16_to_f32: { rows: 2, advance: [[0, () => F32], [1, () => 2]], grain: 32, nsPerRow: () => 0.25 },
   f32_to_f16: { rows: 2, advance: [[0, () => 2], [1, () => F32]], grain: 32, nsPerRow: () => 2 },
+  // Graph kernels (assembly/hnsw.ts): shares of slots (rows of a build batch, or queries), each slot
+  // `perSlot` rows from `first` with its own scratch; results do not depend on who runs which slot.
+  // hnsw_insert_f32(g, b0, b1, first, slots, perSlot, out, scratch, slotBytes): ~0.5 ms per row at
+  // 768 dimensions (a beam of ef_construction), so any share is worth a thread.
+  hnsw_insert_f32: {
+    rows: 4,
+    advance: [[3, (a) => a[5]], [7, (a) => a[8]]],
+    grain: 1,
+    nsPerRow: (a) => a[5] * 100_000,
+  },
+  // hnsw_link_f32(g, layer, reqs, records, groups, scratch, groupBytes): a group prunes a full list
+  // (up to (M0 + 1)² / 2 dot products), tens of µs.
+  hnsw_link_f32: {
+    rows: 4,
+    advance: [[3, () => 12], [5, (a) => a[6]]],
+    grain: 1,
+    nsPerRow: () => 10_000,
+  },
+  // hnsw_search_f32(g, queries, first, slots, perSlot, nq, k, ef, outIds, outScores, scratch, slotBytes)
+  hnsw_search_f32: {
+    rows: 3,
+    advance: [[2, (a) => a[4]], [10, (a) => a[11]]],
+    grain: 1,
+    nsPerRow: (a) => a[4] * Math.max(a[6], a[7]) * 1_000,
+  },
   // Search (assembly/dot.ts, assembly/checksum.ts): rows of scores, in multiples of the row tile (4).
   // dot_rows_f32(out, matrix, vec, rows, dim)
   dot_rows_f32: {

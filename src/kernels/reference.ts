@@ -10,6 +10,7 @@ import { Arena } from './arena.js';
 import { guardBackend, type RawKernels } from './guard.js';
 import { gelu64 } from './reference-math.js';
 import { referenceLowPrecisionKernels, type Int8Activations } from './reference-lowp.js';
+import { referenceGraphKernels } from './reference-graph.js';
 import { referenceSearchKernels } from './reference-search.js';
 
 const F32 = 4;
@@ -129,6 +130,7 @@ export function createReferenceBackend(options: { int8Activations?: Int8Activati
     },
     // The fused int8 kernels are layerNorm / gelu then quantizeRows: the f32 halves are these.
     ...referenceLowPrecisionKernels(memory, () => raw, options.int8Activations),
+    ...referenceGraphKernels(memory),
     ...referenceSearchKernels(memory),
   };
   return guardBackend('reference', arena, raw);

@@ -6,10 +6,11 @@
 import type { RawKernels } from './guard.js';
 import type { KernelExports } from './kernel-module.js';
 import { lowPrecisionKernels } from './wasm-lowp.js';
+import { graphKernels } from './wasm-graph.js';
 import { searchKernels } from './wasm-search.js';
 
-/** The contract's kernels over an instance's exports (which may run on a thread pool). */
-export function rawKernels(ex: KernelExports): RawKernels {
+/** The contract's kernels over an instance's exports (which may run on a thread pool) and its heap. */
+export function rawKernels(ex: KernelExports, memory: WebAssembly.Memory): RawKernels {
   const panel = ex.linear_panel_f32();
   return {
     packedLinearBytes: (OUT, IN) => Math.ceil(OUT / panel) * panel * IN * 4,
@@ -25,6 +26,7 @@ export function rawKernels(ex: KernelExports): RawKernels {
     gelu: (x, n) => ex.gelu_f32(x, n),
     tanh: (x, n) => ex.tanh_f32(x, n),
     ...lowPrecisionKernels(ex),
+    ...graphKernels(ex, memory),
     ...searchKernels(ex),
   };
 }

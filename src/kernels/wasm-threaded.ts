@@ -63,7 +63,7 @@ export async function createThreadedWasmBackend(options: WasmBackendOptions, sim
   } catch (error) {
     return fallBack(threads, (error as Error).message);
   }
-  return guardBackend(backendName(ex), arena, rawKernels(parallelExports(ex, pool, undefined, options.minShareNs, options.chunksPerThread)), {
+  return guardBackend(backendName(ex), arena, rawKernels(parallelExports(ex, pool, undefined, options.minShareNs, options.chunksPerThread), memory), {
     threads,
     dispose: () => pool.dispose(),
   });

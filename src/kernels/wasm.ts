@@ -28,7 +28,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const ex = await instantiateKernels(module, memory, variantFile(variant));
   // The tile form this engine runs fastest, timed in the arena's space before the arena owns it.
   if (options.tileProbe !== false) probeTiles(ex, memory, ex.heap_base(), `${backendName(ex)}/plain`);
-  return guardBackend(backendName(ex), new Arena(memory, ex.heap_base()), rawKernels(ex));
+  return guardBackend(backendName(ex), new Arena(memory, ex.heap_base()), rawKernels(ex, memory));
 }
 
 /** Bench only: the peak multiply-add loop of a build (f32x4 mul+add, or relaxed_madd in the relaxed

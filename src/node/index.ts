@@ -11,3 +11,4 @@ export { fileSource, FileSourceError, type FileByteSource } from './fs/file-sour
 export { loadTokenizerFromDirectory } from './model-files/tokenizer-files.js';
 export { HfFileCache, defaultHubCacheDir, findCachedSnapshot, repoFolderName } from './hub/hub-cache.js';
 export { cachedWeightsSha256, recordWeightsSha256 } from './model-files/model-fingerprint.js';
+export { annPath, openAnnFile, writeAnnFile } from './indexing/ann-file.js';

@@ -19,6 +19,7 @@ import { TopKSelector } from './top-k.js';
 import type { VectorIndex } from './vector-index.js';
 import { checkOptions, type AssertTrue, type SameKeys } from '../options/check-options.js';
 import type { OPTION_GROUPS } from '../options/option-keys.js';
+import { AnnSearch, type AnnQueryOptions } from './ann/ann-search.js';
 
 /** One passage found for a query. */
 export interface SearchHit {
@@ -87,15 +88,17 @@ export async function openSearchSession(index: VectorIndex, options: SearchSessi
   }
 }
 
-/** The k best passages of `index` for a question vector, best first, as {id, score, text}. */
-export function searchSession(session: SearchSession, index: VectorIndex, query: ArrayLike<number>, k: number): SearchHit[] {
-  return searchSessionMany(session, index, [query], k)[0];
+/** The k best passages of `index` for a question vector, best first, as {id, score, text}; a graph
+ *  session (AnnSearch) takes `ef` and `exact`. */
+export function searchSession(session: SearchSession, index: VectorIndex, query: ArrayLike<number>, k: number, options: AnnQueryOptions = {}): SearchHit[] {
+  return searchSessionMany(session, index, [query], k, options)[0];
 }
 
 /** The k best passages of `index` for each question vector (scored together: see
  *  SearchSession.searchMany), best first. */
-export function searchSessionMany(session: SearchSession, index: VectorIndex, queries: ReadonlyArray<ArrayLike<number>>, k: number): SearchHit[][] {
-  const found = queries.length === 1 ? [session.search(queries[0], k)] : session.searchMany(queries, k);
+export function searchSessionMany(session: SearchSession, index: VectorIndex, queries: ReadonlyArray<ArrayLike<number>>, k: number, options: AnnQueryOptions = {}): SearchHit[][] {
+  const found = session instanceof AnnSearch ? session.searchMany(queries, k, options)
+    : queries.length === 1 ? [session.search(queries[0], k)] : session.searchMany(queries, k);
   return found.map((hits) => hits.map(({ index: row, score }) => {
     const { id, text } = index.entry(row);
     return { id, score, text };

@@ -254,13 +254,15 @@ export class ExactSearch extends MatrixSearch {
     this.allocBatch(Math.min(rows, RESIDENT_SCORE_ROWS));
   }
 
-  /** Copy `rows` vectors of `dimension` floats into `backend`'s heap through `read`. */
+  /** Copy `rows` vectors of `dimension` floats into `backend`'s heap through `read` (normalised
+   *  there for cosine, unless `unitRows` says they already are: an index's stored rows, whose bits
+   *  are then scored as they are). */
   static create(
     backend: KernelBackend,
     rows: number,
     dimension: number,
     read: RowReader,
-    options: { metric?: Metric; ownsBackend?: boolean } = {},
+    options: { metric?: Metric; ownsBackend?: boolean; unitRows?: boolean } = {},
   ): ExactSearch {
     const metric = checkMetric(options.metric ?? 'cosine');
     checkShape(rows, dimension);
@@ -272,11 +274,17 @@ export class ExactSearch extends MatrixSearch {
       const n = Math.min(chunkRows, rows - row0);
       const view = backend.f32(search.matrix + row0 * dimension * 4, n * dimension);
       read(view, row0, n);
-      if (metric === 'cosine') {
+      if (metric === 'cosine' && !options.unitRows) {
         for (let r = 0; r < n; r++) normalizeInPlace(view.subarray(r * dimension, (r + 1) * dimension));
       }
     }
     return search;
+  }
+
+  /** Where the rows lie in the backend's heap ([rows, dimension] f32, unit length for cosine), for
+   *  structures built over them (a graph index: search/ann/); valid until dispose(). */
+  get heapRows(): { backend: KernelBackend; ptr: Ptr } {
+    return { backend: this.backend, ptr: this.matrix };
   }
 
   protected windows(visit: (ptr: Ptr, row0: number, rows: number) => void): void {

@@ -17,6 +17,7 @@
 import type { ByteSource } from '../formats/byte-source.js';
 import { bytesSource } from '../formats/byte-source.js';
 import { xxh32 } from '../formats/checksum.js';
+import { Sha256 } from '../formats/sha256.js';
 import type { KmedErrorCode } from '../errors/errors.js';
 import { firstNonFinite, HASH_KIND, type HashKind } from '../kernels/reference-search.js';
 import {
@@ -97,6 +98,7 @@ export class VectorIndex {
   // ignoreBOM: an id or text that begins with U+FEFF keeps it (the default would drop it).
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private scratch = new Uint8Array(0);
+  private fingerprintHex: string | undefined;
 
   private constructor(source: ByteSource, meta: IndexMeta, layout: IndexLayout, table: Uint32Array, contentId: string) {
     this.source = source;
@@ -114,6 +116,26 @@ export class VectorIndex {
 
   get count(): number {
     return this.layout.count;
+  }
+
+  /**
+   * sha256 (hex) of the header, the metadata and the checksum table: every byte of the file is
+   * under one of them, so two indexes with the same fingerprint hold the same bytes (as far as
+   * their block checksums tell). What a graph index beside this file is bound to. Costs one read
+   * of the header and metadata (the table is in memory since open).
+   */
+  fingerprint(): string {
+    if (this.fingerprintHex) return this.fingerprintHex;
+    const hasher = new Sha256();
+    const head = new Uint8Array(this.layout.vectorsOffset);
+    this.source.readInto(0, head);
+    hasher.update(head);
+    const table = new Uint8Array(this.table.length * 4);
+    const view = new DataView(table.buffer);
+    this.table.forEach((crc, i) => view.setUint32(i * 4, crc, true));
+    hasher.update(table);
+    this.fingerprintHex = hasher.digestHex();
+    return this.fingerprintHex;
   }
 
   /** The smaller copy of the rows this index holds for a first pass ('f16', 'int8'), or null. */

@@ -441,21 +441,26 @@ export class WorkerBiEncoder {
     return this.#channel.call<IndexMeta>({ op: 'indexMeta', handle: this.#handle });
   }
 
-  /** Move an index file's bytes (serializeIndex's output) into the worker and check it fits. */
-  async openIndex(bytes: Uint8Array): Promise<WorkerIndex> {
-    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
-    const handle = await this.#channel.call<number>({ op: 'openIndex', handle: this.#handle, bytes: own }, [own.buffer as ArrayBuffer]);
+  /** Move an index file's bytes (serializeIndex's output) into the worker and check it fits; with
+   *  `graph` (the bytes of its INDEX.ann), searches go through the graph (BiEncoder.useGraph) with
+   *  beam `ef`. The buffers are transferred, not copied, when they are whole ArrayBuffers. */
+  async openIndex(bytes: Uint8Array, options: { graph?: Uint8Array; ef?: number } = {}): Promise<WorkerIndex> {
+    const owned = (b: Uint8Array) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? b : b.slice());
+    const own = owned(bytes);
+    const graph = options.graph ? owned(options.graph) : undefined;
+    const transfer = [own.buffer as ArrayBuffer, ...(graph && graph.buffer !== own.buffer ? [graph.buffer as ArrayBuffer] : [])];
+    const handle = await this.#channel.call<number>({ op: 'openIndex', handle: this.#handle, bytes: own, graph, ef: options.ef }, transfer);
     return new WorkerIndex(handle, this);
   }
 
   /** The k passages of `index` most relevant to `query`, best first (as BiEncoder.search). */
-  async search(query: string | ArrayLike<number>, index: WorkerIndex, k = 10, options: { metric?: Metric } = {}): Promise<SearchHit[]> {
+  async search(query: string | ArrayLike<number>, index: WorkerIndex, k = 10, options: { metric?: Metric; ef?: number; exact?: boolean } = {}): Promise<SearchHit[]> {
     checkOptions('WorkerBiEncoder.search', options);
     if (!(index instanceof WorkerIndex) || index.owner !== this) {
       return Promise.reject(new BiEncoderError('BI_ENCODER_BAD_INPUT', 'search needs an index opened by this WorkerBiEncoder (openIndex)'));
     }
     const q = typeof query === 'string' ? query : Float32Array.from(query);
-    return this.#channel.call<SearchHit[]>({ op: 'search', handle: this.#handle, index: index.handle, query: q, k, metric: options.metric });
+    return this.#channel.call<SearchHit[]>({ op: 'search', handle: this.#handle, index: index.handle, query: q, k, metric: options.metric, ef: options.ef, exact: options.exact });
   }
 
   /** End the worker (both encoders, their kernel threads and every index). */

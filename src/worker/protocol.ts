@@ -54,8 +54,9 @@ export type WorkerRequest =
   | { op: 'embedIds'; handle: number; ids: Int32Array[]; options: Omit<SentEmbedOptions, 'maxLength'> }
   | { op: 'encode'; handle: number; tower: 'question' | 'context'; texts: string[]; options?: Omit<EncodeTextsOptions, 'signal' | 'onBatch'> }
   | { op: 'score'; handle: number; queries: string[] | PackedVectors; passages: string[] | PackedVectors; metric?: Metric }
-  | { op: 'openIndex'; handle: number; bytes: Uint8Array }
-  | { op: 'search'; handle: number; index: number; query: string | Float32Array; k: number; metric?: Metric }
+  /** `graph`: the bytes of the index's graph (INDEX.ann), searched with beam `ef`. */
+  | { op: 'openIndex'; handle: number; bytes: Uint8Array; graph?: Uint8Array; ef?: number }
+  | { op: 'search'; handle: number; index: number; query: string | Float32Array; k: number; metric?: Metric; ef?: number; exact?: boolean }
   | { op: 'indexMeta'; handle: number };
 
 /** The answer to a load. */

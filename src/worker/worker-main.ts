@@ -101,6 +101,7 @@ async function answer(id: number, request: WorkerRequest, control: CallControl):
     case 'openIndex': {
       const bi = model(request.handle, BiEncoder);
       const index = VectorIndex.fromBytes(request.bytes);
+      if (request.graph) bi.useGraph(index, request.graph, { ef: request.ef });
       await bi.openIndex(index);
       indexes.set(nextHandle, index);
       return nextHandle++;
@@ -108,7 +109,7 @@ async function answer(id: number, request: WorkerRequest, control: CallControl):
     case 'search': {
       const index = indexes.get(request.index);
       if (!index) throw new KmedError('WORKER_BAD_HANDLE', `no index ${request.index} in this worker (closed?)`);
-      return model(request.handle, BiEncoder).search(request.query, index, request.k, { metric: request.metric });
+      return model(request.handle, BiEncoder).search(request.query, index, request.k, { metric: request.metric, ef: request.ef, exact: request.exact });
     }
     case 'indexMeta':
       return model(request.handle, BiEncoder).indexMeta();

@@ -311,7 +311,11 @@ export async function createApp(options: AppOptions): Promise<ServerApp> {
     // Queries are cut at the index's max_length, as `kmed search` does.
     const { vectors, tokens } = await embedTexts(request, 'question', [query], 'query', index.index.meta.max_length);
     const k = (body.k as number | undefined) ?? 10;
-    const hits = await index.search(vectors[0], k, (body.metric as Metric | undefined) ?? 'cosine');
+    const hits = await index.search(vectors[0], k, {
+      metric: (body.metric as Metric | undefined) ?? 'cosine',
+      ef: body.ef as number | undefined,
+      exact: body.exact as boolean | undefined,
+    });
     return {
       object: 'list',
       data: hits.map((hit, i) => ({ object: 'search_result', rank: i + 1, id: hit.id, score: hit.score, text: hit.text })),

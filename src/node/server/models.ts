@@ -2,7 +2,8 @@
 // the server listens), loading them in the background (GET /ready says when), the names a request's
 // `model` may use (the aliases 'question' / 'context', the folder or hub id as given, the folder's
 // name, and the default hub ids), tokenizing exactly as an offline `embed` does, and one
-// DynamicBatcher per encoder. Also the optional index for /v1/search, opened and validated at start
+// DynamicBatcher per encoder. Also the optional index for /v1/search (and its graph, INDEX.ann, when
+// there is one: searches then go through it), opened and validated at start
 // and checked against the loaded models once they are ready (its life while served, reloads
 // included, is served-index.ts's).
 // Does not own HTTP (app.ts) or batching itself (batcher.ts).

@@ -26,6 +26,9 @@ export const searchBody = {
     query: { type: 'string' },
     k: { type: 'integer', minimum: 1, maximum: 1000 },
     metric: { type: 'string', enum: ['cosine', 'dot'] },
+    // With a graph index beside the served index: its beam, or exact search instead.
+    ef: { type: 'integer', minimum: 1, maximum: 65536 },
+    exact: { type: 'boolean' },
   },
 } as const;
 

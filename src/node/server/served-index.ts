@@ -13,15 +13,20 @@
 //   - edited in place (the open descriptor's file changed): 503 + Retry-After until the file on
 //     the path verifies again (a reload is tried whenever its stat changes), never a 200.
 // Verifying means what the start does: the index is opened, checked against the loaded models,
-// and its search session opened (which reads and checksums every block).
+// and its search session opened (which reads and checksums every block). The graph beside it
+// (INDEX.ann), when there is one, belongs to the version: it is opened with the index, checked
+// against it (fingerprint) and read whole into the session, so a new or rebuilt graph file is a
+// change like the index's own and is taken up by a reload (until then the old pair answers).
 // Does not own the index format or its checks (../../search/vector-index.ts, through its public
 // opening API), the models (models.ts) or HTTP (app.ts).
 import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { searchSession, type BiEncoder, type SearchHit } from '../../bi-encoder.js';
+import type { AnnQueryOptions } from '../../search/ann/ann-search.js';
 import { KmedError } from '../../errors/errors.js';
 import type { Metric } from '../../search/similarity.js';
 import { VectorIndex } from '../../search/vector-index.js';
 import { fileSource, type FileByteSource } from '../fs/file-source.js';
+import { annPath, openAnnFile } from '../indexing/ann-file.js';
 import { HttpError } from './http-error.js';
 
 /** One opened and verified version of the file. */
@@ -32,6 +37,9 @@ interface Generation {
   watch: number;
   /** Its stat when opened. */
   opened: Stats;
+  /** The graph file beside it (INDEX.ann) when there was one, and that path's stamp when opened. */
+  graph: FileByteSource | undefined;
+  graphStamp: string;
   /** Searches running on it; a retired generation is closed when this reaches 0. */
   leases: number;
   retired: boolean;
@@ -83,6 +91,7 @@ export class ServedIndex {
   /** Check the index against the loaded models and open its search session (reading and
    *  checksumming every block); from now on changes are verified against `bi` too. */
   async attach(bi: BiEncoder): Promise<void> {
+    if (this.#gen.graph) bi.useGraph(this.#gen.index, this.#gen.graph);
     await bi.openIndex(this.#gen.index);
     this.#bi = bi;
   }
@@ -91,7 +100,8 @@ export class ServedIndex {
    * The k best passages for `vector`, from a verified index: throws HttpError 503 (with
    * Retry-After) while the file on disk differs from every verified version still intact.
    */
-  async search(vector: Float32Array, k: number, metric: Metric): Promise<SearchHit[]> {
+  async search(vector: Float32Array, k: number, options: { metric: Metric } & AnnQueryOptions): Promise<SearchHit[]> {
+    const { metric, ...query } = options;
     const bi = this.#bi;
     if (bi === undefined) throw new KmedError('SERVER_INTERNAL', 'the index is not attached to the models yet');
     this.#look();
@@ -101,7 +111,7 @@ export class ServedIndex {
       let hits: SearchHit[] = [];
       try {
         const session = await bi.openIndex(gen.index, { metric });
-        hits = searchSession(session, gen.index, vector, k);
+        hits = searchSession(session, gen.index, vector, k, query);
       } catch (error) {
         // A block that fails its checksum now was verified before: the file changed under us.
         if (!isIndexFault(error)) throw error;
@@ -132,9 +142,10 @@ export class ServedIndex {
     const gen = this.#gen;
     const stat = statOrUndefined(this.path);
     if (!gen.broken && changed(gen, stat)) gen.broken = true;
-    const served = !gen.broken && stat !== undefined && sameFile(stat, gen.opened);
-    if (served) this.#tried = undefined; // the file on the path is the one served
-    const now = stat && identity(stat);
+    const graphNow = stampOf(annPath(this.path));
+    const served = !gen.broken && stat !== undefined && sameFile(stat, gen.opened) && graphNow === gen.graphStamp;
+    if (served) this.#tried = undefined; // the files on the path are the ones served
+    const now = stat && `${identity(stat)}|${graphNow}`;
     if (!served && now !== undefined && this.#reloading === undefined && now !== this.#tried?.identity) {
       this.#reloading = this.#reload(now).finally(() => (this.#reloading = undefined));
     }
@@ -163,7 +174,9 @@ export class ServedIndex {
     let next: Generation | undefined;
     try {
       next = openGeneration(this.path);
-      // Verified against the same models as at the start, every block read and checksummed.
+      // Verified against the same models as at the start, every block read and checksummed; a
+      // graph that is not this index's is refused here (ANN_INDEX_MISMATCH), so the old pair goes on.
+      if (next.graph) this.#bi!.useGraph(next.index, next.graph);
       await this.#bi!.openIndex(next.index);
       if (changed(next, statOrUndefined(this.path))) {
         throw new KmedError('FILE_CHANGED', `${this.path}: the file changed again while it was being verified`);
@@ -190,6 +203,7 @@ export class ServedIndex {
   #discard(gen: Generation): void {
     this.#bi?.closeIndex(gen.index);
     gen.source.close();
+    gen.graph?.close();
     closeSync(gen.watch);
   }
 }
@@ -217,7 +231,9 @@ function openGeneration(path: string): Generation {
         continue;
       }
       const index = VectorIndex.open(source);
-      return { source, index, watch, opened, leases: 0, retired: false, broken: false };
+      const graphStamp = stampOf(annPath(path));
+      const graph = openAnnFile(path);
+      return { source, index, watch, opened, graph, graphStamp, leases: 0, retired: false, broken: false };
     } catch (error) {
       source.close();
       if (watch !== undefined) closeSync(watch);
@@ -242,6 +258,12 @@ function sameFile(a: Stats, b: Stats): boolean {
 /** What rewriting or replacing a file changes. */
 function identity(stat: Stats): string {
   return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+}
+
+/** A file's identity as `identity` gives it, or 'none' when there is no file at `path`. */
+function stampOf(path: string): string {
+  const stat = statOrUndefined(path);
+  return stat ? identity(stat) : 'none';
 }
 
 function statOrUndefined(path: string): Stats | undefined {
