@@ -402,9 +402,10 @@ export class BiEncoder {
     checkOptions('BiEncoder.search', options);
     if (typeof query === 'string') checkQueryText(query);
     if (options.ef !== undefined) checkEf(options.ef);
-    const session = await this.openIndex(index, options);
+    const { ef, ...sessionOptions } = options;
+    const session = await this.openIndex(index, sessionOptions);
     const vector = typeof query === 'string' ? await this.encodeQueries(query) : query;
-    return searchSession(session, index, vector, k, options);
+    return searchSession(session, index, vector, k, { ef, exact: options.exact });
   }
 
   /**
@@ -419,10 +420,10 @@ export class BiEncoder {
     const texts = queries.every((q) => typeof q === 'string');
     if (texts) (queries as string[]).forEach(checkQueryText);
     else if (queries.some((q) => typeof q === 'string')) throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'searchMany takes query texts or query vectors, not a mix');
-    const { signal, onBatch, ...searchOptions } = checkOptions('BiEncoder.searchMany', options);
-    const session = await this.openIndex(index, searchOptions);
+    const { signal, onBatch, ef, ...sessionOptions } = checkOptions('BiEncoder.searchMany', options);
+    const session = await this.openIndex(index, sessionOptions);
     const vectors = texts ? await this.encodeQueries(queries as string[], { signal, onBatch }) : (queries as ArrayLike<number>[]);
-    return searchSessionMany(session, index, vectors, k, searchOptions);
+    return searchSessionMany(session, index, vectors, k, { ef, exact: options.exact });
   }
 
   /** Free both encoders and every search session. */

@@ -26,6 +26,8 @@ export const OPTION_GROUPS = {
   score: ['metric'],
   /** BiEncoderSearchOptions (bi-encoder.ts): openIndex, search, searchMany. */
   biEncoderSearch: ['metric', 'mode', 'exact', 'rerank', 'residentLimitBytes', 'windowBytes'],
+  /** AnnQueryOptions (search/ann/ann-search.ts): per-query settings of a graph search. */
+  annQuery: ['ef', 'exact'],
   /** SearchSessionOptions (search/search-sessions.ts). */
   searchSession: ['metric', 'kind', 'wasmBytes', 'threads', 'mode', 'residentLimitBytes', 'windowBytes', 'exact', 'rerank'],
   /** PretrainedIds (bi-encoder.ts). */
@@ -64,8 +66,8 @@ export const OPTION_KEYS = {
   'BiEncoder.encodePassagesStream': without(G.encode, 'onBatch'),
   'BiEncoder.score': G.score,
   'BiEncoder.openIndex': G.biEncoderSearch,
-  'BiEncoder.search': G.biEncoderSearch,
-  'BiEncoder.searchMany': [...G.biEncoderSearch, 'signal', 'onBatch'],
+  'BiEncoder.search': [...G.biEncoderSearch, 'ef'],
+  'BiEncoder.searchMany': [...G.biEncoderSearch, 'ef', 'signal', 'onBatch'],
   openSearchSession: G.searchSession,
   loadEncoder: [...G.encoder, ...G.biEncoder],
   'loadEncoder location': G.modelLocation,
@@ -80,7 +82,7 @@ export const OPTION_KEYS = {
   'WorkerBiEncoder.encodePassages': G.encode,
   'WorkerBiEncoder.encodePassagesStream': without(G.encode, 'onBatch'),
   'WorkerBiEncoder.score': G.score,
-  'WorkerBiEncoder.search': G.score,
+  'WorkerBiEncoder.search': [...G.score, ...G.annQuery],
   KmedEmbeddings: G.langchain,
 } as const satisfies Record<string, readonly string[]>;
 
