@@ -4,6 +4,8 @@
 // other, so round trips cannot catch what these can.
 // - CRC-32C (src/formats/checksum.ts): the check values of RFC 3720 appendix B.4, plus "123456789"
 //   (the catalogue's check value), each also fed in pieces through the streaming argument.
+// - xxHash64 (src/formats/checksum.ts, the peer bench/checksum.ts measures CRC-32C against): values
+//   `xxhsum -H1` (xxHash 0.8) printed, pinned, and compared with xxhsum itself when it is installed.
 // - SHA-256 (src/formats/sha256.ts): the FIPS 180-2/180-4 examples (one block, two blocks, 896
 //   bits, one million 'a') and the empty string, fed whole and in pieces across block edges.
 // - Git blob ids (src/hub/transfer.ts, src/node/hub/resumable-download.ts): values `git hash-object`
@@ -17,7 +19,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { crc32c } from '../src/formats/checksum.js';
+import { crc32c, xxhash64 } from '../src/formats/checksum.js';
 import { Sha256 } from '../src/formats/sha256.js';
 import { gitBlobId } from '../src/hub/transfer.js';
 import { isComplete } from '../src/node/hub/resumable-download.js';
@@ -51,6 +53,39 @@ describe('CRC-32C known answers (RFC 3720 B.4)', () => {
       const padded = new Uint8Array(bytes.length + 13).fill(0xa5);
       padded.set(bytes, 5);
       expect(hex(crc32c(padded, 0, 5, 5 + bytes.length)), `${name} as bytes [5, ${5 + bytes.length}) of a larger buffer`).toBe(hex(expected));
+    }
+  });
+});
+
+describe('xxHash64 known answers (seed 0)', () => {
+  const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff);
+  // [name, bytes, what `xxhsum -H1` printed]; the lengths reach every branch: under 4, 4..7, 8..31,
+  // the 32-byte stripes with each tail.
+  const pinned: Array<[string, Uint8Array, string]> = [
+    ['the empty input', new Uint8Array(0), 'ef46db3751d8e999'],
+    ['"a"', ascii('a'), 'd24ec4f1a98c6e5b'],
+    ['"abc"', ascii('abc'), '44bc2cf5ad770999'],
+    ['"Nobody inspects the spammish repetition"', ascii('Nobody inspects the spammish repetition'), 'fbcea83c8a378bf1'],
+    ...([[4, '9bb64b7d66ee9fda'], [5, 'c7608efddb7051fe'], [7, '9a7b149959ce60d8'], [8, 'dab99d95c6f90092'], [12, 'd52e407833af5133'],
+      [31, 'a2aa5f33cc4a6119'], [32, '23c3c17ef790fd97'], [33, '50a7cfc7ba588784'], [63, '5e3e54b431c7493c'], [64, '0eb64b3ef6eeb01f'],
+      [100, 'a61f8d4c170fe531'], [1000, '5f235fa033f1a3fb']] as const).map(([n, h]): [string, Uint8Array, string] => [`${n} pattern bytes`, pattern(n), h]),
+    ['1000 zero bytes', new Uint8Array(1000), '0e2b1ef27944075a'],
+    ['31 zero bytes', new Uint8Array(31), 'faf43dd52deb083a'],
+    ['32 zero bytes', new Uint8Array(32), 'f6e9be5d70632cf5'],
+    ['33 zero bytes', new Uint8Array(33), '1dcdf75a2320fb61'],
+  ];
+
+  it.each(pinned)('%s', (_, bytes, expected) => {
+    expect(xxhash64(bytes)).toBe(expected);
+  });
+
+  const xxhsum = spawnSync('xxhsum', ['-H1'], { input: '', encoding: 'utf8' });
+  const hasXxhsum = xxhsum.status === 0;
+  it.skipIf(!hasXxhsum)(`lengths 0..80 agree with xxhsum -H1${hasXxhsum ? '' : ' (skipped: xxhsum is not on PATH)'}`, () => {
+    for (let n = 0; n <= 80; n++) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 131 + n) & 0xff);
+      const r = spawnSync('xxhsum', ['-H1'], { input: bytes, encoding: 'utf8' });
+      expect(xxhash64(bytes), `length ${n}`).toBe(r.stdout.split(/\s/)[0]);
     }
   });
 });
