@@ -1,9 +1,9 @@
 // Bad tokenizer files and bad arguments: each must be a TokenizerError (a KmedError) with a stable
 // code and a message naming the file and the problem, never a crash, a hang or a silent wrong answer.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { KmedError } from '../src/errors/errors.js';
 import { loadTokenizerFromDirectory } from '../src/node/model-files/tokenizer-files.js';
 import { TokenizerError } from '../src/tokenizer/errors.js';
@@ -32,10 +32,19 @@ function expectError(fn: () => unknown, code: string, ...inMessage: (string | Re
 
 const build = (files: Partial<TokenizerFiles>) => () => BertTokenizer.fromFiles(files as TokenizerFiles);
 
+/** A fresh temporary folder, removed after the file's tests. */
+const made: string[] = [];
+afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kmed-tok-'));
+  made.push(dir);
+  return dir;
+}
+
 describe('vocab.txt problems', () => {
   it('missing vocab', () => {
     expectError(build({}), 'TOKENIZER_MISSING_FILE', 'vocab.txt');
-    const dir = mkdtempSync(join(tmpdir(), 'kmed-tok-'));
+    const dir = tempDir();
     expectError(() => loadTokenizerFromDirectory(dir), 'TOKENIZER_MISSING_FILE', join(dir, 'vocab.txt'), 'no such file');
   });
 
@@ -96,11 +105,11 @@ describe('configuration file problems', () => {
   });
 
   it('an unreadable file in a model folder names its path', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kmed-tok-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'vocab.txt'), VOCAB);
     mkdirSync(join(dir, 'tokenizer_config.json')); // a folder where a file should be
     expectError(() => loadTokenizerFromDirectory(dir), 'TOKENIZER_MISSING_FILE', join(dir, 'tokenizer_config.json'), 'EISDIR');
-    const dir2 = mkdtempSync(join(tmpdir(), 'kmed-tok-'));
+    const dir2 = tempDir();
     writeFileSync(join(dir2, 'vocab.txt'), VOCAB);
     writeFileSync(join(dir2, 'special_tokens_map.json'), '{');
     expectError(() => loadTokenizerFromDirectory(dir2), 'TOKENIZER_BAD_JSON', `${dir2}/special_tokens_map.json`);
