@@ -26,7 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), 'kmed-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function kmed(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

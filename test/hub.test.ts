@@ -155,7 +155,8 @@ describe('Encoder.fromPretrained (Node, Hugging Face cache)', () => {
       breakAt: BREAK,
       // Drop the connection once the client holds the bytes, so the resume offset is exact.
       waitBeforeBreak: async () => {
-        for (let i = 0; i < 2000; i++) {
+        // Generous: under load the client may take a while to write the first megabyte.
+        for (const until = Date.now() + 120_000; Date.now() < until; ) {
           const names = existsSync(blobs) ? await readdir(blobs) : [];
           for (const n of names.filter((x) => x.endsWith('.incomplete'))) if ((await stat(join(blobs, n))).size >= BREAK) return;
           await new Promise((r) => setTimeout(r, 5));

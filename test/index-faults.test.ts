@@ -215,7 +215,7 @@ describe('kmed index processes: concurrent builds and kill -9', () => {
 
   function run(out: string): Promise<{ code: number | null; stderr: string }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, args(out), { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+      const child = spawn(process.execPath, args(out), { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       child.on('close', (code) => resolve({ code, stderr }));

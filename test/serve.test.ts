@@ -51,7 +51,7 @@ async function startServer(args: string[], env: Record<string, string> = {}): Pr
   child.stderr!.on('data', (d) => (err += d));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 120_000);
     const check = () => {
       const m = /^kmed: listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
       if (m) {
@@ -68,7 +68,7 @@ async function startServer(args: string[], env: Record<string, string> = {}): Pr
 }
 
 async function waitReady(server: Server, headers: Record<string, string> = {}): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+  for (const until = Date.now() + 120_000; Date.now() < until; ) {
     const r = await fetch(`${server.url}/ready`, { headers });
     const body = (await r.json()) as { status: string };
     if (r.status === 200) {
@@ -456,7 +456,7 @@ describe('kmed serve: backpressure, access, lifecycle', () => {
   });
 
   it('exits 1 with one kmed: line when the index does not belong to the loaded models', () => {
-    const r = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--question-model', Q, '--context-model', Q, '--index', INDEX], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--question-model', Q, '--context-model', Q, '--index', INDEX], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/^kmed: listening on /);
     const lines = r.stderr.trim().split('\n');
@@ -465,7 +465,7 @@ describe('kmed serve: backpressure, access, lifecycle', () => {
   });
 
   it('fails fast with one kmed: line for a missing model folder or index', () => {
-    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'serve', '--port', '0', ...args], { encoding: 'utf8', timeout: 30_000 });
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'serve', '--port', '0', ...args], { encoding: 'utf8', timeout: 120_000 });
     for (const [args, mention] of [
       [['--question-model', join(dir, 'none'), '--context-model', C], /question model folder .*none not found/],
       [[...MODELS, '--index', join(dir, 'none.kidx')], /none\.kidx/],
