@@ -16,15 +16,8 @@ import { join } from 'node:path';
 import { startServer } from '../scripts/serve-web.mjs';
 import { median } from './median.js';
 import { FIXTURES, launchChromium, REPO_ROOT, run } from '../test/runtimes/launch.js';
+import type { WorkerPageRun as Run } from '../test/runtimes/worker-run.js';
 
-interface Run {
-  label: string;
-  turns: number;
-  ms: number;
-  longestTask: number;
-  longTasks: number;
-  longestTimerGap: number;
-}
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,7 +41,7 @@ try {
     const r = (await page.evaluate(() => (window as unknown as { kmedWorker: unknown }).kmedWorker)) as { error?: string; runs: Run[] };
     if (r.error) throw new Error(r.error);
     const labels = [...new Set(r.runs.map((x) => x.label))];
-    const med = (label: string, key: keyof Run) => median(r.runs.filter((x) => x.label === label).map((x) => x[key] as number));
+    const med = (label: string, key: 'ms' | 'longestTask' | 'longTasks' | 'longestTimerGap' | 'turns') => median(r.runs.filter((x) => x.label === label).map((x) => x[key]));
     const rows = labels.map((label) =>
       `| ${label} | ${r.runs.filter((x) => x.label === label).length} | ${med(label, 'ms').toFixed(0)} | ${med(label, 'longestTask').toFixed(0)} | ` +
         `${med(label, 'longTasks')} | ${med(label, 'longestTimerGap').toFixed(0)} | ${med(label, 'turns')} |`);

@@ -13,17 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../scripts/serve-web.mjs';
 import { FIXTURES, launchChromium, REPO_ROOT, run } from './runtimes/launch.js';
+import type { WorkerPageRun as Run } from './runtimes/worker-run.js';
 
-interface Run {
-  label: string;
-  turns: number;
-  ms: number;
-  longestTask: number;
-  longTasks: number;
-  longestTimerGap: number;
-  finite: boolean;
-  first: number[];
-}
 
 describe('kmed-dpr/worker in Chromium: the page stays responsive', () => {
   let work: string;
