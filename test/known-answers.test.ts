@@ -10,8 +10,8 @@
 //   bits, one million 'a') and the empty string, fed whole and in pieces across block edges.
 // - Git blob ids (src/hub/transfer.ts, src/node/hub/resumable-download.ts): values `git hash-object`
 //   printed once, pinned here, and compared with the real git binary when it is installed.
-// - UTF-8 (src/node/text-input/utf8-lines.ts, the CLI's text input, and src/tokenizer/utf8.ts, the
-//   tokenizer's file contents): overlong forms, surrogates, truncated sequences, the largest code
+// - UTF-8 (src/node/text-input/utf8-lines.ts, the CLI's text input; corpus-reader.ts, corpus lines;
+//   src/tokenizer/utf8.ts, the tokenizer's file contents): overlong forms, surrogates, truncated sequences, the largest code
 //   point and one past it, stray bytes, the BOM and noncharacters, each with the byte offset the
 //   Unicode standard's table of well-formed sequences (Table 3-7) makes the first bad one.
 import { spawnSync } from 'node:child_process';
@@ -23,6 +23,7 @@ import { crc32c, xxhash64 } from '../src/formats/checksum.js';
 import { Sha256 } from '../src/formats/sha256.js';
 import { gitBlobId } from '../src/hub/transfer.js';
 import { isComplete } from '../src/node/hub/resumable-download.js';
+import { firstInvalidUtf8 as corpusFirstInvalidUtf8 } from '../src/node/text-input/corpus-reader.js';
 import { decodeUtf8Line, firstInvalidUtf8, TextInputError } from '../src/node/text-input/utf8-lines.js';
 import { decodeText, firstInvalidUtf8Offset } from '../src/tokenizer/utf8.js';
 
@@ -215,9 +216,10 @@ describe('UTF-8 decoding edge cases (Unicode Table 3-7)', () => {
     ['a valid emoji, then a cut one', [0xf0, 0x9f, 0x98, 0x80, 0xf0, 0x9f], 4],
   ];
 
-  it.each(cases)('%s: both decoders name the same first bad byte', (name, bytes, expected) => {
+  it.each(cases)('%s: all three decoders name the same first bad byte', (name, bytes, expected) => {
     const b = Uint8Array.from(bytes);
     expect(firstInvalidUtf8(b), `CLI text input: ${name}`).toBe(expected);
+    expect(corpusFirstInvalidUtf8(b), `corpus lines: ${name}`).toBe(expected);
     expect(firstInvalidUtf8Offset(b), `tokenizer files: ${name}`).toBe(expected);
   });
 
@@ -289,8 +291,8 @@ describe('UTF-8 decoding edge cases (Unicode Table 3-7)', () => {
         const b = Uint8Array.from([lead, second, 0x80, 0x80].slice(0, length));
         const want = valid(b) ? -1 : 0;
         if (want === 0) invalid++;
-        const got = [firstInvalidUtf8(b), firstInvalidUtf8Offset(b)];
-        if (got[0] !== want || got[1] !== want) wrong.push(`${Buffer.from(b).toString('hex')}: want ${want}, got ${got}`);
+        const got = [firstInvalidUtf8(b), corpusFirstInvalidUtf8(b), firstInvalidUtf8Offset(b)];
+        if (got.some((g) => g !== want)) wrong.push(`${Buffer.from(b).toString('hex')}: want ${want}, got ${got}`);
       }
     }
     expect(wrong).toEqual([]);
