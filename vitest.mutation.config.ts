@@ -20,6 +20,7 @@ export default defineConfig({
       'test/safetensors.test.ts',
       'test/safetensors-upstream.test.ts',
       'test/cli-text-input.test.ts',
+      'test/utf8-lines.test.ts',
       'test/corpus-reader.test.ts',
     ],
     testTimeout: 120_000,
