@@ -111,7 +111,7 @@ describe('index mutation fuzzer', () => {
       expect(refusedBySearch, `${name}: flips that let a search return results`).toBe(positions.length);
     }
     console.log(`index bit-flip fuzz (seed ${SEED}), ${total} mutants:\n| region | flips | refused by open/verify | refused before a search result | codes |\n|---|---|---|---|---|\n${rows.join('\n')}`);
-  }, 120_000);
+  });
 
   it('refuses every truncation (each length up to 256 bytes, section edges, and a seeded sample)', async () => {
     const rand = rng(SEED + 1);
@@ -128,7 +128,7 @@ describe('index mutation fuzzer', () => {
     }
     console.log(`index truncation fuzz: ${refused}/${cuts.size} truncated files refused (${[...codes].map(([c, k]) => `${c} ${k}`).join(', ')})`);
     expect(refused).toBe(cuts.size);
-  }, 60_000);
+  });
 });
 
 describe('INDEX.partial/ damage and settings on resume', () => {
@@ -227,7 +227,7 @@ describe('kmed index processes: concurrent builds and kill -9', () => {
     const r = spawnSync(process.execPath, args(join(dir, 'clean.kidx'), '8'), { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     clean = readFileSync(join(dir, 'clean.kidx'));
-  }, 60_000);
+  });
 
   it('two builds of one --out at once: exactly one wins, the other is one kmed: line, the file is the clean bytes', async () => {
     const trials = 3;
@@ -247,7 +247,7 @@ describe('kmed index processes: concurrent builds and kill -9', () => {
       outcomes.push(errorLines[0].includes('being built') ? 'locked' : 'exists');
     }
     console.log(`concurrent builds: ${trials}/${trials} trials with exactly one winner and clean bytes; loser saw: ${outcomes.join(', ')}`);
-  }, 120_000);
+  });
 
   it('kill -9 after finished batches, then resume: each run starts where the last checkpoint ended, byte-identical to the clean build', async () => {
     // Batches of one (a checkpoint per passage). Each run is killed once the checkpoint on disk
@@ -294,5 +294,5 @@ describe('kmed index processes: concurrent builds and kill -9', () => {
     console.log(`kill -9 during kmed index: ${seen.join(', ')} of ${total}; the last run resumed after ${kept}: ${identical ? 'byte-identical' : 'DIFFERENT'}`);
     expect(identical).toBe(true);
     expect(readdirSync(dir).filter((f) => f.startsWith('killed.kidx.'))).toEqual([]);
-  }, 300_000);
+  });
 });
