@@ -56,6 +56,17 @@ describe('CRC-32C known answers (RFC 3720 B.4)', () => {
       expect(hex(crc32c(padded, 0, 5, 5 + bytes.length)), `${name} as bytes [5, ${5 + bytes.length}) of a larger buffer`).toBe(hex(expected));
     }
   });
+
+  it('every sub-range [start, end) of a buffer equals the CRC of a copy of it (the 8-byte steps never read past end)', () => {
+    const buffer = Uint8Array.from({ length: 40 }, (_, i) => (i * 29 + 5) & 0xff);
+    const wrong: string[] = [];
+    for (let start = 0; start <= buffer.length; start++) {
+      for (let end = start; end <= buffer.length; end++) {
+        if (crc32c(buffer, 0, start, end) !== crc32c(buffer.slice(start, end))) wrong.push(`[${start}, ${end})`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
 });
 
 describe('xxHash64 known answers (seed 0)', () => {
@@ -69,7 +80,9 @@ describe('xxHash64 known answers (seed 0)', () => {
     ['"Nobody inspects the spammish repetition"', ascii('Nobody inspects the spammish repetition'), 'fbcea83c8a378bf1'],
     ...([[4, '9bb64b7d66ee9fda'], [5, 'c7608efddb7051fe'], [7, '9a7b149959ce60d8'], [8, 'dab99d95c6f90092'], [12, 'd52e407833af5133'],
       [31, 'a2aa5f33cc4a6119'], [32, '23c3c17ef790fd97'], [33, '50a7cfc7ba588784'], [63, '5e3e54b431c7493c'], [64, '0eb64b3ef6eeb01f'],
-      [100, 'a61f8d4c170fe531'], [1000, '5f235fa033f1a3fb']] as const).map(([n, h]): [string, Uint8Array, string] => [`${n} pattern bytes`, pattern(n), h]),
+      [100, 'a61f8d4c170fe531'], [1000, '5f235fa033f1a3fb'],
+      // 3 MiB: a length past 2^21 bytes, where the length's high word must not spill into the low one.
+      [3 << 20, '994fb12f2866859b']] as const).map(([n, h]): [string, Uint8Array, string] => [`${n} pattern bytes`, pattern(n), h]),
     ['1000 zero bytes', new Uint8Array(1000), '0e2b1ef27944075a'],
     ['31 zero bytes', new Uint8Array(31), 'faf43dd52deb083a'],
     ['32 zero bytes', new Uint8Array(32), 'f6e9be5d70632cf5'],
