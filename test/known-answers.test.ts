@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crc32c, xxhash64 } from '../src/formats/checksum.js';
-import { Sha256 } from '../src/formats/sha256.js';
+import { Sha256, SHA256_HEX } from '../src/formats/sha256.js';
 import { gitBlobId } from '../src/hub/transfer.js';
 import { isComplete } from '../src/node/hub/resumable-download.js';
 import { firstInvalidUtf8 as corpusFirstInvalidUtf8 } from '../src/node/text-input/corpus-reader.js';
@@ -136,6 +136,14 @@ describe('SHA-256 known answers (FIPS 180-2 / 180-4 examples)', () => {
     h.update(new Uint8Array(0));
     h.update(ascii('c'));
     expect(h.digestHex()).toBe(cases[0][2]);
+  });
+
+  it('SHA256_HEX accepts exactly 64 lower-case hex digits, nothing before or after', () => {
+    const digest = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    expect(SHA256_HEX.test(digest)).toBe(true);
+    for (const bad of [digest.toUpperCase(), digest.slice(1), `${digest}0`, `0${digest}`, `sha256:${digest}`, `${digest}\n`, ' '.repeat(64)]) {
+      expect(SHA256_HEX.test(bad), JSON.stringify(bad)).toBe(false);
+    }
   });
 
   it('lengths 0..130 agree with node:crypto (every padding case: the length field in the same or the next block)', async () => {
