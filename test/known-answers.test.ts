@@ -229,6 +229,8 @@ describe('UTF-8 decoding edge cases (Unicode Table 3-7)', () => {
     ['byte FE', [0xfe], 0],
     ['byte FF after a valid 2-byte form', [0xc3, 0xa9, 0xff], 2],
     ['a lone continuation byte', [0x61, 0x80], 1],
+    ['three continuation bytes with no lead (would read as U+1000)', [0x81, 0x80, 0x80], 0],
+    ['four continuation bytes with no lead (would read as U+100000)', [0x84, 0x80, 0x80, 0x80], 0],
     ['2-byte form cut off at the end', [0x61, 0xc3], 1],
     ['3-byte form cut off after 2 bytes', [0xe2, 0x82], 0],
     ['4-byte form cut off after 3 bytes', [0xf0, 0x9f, 0x98], 0],
