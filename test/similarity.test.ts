@@ -188,3 +188,84 @@ describe('ExactSearch and StreamingSearch (reference kernels)', () => {
     expect(backend.mark()).toBe(mark);
   });
 });
+
+describe('what mutation testing found unchecked in similarity.ts', () => {
+  it('names the problem in each refusal', () => {
+    const message = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'no error';
+    };
+    expect(message(() => checkMetric('l2'))).toBe("unknown metric 'l2': use 'cosine' or 'dot'");
+    expect(message(() => dot([1], [1, 2]))).toBe('cannot compare a 1-dimensional vector with a 2-dimensional one');
+    expect(message(() => new TopK(-2))).toBe('k must be a non-negative integer, got -2');
+    const backend = createReferenceBackend();
+    expect(message(() => ExactSearch.create(backend, 2, 0, () => {}))).toBe('bad matrix shape [2, 0]');
+    expect(message(() => new StreamingSearch(backend, -1, 3, () => {}))).toBe('bad matrix shape [-1, 3]');
+    for (const s of [ExactSearch.create(createReferenceBackend(), 1, 2, () => {}), new StreamingSearch(createReferenceBackend(), 1, 2, () => {})]) {
+      expect(message(() => s.scoreAll([1, 2, 3]))).toBe('query has 3 dimensions but the indexed vectors have 2');
+      s.dispose();
+      expect(message(() => s.scoreAll([1, 2]))).toBe('this search session was disposed');
+    }
+    expect(scoreMatrix([[1, 0]], [[0, 2], [3, 0]])).toEqual([[0, 1]]); // cosine by default
+  });
+
+  it('reads each row once, in windows or chunks of the stated size, and never asks for 0 rows', () => {
+    const log: string[] = [];
+    const reader = (dst: Float32Array, row0: number, n: number) => {
+      log.push(`${row0}+${n}`);
+      for (let r = 0; r < n; r++) dst.set([row0 + r + 1, 1, 0, 0], r * 4);
+    };
+    const streaming = new StreamingSearch(createReferenceBackend(), 7, 4, reader, { metric: 'dot', windowBytes: 3 * 4 * 4 });
+    expect(streaming.windowRows).toBe(3);
+    expect(Array.from(streaming.scoreAll([1, 0, 0, 0]))).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(log).toEqual(['0+3', '3+3', '6+1']);
+    streaming.dispose();
+    log.length = 0;
+    ExactSearch.create(createReferenceBackend(), 7, 4, reader).dispose();
+    expect(log).toEqual(['0+7']);
+  });
+
+  it('a matrix larger than one load chunk (2^20 floats) lands row for row in place', () => {
+    const rows = (1 << 20) + 5;
+    const reads: Array<[number, number]> = [];
+    const exact = ExactSearch.create(createReferenceBackend(), rows, 1, (dst, row0, n) => {
+      reads.push([row0, n]);
+      for (let r = 0; r < n; r++) dst[r] = (row0 + r) % 1000;
+    }, { metric: 'dot' });
+    expect(reads).toEqual([[0, 1 << 20], [1 << 20, 5]]);
+    const scores = exact.scoreAll([2]);
+    expect([scores[0], scores[999], scores[1000], scores[rows - 1]]).toEqual([0, 1998, 0, ((rows - 1) % 1000) * 2]);
+    exact.dispose();
+  });
+
+  it('scoreAll returns a copy: a later query does not change earlier scores', () => {
+    const s = ExactSearch.create(createReferenceBackend(), 2, 2, (dst) => dst.set([1, 0, 0, 1]), { metric: 'dot' });
+    const first = s.scoreAll([1, 0]);
+    s.scoreAll([0, 5]);
+    expect(Array.from(first)).toEqual([1, 0]);
+    s.dispose();
+  });
+
+  it('a second dispose gives nothing back twice (a later session on the same heap is untouched); a lent backend is never stopped', () => {
+    const backend = createReferenceBackend();
+    let stopped = 0;
+    const stop = backend.dispose.bind(backend);
+    backend.dispose = () => (stopped++, stop());
+    for (const make of [
+      () => ExactSearch.create(backend, 2, 2, (dst) => dst.set([1, 0, 0, 1]), { metric: 'dot' }),
+      () => new StreamingSearch(backend, 2, 2, (dst) => dst.set([1, 0, 0, 1]), { metric: 'dot' }),
+    ]) {
+      const first = make();
+      first.dispose();
+      const second = make();
+      first.dispose();
+      expect(Array.from(second.scoreAll([3, 4]))).toEqual([3, 4]);
+      second.dispose();
+    }
+    expect(stopped).toBe(0);
+  });
+});
