@@ -5,7 +5,7 @@
 // lines, an empty corpus). Index builds use all of it; a passage cut at the wrong byte would be
 // indexed without a complaint.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -132,5 +132,38 @@ describe('scanCorpus, countNonBlankLines, corpusFormat', () => {
     expect(corpusFormat('b.jsonl')).toBe('jsonl');
     expect(codeOf(() => corpusFormat('b.csv'))).toMatch(/^CORPUS_BAD_FORMAT: b\.csv: unknown corpus format '\.csv'/);
     expect(codeOf(() => corpusFormat('corpus'))).toMatch(/'\(no extension\)'/);
+  });
+});
+
+describe('what mutation testing found unchecked in corpus-reader.ts', () => {
+  it('a line of only spaces, tabs, CR, VT or FF is blank for the progress count', async () => {
+    expect(await countNonBlankLines(file(' \n\t\n\r\n\v\n\f\n \t\r\v\f\n'))).toBe(0);
+    expect(await countNonBlankLines(file('\u00a0\n'))).toBe(1); // NBSP is not ASCII whitespace
+  });
+
+  it('quotes at most 200 characters of a duplicate id, and says why an empty corpus is refused', async () => {
+    const id = 'i'.repeat(300);
+    const dup = file(`{"id": "${id}", "text": "x"}\n{"id": "${id}", "text": "y"}\n`, '.jsonl');
+    const error = (await scanCorpus(dup).catch((e: unknown) => e)) as Error;
+    expect(error.message).toBe(`${dup} line 2: id "${'i'.repeat(200)}" is already used on line 1: ids must be unique`);
+    const empty = file('\n \n');
+    await expect(scanCorpus(empty)).rejects.toThrow(`corpus ${empty} has no passages (every line is blank): nothing to index`);
+  });
+
+  it('names a folder given as the corpus, and closes the file after every read', async () => {
+    const error = (await lines(dir).catch((e: unknown) => e)) as Error;
+    expect(error.message).toContain('corpus');
+    expect(error.message).toContain(dir);
+    if (!existsSync('/proc/self/fd')) return console.log('corpus-reader: descriptor count not checked (no /proc/self/fd here)');
+    const path = file('a\nb\n');
+    await lines(path);
+    const before = readdirSync('/proc/self/fd').length;
+    for (let k = 0; k < 20; k++) await lines(path);
+    expect(readdirSync('/proc/self/fd').length).toBe(before);
+  });
+
+  it('without a start offset, a bad byte is placed from the line end', () => {
+    const bytes = Uint8Array.from([0x61, 0x62, 0xff]);
+    expect(codeOf(() => parsePassage({ bytes, line: 2, end: 10 }, 'txt', 'c.txt'))).toBe('CORPUS_BAD_LINE: c.txt line 2: not valid UTF-8 (byte 9 of the file)');
   });
 });
