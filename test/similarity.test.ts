@@ -229,17 +229,19 @@ describe('what mutation testing found unchecked in similarity.ts', () => {
     expect(log).toEqual(['0+7']);
   });
 
-  it('a matrix larger than one load chunk (2^20 floats) lands row for row in place', () => {
-    const rows = (1 << 20) + 5;
-    const reads: Array<[number, number]> = [];
-    const exact = ExactSearch.create(createReferenceBackend(), rows, 1, (dst, row0, n) => {
-      reads.push([row0, n]);
-      for (let r = 0; r < n; r++) dst[r] = (row0 + r) % 1000;
-    }, { metric: 'dot' });
-    expect(reads).toEqual([[0, 1 << 20], [1 << 20, 5]]);
-    const scores = exact.scoreAll([2]);
-    expect([scores[0], scores[999], scores[1000], scores[rows - 1]]).toEqual([0, 1998, 0, ((rows - 1) % 1000) * 2]);
-    exact.dispose();
+  it('a matrix larger than one load chunk (2^20 floats) lands row for row in place; a whole number of chunks reads no empty one', () => {
+    const chunkRows = (1 << 20) / 2;
+    for (const rows of [chunkRows + 5, 2 * chunkRows]) {
+      const reads: Array<[number, number]> = [];
+      const exact = ExactSearch.create(createReferenceBackend(), rows, 2, (dst, row0, n) => {
+        reads.push([row0, n]);
+        for (let r = 0; r < n; r++) dst.set([(row0 + r) % 1000, 1], r * 2);
+      }, { metric: 'dot' });
+      expect(reads).toEqual(rows === 2 * chunkRows ? [[0, chunkRows], [chunkRows, chunkRows]] : [[0, chunkRows], [chunkRows, 5]]);
+      const scores = exact.scoreAll([2, 0]);
+      for (const r of [0, 999, 1000, chunkRows - 1, chunkRows, rows - 1]) expect(scores[r], `row ${r}`).toBe((r % 1000) * 2);
+      exact.dispose();
+    }
   });
 
   it('scoreAll returns a copy: a later query does not change earlier scores', () => {
