@@ -51,7 +51,7 @@ describe('bundling the packed package: Vite, webpack 5, esbuild', () => {
     if (install.code !== 0) throw new Error(`npm install of the tarball failed (exit ${install.code}):\n${install.stderr}`);
     copyFileSync(join(REPO_ROOT, 'test', 'bundlers', 'main.js'), join(app, 'src', 'main.js'));
     browser = await launchChromium();
-  }, 420_000);
+  });
 
   afterAll(async () => {
     console.log(`\n| bundler | threads (main / worker) | max similarity error | pass |\n|---|---|---|---|\n${rows.join('\n')}\n`);
@@ -154,6 +154,6 @@ describe('bundling the packed package: Vite, webpack 5, esbuild', () => {
       expect(r.scores).toHaveLength(3);
       expect(r.workerScores).toHaveLength(3);
       expect(error).toBeLessThanOrEqual(SIMILARITY_TOLERANCE);
-    }, 180_000);
+    });
   }
 });

@@ -303,29 +303,42 @@ describe('kmed file-system errors are one kmed: line naming the path', () => {
     console.log(`cli-faults: ENOSPC: ${cases.length} runs on small tmpfs mounts: ${failed} disk-full failures, each one kmed: line with exit 1 and no output file published; ${cases.length - failed} fit and are complete`);
   });
 
-  it('EMFILE: too many open files is one line (or the command still succeeds)', async () => {
-    // Node itself needs ~20 descriptors to start; between that and what a run needs, the limit
-    // hits kmed's own module or model loading. Runs where node could not even load main.js are
-    // not kmed's to word and are counted apart.
-    const limits = [20, 24, 28, 34, 64];
-    const runs = await Promise.all(limits.map((n) => runCli(['embed', '--model', Q], { input: '{"text": "a"}\n', shellPrefix: `ulimit -n ${n};` })));
-    let ok = 0;
-    let emfile = 0;
-    let beforeKmed = 0;
-    runs.forEach((r) => {
-      if (r.code === 0) {
-        expect(r.stdout).toMatch(/^\{"embedding":\[/);
-        ok++;
-      } else if (!r.stderr.includes('kmed: ') && /dist\/cli\/main\.js|uv_loop_init|node_platform/.test(r.stderr)) {
-        beforeKmed++;
-      } else {
-        expectOneKmedLine(r, /too many open files in this process \(EMFILE\); raise the limit \(ulimit -n\)/);
-        emfile++;
-      }
-    });
-    console.log(`cli-faults: EMFILE: ${limits.length} limits (ulimit -n ${limits.join(',')}): ${emfile} one-line EMFILE errors, ${ok} successes, ${beforeKmed} failed inside node before kmed started`);
-    if (emfile === 0) console.log('cli-faults: EMFILE: no limit produced EMFILE inside kmed on this node version; the wording is checked by the unit case below');
-    expect(ok).toBeGreaterThan(0);
+  it('EMFILE: at every descriptor limit where kmed starts, the run succeeds or is one kmed: line naming EMFILE', async () => {
+    // Sweep `ulimit -n` upwards until the command succeeds. Below some limit Node cannot open
+    // kmed's entry file at all (its own stack trace naming dist/cli/main.js), or aborts in its own
+    // start-up (a failed uv_loop_init assertion, or a crash before printing anything): those runs
+    // are Node's, not kmed's, and must all lie
+    // below every limit at which kmed ran. From the first limit where kmed's entry loads on, every
+    // run is a success or exactly one `kmed:` line naming EMFILE, never a stack trace; and at least
+    // one run must hit EMFILE inside kmed, so the case cannot pass by never happening.
+    const outcomes: Array<{ limit: number; kind: 'node' | 'ok' | 'emfile' }> = [];
+    const entryNotOpened = (r: CliRun) =>
+      (r.signal !== null && !r.stderr.includes('kmed: ') && (r.stderr.trim() === '' || /Assertion failed: .*uv_loop_init/.test(r.stderr))) ||
+      (!r.stderr.includes('kmed: ') && /EMFILE: too many open files, open '[^']*dist\/cli\/main\.js'/.test(r.stderr));
+    for (let low = 8; low <= 256 && !outcomes.some((o) => o.kind === 'ok'); low += 6) {
+      const limits = [0, 1, 2, 3, 4, 5].map((k) => low + k);
+      const runs = await Promise.all(limits.map((n) => runCli(['embed', '--model', Q], { input: '{"text": "a"}\n', shellPrefix: `ulimit -n ${n};`, timeoutMs: 120_000 })));
+      runs.forEach((r, k) => {
+        const limit = limits[k];
+        if (r.code === 0) {
+          expect(r.stdout, `ulimit -n ${limit}`).toMatch(/^\{"embedding":\[/);
+          outcomes.push({ limit, kind: 'ok' });
+        } else if (entryNotOpened(r)) {
+          outcomes.push({ limit, kind: 'node' });
+        } else {
+          expectOneKmedLine(r, /EMFILE/);
+          outcomes.push({ limit, kind: 'emfile' });
+        }
+      });
+    }
+    const count = (kind: string) => outcomes.filter((o) => o.kind === kind).length;
+    const kmedRan = outcomes.filter((o) => o.kind !== 'node').map((o) => o.limit);
+    const nodeOnly = outcomes.filter((o) => o.kind === 'node').map((o) => o.limit);
+    console.log(`cli-faults: EMFILE: ulimit -n ${outcomes[0].limit}..${outcomes.at(-1)!.limit}: Node could not start kmed below ${Math.min(...kmedRan)} (${nodeOnly.length} limits), ` +
+      `${count('emfile')} one-line EMFILE errors, ${count('ok')} successes`);
+    expect(count('ok'), 'no descriptor limit up to 256 let the command run').toBeGreaterThan(0);
+    expect(count('emfile'), 'no limit produced EMFILE inside kmed: the case was never exercised').toBeGreaterThan(0);
+    expect(Math.max(...nodeOnly, -1), 'a run failed to start at a limit where kmed had started before').toBeLessThan(Math.min(...kmedRan));
   });
 });
 

@@ -9,6 +9,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderScreen } from './helpers/terminal-screen.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const CLI = 'dist/cli/main.js';
 const Q = 'test/fixtures/tiny-question';
@@ -26,7 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), 'kmed-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function kmed(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -107,7 +108,7 @@ describe('kmed index + kmed search', () => {
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
     // Interrupt as soon as the first checkpoint is on disk.
     const checkpoint = join(`${out}.partial`, 'checkpoint.json');
-    for (let i = 0; i < 2000 && !existsSync(checkpoint) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => existsSync(checkpoint) || child.exitCode !== null, 'the first checkpoint');
     child.kill('SIGINT');
     expect(await exited, stderr).toBe(130);
     expect(stderr).toMatch(/kmed: interrupted after (\d+) passages; progress is saved in .*interrupted\.kidx\.partial\/: rerun the same command/);

@@ -83,10 +83,14 @@ describe('cancellation', () => {
 
   it('a timer can abort a running embed (it yields between passes)', async () => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error('user pressed stop')), 1);
+    // The timer is set once the first pass is done, as a user's click would come: it can only fire,
+    // and abort the rest, if embed gives the event loop a turn between passes.
     let passes = 0;
+    const onBatch = () => {
+      if (passes++ === 0) setTimeout(() => controller.abort(new Error('user pressed stop')), 0);
+    };
     const many = Array.from({ length: 40 }, (_, i) => texts[i % texts.length]);
-    const error = (await enc.embed(many, { batchSize: 1, signal: controller.signal, onBatch: () => passes++ }).catch((e: unknown) => e)) as AbortError;
+    const error = (await enc.embed(many, { batchSize: 1, signal: controller.signal, onBatch }).catch((e: unknown) => e)) as AbortError;
     expect(error).toBeInstanceOf(AbortError);
     expect(error.message).toContain('user pressed stop');
     expect(passes).toBeLessThan(many.length);

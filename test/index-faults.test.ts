@@ -6,7 +6,8 @@
 //   with another dtype or question model refused;
 // - two `kmed index` processes on one --out: exactly one wins, the other is one `kmed:` line, and
 //   the published file is byte-identical to a clean build;
-// - `kill -9` at random points of `kmed index`, then resume: byte-identical to a clean build.
+// - `kill -9` of `kmed index` once its checkpoint holds a seeded number of finished passages, three
+//   times, each rerun resuming after exactly those passages; the last one byte-identical to a clean build.
 // Seeded (KMED_FAULT_SEED overrides) and bounded in time; the CLI parts use the tiny models.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { openSearchSession, searchSession } from '../src/bi-encoder.js';
 import { buildIndex, partialPath, type IndexBuildOptions } from '../src/node/indexing/index-builder.js';
 import { IndexError, serializeIndex, VectorIndex, type IndexMeta } from '../src/search/vector-index.js';
 import { fakeVector as fakeVectorOf } from './helpers/fake-encoder.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kmed-faults-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,7 +119,7 @@ describe('index mutation fuzzer', () => {
       expect(refusedBySearch, `${name}: flips that let a search return results`).toBe(positions.length);
     }
     console.log(`index bit-flip fuzz (seed ${SEED}), ${total} mutants:\n| region | flips | refused by open/verify | refused before a search result | codes |\n|---|---|---|---|---|\n${rows.join('\n')}`);
-  }, 120_000);
+  });
 
   it('refuses every truncation (each length up to 256 bytes, section edges, and a seeded sample)', async () => {
     const rand = rng(SEED + 1);
@@ -134,7 +136,7 @@ describe('index mutation fuzzer', () => {
     }
     console.log(`index truncation fuzz: ${refused}/${cuts.size} truncated files refused (${[...codes].map(([c, k]) => `${c} ${k}`).join(', ')})`);
     expect(refused).toBe(cuts.size);
-  }, 60_000);
+  });
 });
 
 describe('INDEX.partial/ damage and settings on resume', () => {
@@ -218,11 +220,10 @@ describe('kmed index processes: concurrent builds and kill -9', () => {
   writeFileSync(corpus, lines.join('\n') + '\n');
   const args = (out: string, batch = '2') => [CLI, 'index', ...MODELS, '--corpus', corpus, '--out', out, '--batch-size', batch];
   let clean: Buffer;
-  let cleanMs = 3000;
 
   function run(out: string): Promise<{ code: number | null; stderr: string }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, args(out), { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+      const child = spawn(process.execPath, args(out), { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       child.on('close', (code) => resolve({ code, stderr }));
@@ -231,12 +232,10 @@ describe('kmed index processes: concurrent builds and kill -9', () => {
 
   it('builds the clean reference', () => {
     expect(existsSync(CLI), `${CLI} is missing: run npm run build`).toBe(true);
-    const t0 = Date.now();
-    const r = spawnSync(process.execPath, args(join(dir, 'clean.kidx'), '8'), { encoding: 'utf8', timeout: 60_000 });
-    cleanMs = Date.now() - t0;
+    const r = spawnSync(process.execPath, args(join(dir, 'clean.kidx'), '8'), { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     clean = readFileSync(join(dir, 'clean.kidx'));
-  }, 60_000);
+  });
 
   it('two builds of one --out at once: exactly one wins, the other is one kmed: line, the file is the clean bytes', async () => {
     const trials = 3;
@@ -256,37 +255,52 @@ describe('kmed index processes: concurrent builds and kill -9', () => {
       outcomes.push(errorLines[0].includes('being built') ? 'locked' : 'exists');
     }
     console.log(`concurrent builds: ${trials}/${trials} trials with exactly one winner and clean bytes; loser saw: ${outcomes.join(', ')}`);
-  }, 120_000);
+  });
 
-  it('kill -9 at random points, then resume: byte-identical to the clean build', async () => {
+  it('kill -9 after finished batches, then resume: each run starts where the last checkpoint ended, byte-identical to the clean build', async () => {
+    // Batches of one (a checkpoint per passage). Each run is killed once the checkpoint on disk
+    // holds at least its target (seeded, increasing), watched on the file system; the next run must
+    // say it resumes after exactly the passages that checkpoint holds, and so must the last one.
     const rand = rng(SEED + 3);
     const out = join(dir, 'killed.kidx');
-    const kills = 6;
-    const seen: string[] = [];
-    for (let k = 0; k < kills && !existsSync(out); k++) {
-      // Batches of one (a checkpoint per passage); kill points spread over a whole run's time,
-      // model loading included.
-      const child = spawn(process.execPath, args(out, '1'), { stdio: 'ignore', timeout: 60_000 });
-      const closed = new Promise((r) => child.on('close', r));
-      const delay = Math.floor(rand() * cleanMs * 1.2);
-      await new Promise((r) => setTimeout(r, delay));
-      child.kill('SIGKILL');
-      await closed;
-      const partial = partialPath(out);
-      let done = 0;
+    const partial = partialPath(out);
+    const checkpointCount = (): number => {
       try {
-        done = JSON.parse(readFileSync(join(partial, 'checkpoint.json'), 'utf8')).count;
+        return JSON.parse(readFileSync(join(partial, 'checkpoint.json'), 'utf8')).count;
       } catch {
-        // killed before the first checkpoint (or after the end)
+        return 0; // not written yet (or being replaced: rename is atomic, so only "not yet")
       }
-      seen.push(`${delay}ms:${existsSync(out) ? 'finished' : existsSync(partial) ? `${done} done` : 'nothing yet'}`);
+    };
+    const total = lines.length;
+    const seen: string[] = [];
+    let kept = 0;
+    for (const share of [0.15, 0.45, 0.75]) {
+      const target = kept + 1 + Math.floor(rand() * share * (total - kept));
+      const child = spawn(process.execPath, args(out, '1'), { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const closed = new Promise<number | null>((r) => child.on('close', r));
+      let exited = false;
+      void closed.then(() => (exited = true));
+      await waitFor(() => checkpointCount() >= target || exited, `a checkpoint of ${target} passages`);
+      child.kill('SIGKILL');
+      const code = await closed;
+      expect(code, `the run ended before its checkpoint reached ${target}: ${stderr}`).toBeNull();
+      if (kept > 0) expect(stderr, 'the killed run must have resumed').toContain(`kmed: resuming ${partial}/ after ${kept} passages`);
+      else expect(stderr).not.toContain('resuming');
+      const now = checkpointCount();
+      expect(now).toBeGreaterThanOrEqual(target);
+      expect(existsSync(out)).toBe(false);
+      seen.push(`killed at ${now} (target ${target})`);
+      kept = now;
     }
-    if (!existsSync(out)) {
-      const r = spawnSync(process.execPath, args(out), { encoding: 'utf8', timeout: 60_000 });
-      expect(r.status, r.stderr).toBe(0);
-    }
-    console.log(`kill -9 during kmed index: ${seen.length} kills (${seen.join(', ')}), then resumed: ${readFileSync(out).equals(clean) ? 'byte-identical' : 'DIFFERENT'}`);
-    expect(readFileSync(out).equals(clean)).toBe(true);
+    const r = spawnSync(process.execPath, [...args(out), '--json'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`kmed: resuming ${partial}/ after ${kept} passages`);
+    expect(JSON.parse(r.stdout)).toMatchObject({ count: total, resumed_from: kept });
+    const identical = readFileSync(out).equals(clean);
+    console.log(`kill -9 during kmed index: ${seen.join(', ')} of ${total}; the last run resumed after ${kept}: ${identical ? 'byte-identical' : 'DIFFERENT'}`);
+    expect(identical).toBe(true);
     expect(readdirSync(dir).filter((f) => f.startsWith('killed.kidx.'))).toEqual([]);
-  }, 180_000);
+  });
 });

@@ -79,7 +79,7 @@ describe('kmed index --shard + kmed merge, as the deploy recipe runs them', () =
     const missing = spawnSync(process.execPath, [CLI, 'merge', shardFiles[0], shardFiles[2], '--out', join(dir, 'gap.kidx')], { encoding: 'utf8' });
     expect(missing.status).toBe(1);
     expect(missing.stderr.trim()).toMatch(/^kmed: shard 1 of 3 missing/);
-  }, 240_000);
+  });
 });
 
 describe('merge checks and library search over shards', () => {
@@ -133,7 +133,7 @@ describe('merge checks and library search over shards', () => {
     }
     wholeSession.dispose();
     for (const p of parts) p.session.dispose();
-  }, 60_000);
+  });
 });
 
 describe('windowed search', () => {

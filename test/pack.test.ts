@@ -55,7 +55,7 @@ describe('npm pack → install into an empty folder → import by name', () => {
     if (install.code !== 0) throw new Error(`npm install of the tarball failed (exit ${install.code}):\n${install.stderr}`);
     // The check scripts travel with the app, so a bare `kmed-dpr` resolves from its node_modules.
     for (const f of ['check.mjs', 'check-core.mjs']) copyFileSync(join(REPO_ROOT, 'test', 'runtimes', f), join(app, f));
-  }, 420_000);
+  });
 
   afterAll(() => {
     console.log(

@@ -4,7 +4,7 @@
 // only the requests in it, drain() waits for the queue to empty, and a request whose signal fires
 // while it waits leaves the queue uncomputed and is counted. (That merged calls give the same bits
 // as offline embed is checked against the real encoder in serve.test.ts.)
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClientGoneError, DynamicBatcher, QueueFullError, type IdsEmbedder } from '../src/node/server/batcher.js';
 
 /** Each vector is [first id, length, position in the call]; calls are recorded. */
@@ -37,13 +37,22 @@ describe('DynamicBatcher', () => {
 
   it('starts at once when the token budget is reached, and cuts calls on request boundaries', async () => {
     const { encoder, calls } = fakeEncoder();
-    const batcher = new DynamicBatcher(encoder, { maxWaitMs: 10_000, maxBatchTokens: 10 });
-    const t0 = performance.now();
-    const results = await Promise.all([batcher.submit([seq(1, 4)]), batcher.submit([seq(2, 4)]), batcher.submit([seq(3, 4)]), batcher.submit([seq(4, 6)])]);
-    // Never waited for the 10 s bound: every call was full.
-    expect(performance.now() - t0).toBeLessThan(5_000);
+    // Fake timers: the clock stays at 0 unless the test moves it, so the answers arriving with no
+    // time passed proves no call waited for the 10 s bound (every call was full).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    let results: Float32Array[][] | undefined;
+    try {
+      const t0 = Date.now();
+      const batcher = new DynamicBatcher(encoder, { maxWaitMs: 10_000, maxBatchTokens: 10 });
+      void Promise.all([batcher.submit([seq(1, 4)]), batcher.submit([seq(2, 4)]), batcher.submit([seq(3, 4)]), batcher.submit([seq(4, 6)])]).then((r) => (results = r));
+      for (let i = 0; i < 10 && !results; i++) await vi.advanceTimersByTimeAsync(0);
+      expect(Date.now()).toBe(t0);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(results, 'the requests waited for the time bound').toBeDefined();
     expect(calls.map((c) => c.map((s) => s[0]))).toEqual([[1, 2], [3, 4]]);
-    expect(results.map((r) => r[0][0])).toEqual([1, 2, 3, 4]);
+    expect(results!.map((r) => r[0][0])).toEqual([1, 2, 3, 4]);
   });
 
   it('runs a request larger than the budget on its own rather than refusing it', async () => {

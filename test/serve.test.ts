@@ -18,6 +18,7 @@ import { VectorIndex } from '../src/search/vector-index.js';
 import { mulberry32 } from './helpers/random-text.js';
 import { CLI } from './helpers/run-cli.js';
 import { C, expectOpenAIError, killServers, MODELS, post, Q, startServer, waitReady, type Server } from './helpers/serve-process.js';
+import { expectedStatus, type OracleLimits } from './helpers/serve-oracle.js';
 
 const SENTINEL = 'SENTINEL-환자-7f3a9c';
 const queries = readFileSync('test/fixtures/corpus/queries.txt', 'utf8').split('\n').filter((l) => l !== '');
@@ -38,6 +39,11 @@ function bits(v: ArrayLike<number>): string {
 let offlineQ: Encoder;
 let offlineC: Encoder;
 let main: Server;
+/** The main server's settings, as the fuzz oracle needs them (see its start below). */
+const ORACLE_LIMITS: OracleLimits = {
+  bodyLimit: 65536, maxInputs: 256, maxChars: 20_000, dimension: 64, hasIndex: true,
+  modelNames: ['question', 'context', 'tiny-question', 'tiny-context', Q, C],
+};
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does it in pretest)`);
@@ -179,7 +185,7 @@ describe('kmed serve: routes', () => {
     expect(((await missing.json()) as any).error.type).toBe('not_found_error');
   });
 
-  it('survives a fuzz of random bodies, types and methods: never a 5xx, still healthy after', async () => {
+  it('answers a fuzz of random bodies, types and methods with the status the API defines for each case, still healthy after', async () => {
     await waitReady(main);
     const rand = mulberry32(2024);
     const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -189,7 +195,8 @@ describe('kmed serve: routes', () => {
       () => 'x'.repeat(Math.floor(rand() * 30_000)),
     ])();
     const paths = ['/v1/embeddings', '/v1/search', '/v1/similarity', '/ready', '/v1/models', '/metrics', '/v1/embeddings/x'];
-    const statuses = new Map<number, number>();
+    const statuses = new Map<string, number>();
+    const wrong: string[] = [];
     for (let i = 0; i < 150; i++) {
       const path = pick(paths);
       const method = pick(['POST', 'POST', 'POST', 'GET', 'PUT', 'DELETE']);
@@ -211,10 +218,49 @@ describe('kmed serve: routes', () => {
       const contentType = pick(['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', '']);
       const r = await fetch(`${main.url}${path}`, { method, body, headers: contentType ? { 'content-type': contentType } : {} });
       await r.arrayBuffer();
-      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-      expect(r.status, `${method} ${path}`).toBeLessThan(500);
+      // What was sent: fetch labels a string body text/plain when given no type.
+      const sent = {
+        method, path, body: typeof body === 'string' ? new TextEncoder().encode(body) : body,
+        contentType: contentType || (typeof body === 'string' ? 'text/plain;charset=UTF-8' : undefined),
+      };
+      const expected = expectedStatus(sent, ORACLE_LIMITS);
+      statuses.set(`${expected.status}`, (statuses.get(`${expected.status}`) ?? 0) + 1);
+      if (r.status !== expected.status) {
+        wrong.push(`case ${i}: ${method} ${path} (${sent.contentType ?? 'no type'}, ${sent.body?.length ?? 0} bytes): got ${r.status}, expected ${expected.status} (${expected.why})`);
+      }
     }
-    console.log('fuzz statuses:', JSON.stringify(Object.fromEntries(statuses)));
+    // Cases the seeded draw rarely or never makes, each with its status written out: the server and
+    // the oracle must both give it.
+    const big = JSON.stringify({ input: 'x'.repeat(70_000), model: 'question' });
+    const listed: Array<[string, string, string | undefined, string | Uint8Array, number]> = [
+      ['POST', '/v1/embeddings', 'application/json', big, 413],
+      ['PUT', '/v1/embeddings', 'application/json', big, 413],
+      ['DELETE', '/ready', undefined, new Uint8Array([1, 2, 3]), 404],
+      ['POST', '/v1/search', 'application/x-www-form-urlencoded', 'a=b', 415],
+      ['PUT', '/v1/search', 'application/x-www-form-urlencoded', 'a=b', 404],
+      ['DELETE', '/metrics', 'application/json', '{', 400],
+      ['POST', '/v1/embeddings', undefined, new Uint8Array(0), 400],
+      ['POST', '/v1/embeddings', 'application/json', '{"input": "a", "model": "question"}', 200],
+      ['POST', '/v1/embeddings', 'application/json', '{"input": ["a", "b"], "model": "context", "dimensions": 64, "encoding_format": "base64"}', 200],
+      ['POST', '/v1/embeddings', 'application/json', '{"input": "a", "model": "question", "dimensions": 65}', 400],
+      ['POST', '/v1/embeddings', 'application/json', '{"input": "a", "model": "question", "dimensions": "64"}', 400],
+      ['POST', '/v1/search', 'application/json', '{"query": "a", "k": 1000, "metric": "dot"}', 200],
+      ['POST', '/v1/search', 'application/json', '{"query": "a", "k": 1001}', 400],
+      ['POST', '/v1/similarity', 'application/json', '{"query": "a", "passages": ["b", "c"], "metric": "cosine"}', 200],
+      ['POST', '/v1/similarity', 'application/json', '{"query": "a", "passages": []}', 400],
+    ];
+    for (const [method, path, contentType, body, status] of listed) {
+      const r = await fetch(`${main.url}${path}`, { method, body, headers: contentType ? { 'content-type': contentType } : {} });
+      await r.arrayBuffer();
+      const sent = { method, path, contentType, body: typeof body === 'string' ? new TextEncoder().encode(body) : body };
+      const expected = expectedStatus(sent, ORACLE_LIMITS);
+      expect(expected.status, `oracle: ${method} ${path} ${contentType}: ${expected.why}`).toBe(status);
+      if (r.status !== status) wrong.push(`listed: ${method} ${path} (${contentType ?? 'no type'}): got ${r.status}, expected ${status}`);
+      statuses.set(`${status}`, (statuses.get(`${status}`) ?? 0) + 1);
+    }
+    expect(wrong).toEqual([]);
+    expect([...statuses.keys()].sort()).toEqual(['200', '400', '404', '413', '415']);
+    console.log(`fuzz: 150 seeded and ${listed.length} listed cases, each answered with its expected status:`, JSON.stringify(Object.fromEntries(statuses)));
     expect((await fetch(`${main.url}/health`)).status).toBe(200);
     expect(main.child.exitCode).toBe(null);
   });
@@ -290,7 +336,8 @@ describe('kmed serve: backpressure, access, lifecycle', () => {
   });
 
   it('on SIGTERM finishes in-flight requests, refuses new ones and exits 0; its JSON access log never holds a text', async () => {
-    const s = await startServer(['--max-wait-ms', '400', '--index', INDEX]);
+    // The batcher holds a request up to 2 s: long enough to see it queued before SIGTERM on any load.
+    const s = await startServer(['--max-wait-ms', '2000', '--index', INDEX]);
     await waitReady(s);
     await post(s, '/v1/embeddings', { model: 'question', input: [SENTINEL, 'x'] });
     await post(s, '/v1/search', { query: SENTINEL, k: 2 });
@@ -299,9 +346,13 @@ describe('kmed serve: backpressure, access, lifecycle', () => {
     await post(s, '/v1/embeddings', { model: SENTINEL, input: SENTINEL });
     await post(s, '/v1/embeddings', { model: 'question', input: [SENTINEL, 5] });
     await fetch(`${s.url}/${SENTINEL}?q=${SENTINEL}`);
-    // In flight: the batcher holds it for 400 ms; SIGTERM lands in the middle.
+    // In flight: SIGTERM is sent once /metrics shows the request waiting in the context batcher.
     const inFlight = post(s, '/v1/embeddings', { model: 'context', input: [SENTINEL, 'y'] });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    let queued = false;
+    while (!queued) {
+      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      queued = /^kmed_queue_depth\{model="context"\} [1-9]/m.test(metrics);
+    }
     s.child.kill('SIGTERM');
     const r = await inFlight;
     expect(r.status, r.text).toBe(200);
@@ -323,7 +374,7 @@ describe('kmed serve: backpressure, access, lifecycle', () => {
   });
 
   it('exits 1 with one kmed: line when the index does not belong to the loaded models', () => {
-    const r = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--question-model', Q, '--context-model', Q, '--index', INDEX], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--port', '0', '--question-model', Q, '--context-model', Q, '--index', INDEX], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/^kmed: listening on /);
     const lines = r.stderr.trim().split('\n');
@@ -332,7 +383,7 @@ describe('kmed serve: backpressure, access, lifecycle', () => {
   });
 
   it('fails fast with one kmed: line for a missing model folder or index', () => {
-    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'serve', '--port', '0', ...args], { encoding: 'utf8', timeout: 30_000 });
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'serve', '--port', '0', ...args], { encoding: 'utf8', timeout: 120_000 });
     for (const [args, mention] of [
       [['--question-model', join(dir, 'none'), '--context-model', C], /question model folder .*none not found/],
       [[...MODELS, '--index', join(dir, 'none.kidx')], /none\.kidx/],

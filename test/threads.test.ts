@@ -221,7 +221,7 @@ describe('whole models: bitwise the same for any thread count', () => {
     }
     expectBitwise('synthetic pooler_output, 2 threads', outs.get(2)!.pooled, outs.get(1)!.pooled);
     expectBitwise('synthetic last_hidden_state, 2 threads', outs.get(2)!.hidden, outs.get(1)!.hidden);
-  }, 120_000);
+  });
 
   const golden = JSON.parse(readFileSync('test/fixtures/tiny-golden.json', 'utf8')) as {
     texts: string[];
@@ -277,7 +277,7 @@ describe('whole models: bitwise the same for any thread count', () => {
         expect(d.maxAbs, `${model} text ${i} on 2 threads: ${d.detail}`).toBeLessThanOrEqual(2e-5);
       });
     }
-  }, 60_000);
+  });
 });
 
 describe('Node, Deno and Bun (built dist/, test/threads-check.mjs)', () => {
@@ -296,7 +296,7 @@ describe('Node, Deno and Bun (built dist/, test/threads-check.mjs)', () => {
       expect(result.threads).toEqual(expected);
       expect(Object.values(result.identical).every(Boolean), line).toBe(true);
       console.log(line);
-    }, 70_000);
+    });
   }
 });
 

@@ -1,13 +1,14 @@
 // Bad tokenizer files and bad arguments: each must be a TokenizerError (a KmedError) with a stable
 // code and a message naming the file and the problem, never a crash, a hang or a silent wrong answer.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { KmedError } from '../src/errors/errors.js';
 import { loadTokenizerFromDirectory } from '../src/node/model-files/tokenizer-files.js';
 import { TokenizerError } from '../src/tokenizer/errors.js';
 import { BertTokenizer, type TokenizerFiles } from '../src/tokenizer/tokenizer.js';
+import { decodeText, describe as describeValue, parseJsonFile } from '../src/tokenizer/utf8.js';
 
 const DIR = 'test/fixtures/tokenizer';
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', '##b'].join('\n');
@@ -32,10 +33,19 @@ function expectError(fn: () => unknown, code: string, ...inMessage: (string | Re
 
 const build = (files: Partial<TokenizerFiles>) => () => BertTokenizer.fromFiles(files as TokenizerFiles);
 
+/** A fresh temporary folder, removed after the file's tests. */
+const made: string[] = [];
+afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kmed-tok-'));
+  made.push(dir);
+  return dir;
+}
+
 describe('vocab.txt problems', () => {
   it('missing vocab', () => {
     expectError(build({}), 'TOKENIZER_MISSING_FILE', 'vocab.txt');
-    const dir = mkdtempSync(join(tmpdir(), 'kmed-tok-'));
+    const dir = tempDir();
     expectError(() => loadTokenizerFromDirectory(dir), 'TOKENIZER_MISSING_FILE', join(dir, 'vocab.txt'), 'no such file');
   });
 
@@ -96,11 +106,11 @@ describe('configuration file problems', () => {
   });
 
   it('an unreadable file in a model folder names its path', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kmed-tok-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'vocab.txt'), VOCAB);
     mkdirSync(join(dir, 'tokenizer_config.json')); // a folder where a file should be
     expectError(() => loadTokenizerFromDirectory(dir), 'TOKENIZER_MISSING_FILE', join(dir, 'tokenizer_config.json'), 'EISDIR');
-    const dir2 = mkdtempSync(join(tmpdir(), 'kmed-tok-'));
+    const dir2 = tempDir();
     writeFileSync(join(dir2, 'vocab.txt'), VOCAB);
     writeFileSync(join(dir2, 'special_tokens_map.json'), '{');
     expectError(() => loadTokenizerFromDirectory(dir2), 'TOKENIZER_BAD_JSON', `${dir2}/special_tokens_map.json`);
@@ -136,5 +146,34 @@ describe('bad arguments', () => {
     const noPad = BertTokenizer.fromFiles({ vocab: VOCAB.replace('[PAD]', '[unused0]'), tokenizerConfig: '{"do_lower_case": false}' });
     expect(noPad.encodeBatch(['a', 'a']).map((e) => e.ids.length)).toEqual([3, 3]);
     expectError(() => noPad.encodeBatch(['a', 'ab a']), 'TOKENIZER_MISSING_SPECIAL_TOKEN', 'pad_token');
+  });
+});
+
+describe('file contents: types, descriptions and causes', () => {
+  it('names the wrong type of each kind of value, cutting a long string at 40 characters', () => {
+    expect(describeValue(null)).toBe('null');
+    expect(describeValue(undefined)).toBe('undefined');
+    expect(describeValue([1])).toBe('an array');
+    expect(describeValue({})).toBe('an object');
+    expect(describeValue(() => 1)).toBe('a function');
+    expect(describeValue(7)).toBe('number 7');
+    expect(describeValue(false)).toBe('boolean false');
+    expect(describeValue(5n)).toBe('bigint 5');
+    expect(describeValue('short')).toBe('string "short"');
+    expect(describeValue('x'.repeat(41))).toBe(`string "${'x'.repeat(40)}…"`);
+    expect(describeValue('x'.repeat(40))).toBe(`string "${'x'.repeat(40)}"`);
+    expectError(() => decodeText((() => 1) as unknown as string, 'vocab.txt'), 'TOKENIZER_BAD_INPUT', 'vocab.txt: expected a string, Uint8Array or ArrayBuffer, got a function');
+  });
+
+  it('keeps the decoder and parser errors as causes, and reads strings and ArrayBuffers as given', () => {
+    const bad = caught(() => decodeText(new Uint8Array([0x61, 0xff]), 'f.txt'));
+    expect(bad.cause).toBeInstanceOf(TypeError);
+    const json = caught(() => parseJsonFile('{', 'f.json'));
+    expect(json.cause).toBeInstanceOf(SyntaxError);
+    expect(json.message).toContain(`f.json: malformed JSON (${(json.cause as Error).message})`);
+    expect(decodeText('\uFEFFab', 'f')).toBe('ab');
+    expect(decodeText('a\uFEFF', 'f')).toBe('a\uFEFF');
+    expect(decodeText(new TextEncoder().encode('가').buffer as ArrayBuffer, 'f')).toBe('가');
+    expect(parseJsonFile(new TextEncoder().encode('\uFEFF{"a": 1}'), 'f.json')).toEqual({ a: 1 });
   });
 });

@@ -98,20 +98,27 @@ describe('web demo in Chromium', () => {
   }
 
   it('loads the tiny encoders, scores the card example, and saves a screenshot', async () => {
-    // Hold the context weights back a moment so the progress indicator can be seen mid-load.
+    // Hold the context weights back until the progress indicator has been seen mid-load (an
+    // event, not a fixed delay that a slow machine could outlast).
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
     const { page, errors } = await openDemo(async (p) => {
       await p.route('**/tiny-context/model.safetensors', async (route) => {
-        if (route.request().method() === 'GET') await new Promise((r) => setTimeout(r, 1500));
+        if (route.request().method() === 'GET') await held;
         await route.continue();
       });
     });
-    await page.waitForFunction(
-      () => /tiny-context\/model\.safetensors/.test(document.getElementById('progress-text')?.textContent ?? ''),
-      null,
-      { timeout: 30_000 },
-    );
-    expect(await page.isVisible('#progress')).toBe(true);
-    expect(await page.textContent('#progress-text')).toMatch(/Reading .*tiny-context\/model\.safetensors — [\d.]+ MiB of 6\.5 MiB/);
+    try {
+      await page.waitForFunction(
+        () => /tiny-context\/model\.safetensors/.test(document.getElementById('progress-text')?.textContent ?? ''),
+        null,
+        { timeout: 120_000 },
+      );
+      expect(await page.isVisible('#progress')).toBe(true);
+      expect(await page.textContent('#progress-text')).toMatch(/Reading .*tiny-context\/model\.safetensors — [\d.]+ MiB of 6\.5 MiB/);
+    } finally {
+      release();
+    }
     await waitLoaded(page, errors);
     expect(await page.isHidden('#progress-box')).toBe(true);
     expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);

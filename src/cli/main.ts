@@ -2,11 +2,35 @@
 // Owns: the `kmed` command line (Node only). Each subcommand lives in its own file under
 // src/cli/ and exports `register(program)`; this file only wires them together and hands every
 // failure to error-line.ts (one `kmed: ...` line on stderr, a non-zero exit, never a stack trace).
+// Nothing but Node's builtins is imported statically: a module that cannot be loaded (EMFILE under
+// a tight `ulimit -n`, a damaged install) would otherwise end in Node's stack trace before any
+// handler of ours runs.
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
-import { exitWith } from './error-line.js';
+import type { Command as CommandType } from 'commander';
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+/** Loading failed before error-line.ts could: word it with error-line.ts if it loads now (the
+ *  failed load's descriptors are closed by then), else plainly; one line either way. */
+async function loadFailed(error: unknown): Promise<never> {
+  try {
+    const { exitWith } = await import('./error-line.js');
+    return exitWith(error, process.argv, []);
+  } catch {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`kmed: cannot load kmed: ${message.replace(/\s+/g, ' ')}\n`);
+    return process.exit(1);
+  }
+}
+
+let Command!: typeof CommandType;
+let exitWith!: typeof import('./error-line.js').exitWith;
+let version = '';
+try {
+  ({ Command } = await import('commander'));
+  ({ exitWith } = await import('./error-line.js'));
+  ({ version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string });
+} catch (error) {
+  await loadFailed(error);
+}
 
 const program = new Command()
   .name('kmed')
@@ -25,7 +49,7 @@ process.on('unhandledRejection', fail);
 process.stdout.on('error', fail);
 
 // One line per subcommand module; keep alphabetical.
-const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
+const commandModules: Array<() => Promise<{ register(program: CommandType): void }>> = [
   () => import('./build-index.js'),
   () => import('./download.js'),
   () => import('./embed.js'),

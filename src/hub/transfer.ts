@@ -344,8 +344,9 @@ class ContentCheck {
 }
 
 /** Git's object id of a blob: SHA-1 over 'blob <size>\0' and the content (WebCrypto; undefined
- *  where there is none, e.g. an insecure browser context: the size was still checked). */
-async function gitBlobId(chunks: Uint8Array[], size: number): Promise<string | undefined> {
+ *  where there is none, e.g. an insecure browser context: the size was still checked). Exported
+ *  for its known-answer test (test/known-answers.test.ts), not part of the package's API. */
+export async function gitBlobId(chunks: Uint8Array[], size: number): Promise<string | undefined> {
   const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle;
   if (!subtle) return undefined;
   const head = new TextEncoder().encode(`blob ${size}\0`);

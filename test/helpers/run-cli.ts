@@ -45,7 +45,7 @@ export function runCli(args: string[], options: CliRunOptions = {}): Promise<Cli
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill('SIGKILL');
-  }, options.timeoutMs ?? 30_000);
+  }, options.timeoutMs ?? 120_000);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {

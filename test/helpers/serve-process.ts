@@ -38,7 +38,7 @@ export async function startServer(args: string[], env: Record<string, string> = 
   child.stderr!.on('data', (d) => (err += d));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 120_000);
     const check = () => {
       const m = /^kmed: listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
       if (m) {
@@ -55,7 +55,7 @@ export async function startServer(args: string[], env: Record<string, string> = 
 }
 
 export async function waitReady(server: Server, headers: Record<string, string> = {}): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+  for (const until = Date.now() + 120_000; Date.now() < until; ) {
     const r = await fetch(`${server.url}/ready`, { headers });
     const body = (await r.json()) as { status: string };
     if (r.status === 200) {
