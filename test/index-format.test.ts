@@ -1,11 +1,11 @@
-// Known answers for the on-disk formats of an index build (format version 2): a checked-in index
-// file (test/fixtures/index/v2/small.kidx) and a checked-in interrupted build of it
-// (small.kidx.partial/), with their contents stated independently in passages.json. A writer and
-// a reader that change together (a moved field, another checksum, a new string layout) keep every
-// round trip green; these files do not change with them:
-// - the file is read back to the known ids, texts and bit-exact vectors, and its header fields sit
-//   at the offsets the layout table in src/search/vector-index.ts documents, each CRC-32C field
-//   equal to the checksum of the bytes it covers;
+// Known answers for the on-disk formats of an index build: a checked-in index file of the format
+// this kmed writes (test/fixtures/index/build/small.kidx, format 3) and a checked-in interrupted
+// build of it (small.kidx.partial/, checkpoint version 2), with their contents stated independently
+// in passages.json. A writer and a reader that change together (a moved field, another checksum, a
+// new string layout) keep every round trip green; these files do not change with them:
+// - the file is read back to the known ids, texts, unit rows and norms (format 3's byte layout and
+//   checksums have their own known answers in index-format-known.test.ts), and the checked-in
+//   file of format 2 is refused with the rebuild command;
 // - both writers (serializeIndex in memory, buildIndex streaming) given the same input produce
 //   exactly that file, byte for byte;
 // - a build interrupted after its first checkpoint leaves exactly the checked-in partial, and the
@@ -16,15 +16,16 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crc32c } from '../src/formats/checksum.js';
 import { buildIndex, partialPath } from '../src/node/indexing/index-builder.js';
-import { CHECKSUM_BLOCK_BYTES, INDEX_FORMAT_VERSION, serializeIndex, VectorIndex, type IndexMeta } from '../src/search/vector-index.js';
-import { fixtureEncoder, INDEX_V2_DIR, loadIndexFixture } from './helpers/index-fixture.js';
+import { INDEX_FORMAT_VERSION, serializeIndex, VectorIndex, type IndexMeta } from '../src/search/vector-index.js';
+import { fixtureEncoder, INDEX_BUILD_DIR, loadIndexFixture } from './helpers/index-fixture.js';
 
 const fixture = loadIndexFixture();
-const FILE = join(INDEX_V2_DIR, 'small.kidx');
-const PARTIAL = join(INDEX_V2_DIR, 'small.kidx.partial');
+const FILE = join(INDEX_BUILD_DIR, 'small.kidx');
+const PARTIAL = join(INDEX_BUILD_DIR, 'small.kidx.partial');
+const FORMAT2_FILE = join(INDEX_BUILD_DIR, '..', 'format2.kidx');
 const PARTIAL_FILES = ['checkpoint.json', 'offsets.u64', 'strings.bin', 'vectors.f32'];
 const bytes = new Uint8Array(readFileSync(FILE));
-const corpusBytes = readFileSync(join(INDEX_V2_DIR, 'corpus.jsonl'));
+const corpusBytes = readFileSync(join(INDEX_BUILD_DIR, 'corpus.jsonl'));
 const { createHash } = await import('node:crypto');
 const corpusSha256 = createHash('sha256').update(corpusBytes).digest('hex');
 // What buildIndex stamps: the given meta, then the corpus's name and hash.
@@ -36,18 +37,20 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** A fresh folder holding a copy of the fixture corpus under its own name. */
 function workspace(name: string): { corpus: string; out: string } {
   const root = join(dir, name);
-  cpSync(join(INDEX_V2_DIR, 'corpus.jsonl'), join(root, 'corpus.jsonl'));
+  cpSync(join(INDEX_BUILD_DIR, 'corpus.jsonl'), join(root, 'corpus.jsonl'));
   return { corpus: join(root, 'corpus.jsonl'), out: join(root, 'small.kidx') };
 }
 
 const bitsOf = (v: ArrayLike<number>) => Buffer.from(Float32Array.from(v).buffer).toString('hex');
 
-describe('index format version 2: the checked-in file', () => {
-  it('is version 2, the one this kmed writes (a new version gets its own fixture folder)', () => {
-    expect(INDEX_FORMAT_VERSION).toBe(2);
+describe('the checked-in index file (format 3, the one this kmed writes)', () => {
+  it('is format 3 (its byte layout has its own known answers in index-format-known.test.ts)', () => {
+    expect(INDEX_FORMAT_VERSION).toBe(3);
+    expect(new TextDecoder('latin1').decode(bytes.subarray(0, 8))).toBe('KMEDIDX\0');
+    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true)).toBe(3);
   });
 
-  it('reads back to the known meta, ids, texts and bit-exact vectors, and verifies', () => {
+  it('reads back to the known meta, ids, texts, unit rows and norms, and verifies', () => {
     const index = VectorIndex.fromBytes(bytes, 'small.kidx');
     index.verify();
     expect(index.dimension).toBe(fixture.dimension);
@@ -56,67 +59,35 @@ describe('index format version 2: the checked-in file', () => {
     fixture.passages.forEach((p, i) => {
       expect(index.id(i), `id ${i}`).toBe(p.id);
       expect(index.text(i), `text ${i}`).toBe(p.text);
-      expect(bitsOf(index.vector(i)), `vector ${i}`).toBe(bitsOf(p.vector));
+      // Format 3 stores each row at unit length and its length apart (docs/index-format.md): the
+      // length is ‖v‖ taken in float64 and rounded to float32, each value v[d] / ‖v‖ in float64
+      // rounded to float32 (a zero row stays zero).
+      const norm = Math.sqrt(p.vector.reduce((sum, x) => sum + x * x, 0));
+      expect(index.norm(i), `norm ${i}`).toBe(Math.fround(norm));
+      expect(bitsOf(index.vector(i)), `vector ${i}`).toBe(bitsOf(p.vector.map((x) => (norm > 0 ? x / norm : x))));
     });
-    // -0 keeps its sign bit; the largest float32 and the smallest subnormal survive exactly.
+    // -0 keeps its sign bit; a row holding the largest float32 still has a finite float32 length.
     expect(Object.is(index.vector(3)[1], -0)).toBe(true);
-    expect(index.vector(4)[2]).toBe(3.4028234663852886e38);
-    expect(index.vector(4)[3]).toBe(2 ** -149);
+    expect(index.norm(4)).toBe(3.4028234663852886e38);
   });
 
-  it('has every field where the documented layout puts it, each CRC-32C over the bytes it covers', () => {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const u64 = (at: number) => Number(view.getBigUint64(at, true));
-    const D = fixture.dimension;
-    const N = fixture.passages.length;
-    const enc = new TextEncoder();
-    const metaJson = enc.encode(JSON.stringify(fullMeta));
-    const strings = fixture.passages.flatMap((p) => [enc.encode(p.id), enc.encode(p.text)]);
-    const S = strings.reduce((n, s) => n + s.length, 0);
-    const align16 = (n: number) => Math.ceil(n / 16) * 16;
-
-    expect(new TextDecoder('latin1').decode(bytes.subarray(0, 8))).toBe('KMEDIDX\0');
-    expect(view.getUint32(8, true)).toBe(2);
-    expect(view.getUint32(12, true)).toBe(D);
-    expect(u64(16)).toBe(N);
-    expect(view.getUint32(24, true)).toBe(metaJson.length);
-    expect(view.getUint32(28, true)).toBe(CHECKSUM_BLOCK_BYTES);
-    const vectors = align16(96 + metaJson.length);
-    const offsets = vectors + N * D * 4;
-    const stringsAt = offsets + (2 * N + 1) * 8;
-    const checksums = stringsAt + S;
-    // Every section here is smaller than one block: one CRC each.
-    const fileLength = checksums + 3 * 4;
-    expect([u64(32), u64(40), u64(48), u64(56), u64(64)]).toEqual([vectors, offsets, stringsAt, checksums, fileLength]);
-    expect(bytes.length).toBe(fileLength);
-    expect([...bytes.subarray(80, 92)]).toEqual(new Array(12).fill(0));
-    expect(Buffer.from(bytes.subarray(96, 96 + metaJson.length)).equals(Buffer.from(metaJson))).toBe(true);
-    expect([...bytes.subarray(96 + metaJson.length, vectors)].every((b) => b === 0)).toBe(true);
-
-    // Vectors: N rows of D little-endian float32.
-    fixture.passages.forEach((p, i) => p.vector.forEach((x, d) => expect(Object.is(view.getFloat32(vectors + (i * D + d) * 4, true), Math.fround(x))).toBe(true)));
-    // Offsets: id i start, text i start, ..., and S last; strings: id 0, text 0, id 1, ...
-    let s = 0;
-    strings.forEach((piece, j) => {
-      expect(u64(offsets + j * 8), `offset ${j}`).toBe(s);
-      expect(Buffer.from(bytes.subarray(stringsAt + s, stringsAt + s + piece.length)).equals(Buffer.from(piece)), `string ${j}`).toBe(true);
-      s += piece.length;
-    });
-    expect(u64(offsets + 2 * N * 8)).toBe(S);
-
-    // The checksum table: one CRC-32C per section (vectors, offsets, strings), then the header's own.
-    const table = [0, 1, 2].map((k) => view.getUint32(checksums + 4 * k, true));
-    expect(table).toEqual([crc32c(bytes, 0, vectors, offsets), crc32c(bytes, 0, offsets, stringsAt), crc32c(bytes, 0, stringsAt, checksums)]);
-    expect(view.getUint32(72, true)).toBe(crc32c(bytes, 0, 96, vectors));
-    expect(view.getUint32(76, true)).toBe(crc32c(bytes, 0, checksums, fileLength));
-    expect(view.getUint32(92, true)).toBe(crc32c(bytes, 0, 0, 92));
-    // Pinned, so a checksum that changes together with its checker is still caught (CRC-32C of the
-    // preamble, whose own known answers are in known-answers.test.ts).
-    expect(view.getUint32(92, true).toString(16)).toBe('48ca2652');
+  it('refuses the checked-in file of format 2 with the command that rebuilds it', () => {
+    const old = new Uint8Array(readFileSync(FORMAT2_FILE));
+    expect(new DataView(old.buffer, old.byteOffset).getUint32(8, true)).toBe(2);
+    let error: unknown;
+    try {
+      VectorIndex.fromBytes(old, 'format2.kidx');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ name: 'IndexError' });
+    expect((error as Error).message).toMatch(/format2\.kidx/);
+    expect((error as Error).message).toMatch(/version 2/);
+    expect((error as Error).message).toMatch(/kmed index .*--force/);
   });
 });
 
-describe('index format version 2: writers produce exactly the checked-in bytes', () => {
+describe('writers produce exactly the checked-in bytes', () => {
   it('serializeIndex (the in-memory writer) given the known contents', () => {
     const written = serializeIndex({
       meta: fullMeta,

@@ -1,14 +1,14 @@
-// Owns: the known contents of the checked-in index fixtures (test/fixtures/index/v2/passages.json:
+// Owns: the known contents of the checked-in index fixtures (test/fixtures/index/build/passages.json:
 // meta, dimension, and per passage its id, text and float32 vector) and the stand-in encoder that
 // returns exactly those vectors, shared by test/index-format.test.ts and the script that wrote the
-// fixtures (test/fixtures/index/make-v2.ts). Does not own the format (src/search/vector-index.ts)
+// fixtures (test/fixtures/index/make-build.ts). Does not own the format (src/search/vector-index.ts)
 // or the builder (src/node/indexing/index-builder.ts).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IndexMeta } from '../../src/search/vector-index.js';
 
-export const INDEX_V2_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'index', 'v2');
+export const INDEX_BUILD_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'index', 'build');
 
 export interface IndexFixture {
   dimension: number;
@@ -22,7 +22,7 @@ export interface IndexFixture {
 }
 
 export function loadIndexFixture(): IndexFixture {
-  return JSON.parse(readFileSync(join(INDEX_V2_DIR, 'passages.json'), 'utf8')) as IndexFixture;
+  return JSON.parse(readFileSync(join(INDEX_BUILD_DIR, 'passages.json'), 'utf8')) as IndexFixture;
 }
 
 /** An encoder that knows only the fixture's texts; records every batch it was asked for. */
