@@ -13,6 +13,7 @@ import { join, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../scripts/serve-web.mjs';
 import { FIXTURES, launchChromium, REPO_ROOT, run } from './runtimes/launch.js';
+import { chromium, skipWithout } from './helpers/requirement.js';
 
 const SIMILARITY_TOLERANCE = 1e-5;
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -30,7 +31,7 @@ interface BundleResult {
 
 type Bundler = 'vite' | 'webpack' | 'esbuild';
 
-describe('bundling the packed package: Vite, webpack 5, esbuild', () => {
+describe.skipIf(skipWithout(chromium()))('bundling the packed package: Vite, webpack 5, esbuild', () => {
   let work: string;
   let app: string;
   let browser: Awaited<ReturnType<typeof launchChromium>>;

@@ -20,6 +20,7 @@ import {
   TABLE_HEADER,
   threadCounts,
 } from './runtimes/launch.js';
+import { chromium, skipWithout } from './helpers/requirement.js';
 
 const POOLER_TOLERANCE = 2e-5;
 const SIMILARITY_TOLERANCE = 1e-5;
@@ -105,7 +106,7 @@ describe('npm pack → install into an empty folder → import by name', () => {
     expect(r.maxError!).toBeLessThanOrEqual(POOLER_TOLERANCE);
   });
 
-  it('chromium loads the installed package through its exports map (browser condition)', async () => {
+  it.skipIf(skipWithout(chromium()))('chromium loads the installed package through its exports map (browser condition)', async () => {
     const installed = join(app, 'node_modules', 'kmed-dpr');
     const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
     const entry = '/pkg/' + resolveExport(pkg.exports, '.', ['browser', 'import']).replace(/^\.\//, '');

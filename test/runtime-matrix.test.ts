@@ -18,10 +18,10 @@ import {
   REPO_ROOT,
   resolveExport,
   runCliCheck,
-  runtimeMissing,
   TABLE_HEADER,
   threadCounts,
 } from './runtimes/launch.js';
+import { chromium, extraNode, skipWithout } from './helpers/requirement.js';
 
 /** Thread counts each runtime is checked with: [1], and [1, 2] once the `threads` option exists. */
 const THREAD_COUNTS = threadCounts();
@@ -59,11 +59,10 @@ describe('runtime matrix: the tiny check in every runtime', () => {
 
   for (const runtime of ['node', 'node22', 'node24', 'deno', 'bun'] as CliRuntime[]) {
     // Node 22 and 24 come from their own npm install (Linux x64 only): said and skipped when absent.
-    const missing = runtimeMissing(runtime);
-    if (missing) console.log(`skipped: ${missing}`);
+    const skip = runtime === 'node22' || runtime === 'node24' ? skipWithout(extraNode(runtime)) : false;
     for (const threads of THREAD_COUNTS) {
       for (const { lib, entry } of IMPORTS) {
-        it.skipIf(missing !== undefined)(`${runtime}, ${threads} thread(s), import '${lib}'`, async () => {
+        it.skipIf(skip)(`${runtime}, ${threads} thread(s), import '${lib}'`, async () => {
           const r = await runCliCheck(runtime, { cwd: REPO_ROOT, script: 'test/runtimes/check.mjs', lib, threads });
           expectPass(r, threads, entry);
         });
@@ -71,7 +70,7 @@ describe('runtime matrix: the tiny check in every runtime', () => {
     }
   }
 
-  describe('chromium', () => {
+  describe.skipIf(skipWithout(chromium()))('chromium', () => {
     let server: Awaited<ReturnType<typeof startServer>>;
     let browser: Awaited<ReturnType<typeof launchChromium>>;
 
