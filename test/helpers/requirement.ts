@@ -4,7 +4,7 @@
 // adds it; under CI=true the same absence is a FAILURE, so CI can never lose a leg silently.
 // Does not own: starting the runtimes (test/runtimes/launch.ts) or what the tests assert.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { it, type TestContext } from 'vitest';
 import { hasRelaxedSimd } from '../../src/kernels/kernel-module.js';
@@ -65,11 +65,21 @@ export function skipTestWithout(ctx: TestContext, req: Requirement): void {
 
 // ---- The requirements themselves ----
 
+/** A regular file we may execute (a binary hidden by a bind mount of /dev/null is neither). */
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** Chromium for the browser legs (playwright-core drives Debian's build; KMED_CHROMIUM overrides). */
 export function chromium(): Requirement {
   return {
     what: 'Chromium',
-    missing: existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found`,
+    missing: isExecutableFile(CHROMIUM) ? undefined : `${CHROMIUM} not found (or not an executable file)`,
     fix: 'apt-get install -y chromium (or KMED_CHROMIUM=/path/to/chromium)',
   };
 }
