@@ -50,7 +50,7 @@ function tmpfs(ctx: TestContext, options: string): string {
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (error) {
-    skipTestWithout(ctx, tmpfsMount(`mount -t tmpfs failed: ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`));
+    skipTestWithout(ctx, tmpfsMount(`mount -t tmpfs failed: ${String((error as { stderr?: Buffer }).stderr ?? error).trim().split('\n')[0]}`));
   }
   mounts.push(dir);
   return dir;
