@@ -140,3 +140,10 @@ export function realWeights(dirs: string[]): Requirement {
     ciMaySkip: 'CI downloads no models from the hub',
   };
 }
+
+/** A leg too slow for a developer's every `npm test` (an install from git builds the package with
+ *  all its devDependencies): it runs under CI=true, or with KMED_SLOW_TESTS=1. */
+export function slowLeg(what: string, file: string, cost: string): Requirement {
+  const on = IN_CI || process.env.KMED_SLOW_TESTS === '1';
+  return { what, missing: on ? undefined : `not run outside CI (${cost})`, fix: `KMED_SLOW_TESTS=1 npx vitest run ${file}` };
+}
