@@ -42,7 +42,8 @@ describe.skipIf(skipWithout(chromium()))('bundling the packed package: Vite, web
       if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
     }
     work = mkdtempSync(join(tmpdir(), 'kmed-bundlers-'));
-    const pack = await run(NPM, ['pack', '--json', '--pack-destination', work], REPO_ROOT, 120_000);
+    // --ignore-scripts: pack the dist/ this run built (pretest); `prepare` must not rebuild it under tests that read it.
+    const pack = await run(NPM, ['pack', '--json', '--ignore-scripts', '--pack-destination', work], REPO_ROOT, 120_000);
     if (pack.code !== 0) throw new Error(`npm pack failed (exit ${pack.code}):\n${pack.stderr}`);
     const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string }[];
     app = join(work, 'app');

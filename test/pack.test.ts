@@ -38,7 +38,8 @@ describe('npm pack → install into an empty folder → import by name', () => {
       if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
     }
     work = mkdtempSync(join(tmpdir(), 'kmed-pack-'));
-    const pack = await run(NPM, ['pack', '--json', '--pack-destination', work], REPO_ROOT, 120_000);
+    // --ignore-scripts: pack the dist/ this run built (pretest); `prepare` must not rebuild it under tests that read it.
+    const pack = await run(NPM, ['pack', '--json', '--ignore-scripts', '--pack-destination', work], REPO_ROOT, 120_000);
     if (pack.code !== 0) throw new Error(`npm pack failed (exit ${pack.code}):\n${pack.stderr}`);
     // npm prints lifecycle output before the JSON on some versions: take from the first '['.
     [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')));
