@@ -49,7 +49,7 @@ describe.skipIf(skipWithout(chromium()))('bundling the packed package: Vite, web
     app = join(work, 'app');
     mkdirSync(join(app, 'src'), { recursive: true });
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'kmed-bundle-check', private: true, type: 'module' }));
-    const install = await run(NPM, ['install', '--omit=dev', '--no-audit', '--no-fund', '--no-package-lock', join(work, packed.filename)], app, 300_000);
+    const install = await run(NPM, ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', join(work, packed.filename)], app, 300_000);
     if (install.code !== 0) throw new Error(`npm install of the tarball failed (exit ${install.code}):\n${install.stderr}`);
     copyFileSync(join(REPO_ROOT, 'test', 'bundlers', 'main.js'), join(app, 'src', 'main.js'));
     browser = await launchChromium();

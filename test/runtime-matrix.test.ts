@@ -17,7 +17,9 @@ import {
   launchChromium,
   REPO_ROOT,
   resolveExport,
+  run,
   runCliCheck,
+  runtimeCommand,
   TABLE_HEADER,
   threadCounts,
 } from './runtimes/launch.js';
@@ -67,6 +69,18 @@ describe('runtime matrix: the tiny check in every runtime', () => {
           expectPass(r, threads, entry);
         });
       }
+    }
+    // CommonJS: require() of the ES module package (require(esm), unflagged since Node 20.19 and
+    // 22.12), every entry by name, from a .cjs file; no warning printed.
+    if (runtime.startsWith('node')) {
+      it.skipIf(skip)(`${runtime}: require() of every entry from CommonJS`, async () => {
+        const [command] = runtimeCommand(runtime);
+        const script = "for (const e of ['kmed-dpr', 'kmed-dpr/node', 'kmed-dpr/web', 'kmed-dpr/worker']) { const m = require(e); if (typeof m.Encoder?.fromFiles !== 'function') throw new Error(e + ': no Encoder'); } console.log(typeof require('kmed-dpr').Encoder.fromDirectory, typeof require('kmed-dpr/web').Encoder.fromDirectory);";
+        const r = await run(command, ['--input-type=commonjs', '-e', script], REPO_ROOT, 60_000);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr, 'require(esm) prints no warning').toBe('');
+        expect(r.stdout.trim()).toBe('function undefined');
+      });
     }
   }
 
