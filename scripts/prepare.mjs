@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Owns: npm's `prepare` step, which npm runs on `npm install`/`npm ci` in a clone, before
-// `npm pack`/`npm publish`, and when a project installs this package from git or from a folder.
+// `npm pack`/`npm publish`, and when a project installs this package from git or from a folder;
+// `npm test` runs it first too (pretest).
 // It runs `npm run build` when dist/ is missing or older than the sources (src/, assembly/,
 // tsconfig.json), and does nothing when dist/ is current, so a git install (where npm runs prepare
 // twice: in its `npm install` of the clone, then before packing) builds once, and `npm pack` in a
@@ -13,7 +14,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const OUTPUTS = ['dist/index.js', 'dist/node/index.js', 'dist/cli/main.js', 'dist/kernels/kernels.wasm', 'dist/kernels/kernels-mt.wasm'];
+const KERNELS = ['kernels', 'kernels-mt', 'kernels-relaxed', 'kernels-relaxed-mt'];
+/** What the build makes: every entry of the exports map, and each kernel build in dist/kernels/
+ *  (the package) and build/ (what the tests load). */
+const OUTPUTS = [
+  'dist/index.js', 'dist/node/index.js', 'dist/cli/main.js', 'dist/worker/index.js', 'dist/worker/worker-main.js', 'dist/langchain/index.js',
+  ...KERNELS.flatMap((k) => [`dist/kernels/${k}.wasm`, `build/${k}.wasm`]),
+];
 const SOURCES = ['src', 'assembly', 'tsconfig.json'];
 
 /** Newest modification time (ms) of a file, or of any file under a folder. */
