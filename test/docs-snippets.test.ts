@@ -116,6 +116,11 @@ function makeSandbox(): string {
   const box = mkdtempSync(join(tmpdir(), 'kmed-docs-'));
   for (const entry of readdirSync(ROOT)) {
     if (entry === 'node_modules' || entry === '.git') continue;
+    // weights/ is where downloads land: the sandbox gets an empty one, never the repository's.
+    if (entry === 'weights') {
+      mkdirSync(join(box, entry));
+      continue;
+    }
     symlinkSync(join(ROOT, entry), join(box, entry));
   }
   // node_modules of its own (tools write caches there), holding links to the repository's packages.
