@@ -24,7 +24,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve('.');
@@ -185,6 +185,22 @@ function runBlock(block: Block, box: string, index: number): Promise<Run> {
 }
 
 const sandboxes: string[] = [];
+
+/** Pages whose blocks run at the same time: two, for a 2-core machine (each block is one process). */
+const RUN_SLOTS = 2;
+let freeSlots = RUN_SLOTS;
+const waiting: Array<() => void> = [];
+async function withSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (freeSlots === 0) await new Promise<void>((go) => waiting.push(go));
+  else freeSlots--;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else freeSlots++;
+  }
+}
 afterAll(() => {
   for (const box of sandboxes) rmSync(box, { recursive: true, force: true });
   const exempt = blocksByFile.flatMap(({ blocks }) => blocks.filter((b) => b.kind === 'no-run'));
@@ -203,32 +219,36 @@ describe('docs snippets', () => {
   });
 
   for (const { file, blocks } of blocksByFile) {
-    describe(file, () => {
-      let box = '';
-      it('every block is runnable, an output sample, or marked no-run', () => {
-        const unknown = blocks.filter((b) => b.kind === 'unknown');
-        expect(
-          unknown.map((b) => `${file}:${b.line} \`\`\`${b.info}: a language this test cannot run; mark it \`\`\`${b.info || 'text'} no-run: <why> (or <!-- no-run: why --> above it)`),
-        ).toEqual([]);
-        const orphans = blocks.filter((b) => b.kind === 'output' && !blocks.some((r) => r.expected === b));
-        expect(orphans.map((b) => `${file}:${b.line}: an output block must follow a runnable block`)).toEqual([]);
-      });
-      blocks.forEach((block, index) => {
-        if (!['ts', 'js', 'sh'].includes(block.kind)) return;
-        it(`${file}:${block.line} (${block.kind}) runs${block.expected ? ' and prints its output block' : ''}`, async () => {
-          if (!box) {
-            box = makeSandbox();
-            sandboxes.push(box);
-          }
-          const run = await runBlock(block, box, index);
+    it(`${file}: every block is runnable, an output sample, or marked no-run`, () => {
+      const unknown = blocks.filter((b) => b.kind === 'unknown');
+      expect(
+        unknown.map((b) => `${file}:${b.line} \`\`\`${b.info}: a language this test cannot run; mark it \`\`\`${b.info || 'text'} no-run: <why> (or <!-- no-run: why --> above it)`),
+      ).toEqual([]);
+      const orphans = blocks.filter((b) => b.kind === 'output' && !blocks.some((r) => r.expected === b));
+      expect(orphans.map((b) => `${file}:${b.line}: an output block must follow a runnable block`)).toEqual([]);
+    });
+  }
+
+  // One test per page: its blocks run in order in one sandbox (a block may use what an earlier one
+  // wrote); pages run side by side (it.concurrent, in one suite), at most RUN_SLOTS at a time.
+  for (const { file, blocks } of blocksByFile) {
+    const runnable = blocks.filter((b) => ['ts', 'js', 'sh'].includes(b.kind));
+    if (runnable.length === 0) continue;
+    const lines = runnable.map((b) => b.line).join(', ');
+    it.concurrent(`${file}: the blocks at lines ${lines} run in order${runnable.some((b) => b.expected) ? ' and print their output blocks' : ''}`, async () => {
+      await withSlot(async () => {
+        const box = makeSandbox();
+        sandboxes.push(box);
+        for (const block of runnable) {
+          const run = await runBlock(block, box, blocks.indexOf(block));
           const where = `${file}:${block.line}`;
-          const report = `${where} (sandbox ${relative(ROOT, box)})\n--- code\n${block.code}--- stdout\n${run.stdout.slice(-4000)}\n--- stderr\n${run.stderr.slice(-4000)}`;
+          const report = `${where} (sandbox ${box})\n--- code\n${block.code}--- stdout\n${run.stdout.slice(-4000)}\n--- stderr\n${run.stderr.slice(-4000)}`;
           expect(run.timedOut, `${where} ran past ${BLOCK_TIMEOUT_MS / 1000} s\n${report}`).toBe(false);
           expect(run.code, `${where} exited with ${run.code ?? run.signal}\n${report}`).toBe(0);
           if (block.expected) {
             expect(missingLines(block.expected.code, run.stdout), `${where}: lines of the output block at ${file}:${block.expected.line} not printed\n${report}`).toEqual([]);
           }
-        });
+        }
       });
     });
   }
@@ -243,13 +263,14 @@ describe('docs/cli.md covers the CLI', () => {
       child.on('close', (code) => (code === 0 ? done(out) : fail(new Error(`kmed ${args.join(' ')} --help exited ${code}`))));
     });
 
-  it('names every subcommand and every option of `kmed <command> --help`', async () => {
+  it.concurrent('names every subcommand and every option of `kmed <command> --help`', async () => {
     const doc = readFileSync('docs/cli.md', 'utf8');
     const top = await help([]);
     const commands = [...top.split('Commands:')[1].matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]).filter((c) => c !== 'help');
     expect(commands.length).toBeGreaterThan(5);
+    const helps = await Promise.all(commands.map((command) => help([command])));
     const missing: string[] = [];
-    for (const command of commands) {
+    for (const [c, command] of commands.entries()) {
       // The command's section: from its heading to the next `## ` heading.
       const start = doc.indexOf(`## \`kmed ${command}`);
       if (start < 0) {
@@ -258,7 +279,7 @@ describe('docs/cli.md covers the CLI', () => {
       }
       const next = doc.indexOf('\n## ', start + 1);
       const section = doc.slice(start, next < 0 ? undefined : next);
-      const options = [...(await help([command])).matchAll(/^ {2}(?:-[a-zA-Z], )?(--[a-z][a-z0-9-]*)/gm)].map((m) => m[1]);
+      const options = [...helps[c].matchAll(/^ {2}(?:-[a-zA-Z], )?(--[a-z][a-z0-9-]*)/gm)].map((m) => m[1]);
       for (const option of new Set(options)) {
         if (option !== '--help' && !section.includes(option)) missing.push(`kmed ${command} ${option}`);
       }
