@@ -8,7 +8,8 @@
 // - ```ts / ```typescript run with tsx, ```js / ```javascript / ```mjs with node, as ES modules in
 //   which `import … from 'kmed-dpr'` resolves to the built package (dist/, so `npm run build`
 //   first; `npm test` does it). ```sh / ```bash / ```shell run with `bash -eo pipefail`, where
-//   `kmed` is the built CLI (dist/cli/main.js).
+//   `kmed` is the built CLI (dist/cli/main.js). The ts blocks must also type-check together
+//   (tsc --noEmit, strict, NodeNext) against the package's .d.ts files.
 // - Every block of one markdown file runs in order in one sandbox: a temporary folder that looks
 //   like a clone (each top-level entry of the repository linked into it) but whose own files are
 //   new, so a block that writes `notes.kidx` writes into the sandbox, never into the repository,
@@ -167,8 +168,14 @@ function runBlock(block: Block, box: string, index: number): Promise<Run> {
     HF_HUB_CACHE: join(box, '.hf-cache'),
     NO_COLOR: '1',
   });
+  return runCommand(command, box, env);
+}
+
+/** Runs one command in `cwd`, its whole process group ended afterwards (servers a block left
+ *  behind included) or after BLOCK_TIMEOUT_MS. */
+function runCommand(command: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   return new Promise((done) => {
-    const child = spawn(command[0], command.slice(1), { cwd: box, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command[0], command.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
@@ -228,6 +235,38 @@ describe('docs snippets', () => {
       expect(orphans.map((b) => `${file}:${b.line}: an output block must follow a runnable block`)).toEqual([]);
     });
   }
+
+  // TypeScript readers copy the ts blocks into a typed project: they must type-check too (strict,
+  // NodeNext, against the built package's .d.ts), not only run under tsx, which strips types.
+  const tsBlocks = blocksByFile.flatMap(({ blocks }) => blocks.filter((b) => b.kind === 'ts'));
+  it.concurrent(`the ${tsBlocks.length} ts blocks type-check (tsc --noEmit --strict)`, async () => {
+    await withSlot(async () => {
+      const box = makeSandbox();
+      sandboxes.push(box);
+      const dir = join(box, '.typecheck');
+      mkdirSync(dir);
+      const names = new Map<string, Block>();
+      for (const block of tsBlocks) {
+        const name = `${block.file.replace(/[^a-zA-Z0-9]+/g, '-')}-${block.line}.ts`;
+        names.set(name, block);
+        writeFileSync(join(dir, name), block.code);
+      }
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'],
+          types: ['node'], strict: true, noEmit: true, skipLibCheck: true,
+        },
+        include: ['*.ts'],
+      }));
+      const run = await runCommand([process.execPath, join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], box);
+      // Name each error by its page and line, not by the temporary file.
+      const errors = run.stdout.replace(/^([\w./-]+\.ts)\((\d+),(\d+)\)/gm, (whole, name: string, line: string) => {
+        const block = names.get(name.replace(/^.*\//, ''));
+        return block ? `${block.file}:${block.line + Number(line)}` : whole;
+      });
+      expect(run.code, `ts blocks that do not type-check:\n${errors}${run.stderr}`).toBe(0);
+    });
+  });
 
   // One test per page: its blocks run in order in one sandbox (a block may use what an earlier one
   // wrote); pages run side by side (it.concurrent, in one suite), at most RUN_SLOTS at a time.
