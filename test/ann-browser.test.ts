@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../scripts/serve-web.mjs';
 import { FIXTURES, launchChromium, REPO_ROOT, run } from './runtimes/launch.js';
+import { chromium, skipWithout } from './helpers/requirement.js';
 
 const models = ['--question-model', join(FIXTURES, 'tiny-question'), '--context-model', join(FIXTURES, 'tiny-context')];
 
-describe('graph search in a worker in Chromium', () => {
+describe.skipIf(skipWithout(chromium()))('graph search in a worker in Chromium', () => {
   let work: string;
   let queries: string[];
   beforeAll(async () => {

@@ -13,6 +13,7 @@ import { join, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../scripts/serve-web.mjs';
 import { FIXTURES, launchChromium, REPO_ROOT, run } from './runtimes/launch.js';
+import { chromium, skipWithout } from './helpers/requirement.js';
 
 const SIMILARITY_TOLERANCE = 1e-5;
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -30,7 +31,7 @@ interface BundleResult {
 
 type Bundler = 'vite' | 'webpack' | 'esbuild';
 
-describe('bundling the packed package: Vite, webpack 5, esbuild', () => {
+describe.skipIf(skipWithout(chromium()))('bundling the packed package: Vite, webpack 5, esbuild', () => {
   let work: string;
   let app: string;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
@@ -41,13 +42,14 @@ describe('bundling the packed package: Vite, webpack 5, esbuild', () => {
       if (!existsSync(join(REPO_ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
     }
     work = mkdtempSync(join(tmpdir(), 'kmed-bundlers-'));
-    const pack = await run(NPM, ['pack', '--json', '--pack-destination', work], REPO_ROOT, 120_000);
+    // --ignore-scripts: pack the dist/ this run built (pretest); `prepare` must not rebuild it under tests that read it.
+    const pack = await run(NPM, ['pack', '--json', '--ignore-scripts', '--pack-destination', work], REPO_ROOT, 120_000);
     if (pack.code !== 0) throw new Error(`npm pack failed (exit ${pack.code}):\n${pack.stderr}`);
     const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string }[];
     app = join(work, 'app');
     mkdirSync(join(app, 'src'), { recursive: true });
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'kmed-bundle-check', private: true, type: 'module' }));
-    const install = await run(NPM, ['install', '--omit=dev', '--no-audit', '--no-fund', '--no-package-lock', join(work, packed.filename)], app, 300_000);
+    const install = await run(NPM, ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', join(work, packed.filename)], app, 300_000);
     if (install.code !== 0) throw new Error(`npm install of the tarball failed (exit ${install.code}):\n${install.stderr}`);
     copyFileSync(join(REPO_ROOT, 'test', 'bundlers', 'main.js'), join(app, 'src', 'main.js'));
     browser = await launchChromium();

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderScreen } from './helpers/terminal-screen.js';
 import { waitFor } from './helpers/wait-for.js';
+import { skipWithout, tool } from './helpers/requirement.js';
 
 const CLI = 'dist/cli/main.js';
 const Q = 'test/fixtures/tiny-question';
@@ -161,9 +162,8 @@ describe('kmed index + kmed search', () => {
     expect(readFileSync(out).equals(readFileSync(whole))).toBe(true);
   });
 
-  const script = spawnSync('script', ['--version'], { encoding: 'utf8' });
-  if (script.status !== 0) console.log(`skipped: the Ctrl-C-on-a-terminal test needs \`script\` (util-linux) for a pseudo-terminal: apt-get install bsdutils`);
-  it.skipIf(script.status !== 0)('Ctrl-C on a terminal: the bar\'s last state, then the one "progress is saved" line, and nothing drawn after it', async () => {
+  // `script` (util-linux) gives the command a pseudo-terminal.
+  it.skipIf(skipWithout(tool('script', ['script', '--version'], 'apt-get install -y bsdutils')))('Ctrl-C on a terminal: the bar\'s last state, then the one "progress is saved" line, and nothing drawn after it', async () => {
     const out = join(dir, 'tty.kidx');
     const cmd = [process.execPath, ...[CLI, 'index', ...MODELS, '--corpus', 'test/fixtures/corpus/corpus.txt', '--out', out, '--batch-size', '8']].map((a) => `'${a}'`).join(' ');
     // `script` runs the command on a pseudo-terminal; a 0x03 written to it is the terminal's Ctrl-C.

@@ -17,6 +17,7 @@ import { downloadModel, DownloadError, type DownloadProgress } from '../src/node
 import { cachedWeightsSha256 } from '../src/node/model-files/model-fingerprint.js';
 import { sha256 } from './helpers/hub-server.js';
 import { repoFromFolder, startHubServer, type HubServer, type RepoBehaviour, type ServedFile } from './helpers/hub-server.js';
+import { built, skipWithout } from './helpers/requirement.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'tiny-question');
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
@@ -307,8 +308,7 @@ describe('downloadModel against a local hub', () => {
 });
 
 describe('kmed download (CLI)', () => {
-  const built = existsSync(CLI);
-  if (!built) console.warn(`skipping CLI tests: ${CLI} is missing (run npm run build first; npm test does)`);
+  const skipCli = skipWithout(built());
 
   const run = (args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -318,7 +318,7 @@ describe('kmed download (CLI)', () => {
       );
     });
 
-  it.skipIf(!built)('downloads into --dest with plain progress lines on a non-TTY stderr', async () => {
+  it.skipIf(skipCli)('downloads into --dest with plain progress lines on a non-TTY stderr', async () => {
     const dest = await freshDir('cli');
     behave({});
     const { code, stdout, stderr } = await run(['download', 'kmed-test/tiny-question', '--endpoint', base, '--dest', dest]);
@@ -333,7 +333,7 @@ describe('kmed download (CLI)', () => {
     expect(stderr.trim().split('\n').length).toBeLessThanOrEqual(6);
   });
 
-  it.skipIf(!built)('prints one line and exits 1 when the hub cannot be reached', async () => {
+  it.skipIf(skipCli)('prints one line and exits 1 when the hub cannot be reached', async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
     const { code, stdout, stderr } = await run(['download', 'kmed-test/tiny-question', '--endpoint', endpoint, '--dest', await freshDir('cli-offline')]);
     expect(code).toBe(1);
@@ -343,7 +343,7 @@ describe('kmed download (CLI)', () => {
     expect(stderr).toContain('while resolving revision main of kmed-test/tiny-question');
   });
 
-  it.skipIf(!built)('prints the commit every file was fetched at', async () => {
+  it.skipIf(skipCli)('prints the commit every file was fetched at', async () => {
     const dest = await freshDir('cli-commit');
     behave({});
     const { code, stdout, stderr } = await run(['download', 'kmed-test/tiny-question', '--endpoint', base, '--dest', dest]);
@@ -352,7 +352,7 @@ describe('kmed download (CLI)', () => {
   });
 
   for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    it.skipIf(!built)(`${signal} stops it with one line saying what is kept and to rerun; the rerun resumes`, async () => {
+    it.skipIf(skipCli)(`${signal} stops it with one line saying what is kept and to rerun; the rerun resumes`, async () => {
       const dest = await freshDir(`cli-${signal}`);
       const part = join(dest, 'slow', 'model.safetensors.part');
       const child = spawn(process.execPath, [CLI, 'download', 'kmed-test/slow', '--endpoint', base, '--dest', dest], { env: { ...process.env, HF_ENDPOINT: '' } });
@@ -378,7 +378,7 @@ describe('kmed download (CLI)', () => {
     });
   }
 
-  it.skipIf(!built)('a transfer the network keeps breaking ends after --max-attempts with one line saying what is kept and to rerun', async () => {
+  it.skipIf(skipCli)('a transfer the network keeps breaking ends after --max-attempts with one line saying what is kept and to rerun', async () => {
     const dest = await freshDir('cli-attempts');
     const { code, stdout, stderr } = await run(['download', 'kmed-test/short-always', '--endpoint', base, '--dest', dest, '--max-attempts', '3']);
     expect(code).toBe(1);

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelFingerprint } from '../src/model-identity.js';
 import { repoFromFolder, startHubServer, type HubServer } from './helpers/hub-server.js';
 import { FIXTURES, launchChromium, REPO_ROOT } from './runtimes/launch.js';
+import { chromium, skipWithout } from './helpers/requirement.js';
 
 const Q = 'kmed-test/tiny-question';
 const C = 'kmed-test/tiny-context';
@@ -64,7 +65,7 @@ window.kmedAbortAt = async (repo, bytes) => {
 window.kmedReady = true;
 </script>`;
 
-describe('fromPretrained in Chromium (Cache API)', () => {
+describe.skipIf(skipWithout(chromium()))('fromPretrained in Chromium (Cache API)', () => {
   let hub: HubServer;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
 

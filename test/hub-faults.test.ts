@@ -19,6 +19,7 @@ import { DownloadError, Encoder, FileSourceError, HfFileCache, findCachedSnapsho
 import { checkRepoId, checkRevision } from '../src/hub/repo.js';
 import { verifyBlob, stampPath } from '../src/node/hub/blob-stamp.js';
 import { gitBlobId, repoFromFolder, sha256, startHubServer, type HubServer, type RepoBehaviour } from './helpers/hub-server.js';
+import { built, skipWithout } from './helpers/requirement.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURES = join(import.meta.dirname, 'fixtures');
@@ -474,9 +475,7 @@ describe('blobs modified after download', () => {
 describe('kmed download is bounded and says how to resume', () => {
   // The CLI-level cases live in test/download.test.ts; this checks the CLI's limits flags parse.
   const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-  const built = existsSync(CLI);
-  if (!built) console.warn(`skipping: ${CLI} is missing (run npm run build first; npm test does)`);
-  it.skipIf(!built)('refuses a limit flag that cannot be used, in one line', async () => {
+  it.skipIf(skipWithout(built()))('refuses a limit flag that cannot be used, in one line', async () => {
     for (const [flag, value] of [
       ['--deadline', '0'],
       ['--max-attempts', '0'],

@@ -26,6 +26,7 @@ import { isComplete } from '../src/node/hub/resumable-download.js';
 import { firstInvalidUtf8 as corpusFirstInvalidUtf8 } from '../src/node/text-input/corpus-reader.js';
 import { decodeUtf8Line, firstInvalidUtf8, TextInputError } from '../src/node/text-input/utf8-lines.js';
 import { decodeText, firstInvalidUtf8Offset } from '../src/tokenizer/utf8.js';
+import { skipWithout, tool } from './helpers/requirement.js';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 const hex = (n: number) => '0x' + n.toString(16).toUpperCase().padStart(8, '0');
@@ -93,9 +94,7 @@ describe('xxHash64 known answers (seed 0)', () => {
     expect(xxhash64(bytes)).toBe(expected);
   });
 
-  const xxhsum = spawnSync('xxhsum', ['-H1'], { input: '', encoding: 'utf8' });
-  const hasXxhsum = xxhsum.status === 0;
-  it.skipIf(!hasXxhsum)(`lengths 0..80 agree with xxhsum -H1${hasXxhsum ? '' : ' (skipped: xxhsum is not on PATH)'}`, () => {
+  it.skipIf(skipWithout(tool('xxhsum', ['xxhsum', '-H1'], 'apt-get install -y xxhash')))('lengths 0..80 agree with xxhsum -H1', () => {
     for (let n = 0; n <= 80; n++) {
       const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 131 + n) & 0xff);
       const r = spawnSync('xxhsum', ['-H1'], { input: bytes, encoding: 'utf8' });
@@ -183,9 +182,7 @@ describe('git blob ids (what the hub states for files kept in git itself)', () =
     expect(await isComplete(path, { size: bytes.length, gitBlobId: other }), `${name}: a wrong id must not pass`).toBe(false);
   });
 
-  const git = spawnSync('git', ['--version'], { encoding: 'utf8' });
-  const hasGit = git.status === 0;
-  it.skipIf(!hasGit)(`the pinned ids are what \`git hash-object\` prints${hasGit ? ` (${git.stdout.trim()})` : ' (skipped: git is not on PATH)'}`, async () => {
+  it.skipIf(skipWithout(tool('git', ['git', '--version'], 'apt-get install -y git')))('the pinned ids are what `git hash-object` prints', async () => {
     for (const [name, bytes, expected] of pinned) {
       const r = spawnSync('git', ['hash-object', '--stdin'], { input: bytes, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);

@@ -17,11 +17,13 @@ import {
   launchChromium,
   REPO_ROOT,
   resolveExport,
+  run,
   runCliCheck,
-  runtimeMissing,
+  runtimeCommand,
   TABLE_HEADER,
   threadCounts,
 } from './runtimes/launch.js';
+import { chromium, extraNode, skipWithout } from './helpers/requirement.js';
 
 /** Thread counts each runtime is checked with: [1], and [1, 2] once the `threads` option exists. */
 const THREAD_COUNTS = threadCounts();
@@ -59,19 +61,30 @@ describe('runtime matrix: the tiny check in every runtime', () => {
 
   for (const runtime of ['node', 'node22', 'node24', 'deno', 'bun'] as CliRuntime[]) {
     // Node 22 and 24 come from their own npm install (Linux x64 only): said and skipped when absent.
-    const missing = runtimeMissing(runtime);
-    if (missing) console.log(`skipped: ${missing}`);
+    const skip = runtime === 'node22' || runtime === 'node24' ? skipWithout(extraNode(runtime)) : false;
     for (const threads of THREAD_COUNTS) {
       for (const { lib, entry } of IMPORTS) {
-        it.skipIf(missing !== undefined)(`${runtime}, ${threads} thread(s), import '${lib}'`, async () => {
+        it.skipIf(skip)(`${runtime}, ${threads} thread(s), import '${lib}'`, async () => {
           const r = await runCliCheck(runtime, { cwd: REPO_ROOT, script: 'test/runtimes/check.mjs', lib, threads });
           expectPass(r, threads, entry);
         });
       }
     }
+    // CommonJS: require() of the ES module package (require(esm), unflagged since Node 20.19 and
+    // 22.12), every entry by name, from a .cjs file; no warning printed.
+    if (runtime.startsWith('node')) {
+      it.skipIf(skip)(`${runtime}: require() of every entry from CommonJS`, async () => {
+        const [command] = runtimeCommand(runtime);
+        const script = "for (const e of ['kmed-dpr', 'kmed-dpr/node', 'kmed-dpr/web', 'kmed-dpr/worker']) { const m = require(e); if (typeof m.Encoder?.fromFiles !== 'function') throw new Error(e + ': no Encoder'); } console.log(typeof require('kmed-dpr').Encoder.fromDirectory, typeof require('kmed-dpr/web').Encoder.fromDirectory);";
+        const r = await run(command, ['--input-type=commonjs', '-e', script], REPO_ROOT, 60_000);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr, 'require(esm) prints no warning').toBe('');
+        expect(r.stdout.trim()).toBe('function undefined');
+      });
+    }
   }
 
-  describe('chromium', () => {
+  describe.skipIf(skipWithout(chromium()))('chromium', () => {
     let server: Awaited<ReturnType<typeof startServer>>;
     let browser: Awaited<ReturnType<typeof launchChromium>>;
 

@@ -12,12 +12,12 @@ import { describe, expect, it } from 'vitest';
 import type { KernelBackend, Ptr } from '../src/kernels/backend.js';
 import { createReferenceBackend } from '../src/kernels/reference.js';
 import { createWasmBackend } from '../src/kernels/wasm.js';
-import { hasRelaxedSimd } from '../src/kernels/kernel-module.js';
 import { KernelError } from '../src/kernels/index.js';
 import { f32BitsToF16Bits } from '../src/kernels/reference-lowp.js';
 import { HASH_KIND } from '../src/kernels/reference-search.js';
 import { xxh32, Xxh32 } from '../src/formats/checksum.js';
 import { randoms } from './helpers/random-floats.js';
+import { relaxedSimd, skipWithout } from './helpers/requirement.js';
 
 const U = 2 ** -24;
 const gamma = (K: number): number => (K * U) / (1 - K * U) + U;
@@ -63,9 +63,8 @@ describe('xxHash32 in TypeScript (formats/checksum.ts)', () => {
 const BUILDS: Array<'baseline' | 'relaxed'> = ['baseline', 'relaxed'];
 
 describe.each(BUILDS)('search kernels, %s build', (simd) => {
-  const skip = simd === 'relaxed' && !hasRelaxedSimd();
+  const skip = simd === 'relaxed' && skipWithout(relaxedSimd());
   const itRuns = skip ? it.skip : it;
-  if (skip) console.log(`[search kernels] relaxed build skipped: this engine (Node ${process.versions.node}) does not validate relaxed SIMD`);
   const wasm = () => createWasmBackend({ simd });
   const ref = createReferenceBackend();
 

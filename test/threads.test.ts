@@ -7,7 +7,7 @@
 // Runs from src/ (the workers get the worker body as text, so no build is needed) except the
 // exit check, which runs the built dist/ in a child process.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { bertForward, type BertInput } from '../src/model/bert.js';
 import { bytesSource } from '../src/formats/byte-source.js';
@@ -24,6 +24,7 @@ import { BertTokenizer } from '../src/tokenizer/tokenizer.js';
 import { loadBertParams, loadBertParamsFromTensors } from '../src/model/weights.js';
 import { diff } from './helpers/compare.js';
 import { REPO_ROOT, run, runtimeCommand, type CliRuntime } from './runtimes/launch.js';
+import { built, skipTestWithout } from './helpers/requirement.js';
 
 const THREADS = [1, 2, 3] as const;
 const F32 = 4;
@@ -282,11 +283,8 @@ describe('whole models: bitwise the same for any thread count', () => {
 
 describe('Node, Deno and Bun (built dist/, test/threads-check.mjs)', () => {
   for (const runtime of ['node', 'deno', 'bun'] as CliRuntime[]) {
-    it(`${runtime}: 2 threads on worker_threads${runtime === 'node' ? '' : ' and on Web Workers'}, bitwise as 1, exits without dispose`, async () => {
-      if (!existsSync('dist/index.js') || !existsSync('build/kernels-mt.wasm')) {
-        console.log('skipped: dist/ or build/kernels-mt.wasm missing (run `npm run build`)');
-        return;
-      }
+    it(`${runtime}: 2 threads on worker_threads${runtime === 'node' ? '' : ' and on Web Workers'}, bitwise as 1, exits without dispose`, async (ctx) => {
+      skipTestWithout(ctx, built(['dist/index.js', 'build/kernels-mt.wasm']));
       const [command, ...pre] = runtimeCommand(runtime);
       const r = await run(command, [...pre, 'test/threads-check.mjs', REPO_ROOT], REPO_ROOT, 60_000);
       const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -307,11 +305,8 @@ describe('lifecycle and fallback', () => {
     resetThreadWarning();
   });
 
-  it('dispose() ends the workers: a program that used 2 threads exits by itself', () => {
-    if (!existsSync('dist/node/index.js') || !existsSync('build/kernels-mt.wasm')) {
-      console.log('skipped: dist/ or build/kernels-mt.wasm missing (run `npm run build`)');
-      return;
-    }
+  it('dispose() ends the workers: a program that used 2 threads exits by itself', (ctx) => {
+    skipTestWithout(ctx, built(['dist/node/index.js', 'build/kernels-mt.wasm']));
     // No process.exit: the child must end because nothing keeps it alive. Without dispose too:
     // idle workers are unref'd, so a forgetful program still exits.
     const script = `

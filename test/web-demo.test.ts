@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../scripts/serve-web.mjs';
 import { repoFromFolder, startHubServer } from './helpers/hub-server.js';
 import { FIXTURES, launchChromium, REPO_ROOT } from './runtimes/launch.js';
+import { chromium, skipWithout } from './helpers/requirement.js';
 
 const SIMILARITY_TOLERANCE = 1e-5;
 const SCREENSHOT = join(REPO_ROOT, 'test-results', 'web-demo.png');
@@ -26,7 +27,7 @@ const NOTES = golden.texts.slice(1, 4);
 
 type Page = Awaited<ReturnType<Awaited<ReturnType<typeof launchChromium>>['newPage']>>;
 
-describe('web demo in Chromium', () => {
+describe.skipIf(skipWithout(chromium()))('web demo in Chromium', () => {
   let server: Awaited<ReturnType<typeof startServer>>;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
 

@@ -13,10 +13,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../scripts/serve-web.mjs';
 import { FIXTURES, launchChromium, REPO_ROOT, run } from './runtimes/launch.js';
+import { chromium, skipWithout } from './helpers/requirement.js';
 import type { WorkerPageRun as Run } from './runtimes/worker-run.js';
 
 
-describe('kmed-dpr/worker in Chromium: the page stays responsive', () => {
+describe.skipIf(skipWithout(chromium()))('kmed-dpr/worker in Chromium: the page stays responsive', () => {
   let work: string;
   beforeAll(async () => {
     for (const built of ['dist/worker/index.js', 'dist/worker/worker-main.js', 'dist/cli/main.js', 'dist/kernels/kernels-mt.wasm']) {

@@ -1,7 +1,8 @@
 // Owns: starting the runtime check (check.mjs / browser.html) in each runtime and parsing its one
 // JSON line — shared by test/runtime-matrix.test.ts and test/pack.test.ts. Runtimes come from this
-// repository's devDependencies (deno, bun) and Debian's chromium; a missing one is an error that
-// says how to install it, never a silent skip.
+// repository's devDependencies (deno, bun) and Debian's chromium; starting a missing one is an
+// error that says how to install it (test/helpers/requirement.ts decides beforehand whether a leg
+// skips, or under CI=true fails, for want of it).
 // Does not own: the check (check-core.mjs) or what the tests assert.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
