@@ -1,0 +1,315 @@
+// The WebGPU backend in Chromium on its SwiftShader (software) adapter: parity with Hugging Face's
+// float64 outputs on the tiny checkpoints (every golden text, ≤ 2e-5) and on the full-size synthetic
+// model (its shortest golden texts only: SwiftShader runs a 768-wide layer at ~0.25 GFLOP/s, ≤ 1e-4);
+// vectors bitwise the same for any batch composition; the word-embedding table split into chunks
+// when a binding limit is small (bitwise the same vectors) and WEBGPU_LIMIT when a tensor cannot
+// fit; and every fault typed — no WebGPU, no adapter, a refused adapter or device, a fallback
+// adapter under 'auto', a device that never answers, out of memory, the device lost mid-life —
+// with backend 'auto' moving to wasm once (an event) and giving the wasm vectors.
+// Chromium missing: one skip line (a failure under CI=true). Does not own the kernels (src/webgpu/).
+import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { startServer } from '../scripts/serve-web.mjs';
+import { CHROMIUM, FIXTURES, REPO_ROOT } from './runtimes/launch.js';
+import { diff, ErrorTable } from './helpers/compare.js';
+
+const TINY_TOL = 2e-5;
+const FULL_TOL = 1e-4;
+const TINY_MODELS = ['tiny-question', 'tiny-context', 'tiny-odd-f16'] as const;
+
+const missing = !existsSync(CHROMIUM) ? `Chromium not found at ${CHROMIUM} (install: apt-get install -y chromium, or set KMED_CHROMIUM)` : undefined;
+if (missing && process.env.CI === 'true') throw new Error(`CI=true and ${missing}`);
+if (missing) console.log(`skipped test/webgpu-browser.test.ts: ${missing}`);
+
+interface TinyItem { ids: number[]; hidden_f64: number[]; pooler_f64: number[] }
+const tinyGolden = JSON.parse(readFileSync('test/fixtures/tiny-golden.json', 'utf8')) as { texts: string[]; models: Record<string, TinyItem[]> };
+interface FullItem { ids: number[]; pooler_f64: number[]; cls_f64: number[]; hidden_rows_f64: number[] }
+const fullGolden = JSON.parse(readFileSync('test/fixtures/synthetic-base-golden.json', 'utf8')) as { texts: string[]; outputs: Record<string, FullItem[]> };
+
+const table = new ErrorTable();
+let browser: Browser;
+let page: Page;
+let server: { url: string; close: () => Promise<void> };
+let adapter = '';
+
+/** Float32 values as their bit patterns (for bitwise comparisons across page.evaluate's JSON). */
+const BITS = 'const bits = (v) => Array.from(new Uint32Array(Float32Array.from(v).buffer));';
+
+describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)', () => {
+  beforeAll(async () => {
+    for (const built of ['dist/index.js', 'dist/webgpu/model.js', 'dist/kernels/kernels.wasm']) {
+      if (!existsSync(`${REPO_ROOT}/${built}`)) throw new Error(`${built} is missing: run \`npm run build\` first`);
+    }
+    server = await startServer({ mounts: { '/fixtures/': FIXTURES } });
+    const { chromium } = await import('playwright-core');
+    // --no-sandbox: these machines run as root. SwiftShader is Chromium's bundled software adapter.
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] });
+    page = await browser.newPage();
+    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    await page.goto(`${server.url}/test/runtimes/webgpu.html`);
+    await page.waitForFunction(() => (window as unknown as { kmed?: unknown }).kmed !== undefined, null, { timeout: 60_000 });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    console.log(`\n${table.toMarkdown(`max |WebGPU − f64| (Chromium ${browser?.version()}, adapter: ${adapter})`)}\n`);
+  });
+
+  it.each(TINY_MODELS)('%s: every golden text within 2e-5 of float64, hidden states and pooler', async (model) => {
+    const items = tinyGolden.models[model];
+    const r = await page.evaluate(async ({ model, ids }) => {
+      const k = (window as any).kmed;
+      const encoder = await k.lib.Encoder.fromFiles(await k.modelFiles(model), { backend: 'webgpu' });
+      const out = [];
+      for (const seq of ids) {
+        const o = await encoder.forwardIdsAsync([seq]);
+        out.push({ hidden: Array.from(o.lastHiddenState.subarray(0, seq.length * o.C)), pooler: Array.from(o.poolerOutput) });
+      }
+      const info = encoder.webgpu;
+      const kind = encoder.backendKind;
+      encoder.dispose();
+      return { out, info, kind };
+    }, { model, ids: items.map((it) => it.ids) });
+    expect(r.kind).toBe('webgpu');
+    const a = r.info.adapter;
+    adapter = `${a.vendor} ${a.architecture}${a.isFallbackAdapter ? ' (fallback adapter)' : ''}, shader-f16: ${a.features.includes('shader-f16') ? 'yes' : 'no'}`;
+    const failures: string[] = [];
+    items.forEach((item, i) => {
+      for (const [name, ours, ref] of [['hidden', r.out[i].hidden, item.hidden_f64], ['pooler', r.out[i].pooler, item.pooler_f64]] as const) {
+        const d = diff(ours, ref);
+        table.note(model, `${name}`, d.maxAbs);
+        if (!(d.maxAbs <= TINY_TOL)) failures.push(`text ${i} (${item.ids.length} tokens) ${name}: ${d.detail}`);
+      }
+    });
+    expect(failures).toEqual([]);
+  }, 120_000);
+
+  it('tiny-question: vectors bitwise the same alone, in mixed batches and through embed, for every pooling', async () => {
+    const r = await page.evaluate(async ({ texts, BITS }) => {
+      const bits = new Function(`${BITS} return bits;`)();
+      const k = (window as any).kmed;
+      const encoder = await k.lib.Encoder.fromFiles(await k.modelFiles('tiny-question'), { backend: 'webgpu' });
+      const result: Record<string, { alone: number[][]; mixed: number[][]; reversed: number[][] }> = {};
+      for (const pooling of ['pooler', 'cls', 'mean']) {
+        const alone = [];
+        for (const t of texts) alone.push(bits(await encoder.embed(t, { pooling })));
+        const mixed = (await encoder.embed(texts, { pooling, batchSize: 5 })).map(bits);
+        const reversed = (await encoder.embed([...texts].reverse(), { pooling, batchSize: 3 })).map(bits).reverse();
+        result[pooling] = { alone, mixed, reversed };
+      }
+      encoder.dispose();
+      return result;
+    }, { texts: tinyGolden.texts.slice(0, 24), BITS });
+    for (const pooling of ['pooler', 'cls', 'mean']) {
+      const { alone, mixed, reversed } = r[pooling];
+      expect(mixed, `${pooling}: batch of 5 vs alone`).toEqual(alone);
+      expect(reversed, `${pooling}: reversed batches of 3 vs alone`).toEqual(alone);
+    }
+  }, 120_000);
+
+  it('splits the word-embedding table under a small binding limit (bitwise the same vectors) and names the limit a tensor cannot fit', async () => {
+    const r = await page.evaluate(async ({ texts, BITS }) => {
+      const bits = new Function(`${BITS} return bits;`)();
+      const k = (window as any).kmed;
+      const files = await k.modelFiles('tiny-question');
+      const whole = await k.lib.Encoder.fromFiles(files, { backend: 'webgpu' });
+      // 64-wide rows: 256 bytes each; 512 rows a chunk -> 21 chunks for 10336 rows. 131072 bytes is
+      // also the largest other tensor (position embeddings, 512 × 64 f32), which must fit whole.
+      const chunked = await k.lib.Encoder.fromFiles(files, { backend: 'webgpu', webgpu: { maxStorageBufferBindingSize: 131_072 } });
+      const a = (await whole.embed(texts)).map(bits);
+      const b = (await chunked.embed(texts)).map(bits);
+      const chunks = [whole.webgpu.wordEmbeddingChunks, chunked.webgpu.wordEmbeddingChunks];
+      whole.dispose();
+      chunked.dispose();
+      let error;
+      try {
+        // Below the position-embedding table's 131072 bytes.
+        await k.lib.Encoder.fromFiles(files, { backend: 'webgpu', webgpu: { maxStorageBufferBindingSize: 65_536 } });
+      } catch (e) {
+        error = { name: e.name, code: e.code, message: e.message };
+      }
+      return { same: JSON.stringify(a) === JSON.stringify(b), chunks, error };
+    }, { texts: tinyGolden.texts.slice(0, 12), BITS });
+    expect(r.chunks).toEqual([1, 21]);
+    expect(r.same).toBe(true);
+    expect(r.error?.name).toBe('WebGpuError');
+    expect(r.error?.code).toBe('WEBGPU_LIMIT');
+    expect(r.error?.message).toMatch(/position_embeddings.*maxStorageBufferBindingSize/);
+  }, 120_000);
+
+  it('types every fault; backend auto falls back to wasm once, with an event, and gives the wasm vectors', async () => {
+    const r = await page.evaluate(async ({ texts, BITS }) => {
+      const bits = new Function(`${BITS} return bits;`)();
+      const k = (window as any).kmed;
+      const files = await k.modelFiles('tiny-question');
+      const real = navigator.gpu;
+      const describe = (e: any) => ({ name: e?.name, code: e?.code, message: String(e?.message ?? e) });
+      const wasm = await k.lib.Encoder.fromFiles(files, { backend: 'wasm' });
+      const wasmBits = (await wasm.embed(texts)).map(bits);
+      wasm.dispose();
+      const fakeAdapter = (over: Record<string, unknown>) => ({
+        info: { vendor: 'fake', architecture: 'test', device: '', description: '', isFallbackAdapter: false },
+        features: new Set(), limits: { maxStorageBufferBindingSize: 1 << 27, maxBufferSize: 1 << 28 },
+        requestDevice: () => Promise.reject(new DOMException('refused on purpose', 'OperationError')),
+        ...over,
+      });
+      const cases: Record<string, unknown> = {
+        'no navigator.gpu': undefined,
+        'no adapter': { requestAdapter: async () => null },
+        'adapter refused': { requestAdapter: () => Promise.reject(new Error('adapter refused on purpose')) },
+        'adapter never answers': { requestAdapter: () => new Promise(() => {}) },
+        'device refused': { requestAdapter: async () => fakeAdapter({}) },
+        'fallback adapter only': { requestAdapter: async () => fakeAdapter({ info: { vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true } }) },
+      };
+      const out: Record<string, unknown> = {};
+      for (const [name, gpu] of Object.entries(cases)) {
+        Object.defineProperty(navigator, 'gpu', { value: gpu, configurable: true });
+        const row: Record<string, unknown> = {};
+        try {
+          await k.lib.Encoder.fromFiles(files, { backend: 'webgpu', webgpu: { timeoutMs: 300 } });
+          row.webgpu = 'loaded';
+        } catch (e) {
+          row.webgpu = describe(e);
+        }
+        const events: unknown[] = [];
+        const auto = await k.lib.Encoder.fromFiles(files, { backend: 'auto', webgpu: { timeoutMs: 300 }, onBackendFallback: (e: unknown) => events.push(e) });
+        row.auto = { kind: auto.backendKind, events, same: JSON.stringify((await auto.embed(texts)).map(bits)) === JSON.stringify(wasmBits) };
+        auto.dispose();
+        out[name] = row;
+      }
+      Object.defineProperty(navigator, 'gpu', { value: real, configurable: true });
+
+      // The real (SwiftShader) adapter is a fallback adapter: 'webgpu' takes it, 'auto' does not.
+      // Device lost mid-life: 'webgpu' -> WEBGPU_DEVICE_LOST; 'auto' -> wasm (an event), wasm vectors.
+      const lost: Record<string, unknown> = {};
+      const gpuEncoder = await k.lib.Encoder.fromFiles(files, { backend: 'webgpu' });
+      const gpuBits = (await gpuEncoder.embed(texts)).map(bits);
+      // Capture each encoder's device as it is created, to destroy it from outside (a lost device).
+      const origRequest = GPUAdapter.prototype.requestDevice;
+      let captured: GPUDevice | undefined;
+      GPUAdapter.prototype.requestDevice = async function (this: GPUAdapter, d?: GPUDeviceDescriptor) {
+        captured = await origRequest.call(this, d);
+        return captured;
+      };
+      const victim = await k.lib.Encoder.fromFiles(files, { backend: 'webgpu' });
+      const victimDevice = captured!;
+      const events: unknown[] = [];
+      // 'auto' refuses the fallback adapter, so force the GPU path by reporting it as a real one.
+      const infoDesc = Object.getOwnPropertyDescriptor(GPUAdapterInfo.prototype, 'isFallbackAdapter')!;
+      Object.defineProperty(GPUAdapterInfo.prototype, 'isFallbackAdapter', { get: () => false, configurable: true });
+      const autoVictim = await k.lib.Encoder.fromFiles(files, { backend: 'auto', onBackendFallback: (e: unknown) => events.push(e) });
+      Object.defineProperty(GPUAdapterInfo.prototype, 'isFallbackAdapter', infoDesc);
+      const autoDevice = captured!;
+      GPUAdapter.prototype.requestDevice = origRequest;
+      lost.autoKindBefore = autoVictim.backendKind;
+      victimDevice.destroy();
+      autoDevice.destroy();
+      try {
+        await victim.embed(texts);
+        lost.webgpu = 'embedded';
+      } catch (e) {
+        lost.webgpu = describe(e);
+      }
+      lost.autoBits = JSON.stringify((await autoVictim.embed(texts)).map(bits)) === JSON.stringify(wasmBits);
+      lost.autoKindAfter = autoVictim.backendKind;
+      lost.autoEvents = events;
+      victim.dispose();
+      autoVictim.dispose();
+
+      // Out of memory during a pass (the error scope reports it): a typed error, no vector.
+      const oomEncoder = await k.lib.Encoder.fromFiles(files, { backend: 'webgpu' });
+      const origPop = GPUDevice.prototype.popErrorScope;
+      let pops = 0;
+      GPUDevice.prototype.popErrorScope = async function (this: GPUDevice) {
+        const real = await origPop.call(this);
+        // The second pop of a pass is its 'out-of-memory' scope.
+        return ++pops === 2 ? new GPUOutOfMemoryError('out of memory on purpose') : real;
+      };
+      let oom;
+      try {
+        await oomEncoder.embed(texts);
+        oom = 'embedded';
+      } catch (e) {
+        oom = describe(e);
+      }
+      GPUDevice.prototype.popErrorScope = origPop;
+      const after = JSON.stringify((await oomEncoder.embed(texts)).map(bits)) === JSON.stringify(gpuBits);
+      oomEncoder.dispose();
+      gpuEncoder.dispose();
+      return { out, lost, oom, afterOomSame: after, gpuVsWasmSame: JSON.stringify(gpuBits) === JSON.stringify(wasmBits) };
+    }, { texts: tinyGolden.texts.slice(0, 6), BITS });
+    const expected: Record<string, string> = {
+      'no navigator.gpu': 'WEBGPU_UNAVAILABLE',
+      'no adapter': 'WEBGPU_NO_ADAPTER',
+      'adapter refused': 'WEBGPU_ADAPTER_REFUSED',
+      'adapter never answers': 'WEBGPU_TIMEOUT',
+      'device refused': 'WEBGPU_DEVICE_REFUSED',
+    };
+    const rows = r.out as Record<string, { webgpu: { name: string; code: string; message: string } | string; auto: { kind: string; events: Array<{ code: string; when: string; type: string }>; same: boolean } }>;
+    for (const [name, code] of Object.entries(expected)) {
+      expect(rows[name].webgpu, name).toMatchObject({ name: 'WebGpuError', code });
+      expect(rows[name].auto.kind, name).toBe('wasm');
+      expect(rows[name].auto.events, name).toMatchObject([{ type: 'backend-fallback', when: 'load', code }]);
+      expect(rows[name].auto.same, name).toBe(true);
+    }
+    // A fallback adapter: 'webgpu' would take it (here the fake one then refuses the device), 'auto' does not.
+    expect(rows['fallback adapter only'].webgpu).toMatchObject({ code: 'WEBGPU_DEVICE_REFUSED' });
+    expect(rows['fallback adapter only'].auto).toMatchObject({ kind: 'wasm', same: true, events: [{ code: 'WEBGPU_NO_ADAPTER', when: 'load' }] });
+    console.log('fault -> webgpu error / auto: ' + Object.entries(rows).map(([n, v]) => `${n} -> ${typeof v.webgpu === 'string' ? v.webgpu : v.webgpu.code} / ${v.auto.kind}`).join('; '));
+    const lost = r.lost as { webgpu: { code: string }; autoKindBefore: string; autoKindAfter: string; autoBits: boolean; autoEvents: Array<{ code: string; when: string }> };
+    expect(lost.webgpu).toMatchObject({ name: 'WebGpuError', code: 'WEBGPU_DEVICE_LOST' });
+    expect(lost.autoKindBefore).toBe('webgpu');
+    expect(lost.autoKindAfter).toBe('wasm');
+    expect(lost.autoBits).toBe(true);
+    expect(lost.autoEvents).toMatchObject([{ type: 'backend-fallback', when: 'embed', code: 'WEBGPU_DEVICE_LOST' }]);
+    expect(r.oom).toMatchObject({ name: 'WebGpuError', code: 'WEBGPU_OUT_OF_MEMORY' });
+    expect(r.afterOomSame).toBe(true);
+    console.log(`WebGPU vs wasm vectors bitwise equal: ${r.gpuVsWasmSame} (not required: different summation order)`);
+  }, 180_000);
+
+  it('full-size synthetic model (bert-base shape) on SwiftShader: the shortest golden texts within 1e-4 of float64', async () => {
+    const results: string[] = [];
+    for (const seed of ['question', 'context']) {
+      const items = fullGolden.outputs[seed];
+      const shortest = Math.min(...items.map((it) => it.ids.length));
+      const picked = items.map((it, i) => i).filter((i) => items[i].ids.length === shortest);
+      const r = await page.evaluate(async ({ seed, ids }) => {
+        const k = (window as any).kmed;
+        const config = k.parseBertConfig(await (await fetch('/fixtures/synthetic-base-config.json')).text(), 'synthetic-base-config.json');
+        const t0 = performance.now();
+        const model = await k.WebGpuBertModel.create(k.syntheticTensorSource(seed, config), config, { timeoutMs: 120_000 });
+        const t1 = performance.now();
+        const T = Math.max(...ids.map((s: number[]) => s.length));
+        const input = {
+          B: ids.length, T,
+          inputIds: Int32Array.from(ids.flatMap((s: number[]) => [...s, ...new Array(T - s.length).fill(0)])),
+          tokenTypeIds: new Int32Array(ids.length * T),
+          lengths: ids.map((s: number[]) => s.length),
+        };
+        const out = await model.forward(input, 'all');
+        const t2 = performance.now();
+        const C = out.C;
+        const res = ids.map((s: number[], b: number) => ({
+          pooler: Array.from(out.poolerOutput.subarray(b * C, (b + 1) * C)),
+          rows01: Array.from(out.lastHiddenState.subarray(b * T * C, b * T * C + 2 * C)),
+        }));
+        model.dispose();
+        return { res, loadMs: t1 - t0, passMs: t2 - t1 };
+      }, { seed, ids: picked.map((i) => items[i].ids) });
+      const failures: string[] = [];
+      picked.forEach((i, b) => {
+        for (const [name, ours, ref] of [['pooler', r.res[b].pooler, items[i].pooler_f64], ['hidden rows 0-1', r.res[b].rows01, items[i].hidden_rows_f64]] as const) {
+          const d = diff(ours, ref);
+          table.note(`synthetic ${seed} text ${i}`, name, d.maxAbs);
+          if (!(d.maxAbs <= FULL_TOL)) failures.push(`${seed} text ${i} ${name}: ${d.detail}`);
+        }
+      });
+      results.push(`synthetic ${seed}: texts ${picked.join(', ')} (${shortest} tokens each, one batch): generate+upload ${(r.loadMs / 1000).toFixed(1)} s, pass ${(r.passMs / 1000).toFixed(1)} s`);
+      expect(failures).toEqual([]);
+    }
+    console.log(results.join('\n'));
+  }, 300_000);
+});
