@@ -270,6 +270,30 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
     console.log(`WebGPU vs wasm vectors bitwise equal: ${r.gpuVsWasmSame} (not required: different summation order)`);
   }, 180_000);
 
+  it("runs in a worker: WorkerEncoder with backend 'webgpu' gives the main thread's WebGPU vectors; 'auto' reports its fallback across the thread", async () => {
+    const r = await page.evaluate(async ({ texts, BITS }) => {
+      const bits = new Function(`${BITS} return bits;`)();
+      const k = (window as any).kmed;
+      const main = await k.lib.Encoder.fromFiles(await k.modelFiles('tiny-context'), { backend: 'webgpu' });
+      const mainBits = (await main.embed(texts)).map(bits);
+      main.dispose();
+      const w = await k.worker.WorkerEncoder.fromFiles(await k.modelFiles('tiny-context'), { backend: 'webgpu' });
+      const workerBits = (await w.embed(texts)).map(bits);
+      const kind = w.backendKind;
+      w.dispose();
+      const events: unknown[] = [];
+      const auto = await k.worker.WorkerEncoder.fromFiles(await k.modelFiles('tiny-context'), { backend: 'auto', onBackendFallback: (e: unknown) => events.push(e) });
+      const autoKind = auto.backendKind;
+      auto.dispose();
+      return { same: JSON.stringify(mainBits) === JSON.stringify(workerBits), kind, autoKind, events };
+    }, { texts: tinyGolden.texts.slice(0, 8), BITS });
+    expect(r.kind).toBe('webgpu');
+    expect(r.same).toBe(true);
+    // SwiftShader is a fallback adapter, which 'auto' does not take.
+    expect(r.autoKind).toBe('wasm');
+    expect(r.events).toMatchObject([{ type: 'backend-fallback', when: 'load', code: 'WEBGPU_NO_ADAPTER' }]);
+  }, 120_000);
+
   it('full-size synthetic model (bert-base shape) on SwiftShader: the shortest golden texts within 1e-4 of float64', async () => {
     const results: string[] = [];
     for (const seed of ['question', 'context']) {

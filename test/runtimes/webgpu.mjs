@@ -2,6 +2,7 @@
 // full-size check needs (the synthetic weights, the WebGPU model), and reads fixtures with fetch.
 // What runs is decided by the test (test/webgpu-browser.test.ts) through page.evaluate.
 import * as lib from '/dist/index.js';
+import * as worker from '/dist/worker/index.js';
 import { syntheticTensorSource } from '/dist/model/synthetic.js';
 import { parseBertConfig } from '/dist/model/config.js';
 import { WebGpuBertModel } from '/dist/webgpu/model.js';
@@ -20,5 +21,5 @@ async function modelFiles(dir) {
   return { config, vocab, tokenizerConfig, specialTokensMap, tokenizerJson, weights };
 }
 
-window.kmed = { lib, read, modelFiles, syntheticTensorSource, parseBertConfig, WebGpuBertModel };
+window.kmed = { lib, worker, read, modelFiles, syntheticTensorSource, parseBertConfig, WebGpuBertModel };
 document.getElementById('out').textContent = 'ready';
