@@ -270,7 +270,7 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
     console.log(`WebGPU vs wasm vectors bitwise equal: ${r.gpuVsWasmSame} (not required: different summation order)`);
   }, 180_000);
 
-  it("runs in a worker: WorkerEncoder with backend 'webgpu' gives the main thread's WebGPU vectors; 'auto' reports its fallback across the thread", async () => {
+  it("runs in a worker and in a BiEncoder: the main thread's WebGPU vectors; 'auto' reports its fallback across the thread", async () => {
     const r = await page.evaluate(async ({ texts, BITS }) => {
       const bits = new Function(`${BITS} return bits;`)();
       const k = (window as any).kmed;
@@ -285,10 +285,19 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
       const auto = await k.worker.WorkerEncoder.fromFiles(await k.modelFiles('tiny-context'), { backend: 'auto', onBackendFallback: (e: unknown) => events.push(e) });
       const autoKind = auto.backendKind;
       auto.dispose();
-      return { same: JSON.stringify(mainBits) === JSON.stringify(workerBits), kind, autoKind, events };
+      // BiEncoder: both towers on WebGPU, the context tower's vectors those of the lone encoder.
+      const bi = await k.lib.BiEncoder.fromFiles({ question: await k.modelFiles('tiny-question'), context: await k.modelFiles('tiny-context') }, { backend: 'webgpu' });
+      const biBits = (await bi.encodePassages(texts)).map(bits);
+      const biKinds = [bi.question.backendKind, bi.context.backendKind];
+      const scores = await bi.score(texts.slice(0, 2), texts.slice(2, 4));
+      bi.dispose();
+      return { same: JSON.stringify(mainBits) === JSON.stringify(workerBits), kind, autoKind, events, biSame: JSON.stringify(biBits) === JSON.stringify(mainBits), biKinds, scores };
     }, { texts: tinyGolden.texts.slice(0, 8), BITS });
     expect(r.kind).toBe('webgpu');
     expect(r.same).toBe(true);
+    expect(r.biKinds).toEqual(['webgpu', 'webgpu']);
+    expect(r.biSame).toBe(true);
+    expect(r.scores.flat().every((x: number) => Number.isFinite(x))).toBe(true);
     // SwiftShader is a fallback adapter, which 'auto' does not take.
     expect(r.autoKind).toBe('wasm');
     expect(r.events).toMatchObject([{ type: 'backend-fallback', when: 'load', code: 'WEBGPU_NO_ADAPTER' }]);
