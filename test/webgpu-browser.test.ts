@@ -308,7 +308,15 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
     for (const seed of ['question', 'context']) {
       const items = fullGolden.outputs[seed];
       const shortest = Math.min(...items.map((it) => it.ids.length));
-      const picked = items.map((it, i) => i).filter((i) => items[i].ids.length === shortest);
+      // The shortest texts, each distinct id sequence once (texts 0 and 5 tokenize the same): one
+      // 16-row tile of the matmul, so one pass costs what a single text does.
+      const seen = new Set<string>();
+      const picked = items.map((it, i) => i).filter((i) => {
+        const key = items[i].ids.join(',');
+        if (items[i].ids.length !== shortest || seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
       const r = await page.evaluate(async ({ seed, ids }) => {
         const k = (window as any).kmed;
         const config = k.parseBertConfig(await (await fetch('/fixtures/synthetic-base-config.json')).text(), 'synthetic-base-config.json');
