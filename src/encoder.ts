@@ -61,7 +61,7 @@ export interface EncoderOptions {
   /** Where the forward pass runs: 'wasm' (SIMD kernels, default), 'reference' (scalar TypeScript,
    *  slow), 'webgpu' (WGSL kernels on the GPU through navigator.gpu; any failure to get or keep a
    *  device is a WebGpuError) or 'auto' (WebGPU when an adapter that is not a fallback (software)
-   *  adapter exists and dtype is 'f32', else wasm; a WebGPU fault — none, device lost, out of
+   *  adapter exists and dtype is not 'int8', else wasm; a WebGPU fault — none, device lost, out of
    *  memory — moves the encoder to wasm once and reports it to `onBackendFallback`).
    *  `encoder.backendKind` says which one runs. See docs/webgpu.md. */
   backend?: BackendChoice;
@@ -70,7 +70,7 @@ export interface EncoderOptions {
    *  device's (the word-embedding table is split into chunks that fit). */
   webgpu?: WebGpuOptions;
   /** Called once if backend 'auto' runs on wasm instead of WebGPU: at load (no WebGPU, no adapter,
-   *  only a fallback adapter, a refused device, dtype not f32) or later (device lost, out of
+   *  only a fallback adapter, a refused device, dtype 'int8') or later (device lost, out of
    *  memory), with the reason and its WebGpuError code. */
   onBackendFallback?: (event: BackendFallbackEvent) => void;
   /** The compiled kernels (build/kernels.wasm) where they cannot be found next to the module. */
@@ -256,17 +256,18 @@ export class Encoder {
     };
     if (choice === 'wasm' || choice === 'reference') return new this(await loadWasm());
 
-    // WebGPU: f32 weights only (the WGSL kernels have no f16 / int8 path yet).
+    // WebGPU: f32 weights, or f16-stored ones; int8 has no WGSL kernels.
     const fallback = (error: WebGpuError, when: 'load' | 'embed'): void => {
       options.onBackendFallback?.({ type: 'backend-fallback', from: 'webgpu', to: 'wasm', when, code: error.code, reason: error.message });
     };
     let gpu: WebGpuBertModel;
     try {
-      if ((dtype ?? 'f32') !== 'f32') {
-        throw new WebGpuError('WEBGPU_LIMIT', `dtype '${dtype}' has no WebGPU kernels (the WebGPU backend runs f32 weights): use dtype 'f32', or backend 'wasm'`);
+      if (dtype === 'int8') {
+        throw new WebGpuError('WEBGPU_LIMIT', "dtype 'int8' has no WebGPU kernels (the WebGPU backend stores weights as f32 or f16): use dtype 'f32' or 'f16', or backend 'wasm'");
       }
       gpu = await WebGpuBertModel.create(safetensorsTensorSource(weights), config, {
         ...webgpu,
+        dtype: dtype === 'f16' ? 'f16' : 'f32',
         refuseFallbackAdapter: choice === 'auto',
         allowNonFinite: options.allowNonFinite,
       });

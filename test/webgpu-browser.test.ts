@@ -110,6 +110,56 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
     }
   }, 120_000);
 
+  it("dtype 'f16': weights stored as packed f16 (about half the bytes; no shader-f16 needed), within 2e-5 of wasm's dtype 'f16', pooler cosine ≥ 0.9999 vs f64; int8 refused", async () => {
+    const items = tinyGolden.models['tiny-question'];
+    const r = await page.evaluate(async ({ ids }) => {
+      const k = (window as any).kmed;
+      const files = await k.modelFiles('tiny-question');
+      const gpu16 = await k.lib.Encoder.fromFiles(files, { backend: 'webgpu', dtype: 'f16' });
+      const gpu32 = await k.lib.Encoder.fromFiles(files, { backend: 'webgpu' });
+      const wasm16 = await k.lib.Encoder.fromFiles(files, { backend: 'wasm', dtype: 'f16', threads: 1 });
+      const out = [];
+      for (const seq of ids) {
+        const a = await gpu16.forwardIdsAsync([seq]);
+        const b = wasm16.forwardIds([seq]);
+        out.push({ gpu: Array.from(a.poolerOutput), wasm: Array.from(b.poolerOutput), gpuHidden: Array.from(a.lastHiddenState), wasmHidden: Array.from(b.lastHiddenState) });
+      }
+      const info = [gpu16.webgpu, gpu32.webgpu];
+      let int8;
+      try {
+        await k.lib.Encoder.fromFiles(files, { backend: 'webgpu', dtype: 'int8' });
+      } catch (e: any) {
+        int8 = { name: e.name, code: e.code };
+      }
+      gpu16.dispose();
+      gpu32.dispose();
+      wasm16.dispose();
+      return { out, info, int8 };
+    }, { ids: items.filter((it) => it.ids.length <= 64).map((it) => it.ids) });
+    expect(r.info[0].dtype).toBe('f16');
+    expect(r.info[1].dtype).toBe('f32');
+    expect(r.info[0].weightBytes).toBeLessThan(0.75 * r.info[1].weightBytes);
+    let hidden = 0;
+    let pooler = 0;
+    let minCos = 1;
+    const withinTiny = items.filter((it) => it.ids.length <= 64);
+    r.out.forEach((o: { gpu: number[]; wasm: number[]; gpuHidden: number[]; wasmHidden: number[] }, i: number) => {
+      hidden = Math.max(hidden, diff(o.gpuHidden, o.wasmHidden).maxAbs);
+      pooler = Math.max(pooler, diff(o.gpu, o.wasm).maxAbs);
+      const ref = withinTiny[i].pooler_f64;
+      const dot = o.gpu.reduce((s, x, c) => s + x * ref[c], 0);
+      const norm = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+      minCos = Math.min(minCos, dot / (norm(o.gpu) * norm(ref)));
+    });
+    table.note('tiny-question f16 (vs wasm f16)', 'hidden', hidden);
+    table.note('tiny-question f16 (vs wasm f16)', 'pooler', pooler);
+    console.log(`f16 on WebGPU vs wasm f16: hidden ${hidden.toExponential(2)}, pooler ${pooler.toExponential(2)}; min pooler cosine vs f64 ${minCos.toFixed(6)}; weights ${r.info[0].weightBytes} vs ${r.info[1].weightBytes} bytes`);
+    expect(hidden).toBeLessThanOrEqual(2e-5);
+    expect(pooler).toBeLessThanOrEqual(2e-5);
+    expect(minCos).toBeGreaterThanOrEqual(0.9999);
+    expect(r.int8).toEqual({ name: 'WebGpuError', code: 'WEBGPU_LIMIT' });
+  }, 120_000);
+
   it('splits the word-embedding table under a small binding limit (bitwise the same vectors) and names the limit a tensor cannot fit', async () => {
     const r = await page.evaluate(async ({ texts, BITS }) => {
       const bits = new Function(`${BITS} return bits;`)();
@@ -124,6 +174,14 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
       const chunks = [whole.webgpu.wordEmbeddingChunks, chunked.webgpu.wordEmbeddingChunks];
       whole.dispose();
       chunked.dispose();
+      // The same with f16 words (128 bytes a row: 1023 rows a chunk -> 11 chunks).
+      const whole16 = await k.lib.Encoder.fromFiles(files, { backend: 'webgpu', dtype: 'f16' });
+      const chunked16 = await k.lib.Encoder.fromFiles(files, { backend: 'webgpu', dtype: 'f16', webgpu: { maxStorageBufferBindingSize: 131_072 } });
+      const a16 = (await whole16.embed(texts)).map(bits);
+      const b16 = (await chunked16.embed(texts)).map(bits);
+      chunks.push(chunked16.webgpu.wordEmbeddingChunks);
+      whole16.dispose();
+      chunked16.dispose();
       let error;
       try {
         // Below the position-embedding table's 131072 bytes.
@@ -131,10 +189,11 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
       } catch (e) {
         error = { name: e.name, code: e.code, message: e.message };
       }
-      return { same: JSON.stringify(a) === JSON.stringify(b), chunks, error };
+      return { same: JSON.stringify(a) === JSON.stringify(b), same16: JSON.stringify(a16) === JSON.stringify(b16), chunks, error };
     }, { texts: tinyGolden.texts.slice(0, 12), BITS });
-    expect(r.chunks).toEqual([1, 21]);
+    expect(r.chunks).toEqual([1, 21, 11]);
     expect(r.same).toBe(true);
+    expect(r.same16).toBe(true);
     expect(r.error?.name).toBe('WebGpuError');
     expect(r.error?.code).toBe('WEBGPU_LIMIT');
     expect(r.error?.message).toMatch(/position_embeddings.*maxStorageBufferBindingSize/);

@@ -140,7 +140,7 @@ export function encodeForward(
   }
   {
     const slot = uniform([['u', R], ['u', C], ['u', 0], ['u', 0]]);
-    run(pipelines.addTypePosition, slot, 16, [[1, tokensBuf], [2, params.tokenTypeEmbeddings], [3, params.positionEmbeddings], [4, tmp]], elementwise(R * C));
+    run(pipelines.addTypePosition, slot, 16, [[1, tokensBuf], [5, params.tokenTypeEmbeddings], [3, params.positionEmbeddings], [4, tmp]], elementwise(R * C));
   }
   layerNorm(hidden, tmp, params.embeddingsLayerNorm, R);
 

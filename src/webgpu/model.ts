@@ -18,6 +18,8 @@ import { MAP_MODE_READ } from './usage.js';
 
 export interface WebGpuModelOptions extends AcquireOptions {
   allowNonFinite?: boolean;
+  /** 'f32' (default) or 'f16': Linear weights and word embeddings stored as f16 (params.ts). */
+  dtype?: 'f32' | 'f16';
 }
 
 /** What `encoder.webgpu` reports. */
@@ -25,6 +27,8 @@ export interface WebGpuModelInfo {
   adapter: WebGpuAdapterDescription;
   /** Bytes of weights on the device. */
   weightBytes: number;
+  /** How Linear weights and word embeddings are stored on the device (arithmetic is f32 either way). */
+  dtype: 'f32' | 'f16';
   /** Bindings the word-embedding table was split into (1 when it fits one). */
   wordEmbeddingChunks: number;
   maxStorageBufferBindingSize: number;
@@ -66,8 +70,9 @@ export class WebGpuBertModel {
       let params: GpuBertParams | undefined;
       let thrown: unknown;
       try {
-        pipelines = createPipelines(device);
-        params = uploadBertParams(device, tensors, config, acquired, options);
+        const halfWeights = options.dtype === 'f16';
+        pipelines = createPipelines(device, halfWeights);
+        params = uploadBertParams(device, tensors, config, acquired, { allowNonFinite: options.allowNonFinite, halfWeights });
       } catch (error) {
         thrown = error;
       }
@@ -81,6 +86,7 @@ export class WebGpuBertModel {
       return new WebGpuBertModel(device, pipelines!, params!, config, {
         adapter: acquired.adapter,
         weightBytes: params!.bytes,
+        dtype: params!.halfWeights ? 'f16' : 'f32',
         wordEmbeddingChunks: params!.wordEmbeddings.length,
         maxStorageBufferBindingSize: acquired.maxStorageBufferBindingSize,
       }, timeoutMs);

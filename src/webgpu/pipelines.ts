@@ -1,6 +1,6 @@
 // Owns: compiling the WGSL kernels (kernels/) into compute pipelines once per device.
 // Does not own: the WGSL (kernels/) or when each runs (forward.ts).
-import { ATTENTION_WGSL, EMBEDDINGS_WGSL, LAYER_NORM_WGSL, LINEAR_WGSL, LinearEpilogue, POOLER_WGSL } from './kernels/index.js';
+import { ATTENTION_WGSL, embeddingsWgsl, LAYER_NORM_WGSL, linearWgsl, LinearEpilogue, POOLER_WGSL } from './kernels/index.js';
 
 export interface WebGpuPipelines {
   linear: GPUComputePipeline;
@@ -14,10 +14,11 @@ export interface WebGpuPipelines {
   tanh: GPUComputePipeline;
 }
 
-export function createPipelines(device: GPUDevice): WebGpuPipelines {
+/** `halfWeights`: Linear weights and the word-embedding table are packed f16 (params.ts). */
+export function createPipelines(device: GPUDevice, halfWeights: boolean): WebGpuPipelines {
   const module = (label: string, code: string): GPUShaderModule => device.createShaderModule({ label, code });
-  const linear = module('linear', LINEAR_WGSL);
-  const embeddings = module('embeddings', EMBEDDINGS_WGSL);
+  const linear = module('linear', linearWgsl(halfWeights));
+  const embeddings = module('embeddings', embeddingsWgsl(halfWeights));
   const pooler = module('pooler', POOLER_WGSL);
   const pipe = (label: string, m: GPUShaderModule, entryPoint: string, constants?: Record<string, number>): GPUComputePipeline =>
     device.createComputePipeline({ label, layout: 'auto', compute: { module: m, entryPoint, constants } });

@@ -8,12 +8,18 @@
 // Does not own: the LayerNorm (layer-norm.ts) or dispatch (../forward.ts).
 export const ELEMENTWISE_WORKGROUP = 256;
 
-export const EMBEDDINGS_WGSL = /* wgsl */ `
+/** The embeddings kernels; `halfTable`: the word-embedding chunks hold f16 values packed two per
+ *  u32 (as linear.ts's halfWeights), widened exactly by unpack2x16float. */
+export function embeddingsWgsl(halfTable: boolean): string {
+  return /* wgsl */ `
 struct Dims { R: u32, C: u32, lo: u32, rows: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
 /** [R, 3]: word id, token type id, position id of each packed row. */
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;
-@group(0) @binding(2) var<storage, read> table: array<f32>;
+@group(0) @binding(2) var<storage, read> table: array<${halfTable ? 'u32' : 'f32'}>;
+/** The type-embedding table of add_type_position is f32 whatever the word table is. */
+@group(0) @binding(5) var<storage, read> typeTable: array<f32>;
+fn word(e: u32) -> f32 { ${halfTable ? 'return unpack2x16float(table[e >> 1u])[e & 1u];' : 'return table[e];'} }
 @group(0) @binding(3) var<storage, read> position: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
@@ -26,10 +32,9 @@ fn gather_words(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let r = i / dims.C;
   let c = i % dims.C;
   let id = tokens[3u * r];
-  if (id >= dims.lo && id < dims.lo + dims.rows) { out[i] = table[(id - dims.lo) * dims.C + c]; }
+  if (id >= dims.lo && id < dims.lo + dims.rows) { out[i] = word((id - dims.lo) * dims.C + c); }
 }
 
-/** Here 'table' is the token-type table. */
 @compute @workgroup_size(${ELEMENTWISE_WORKGROUP})
 fn add_type_position(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = index(gid, nwg);
@@ -38,6 +43,7 @@ fn add_type_position(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
   let c = i % dims.C;
   let tt = tokens[3u * r + 1u];
   let pos = tokens[3u * r + 2u];
-  out[i] = (out[i] + table[tt * dims.C + c]) + position[pos * dims.C + c];
+  out[i] = (out[i] + typeTable[tt * dims.C + c]) + position[pos * dims.C + c];
 }
 `;
+}

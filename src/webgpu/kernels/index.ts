@@ -5,8 +5,8 @@
 // implementation at run time, from strings shipped inside the JavaScript; keeping the sources as
 // TypeScript string modules means every bundler carries them with no loader or extra fetch.
 // Does not own: when or with what buffers a kernel runs (../forward.ts).
-export { LINEAR_WGSL, LINEAR_TILE_ROWS, LINEAR_TILE_COLS, LinearEpilogue } from './linear.js';
+export { linearWgsl, LINEAR_TILE_ROWS, LINEAR_TILE_COLS, LinearEpilogue } from './linear.js';
 export { ATTENTION_WGSL, ATTENTION_WORKGROUP } from './attention.js';
 export { LAYER_NORM_WGSL, LAYER_NORM_WORKGROUP } from './layer-norm.js';
-export { EMBEDDINGS_WGSL, ELEMENTWISE_WORKGROUP } from './embeddings.js';
+export { embeddingsWgsl, ELEMENTWISE_WORKGROUP } from './embeddings.js';
 export { POOLER_WGSL } from './pooler.js';

@@ -20,14 +20,20 @@ const TK = 16;
 export const LinearEpilogue = { Bias: 0, BiasGelu: 1, BiasResidual: 2 } as const;
 export type LinearEpilogue = (typeof LinearEpilogue)[keyof typeof LinearEpilogue];
 
-export const LINEAR_WGSL = /* wgsl */ `
+/** The linear kernel; `halfWeights`: W holds f16 values packed two per u32 (element e in word
+ *  e >> 1, low half first), widened exactly to f32 by unpack2x16float before each multiply — f16
+ *  storage, f32 arithmetic, as the wasm kernels' dtype 'f16'. unpack2x16float is core WGSL: no
+ *  shader-f16 feature is needed for it. */
+export function linearWgsl(halfWeights: boolean): string {
+  return /* wgsl */ `
 ${MATH_WGSL}
 override EPILOGUE: u32 = 0u;
 
 struct Dims { R: u32, IN: u32, OUT: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<${halfWeights ? 'u32' : 'f32'}>;
+fn weight(e: u32) -> f32 { ${halfWeights ? 'return unpack2x16float(w[e >> 1u])[e & 1u];' : 'return w[e];'} }
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> residual: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
@@ -57,7 +63,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let e = li + i * 256u;
       let wn = col0 + e / TK;
       let wk = k0 + e % TK;
-      ws[e] = select(0.0, w[wn * dims.IN + wk], wn < dims.OUT && wk < dims.IN);
+      ws[e] = select(0.0, weight(wn * dims.IN + wk), wn < dims.OUT && wk < dims.IN);
     }
     workgroupBarrier();
     if (row < dims.R) {
@@ -85,3 +91,4 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }
 `;
+}
