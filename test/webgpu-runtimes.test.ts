@@ -4,8 +4,10 @@
 // float64 goldens (texts up to 64 tokens: software adapters are slow), 'auto' refuses the fallback
 // adapter and runs on wasm, and an adapter-less navigator.gpu gives WEBGPU_NO_ADAPTER.
 // Deno missing (node_modules/.bin/deno): one skip line, a failure under CI=true.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Encoder } from '../src/node/encoder.js';
 import { WebGpuError } from '../src/errors/webgpu-error.js';
@@ -33,6 +35,22 @@ describe('WebGPU in Node (no navigator.gpu)', () => {
     }
   });
 
+  it("docs/webgpu.md's example runs in Node: on wasm, with the WEBGPU_UNAVAILABLE event", async () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs', 'webgpu.md'), 'utf8');
+    const block = /```js\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(block, 'a js block in docs/webgpu.md').toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'kmed-webgpu-doc-'));
+    try {
+      const file = join(dir, 'example.mjs');
+      writeFileSync(file, block!.replace("from 'kmed-dpr'", `from ${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'dist', 'node', 'index.js')).href)}`));
+      const r = await run(process.execPath, [file], REPO_ROOT, 60_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim().split('\n')).toEqual(['on wasm: WEBGPU_UNAVAILABLE', 'wasm ', '64']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a bad backend or webgpu option with OptionError', async () => {
     const dir = join(FIXTURES, 'tiny-question');
     await expect(Encoder.fromDirectory(dir, { backend: 'gpu' as never })).rejects.toMatchObject({ code: 'OPTION_BAD_VALUE' });
@@ -50,7 +68,7 @@ describe.skipIf(denoMissing !== undefined)('WebGPU in Deno', () => {
   it("'webgpu' within 2e-5 of float64 on the tiny models; 'auto' refuses a fallback adapter; no adapter is WEBGPU_NO_ADAPTER", async () => {
     const existsDist = existsSync(join(REPO_ROOT, 'dist', 'node', 'index.js'));
     if (!existsDist) throw new Error('dist/node/index.js is missing: run `npm run build` first');
-    const r = await run(DENO, ['run', '--allow-read', '--allow-env', '--allow-sys', 'test/runtimes/webgpu-deno.mjs', '--lib', 'dist/node/index.js', '--fixtures', FIXTURES, '--max-tokens', '64'], REPO_ROOT, 150_000);
+    const r = await run(DENO, ['run', '--allow-read', '--allow-env', '--allow-sys', 'test/runtimes/webgpu-deno.mjs', '--lib', 'dist/node/index.js', '--fixtures', FIXTURES, '--max-tokens', '64'], REPO_ROOT, 240_000);
     const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
     expect(line, `deno exit ${r.code}: ${r.stderr}`).toBeDefined();
     const result = JSON.parse(line!);
@@ -73,5 +91,5 @@ describe.skipIf(denoMissing !== undefined)('WebGPU in Deno', () => {
     expect(result.auto.kind).toBe(a && !a.isFallbackAdapter ? 'webgpu' : 'wasm');
     if (result.auto.kind === 'wasm') expect(result.auto.events).toMatchObject([{ type: 'backend-fallback', when: 'load' }]);
     expect(result.noAdapter).toMatchObject({ name: 'WebGpuError', code: 'WEBGPU_NO_ADAPTER' });
-  }, 180_000);
+  }, 300_000);
 });
