@@ -434,8 +434,10 @@ export class Encoder {
       try {
         return await gpu.forward(input, rows);
       } catch (error) {
+        // dispose() destroyed the device under this pass: say so as wasm would.
+        if (this.#disposed) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed', { cause: error });
         const fallback = this.#fallback;
-        if (!(error instanceof WebGpuError) || !fallback || this.#disposed) throw error;
+        if (!(error instanceof WebGpuError) || !fallback) throw error;
         this.#fallback = undefined;
         await fallback(error);
       }

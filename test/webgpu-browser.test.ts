@@ -55,7 +55,7 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-    console.log(`\n${table.toMarkdown(`max |WebGPU − f64| (Chromium ${browser?.version()}, adapter: ${adapter})`)}\n`);
+    if (adapter) console.log(`\n${table.toMarkdown(`max |WebGPU − f64| (Chromium ${browser?.version()}, adapter: ${adapter})`)}\n`);
   });
 
   it.each(TINY_MODELS)('%s: every golden text within 2e-5 of float64, hidden states and pooler', async (model) => {
@@ -75,7 +75,7 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
     }, { model, ids: items.map((it) => it.ids) });
     expect(r.kind).toBe('webgpu');
     const a = r.info.adapter;
-    adapter = `${a.vendor} ${a.architecture}${a.isFallbackAdapter ? ' (fallback adapter)' : ''}, shader-f16: ${a.features.includes('shader-f16') ? 'yes' : 'no'}`;
+    adapter ||= `${a.vendor} ${a.architecture}${a.isFallbackAdapter ? ' (fallback adapter)' : ''}, shader-f16: ${a.features.includes('shader-f16') ? 'yes' : 'no'}`;
     const failures: string[] = [];
     items.forEach((item, i) => {
       for (const [name, ours, ref] of [['hidden', r.out[i].hidden, item.hidden_f64], ['pooler', r.out[i].pooler, item.pooler_f64]] as const) {
@@ -297,8 +297,37 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
       GPUDevice.prototype.popErrorScope = origPop;
       const after = JSON.stringify((await oomEncoder.embed(texts)).map(bits)) === JSON.stringify(gpuBits);
       oomEncoder.dispose();
+
+      // A read-back that never completes: WEBGPU_TIMEOUT after timeoutMs (never a hang), the device
+      // is destroyed, and the next call says so (WEBGPU_DEVICE_LOST). Disposing mid-pass: ENCODER_DISPOSED.
+      // timeoutMs bounds the load too (popErrorScope waits for the kernels to compile: seconds on a
+      // busy CPU), so it is not set very low.
+      const slow = await k.lib.Encoder.fromFiles(files, { backend: 'webgpu', webgpu: { timeoutMs: 10_000 } });
+      const origMap = GPUBuffer.prototype.mapAsync;
+      GPUBuffer.prototype.mapAsync = () => new Promise(() => {});
+      const hang: Record<string, unknown> = {};
+      const t0 = performance.now();
+      try {
+        await slow.embed(texts);
+        hang.first = 'embedded';
+      } catch (e) {
+        hang.first = describe(e);
+      }
+      hang.ms = performance.now() - t0;
+      GPUBuffer.prototype.mapAsync = origMap;
+      try {
+        await slow.embed(texts);
+        hang.second = 'embedded';
+      } catch (e) {
+        hang.second = describe(e);
+      }
+      slow.dispose();
+      const disposed = await k.lib.Encoder.fromFiles(files, { backend: 'webgpu' });
+      const pending = disposed.embed(texts);
+      disposed.dispose();
+      hang.disposed = await pending.then(() => 'embedded', (e: unknown) => describe(e));
       gpuEncoder.dispose();
-      return { out, lost, oom, afterOomSame: after, gpuVsWasmSame: JSON.stringify(gpuBits) === JSON.stringify(wasmBits) };
+      return { out, lost, oom, hang, afterOomSame: after, gpuVsWasmSame: JSON.stringify(gpuBits) === JSON.stringify(wasmBits) };
     }, { texts: tinyGolden.texts.slice(0, 6), BITS });
     const expected: Record<string, string> = {
       'no navigator.gpu': 'WEBGPU_UNAVAILABLE',
@@ -326,6 +355,12 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
     expect(lost.autoEvents).toMatchObject([{ type: 'backend-fallback', when: 'embed', code: 'WEBGPU_DEVICE_LOST' }]);
     expect(r.oom).toMatchObject({ name: 'WebGpuError', code: 'WEBGPU_OUT_OF_MEMORY' });
     expect(r.afterOomSame).toBe(true);
+    const hang = r.hang as { first: { code: string }; second: { code: string }; ms: number; disposed: { code: string } };
+    expect(hang.first).toMatchObject({ name: 'WebGpuError', code: 'WEBGPU_TIMEOUT' });
+    expect(hang.ms).toBeGreaterThanOrEqual(9_000);
+    expect(hang.ms).toBeLessThan(40_000);
+    expect(hang.second).toMatchObject({ name: 'WebGpuError', code: 'WEBGPU_DEVICE_LOST' });
+    expect(hang.disposed).toMatchObject({ code: 'ENCODER_DISPOSED' });
     console.log(`WebGPU vs wasm vectors bitwise equal: ${r.gpuVsWasmSame} (not required: different summation order)`);
   }, 180_000);
 
