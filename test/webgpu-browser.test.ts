@@ -379,17 +379,21 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
       const auto = await k.worker.WorkerEncoder.fromFiles(await k.modelFiles('tiny-context'), { backend: 'auto', onBackendFallback: (e: unknown) => events.push(e) });
       const autoKind = auto.backendKind;
       auto.dispose();
+      // A WebGpuError thrown in the worker comes back as a WebGpuError here.
+      const refused = await k.worker.WorkerEncoder.fromFiles(await k.modelFiles('tiny-context'), { backend: 'webgpu', dtype: 'int8' })
+        .then(() => undefined, (e: any) => ({ isWebGpuError: e instanceof k.lib.WebGpuError, code: e.code }));
       // BiEncoder: both towers on WebGPU, the context tower's vectors those of the lone encoder.
       const bi = await k.lib.BiEncoder.fromFiles({ question: await k.modelFiles('tiny-question'), context: await k.modelFiles('tiny-context') }, { backend: 'webgpu' });
       const biBits = (await bi.encodePassages(texts)).map(bits);
       const biKinds = [bi.question.backendKind, bi.context.backendKind];
       const scores = await bi.score(texts.slice(0, 2), texts.slice(2, 4));
       bi.dispose();
-      return { same: JSON.stringify(mainBits) === JSON.stringify(workerBits), kind, autoKind, events, biSame: JSON.stringify(biBits) === JSON.stringify(mainBits), biKinds, scores };
+      return { same: JSON.stringify(mainBits) === JSON.stringify(workerBits), kind, autoKind, events, refused, biSame: JSON.stringify(biBits) === JSON.stringify(mainBits), biKinds, scores };
     }, { texts: tinyGolden.texts.slice(0, 8), BITS });
     expect(r.kind).toBe('webgpu');
     expect(r.same).toBe(true);
     expect(r.biKinds).toEqual(['webgpu', 'webgpu']);
+    expect(r.refused).toEqual({ isWebGpuError: true, code: 'WEBGPU_LIMIT' });
     expect(r.biSame).toBe(true);
     expect(r.scores.flat().every((x: number) => Number.isFinite(x))).toBe(true);
     // SwiftShader is a fallback adapter, which 'auto' does not take.

@@ -22,6 +22,7 @@ import { KmedError, type KmedErrorCode } from '../errors/errors.js';
 import { DownloadError } from '../hub/download-error.js';
 import type { HubProgressCallback } from '../hub/progress.js';
 import type { BackendFallbackEvent } from '../webgpu/backend-choice.js';
+import { WebGpuError } from '../errors/webgpu-error.js';
 import { KernelError } from '../kernels/kernel-error.js';
 import { SafetensorsError } from '../formats/safetensors.js';
 import { SimilarityError, type Metric } from '../search/similarity.js';
@@ -43,7 +44,7 @@ export interface WorkerOptions {
 type _WorkerOptionKeys = AssertTrue<SameKeys<WorkerOptions, typeof OPTION_GROUPS.worker>>;
 
 const ERROR_CLASSES: Record<string, new (code: KmedErrorCode, message: string) => KmedError> = {
-  KmedError, EncoderError, BiEncoderError, ConfigError, KernelError, SafetensorsError, SimilarityError, TokenizerError, IndexError, OptionError,
+  KmedError, EncoderError, BiEncoderError, ConfigError, KernelError, SafetensorsError, SimilarityError, TokenizerError, IndexError, OptionError, WebGpuError,
   DownloadError: DownloadError as unknown as new (code: KmedErrorCode, message: string) => KmedError,
 };
 
