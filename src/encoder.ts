@@ -1,7 +1,8 @@
 // Owns: the public, runtime-neutral Encoder — text (or token ids) in, one vector per input out.
 // It wires the pieces together: config (config.ts) + tokenizer (tokenizer/) + weights (weights.ts)
-// into a kernel backend's heap, then batches inputs for the forward pass (bert.ts) and pools
-// (pooling.ts). Inputs are bytes or strings, never paths: the Node adapter (node/encoder.ts) adds
+// into a kernel backend's heap — or onto a WebGPU device (webgpu/, backend 'webgpu' | 'auto', with
+// the one-time fall back to wasm of 'auto') — then batches inputs for the forward pass (bert.ts, or
+// webgpu/forward.ts) and pools (pooling.ts). Inputs are bytes or strings, never paths: the Node adapter (node/encoder.ts) adds
 // `fromDirectory`. Does not own any arithmetic, parsing or file access.
 //
 // Batching: inputs are sorted by token count (longest first) and cut into batches of at most

@@ -3,11 +3,13 @@
 // kernel dispatched into one command buffer, then the [CLS] rows (or every row) and the pooler
 // output read back. A row's arithmetic never depends on the other rows (see each kernel's
 // header), so a sequence's vector is bitwise the same whatever else is in its batch.
+// rows 'first' reads back only the [CLS] rows; unlike model/bert.ts the last layer still computes
+// every row (one more dispatch shape is not worth ~7 % of a pass on a GPU).
 // Does not own: the kernels (kernels/), device faults, timeouts and error scopes (model.ts), the
 // weights (params.ts) or batching and pooling (encoder.ts).
 import type { BertDims, BertInput } from '../model/bert.js';
 import { WebGpuError } from '../errors/webgpu-error.js';
-import { ATTENTION_WORKGROUP, ELEMENTWISE_WORKGROUP, LAYER_NORM_WORKGROUP, LINEAR_TILE_COLS, LINEAR_TILE_ROWS } from './kernels/index.js';
+import { ATTENTION_WORKGROUP, ELEMENTWISE_WORKGROUP, LINEAR_TILE_COLS, LINEAR_TILE_ROWS } from './kernels/index.js';
 import type { GpuBertLayer, GpuBertParams, GpuLayerNorm, GpuLinear } from './params.js';
 import type { WebGpuPipelines } from './pipelines.js';
 import { BUFFER_USAGE } from './usage.js';
@@ -125,13 +127,12 @@ export function encodeForward(
     const bindings: Array<[number, GPUBuffer]> = [[1, x], [2, p.weight], [3, p.bias], [4, residual], [5, out]];
     run(pipeline, slot, 16, bindings, [Math.ceil(p.outFeatures / LINEAR_TILE_COLS), Math.ceil(rowsCount / LINEAR_TILE_ROWS)]);
   };
-  /** nn.LayerNorm over `rowsCount` rows of C (layer-norm.ts). */
+  /** nn.LayerNorm over `rowsCount` rows of C (layer-norm.ts: one workgroup per row). */
   const layerNorm = (out: GPUBuffer, x: GPUBuffer, p: GpuLayerNorm, rowsCount: number): void => {
     const slot = uniform([['u', rowsCount], ['u', C], ['f', config.layer_norm_eps]]);
     run(pipelines.layerNorm, slot, 16, [[1, x], [2, p.weight], [3, p.bias], [4, out]], grid(rowsCount));
   };
   const elementwise = (n: number): [number, number] => grid(Math.ceil(n / ELEMENTWISE_WORKGROUP));
-  void LAYER_NORM_WORKGROUP;
 
   // BertEmbeddings: word rows (chunk by chunk), + token type + position, LayerNorm.
   for (const chunk of params.wordEmbeddings) {
