@@ -58,6 +58,107 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
     if (adapter) console.log(`\n${table.toMarkdown(`max |WebGPU − f64| (Chromium ${browser?.version()}, adapter: ${adapter})`)}\n`);
   });
 
+  it('the linear kernel across tile edges (rows, in, out ∈ 1, 15-17, 63-65, 127 …): every epilogue within 1e-6 relative of float64', async () => {
+    const r = await page.evaluate(async () => {
+      const k = (window as any).kmed;
+      const adapter = (await navigator.gpu.requestAdapter())!;
+      const device = await adapter.requestDevice();
+      const STORAGE = 0x80, COPY_DST = 0x8, COPY_SRC = 0x4, MAP_READ = 0x1, UNIFORM = 0x40;
+      const out: Array<{ shape: string; epilogue: number; half: boolean; worst: number }> = [];
+      let seed = 7;
+      const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+      const buffer = (data: Float32Array | Uint32Array, usage = STORAGE | COPY_DST) => {
+        const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage });
+        device.queue.writeBuffer(b, 0, data);
+        return b;
+      };
+      for (const half of [false, true]) {
+        const module = device.createShaderModule({ code: k.kernels.linearWgsl(half) });
+        const pipelines = [0, 1, 2].map((e) => device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main', constants: { EPILOGUE: e } } }));
+        for (const [R, IN, OUT] of [[1, 1, 1], [1, 17, 65], [15, 16, 64], [16, 15, 63], [17, 33, 127], [33, 64, 129], [65, 17, 1], [3, 768, 5], [2, 3072, 3]]) {
+          const x = Float32Array.from({ length: R * IN }, rnd);
+          let w = Float32Array.from({ length: OUT * IN }, rnd);
+          if (half) {
+            // Round to f16 here too, so the reference multiplies the same weights.
+            const packed = new Uint32Array(Math.ceil(w.length / 2));
+            const h = new Float32Array(w.length);
+            for (let i = 0; i < w.length; i++) {
+              const v = Math.fround(w[i]);
+              const f16 = new Float32Array([v]);
+              const bits = new Uint32Array(f16.buffer)[0];
+              // nearest-even to 10 mantissa bits; values below f16's normal range (2^-14) count as 0
+              // here (a few in a million of these uniform draws; their products are < 1e-4 anyway).
+              const e = (bits >>> 23) & 0xff, m = bits & 0x7fffff;
+              let hm = m >>> 13; const rest = m & 0x1fff;
+              if (rest > 0x1000 || (rest === 0x1000 && (hm & 1))) hm++;
+              let he = e - 127 + 15;
+              if (hm === 0x400) { hm = 0; he++; }
+              const hb = v === 0 || he <= 0 ? 0 : ((bits >>> 16) & 0x8000) | (he << 10) | hm;
+              packed[i >> 1] |= hb << ((i & 1) * 16);
+              h[i] = hb === 0 ? 0 : (hb & 0x8000 ? -1 : 1) * 2 ** (he - 15) * (1 + hm / 1024);
+            }
+            w = h;
+            (w as any).packed = packed;
+          }
+          const bias = Float32Array.from({ length: OUT }, rnd);
+          const res = Float32Array.from({ length: R * OUT }, rnd);
+          for (const epilogue of [0, 1, 2]) {
+            const dims = new Uint32Array([R, IN, OUT, 0]);
+            const o = device.createBuffer({ size: Math.max(16, R * OUT * 4), usage: STORAGE | COPY_SRC });
+            const read = device.createBuffer({ size: Math.max(16, R * OUT * 4), usage: MAP_READ | COPY_DST });
+            const bg = device.createBindGroup({ layout: pipelines[epilogue].getBindGroupLayout(0), entries: [
+              { binding: 0, resource: { buffer: buffer(dims, UNIFORM | COPY_DST) } },
+              { binding: 1, resource: { buffer: buffer(x) } },
+              { binding: 2, resource: { buffer: buffer(half ? (w as any).packed : w) } },
+              { binding: 3, resource: { buffer: buffer(bias) } },
+              { binding: 4, resource: { buffer: buffer(res) } },
+              { binding: 5, resource: { buffer: o } },
+            ] });
+            const enc = device.createCommandEncoder();
+            const pass = enc.beginComputePass();
+            pass.setPipeline(pipelines[epilogue]);
+            pass.setBindGroup(0, bg);
+            pass.dispatchWorkgroups(Math.ceil(OUT / k.kernels.LINEAR_TILE_COLS), Math.ceil(R / k.kernels.LINEAR_TILE_ROWS));
+            pass.end();
+            enc.copyBufferToBuffer(o, 0, read, 0, R * OUT * 4);
+            device.queue.submit([enc.finish()]);
+            await read.mapAsync(MAP_READ);
+            const got = new Float32Array(read.getMappedRange().slice(0, R * OUT * 4));
+            read.unmap();
+            let worst = 0;
+            for (let rr = 0; rr < R; rr++) {
+              for (let n = 0; n < OUT; n++) {
+                let acc = 0;
+                let mag = 0;
+                for (let kk = 0; kk < IN; kk++) {
+                  acc += x[rr * IN + kk] * w[n * IN + kk];
+                  mag += Math.abs(x[rr * IN + kk] * w[n * IN + kk]);
+                }
+                let v = acc + bias[n];
+                if (epilogue === 1) {
+                  // erf by Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7): exact enough for the 1e-6 bound.
+                  const z = v / Math.SQRT2;
+                  const t = 1 / (1 + 0.3275911 * Math.abs(z));
+                  const erf = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+                  v = 0.5 * v * (1 + Math.sign(z) * erf);
+                }
+                if (epilogue === 2) v += res[rr * OUT + n];
+                const scale = mag + Math.abs(bias[n]) + 1;
+                worst = Math.max(worst, Math.abs(got[rr * OUT + n] - v) / scale);
+              }
+            }
+            out.push({ shape: `${R}x${IN}x${OUT}`, epilogue, half, worst });
+          }
+        }
+      }
+      device.destroy();
+      return out;
+    });
+    const bad = r.filter((c: { worst: number }) => !(c.worst <= 1e-6));
+    console.log(`linear kernel sweep: ${r.length} cases, worst scaled error ${Math.max(...r.map((c: { worst: number }) => c.worst)).toExponential(2)}`);
+    expect(bad).toEqual([]);
+  }, 120_000);
+
   it.each(TINY_MODELS)('%s: every golden text within 2e-5 of float64, hidden states and pooler', async (model) => {
     const items = tinyGolden.models[model];
     const r = await page.evaluate(async ({ model, ids }) => {

@@ -6,6 +6,7 @@ import * as worker from '/dist/worker/index.js';
 import { syntheticTensorSource } from '/dist/model/synthetic.js';
 import { parseBertConfig } from '/dist/model/config.js';
 import { WebGpuBertModel } from '/dist/webgpu/model.js';
+import * as kernels from '/dist/webgpu/kernels/index.js';
 
 async function read(path) {
   const response = await fetch(`/fixtures/${path}`);
@@ -21,5 +22,5 @@ async function modelFiles(dir) {
   return { config, vocab, tokenizerConfig, specialTokensMap, tokenizerJson, weights };
 }
 
-window.kmed = { lib, worker, read, modelFiles, syntheticTensorSource, parseBertConfig, WebGpuBertModel };
+window.kmed = { lib, worker, read, modelFiles, syntheticTensorSource, parseBertConfig, WebGpuBertModel, kernels };
 document.getElementById('out').textContent = 'ready';
