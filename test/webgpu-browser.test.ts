@@ -164,11 +164,12 @@ describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)
     const r = await page.evaluate(async ({ model, ids }) => {
       const k = (window as any).kmed;
       const encoder = await k.lib.Encoder.fromFiles(await k.modelFiles(model), { backend: 'webgpu' });
-      const out = [];
-      for (const seq of ids) {
-        const o = await encoder.forwardIdsAsync([seq]);
-        out.push({ hidden: Array.from(o.lastHiddenState.subarray(0, seq.length * o.C)), pooler: Array.from(o.poolerOutput) });
-      }
+      // All texts in one pass (vectors do not depend on the batch: the next test checks it bitwise).
+      const o = await encoder.forwardIdsAsync(ids);
+      const out = ids.map((seq: number[], b: number) => ({
+        hidden: Array.from(o.lastHiddenState.subarray(b * o.T * o.C, (b * o.T + seq.length) * o.C)),
+        pooler: Array.from(o.poolerOutput.subarray(b * o.C, (b + 1) * o.C)),
+      }));
       const info = encoder.webgpu;
       const kind = encoder.backendKind;
       encoder.dispose();
