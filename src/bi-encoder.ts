@@ -11,6 +11,7 @@ import { neutralCache, repoDisplayName } from './hub/load.js';
 import { fetchSnapshot } from './hub/snapshot.js';
 import { KmedError } from './errors/errors.js';
 import type { KernelBackend } from './kernels/backend.js';
+import type { BackendChoice } from './webgpu/backend-choice.js';
 import { createBackend } from './kernels/index.js';
 import { modelFingerprint, shortFingerprint, type ModelIdentity } from './model-identity.js';
 import type { Pooling } from './model/pooling.js';
@@ -109,8 +110,9 @@ export interface FromEncodersOptions {
   /** Identities of the two models, used to stamp and check index files; without them an index's
    *  model identity cannot be checked (only its dimension and pooling). */
   identity?: { question?: ModelIdentity | null; context?: ModelIdentity | null };
-  /** Kernel backend kind for exact search (default 'wasm'). */
-  backend?: 'wasm' | 'reference';
+  /** The encoders' backend choice (EncoderOptions.backend); exact search runs on the wasm kernels
+   *  ('reference': the scalar ones) whatever the encoders run on. */
+  backend?: BackendChoice;
   wasmBytes?: EncoderOptions['wasmBytes'];
   /** Kernel threads of each search session (default 1). */
   threads?: number;
@@ -169,7 +171,7 @@ export class BiEncoder {
     this.pooling = options.pooling ?? 'pooler';
     this.maxLength = options.maxLength ?? 512;
     this.batchSize = options.batchSize ?? 8;
-    this.searchBackend = { kind: options.backend ?? 'wasm', wasmBytes: options.wasmBytes, threads: options.threads };
+    this.searchBackend = { kind: options.backend === 'reference' ? 'reference' : 'wasm', wasmBytes: options.wasmBytes, threads: options.threads };
   }
 
   /** Pair two ready encoders (their dimensions must match). */

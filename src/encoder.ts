@@ -1,7 +1,8 @@
 // Owns: the public, runtime-neutral Encoder — text (or token ids) in, one vector per input out.
 // It wires the pieces together: config (config.ts) + tokenizer (tokenizer/) + weights (weights.ts)
-// into a kernel backend's heap, then batches inputs for the forward pass (bert.ts) and pools
-// (pooling.ts). Inputs are bytes or strings, never paths: the Node adapter (node/encoder.ts) adds
+// into a kernel backend's heap — or onto a WebGPU device (webgpu/, backend 'webgpu' | 'auto', with
+// the one-time fall back to wasm of 'auto') — then batches inputs for the forward pass (bert.ts, or
+// webgpu/forward.ts) and pools (pooling.ts). Inputs are bytes or strings, never paths: the Node adapter (node/encoder.ts) adds
 // `fromDirectory`. Does not own any arithmetic, parsing or file access.
 //
 // Batching: inputs are sorted by token count (longest first) and cut into batches of at most
@@ -24,7 +25,10 @@ import { defaultThreadCount } from './kernels/thread-pool.js';
 import type { KernelBackend } from './kernels/backend.js';
 import { checkPooling, poolSequence, type Pooling } from './model/pooling.js';
 import { BertTokenizer } from './tokenizer/tokenizer.js';
-import { loadBertParams } from './model/weights.js';
+import { loadBertParams, safetensorsTensorSource } from './model/weights.js';
+import { WebGpuBertModel, type WebGpuModelInfo } from './webgpu/model.js';
+import { WebGpuError } from './errors/webgpu-error.js';
+import { checkBackendOption, checkWebGpuOptions, type BackendChoice, type BackendFallbackEvent, type WebGpuOptions } from './webgpu/backend-choice.js';
 import type { WordEmbeddingPlacement } from './model/word-embedding-source.js';
 import { neutralCache, snapshotContents, type PretrainedOptions } from './hub/load.js';
 import { fetchSnapshot, type ModelSnapshot } from './hub/snapshot.js';
@@ -55,8 +59,21 @@ export interface EncoderFiles {
 }
 
 export interface EncoderOptions {
-  /** Kernel implementation: 'wasm' (SIMD, default) or 'reference' (scalar TypeScript, slow). */
-  backend?: 'wasm' | 'reference';
+  /** Where the forward pass runs: 'wasm' (SIMD kernels, default), 'reference' (scalar TypeScript,
+   *  slow), 'webgpu' (WGSL kernels on the GPU through navigator.gpu; any failure to get or keep a
+   *  device is a WebGpuError) or 'auto' (WebGPU when an adapter that is not a fallback (software)
+   *  adapter exists and dtype is not 'int8', else wasm; a WebGPU fault — none, device lost, out of
+   *  memory — moves the encoder to wasm once and reports it to `onBackendFallback`).
+   *  `encoder.backendKind` says which one runs. See docs/webgpu.md. */
+  backend?: BackendChoice;
+  /** WebGPU settings: `timeoutMs` for the adapter, device and each read-back (default 30000), and
+   *  `maxStorageBufferBindingSize` to lay the model out for a smaller binding limit than the
+   *  device's (the word-embedding table is split into chunks that fit). */
+  webgpu?: WebGpuOptions;
+  /** Called once if backend 'auto' runs on wasm instead of WebGPU: at load (no WebGPU, no adapter,
+   *  only a fallback adapter, a refused device, dtype 'int8') or later (device lost, out of
+   *  memory), with the reason and its WebGpuError code. */
+  onBackendFallback?: (event: BackendFallbackEvent) => void;
   /** The compiled kernels (build/kernels.wasm) where they cannot be found next to the module. */
   wasmBytes?: BufferSource | WebAssembly.Module;
   /** Threads the forward pass runs on, the calling one included (default: the core count, at most
@@ -158,16 +175,36 @@ export class Encoder {
   readonly config: BertConfig;
   /** The tokenizer `embed` uses. */
   readonly tokenizer: BertTokenizer;
-  /** The kernel backend holding the weights. */
-  readonly backend: KernelBackend;
+  #backend: KernelBackend;
   #params: BertParams | undefined;
+  /** Set while the forward pass runs on WebGPU (then #params is empty and #backend holds no weights). */
+  #gpu: WebGpuBertModel | undefined;
+  /** Backend 'auto' on WebGPU: how to move to wasm after a fault (loads the weights from the source). */
+  #fallback: ((error: WebGpuError) => Promise<void>) | undefined;
+  #disposed = false;
 
   /** Use `Encoder.fromFiles` (or the Node entry's `fromDirectory`). */
   constructor(parts: EncoderParts) {
     this.config = parts.config;
     this.tokenizer = parts.tokenizer;
-    this.backend = parts.backend;
+    this.#backend = parts.backend;
     this.#params = parts.params;
+  }
+
+  /** The kernel backend holding the weights (on WebGPU: an empty one, used for nothing but `threads`). */
+  get backend(): KernelBackend {
+    return this.#backend;
+  }
+
+  /** Where the forward pass runs now: 'webgpu', 'wasm' or 'reference'. */
+  get backendKind(): 'webgpu' | 'wasm' | 'reference' {
+    if (this.#gpu) return 'webgpu';
+    return this.#backend.name === 'reference' ? 'reference' : 'wasm';
+  }
+
+  /** The WebGPU adapter, limits and weight bytes while running on WebGPU, else undefined. */
+  get webgpu(): WebGpuModelInfo | undefined {
+    return this.#gpu?.info;
   }
 
   /** Build an encoder from a model folder's file contents. */
@@ -200,19 +237,78 @@ export class Encoder {
         `vocab.txt has ${tokenizer.vocabSize} tokens but config.json says vocab_size=${config.vocab_size}: the tokenizer does not belong to this model`,
       );
     }
-    const backend = await createBackend(options.backend ?? 'wasm', {
-      wasmBytes: options.wasmBytes,
-      wasmThreadsBytes: options.wasmThreadsBytes,
-      simd: options.simd,
-      threads: options.threads ?? defaultThreadCount(),
-    });
+    const choice = checkBackendOption('Encoder.fromFiles', options.backend);
+    const webgpu = checkWebGpuOptions('Encoder.fromFiles', options.webgpu);
+    const weights = asByteSource(files.weights);
+    const loadWasm = async (): Promise<EncoderParts> => {
+      const backend = await createBackend(choice === 'reference' ? 'reference' : 'wasm', {
+        wasmBytes: options.wasmBytes,
+        wasmThreadsBytes: options.wasmThreadsBytes,
+        simd: options.simd,
+        threads: options.threads ?? defaultThreadCount(),
+      });
+      try {
+        const params = loadBertParams(weights, config, backend, { dtype, wordEmbeddings: options.wordEmbeddings, allowNonFinite: options.allowNonFinite });
+        return { config, tokenizer, backend, params };
+      } catch (error) {
+        backend.dispose();
+        throw error;
+      }
+    };
+    if (choice === 'wasm' || choice === 'reference') return new this(await loadWasm());
+
+    // WebGPU: f32 weights, or f16-stored ones; int8 has no WGSL kernels.
+    const fallback = (error: WebGpuError, when: 'load' | 'embed'): void => {
+      options.onBackendFallback?.({ type: 'backend-fallback', from: 'webgpu', to: 'wasm', when, code: error.code, reason: error.message });
+    };
+    let gpu: WebGpuBertModel;
     try {
-      const params = loadBertParams(asByteSource(files.weights), config, backend, { dtype, wordEmbeddings: options.wordEmbeddings, allowNonFinite: options.allowNonFinite });
-      return new this({ config, tokenizer, backend, params });
+      if (dtype === 'int8') {
+        throw new WebGpuError('WEBGPU_LIMIT', "dtype 'int8' has no WebGPU kernels (the WebGPU backend stores weights as f32 or f16): use dtype 'f32' or 'f16', or backend 'wasm'");
+      }
+      gpu = await WebGpuBertModel.create(safetensorsTensorSource(weights), config, {
+        ...webgpu,
+        dtype: dtype === 'f16' ? 'f16' : 'f32',
+        refuseFallbackAdapter: choice === 'auto',
+        allowNonFinite: options.allowNonFinite,
+      });
     } catch (error) {
-      backend.dispose();
+      if (choice === 'auto' && error instanceof WebGpuError) {
+        fallback(error, 'load');
+        return new this(await loadWasm());
+      }
       throw error;
     }
+    try {
+      // No weights in this backend: it only answers `threads` (and holds nothing big).
+      const backend = await createBackend('reference');
+      const encoder = new this({ config, tokenizer, backend, params: { layers: [] } as unknown as BertParams });
+      encoder.#attachGpu(gpu, choice === 'auto' ? async (error) => {
+        const parts = await loadWasm();
+        encoder.#moveToWasm(parts);
+        fallback(error, 'embed');
+      } : undefined);
+      return encoder;
+    } catch (error) {
+      gpu.dispose();
+      throw error;
+    }
+  }
+
+  #attachGpu(gpu: WebGpuBertModel, fallback: ((error: WebGpuError) => Promise<void>) | undefined): void {
+    this.#gpu = gpu;
+    this.#params = undefined;
+    this.#fallback = fallback;
+  }
+
+  #moveToWasm(parts: EncoderParts): void {
+    this.#gpu?.dispose();
+    this.#gpu = undefined;
+    this.#fallback = undefined;
+    this.#backend.dispose();
+    this.#backend = parts.backend;
+    this.#params = parts.params;
+    if (this.#disposed) this.dispose();
   }
 
   /**
@@ -242,9 +338,9 @@ export class Encoder {
     return { encoder, contents };
   }
 
-  /** Threads the forward pass runs on (1 after a fallback, or with the reference backend). */
+  /** Threads the forward pass runs on (1 after a fallback, or with the reference backend; 1 on WebGPU). */
   get threads(): number {
-    return this.backend.threads;
+    return this.#backend.threads;
   }
 
   /** Length of every vector this encoder returns (hidden_size). */
@@ -302,6 +398,7 @@ export class Encoder {
    * `onHiddenState` sees the hidden state after the embeddings and after every layer.
    */
   forwardIds(ids: ArrayLike<number>[], options: BertForwardOptions = {}): BertOutput & { lengths: number[] } {
+    if (this.#gpu) throw new EncoderError('ENCODER_BAD_OPTION', 'forwardIds runs synchronously, which the WebGPU backend cannot: use forwardIdsAsync');
     const params = this.#params;
     if (params === undefined) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
     if (!Array.isArray(ids) || ids.length === 0) {
@@ -315,15 +412,55 @@ export class Encoder {
     return { ...out, lengths: Array.from(input.lengths) };
   }
 
-  /** Drop the weights and stop the worker threads; any later call throws ENCODER_DISPOSED. The heap
-   *  goes with the last reference. */
+  /** forwardIds on any backend (WebGPU included, where the pass is asynchronous); no
+   *  `onHiddenState` on WebGPU. */
+  async forwardIdsAsync(ids: ArrayLike<number>[], options: Pick<BertForwardOptions, 'rows'> = {}): Promise<BertOutput & { lengths: number[] }> {
+    if (!this.#gpu) return this.forwardIds(ids, options);
+    if (!Array.isArray(ids) || ids.length === 0) {
+      throw new EncoderError('ENCODER_BAD_INPUT', 'forwardIdsAsync expects a non-empty array of id arrays');
+    }
+    const seqs = ids.map((seq, i) => checkTokenIds(seq, this.config, `ids[${i}]`));
+    const input = this.#batch(seqs.map((s) => ({ ids: s, tokenTypeIds: new Int32Array(s.length) })), seqs.map((_, i) => i));
+    const out = await this.#forward(input, options.rows ?? 'all');
+    for (let b = 0; b < out.B; b++) checkFiniteOutput(out.poolerOutput.subarray(b * out.C, (b + 1) * out.C), b, 'pooler');
+    return { ...out, lengths: Array.from(input.lengths) };
+  }
+
+  /** One forward pass on whichever backend runs now, the outputs copied out. With backend 'auto',
+   *  a WebGPU fault moves the encoder to wasm (once) and the same batch is run there: the
+   *  failed pass's outputs are never used. */
+  async #forward(input: BertInput, rows: 'all' | 'first'): Promise<BertOutput> {
+    const gpu = this.#gpu;
+    if (gpu) {
+      try {
+        return await gpu.forward(input, rows);
+      } catch (error) {
+        // dispose() destroyed the device under this pass: say so as wasm would.
+        if (this.#disposed) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed', { cause: error });
+        const fallback = this.#fallback;
+        if (!(error instanceof WebGpuError) || !fallback) throw error;
+        this.#fallback = undefined;
+        await fallback(error);
+      }
+    }
+    const params = this.#params;
+    if (params === undefined) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
+    return bertForward(this.#backend, params, this.config, input, { rows });
+  }
+
+  /** Drop the weights and stop the worker threads (or free the GPU device); any later call throws
+   *  ENCODER_DISPOSED. The heap goes with the last reference. */
   dispose(): void {
+    this.#disposed = true;
     this.#params = undefined;
-    this.backend.dispose();
+    this.#gpu?.dispose();
+    this.#gpu = undefined;
+    this.#fallback = undefined;
+    this.#backend.dispose();
   }
 
   #checkOptions(call: 'Encoder.embed' | 'Encoder.embedIds' | 'Encoder.embedStream', options: EmbedOptions): { pooling: Pooling; batchSize: number; maxBatchTokens: number } {
-    if (this.#params === undefined) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
+    if (this.#params === undefined && !this.#gpu) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
     checkOptions(call, options);
     checkBooleanOption(call, 'normalize', options.normalize);
     const pooling = checkPooling(options.pooling ?? 'pooler');
@@ -363,7 +500,7 @@ export class Encoder {
     for (let start = 0; start < order.length; ) {
       // The heap may have been dropped (dispose) while this call waited between passes.
       const params = this.#params;
-      if (params === undefined) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
+      if (params === undefined && !this.#gpu) throw new EncoderError('ENCODER_DISPOSED', 'this Encoder was disposed');
       const T = seqs[order[start]].ids.length;
       const count = Math.max(1, Math.min(batchSize, Math.floor(maxBatchTokens / T)));
       const members = order.slice(start, start + count);
@@ -372,12 +509,14 @@ export class Encoder {
       // Pool straight from the heap: no [B, T, C] copy of the hidden states. `pooler` and `cls`
       // read only row 0 of each sequence, so the last layer computes only those rows (bert.ts).
       const rows = pooling === 'mean' ? 'all' : 'first';
-      bertForwardWith(this.backend, params, this.config, input, (out) => {
+      const pool = (out: BertOutput): void => {
         members.forEach((i, b) => {
           const vector = checkFiniteOutput(poolSequence(pooling, out, b, seqs[i].ids.length), i, pooling);
           results[i] = normalize ? normalizeEmbedding(vector, i) : vector;
         });
-      }, { rows });
+      };
+      if (this.#gpu) pool(await this.#forward(input, rows));
+      else bertForwardWith(this.#backend, params!, this.config, input, pool, { rows });
       onBatch?.({ indices: members, vectors: members.map((i) => results[i]), done: start, total: order.length });
       if (signal && start < order.length) {
         // A forward pass holds the thread: let the abort (a timer, a click) run before the next one.

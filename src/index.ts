@@ -27,6 +27,10 @@ export { DEFAULT_ENDPOINT, checkRepoId, checkRevision, isCommitHash } from './hu
 export { DEFAULT_HUB_LIMITS, type HubLimits } from './hub/limits.js';
 export { type RepoFile } from './hub/client.js';
 export { KernelError } from './kernels/kernel-error.js';
+export { WebGpuError } from './errors/webgpu-error.js';
+export type { BackendChoice, BackendFallbackEvent, WebGpuOptions } from './webgpu/backend-choice.js';
+export type { WebGpuModelInfo } from './webgpu/model.js';
+export type { WebGpuAdapterDescription } from './webgpu/device.js';
 export { DEFAULT_RESIDENT_LIMIT_BYTES, checkQueryText, searchSessions, type SearchSessionOptions } from './bi-encoder.js';
 export { DEFAULT_WINDOW_BYTES, StreamingSearch, type SearchSession } from './search/similarity.js';
 export { crc32c } from './formats/checksum.js';

@@ -131,6 +131,17 @@ export type KmedErrorCode =
   | 'MERGE_MISMATCH'
   | 'MERGE_NOT_A_SHARD'
   | 'MERGE_NO_SHARDS'
+  // The WebGPU backend (WebGpuError, webgpu/): no WebGPU, no or a refused adapter or device, a limit the
+  // model cannot meet, the device lost or out of memory, an operation that did not finish in time.
+  | 'WEBGPU_ADAPTER_REFUSED'
+  | 'WEBGPU_DEVICE_LOST'
+  | 'WEBGPU_DEVICE_REFUSED'
+  | 'WEBGPU_INTERNAL'
+  | 'WEBGPU_LIMIT'
+  | 'WEBGPU_NO_ADAPTER'
+  | 'WEBGPU_OUT_OF_MEMORY'
+  | 'WEBGPU_TIMEOUT'
+  | 'WEBGPU_UNAVAILABLE'
   // The WebAssembly kernels (KernelError).
   | 'KERNEL_BAD_OPTION'
   | 'KERNEL_BAD_POINTER'

@@ -147,7 +147,19 @@ function listSome(items: readonly string[], sep: string, max = 12): string {
 }
 
 /** Load BertParams from any TensorSource (a safetensors file, or synthetic weights). */
-export function loadBertParamsFromTensors(tensors: TensorSource, config: BertConfig, backend: KernelBackend, options: LoadOptions = {}): LoadedBertParams {
+/** What loading needs to know about a source before reading a value: the BertModel tensors the
+ *  config implies (in BertModel's order), the source name each is found under, and the source
+ *  tensors BertModel ignores too. Every missing, misshapen or contradicting tensor is refused here
+ *  (SafetensorsError), so each loader (this heap one, the WebGPU upload) checks the same way. */
+export interface ResolvedBertTensors {
+  specs: BertTensorSpec[];
+  /** BertModel name -> source name. */
+  resolved: Map<string, string>;
+  ignoredTensors: IgnoredTensor[];
+}
+
+/** Resolve and check a source's tensors against a config (see ResolvedBertTensors). */
+export function resolveBertTensors(tensors: TensorSource, config: BertConfig): ResolvedBertTensors {
   // Config sizes against the source before anything is built: a num_hidden_layers of 100000 would
   // otherwise list 1.6 million expected tensors (and a 75 MB "missing" message) before failing.
   const layersInSource = tensors.names().reduce((n, name) => Math.max(n, (layerIndexOf(name) ?? -1) + 1), 0);
@@ -201,6 +213,12 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
       : 'the config describes no such BertModel tensor (another architecture or option?)';
     throw new SafetensorsError('SAFETENSORS_CONFIG_MISMATCH', `${tensors.name}: ${contradicting.length} tensor(s) show that the config does not fit these weights (${why}): ${listSome(contradicting.map((n) => quote(n)), ', ')}`);
   }
+
+  return { specs, resolved, ignoredTensors };
+}
+
+export function loadBertParamsFromTensors(tensors: TensorSource, config: BertConfig, backend: KernelBackend, options: LoadOptions = {}): LoadedBertParams {
+  const { specs, resolved, ignoredTensors } = resolveBertTensors(tensors, config);
 
   // 1. Allocate every destination before taking any view (alloc may grow the heap), then one
   //    scratch region on top for Linear weights (read raw, then packed into place).

@@ -11,7 +11,7 @@
 /** The keys of each options interface, by interface. */
 export const OPTION_GROUPS = {
   /** EncoderOptions (encoder.ts). */
-  encoder: ['backend', 'wasmBytes', 'threads', 'wasmThreadsBytes', 'simd', 'dtype', 'wordEmbeddings', 'allowNonFinite'],
+  encoder: ['backend', 'wasmBytes', 'threads', 'wasmThreadsBytes', 'simd', 'dtype', 'wordEmbeddings', 'allowNonFinite', 'webgpu', 'onBackendFallback'],
   /** PretrainedOptions = HubOptions + cache, cacheDir (hub/load.ts, hub/snapshot.ts). */
   pretrained: ['revision', 'endpoint', 'token', 'offline', 'onProgress', 'signal', 'fetch', 'timeoutMs', 'stallTimeoutMs', 'retries', 'retryDelayMs', 'minBytesPerSecond', 'maxAttempts', 'deadlineMs', 'maxListingBytes', 'cache', 'cacheDir'],
   /** EmbedOptions (encoder.ts). */

@@ -21,6 +21,8 @@ import { EncoderError } from '../errors/encoder-error.js';
 import { KmedError, type KmedErrorCode } from '../errors/errors.js';
 import { DownloadError } from '../hub/download-error.js';
 import type { HubProgressCallback } from '../hub/progress.js';
+import type { BackendFallbackEvent } from '../webgpu/backend-choice.js';
+import { WebGpuError } from '../errors/webgpu-error.js';
 import { KernelError } from '../kernels/kernel-error.js';
 import { SafetensorsError } from '../formats/safetensors.js';
 import { SimilarityError, type Metric } from '../search/similarity.js';
@@ -42,7 +44,7 @@ export interface WorkerOptions {
 type _WorkerOptionKeys = AssertTrue<SameKeys<WorkerOptions, typeof OPTION_GROUPS.worker>>;
 
 const ERROR_CLASSES: Record<string, new (code: KmedErrorCode, message: string) => KmedError> = {
-  KmedError, EncoderError, BiEncoderError, ConfigError, KernelError, SafetensorsError, SimilarityError, TokenizerError, IndexError, OptionError,
+  KmedError, EncoderError, BiEncoderError, ConfigError, KernelError, SafetensorsError, SimilarityError, TokenizerError, IndexError, OptionError, WebGpuError,
   DownloadError: DownloadError as unknown as new (code: KmedErrorCode, message: string) => KmedError,
 };
 
@@ -142,6 +144,8 @@ class WorkerChannel {
   readonly #ready: Promise<void>;
   #nextId = 1;
   #failed: Error | undefined;
+  /** The owner's handler of `fallback` messages (backend 'auto' moved to wasm in the worker). */
+  onFallback: ((event: BackendFallbackEvent) => void) | undefined;
 
   constructor(options: WorkerOptions) {
     this.#worker = (options.createWorker ?? defaultWorker)();
@@ -154,6 +158,7 @@ class WorkerChannel {
     this.#worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       const m = event.data;
       if ('ready' in m) return ready();
+      if ('fallback' in m) return this.onFallback?.(m.fallback);
       const call = this.#pending.get(m.id);
       if (!call) return; // settled already (aborted, or failed on this side)
       if ('progress' in m) return call.onProgress?.(m.progress);
@@ -244,23 +249,40 @@ export class WorkerEncoder {
   readonly dimension: number;
   /** Threads the forward pass runs on inside the worker. */
   readonly threads: number;
+  #backendKind: LoadedInfo['backendKind'];
 
-  private constructor(channel: WorkerChannel, info: LoadedInfo) {
+  private constructor(channel: WorkerChannel, info: LoadedInfo, onBackendFallback: EncoderOptions['onBackendFallback']) {
     this.#channel = channel;
     this.#handle = info.handle;
     this.dimension = info.dimension;
     this.threads = info.threads;
+    this.#backendKind = info.backendKind;
+    channel.onFallback = (event) => {
+      this.#backendKind = 'wasm';
+      onBackendFallback?.(event);
+    };
   }
 
-  /** Encoder.fromFiles in a new worker; the files' buffers move there (detached here). */
+  /** Where the forward pass runs inside the worker (as Encoder.backendKind). */
+  get backendKind(): LoadedInfo['backendKind'] {
+    return this.#backendKind;
+  }
+
+  /** Encoder.fromFiles in a new worker; the files' buffers move there (detached here).
+   *  `onBackendFallback` runs on this side. */
   static async fromFiles(files: EncoderFiles, options: EncoderOptions & WorkerOptions = {}): Promise<WorkerEncoder> {
-    const { createWorker, ...encoderOptions } = checkOptions('WorkerEncoder.fromFiles', options);
+    const { createWorker, onBackendFallback, ...encoderOptions } = checkOptions('WorkerEncoder.fromFiles', options);
     resolveDtype('WorkerEncoder.fromFiles', encoderOptions.dtype); // before a worker starts
     const moved = transferables([files]);
     const channel = new WorkerChannel({ createWorker });
+    // Load-time events arrive before the answer: queue them until the encoder exists.
+    const early: BackendFallbackEvent[] = [];
+    channel.onFallback = (event) => early.push(event);
     try {
       const info = await channel.call<LoadedInfo>({ op: 'loadEncoder', files: moved.files[0], options: encoderOptions }, moved.transfer);
-      return new WorkerEncoder(channel, info);
+      const encoder = new WorkerEncoder(channel, info, onBackendFallback);
+      for (const event of early) onBackendFallback?.(event);
+      return encoder;
     } catch (error) {
       channel.terminate();
       throw error;
@@ -322,14 +344,26 @@ export class WorkerBiEncoder {
   readonly identity: BiEncoderIdentity;
   /** Texts per forward pass, and per chunk of encodePassagesStream (the BiEncoder's batchSize). */
   readonly batchSize: number;
+  #backendKind: LoadedInfo['backendKind'];
 
-  private constructor(channel: WorkerChannel, info: LoadedInfo) {
+  private constructor(channel: WorkerChannel, info: LoadedInfo, onBackendFallback: EncoderOptions['onBackendFallback'], early: BackendFallbackEvent[]) {
     this.#channel = channel;
     this.#handle = info.handle;
     this.dimension = info.dimension;
     this.threads = info.threads;
     this.identity = info.identity ?? { question: null, context: null };
     this.batchSize = info.batchSize ?? 8;
+    this.#backendKind = info.backendKind;
+    channel.onFallback = (event) => {
+      this.#backendKind = 'wasm';
+      onBackendFallback?.(event);
+    };
+    for (const event of early) onBackendFallback?.(event);
+  }
+
+  /** Where the question tower's forward pass runs inside the worker (as Encoder.backendKind). */
+  get backendKind(): LoadedInfo['backendKind'] {
+    return this.#backendKind;
   }
 
   /** BiEncoder.fromFiles in a new worker; the files' buffers move there (detached here). */
@@ -340,16 +374,18 @@ export class WorkerBiEncoder {
     if (files == null || typeof files !== 'object' || files.question == null || files.context == null) {
       throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'WorkerBiEncoder.fromFiles needs { question: EncoderFiles, context: EncoderFiles }');
     }
-    const { createWorker, ...biOptions } = checkOptions('WorkerBiEncoder.fromFiles', options);
+    const { createWorker, onBackendFallback, ...biOptions } = checkOptions('WorkerBiEncoder.fromFiles', options);
     resolveDtype('WorkerBiEncoder.fromFiles', biOptions.dtype); // before a worker starts
     const moved = transferables([files.question, files.context]);
     const channel = new WorkerChannel({ createWorker });
+    const early: BackendFallbackEvent[] = [];
+    channel.onFallback = (event) => early.push(event);
     try {
       const info = await channel.call<LoadedInfo>(
         { op: 'loadBiEncoder', files: { question: moved.files[0], context: moved.files[1] }, options: biOptions },
         moved.transfer,
       );
-      return new WorkerBiEncoder(channel, info);
+      return new WorkerBiEncoder(channel, info, onBackendFallback, early);
     } catch (error) {
       channel.terminate();
       throw error;
@@ -359,17 +395,19 @@ export class WorkerBiEncoder {
   /** BiEncoder.fromPretrained in a new worker: download (or take from the worker's Cache API store)
    *  and load both models there; `onProgress` and `signal` work across the thread boundary. */
   static async fromPretrained(ids: PretrainedIds = {}, options: PretrainedBiEncoderOptions & WorkerOptions = {}): Promise<WorkerBiEncoder> {
-    const { createWorker, onProgress, signal, cache, ...rest } = checkOptions('WorkerBiEncoder.fromPretrained', options);
+    const { createWorker, onProgress, signal, cache, onBackendFallback, ...rest } = checkOptions('WorkerBiEncoder.fromPretrained', options);
     resolveDtype('WorkerBiEncoder.fromPretrained', rest.dtype); // before a worker starts
     if (ids != null && typeof ids === 'object') checkOptions('WorkerBiEncoder.fromPretrained ids', ids);
     if (cache !== undefined && cache !== false) {
       throw new BiEncoderError('BI_ENCODER_BAD_INPUT', 'WorkerBiEncoder.fromPretrained cannot send a cache object to its worker: use cacheDir (the Cache API store name) or cache: false');
     }
     const channel = new WorkerChannel({ createWorker });
+    const early: BackendFallbackEvent[] = [];
+    channel.onFallback = (event) => early.push(event);
     try {
       const request = { op: 'loadPretrained' as const, ids, options: cache === false ? { ...rest, cache } : rest };
       const info = await channel.call<LoadedInfo>(request, [], { onProgress, signal });
-      return new WorkerBiEncoder(channel, info);
+      return new WorkerBiEncoder(channel, info, onBackendFallback, early);
     } catch (error) {
       channel.terminate();
       throw error;

@@ -5,6 +5,7 @@
 // caller's side with the batch posted back).
 // Does not own: what a request does (worker-main.ts) or how results are unpacked (client.ts).
 import type { EncoderFiles, EncoderOptions, EmbedOptions } from '../encoder.js';
+import type { BackendFallbackEvent } from '../webgpu/backend-choice.js';
 import type { BiEncoderOptions, BiEncoderIdentity, EncodeTextsOptions, PretrainedBiEncoderOptions, PretrainedIds, SearchHit } from '../bi-encoder.js';
 import type { HubProgressEvent } from '../hub/progress.js';
 import type { IndexMeta } from '../search/vector-index.js';
@@ -46,10 +47,11 @@ export interface PackedBatch {
 }
 
 export type WorkerRequest =
-  | { op: 'loadEncoder'; files: EncoderFiles; options: EncoderOptions }
-  | { op: 'loadBiEncoder'; files: { question: EncoderFiles; context: EncoderFiles }; options: BiEncoderOptions }
+  /** `onBackendFallback` stays on the caller's side: the worker posts `fallback` messages. */
+  | { op: 'loadEncoder'; files: EncoderFiles; options: Omit<EncoderOptions, 'onBackendFallback'> }
+  | { op: 'loadBiEncoder'; files: { question: EncoderFiles; context: EncoderFiles }; options: Omit<BiEncoderOptions, 'onBackendFallback'> }
   /** BiEncoder.fromPretrained; its progress events come back as `progress` messages. */
-  | { op: 'loadPretrained'; ids: PretrainedIds; options: Omit<PretrainedBiEncoderOptions, 'onProgress' | 'signal' | 'cache'> & { cache?: false } }
+  | { op: 'loadPretrained'; ids: PretrainedIds; options: Omit<PretrainedBiEncoderOptions, 'onProgress' | 'signal' | 'cache' | 'onBackendFallback'> & { cache?: false } }
   | { op: 'embed'; handle: number; texts: string[]; options: SentEmbedOptions }
   | { op: 'embedIds'; handle: number; ids: Int32Array[]; options: Omit<SentEmbedOptions, 'maxLength'> }
   | { op: 'encode'; handle: number; tower: 'question' | 'context'; texts: string[]; options?: Omit<EncodeTextsOptions, 'signal' | 'onBatch'> }
@@ -67,6 +69,8 @@ export interface LoadedInfo {
   identity?: BiEncoderIdentity;
   /** A bi-encoder's texts per forward pass (the chunk size of encodePassagesStream). */
   batchSize?: number;
+  /** Where the forward pass runs in the worker (Encoder.backendKind; a bi-encoder's question tower). */
+  backendKind: 'webgpu' | 'wasm' | 'reference';
 }
 
 export type WorkerAnswer = LoadedInfo | PackedVectors | number[][] | SearchHit[] | IndexMeta | number | undefined;
@@ -76,7 +80,9 @@ export type WorkerMessage =
   | { id: number; ok: false; error: WorkerErrorInfo }
   | { id: number; progress: HubProgressEvent }
   | { id: number; batch: PackedBatch }
-  | { ready: true };
+  | { ready: true }
+  /** Backend 'auto' moved to wasm (at load, or after a WebGPU fault during a call). */
+  | { fallback: BackendFallbackEvent };
 
 /** Main thread → worker: a request, or the abort of one still running. */
 export type ClientMessage = { id: number; request: WorkerRequest; control?: CallControl } | { abort: number };

@@ -10,6 +10,7 @@ import { Encoder } from '../encoder.js';
 import { KmedError } from '../errors/errors.js';
 import { VectorIndex } from '../search/vector-index.js';
 import type { EmbedBatch } from '../encoder.js';
+import type { BackendFallbackEvent } from '../webgpu/backend-choice.js';
 import type { CallControl, ClientMessage, PackedVectors, WorkerAnswer, WorkerMessage, WorkerRequest } from './protocol.js';
 
 interface WorkerScope {
@@ -54,18 +55,23 @@ function embedControl(id: number, control: CallControl): { signal?: AbortSignal;
   };
 }
 
+/** Backend 'auto' moved to wasm: the caller's onBackendFallback runs on its side. */
+function onBackendFallback(event: BackendFallbackEvent): void {
+  scope.postMessage({ fallback: event } satisfies WorkerMessage);
+}
+
 async function answer(id: number, request: WorkerRequest, control: CallControl): Promise<WorkerAnswer> {
   switch (request.op) {
     case 'loadEncoder': {
-      const encoder = await Encoder.fromFiles(request.files, request.options);
+      const encoder = await Encoder.fromFiles(request.files, { ...request.options, onBackendFallback });
       models.set(nextHandle, encoder);
-      return { handle: nextHandle++, dimension: encoder.dimension, threads: encoder.threads };
+      return { handle: nextHandle++, dimension: encoder.dimension, threads: encoder.threads, backendKind: encoder.backendKind };
     }
     case 'loadBiEncoder': {
-      const bi = await BiEncoder.fromFiles(request.files, request.options);
+      const bi = await BiEncoder.fromFiles(request.files, { ...request.options, onBackendFallback });
       models.set(nextHandle, bi);
       const threads = (bi.question as Encoder).threads;
-      return { handle: nextHandle++, dimension: bi.dimension, threads, identity: bi.identity, batchSize: bi.batchSize };
+      return { handle: nextHandle++, dimension: bi.dimension, threads, identity: bi.identity, batchSize: bi.batchSize, backendKind: (bi.question as Encoder).backendKind };
     }
     case 'loadPretrained': {
       const controller = new AbortController();
@@ -75,9 +81,10 @@ async function answer(id: number, request: WorkerRequest, control: CallControl):
           ...request.options,
           signal: controller.signal,
           onProgress: (progress) => scope.postMessage({ id, progress }),
+          onBackendFallback,
         });
         models.set(nextHandle, bi);
-        return { handle: nextHandle++, dimension: bi.dimension, threads: (bi.question as Encoder).threads, identity: bi.identity, batchSize: bi.batchSize };
+        return { handle: nextHandle++, dimension: bi.dimension, threads: (bi.question as Encoder).threads, identity: bi.identity, batchSize: bi.batchSize, backendKind: (bi.question as Encoder).backendKind };
       } finally {
         running.delete(id);
       }
