@@ -14,14 +14,13 @@ import type { Browser, Page } from 'playwright-core';
 import { startServer } from '../scripts/serve-web.mjs';
 import { CHROMIUM, FIXTURES, REPO_ROOT } from './runtimes/launch.js';
 import { diff, ErrorTable } from './helpers/compare.js';
+import { chromium, skipWithout } from './helpers/requirement.js';
 
 const TINY_TOL = 2e-5;
 const FULL_TOL = 1e-4;
 const TINY_MODELS = ['tiny-question', 'tiny-context', 'tiny-odd-f16'] as const;
 
-const missing = !existsSync(CHROMIUM) ? `Chromium not found at ${CHROMIUM} (install: apt-get install -y chromium, or set KMED_CHROMIUM)` : undefined;
-if (missing && process.env.CI === 'true') throw new Error(`CI=true and ${missing}`);
-if (missing) console.log(`skipped test/webgpu-browser.test.ts: ${missing}`);
+const noChromium = skipWithout(chromium());
 
 interface TinyItem { ids: number[]; hidden_f64: number[]; pooler_f64: number[] }
 const tinyGolden = JSON.parse(readFileSync('test/fixtures/tiny-golden.json', 'utf8')) as { texts: string[]; models: Record<string, TinyItem[]> };
@@ -37,7 +36,7 @@ let adapter = '';
 /** Float32 values as their bit patterns (for bitwise comparisons across page.evaluate's JSON). */
 const BITS = 'const bits = (v) => Array.from(new Uint32Array(Float32Array.from(v).buffer));';
 
-describe.skipIf(missing !== undefined)('WebGPU backend in Chromium (SwiftShader)', () => {
+describe.skipIf(noChromium)('WebGPU backend in Chromium (SwiftShader)', () => {
   beforeAll(async () => {
     for (const built of ['dist/index.js', 'dist/webgpu/model.js', 'dist/kernels/kernels.wasm']) {
       if (!existsSync(`${REPO_ROOT}/${built}`)) throw new Error(`${built} is missing: run \`npm run build\` first`);

@@ -4,6 +4,7 @@
 // float64 goldens (texts up to 64 tokens: software adapters are slow), 'auto' refuses the fallback
 // adapter and runs on wasm, and an adapter-less navigator.gpu gives WEBGPU_NO_ADAPTER.
 // Deno missing (node_modules/.bin/deno): one skip line, a failure under CI=true.
+import { skipWithout } from './helpers/requirement.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,11 +61,9 @@ describe('WebGPU in Node (no navigator.gpu)', () => {
 });
 
 const DENO = join(REPO_ROOT, 'node_modules', '.bin', 'deno');
-const denoMissing = existsSync(DENO) ? undefined : `Deno not found at ${DENO}: run \`npm ci\` (it is a devDependency)`;
-if (denoMissing && process.env.CI === 'true') throw new Error(`CI=true and ${denoMissing}`);
-if (denoMissing) console.log(`skipped WebGPU in Deno: ${denoMissing}`);
+const noDeno = skipWithout({ what: 'Deno', missing: existsSync(DENO) ? undefined : `${DENO} not found`, fix: 'npm ci (Deno is a devDependency)' });
 
-describe.skipIf(denoMissing !== undefined)('WebGPU in Deno', () => {
+describe.skipIf(noDeno)('WebGPU in Deno', () => {
   it("'webgpu' within 2e-5 of float64 on the tiny models; 'auto' refuses a fallback adapter; no adapter is WEBGPU_NO_ADAPTER", async () => {
     const existsDist = existsSync(join(REPO_ROOT, 'dist', 'node', 'index.js'));
     if (!existsDist) throw new Error('dist/node/index.js is missing: run `npm run build` first');
