@@ -52,19 +52,34 @@ function ranking(q: Float32Array, ps: Float32Array[]): { order: number[]; scores
 const f32 = { q: await embed('question', 'f32', questions), p: await embed('context', 'f32', passages) };
 const int8 = { q: await embed('question', 'int8', questions), p: await embed('context', 'int8', passages) };
 let same = 0;
+let sameSet = 0;
+let sameTop1 = 0;
+const gaps: number[] = [];
+const spreads: number[] = [];
+const errors: number[] = [];
 const diffs: string[] = [];
 for (let i = 0; i < questions.length; i++) {
   const a = ranking(f32.q[i], f32.p);
   const b = ranking(int8.q[i], int8.p);
+  const top = new Set(a.order.slice(0, TOP));
+  if (b.order.slice(0, TOP).every((p) => top.has(p))) sameSet++;
+  if (a.order[0] === b.order[0]) sameTop1++;
+  // How crowded the f32 top-10 is (rank 1 minus rank 10), and how far int8 moves a score.
+  spreads.push(a.scores[a.order[0]] - a.scores[a.order[TOP - 1]]);
+  for (let p = 0; p < passages.length; p++) errors.push(Math.abs(b.scores[p] - a.scores[p]));
   const at = a.order.slice(0, TOP).findIndex((p, r) => p !== b.order[r]);
   if (at < 0) {
     same++;
     continue;
   }
   const pf = a.order[at], pi = b.order[at];
+  gaps.push(a.scores[pf] - a.scores[pi]);
   diffs.push(`| ${i + 1} | ${at + 1} | #${pf + 1} | #${pi + 1} | ${a.scores[pf].toFixed(4)} | ${a.scores[pi].toFixed(4)} | ${(a.scores[pf] - a.scores[pi]).toExponential(2)} |`);
 }
-console.log(`int8 vs f32 top-${TOP} of ${passages.length} passages, ${questions.length} questions (synthetic question/context models, build ${simd}, ${process.version}): ${same} identical\n`);
+const med = (xs: number[]) => (xs.length ? xs.slice().sort((x, y) => x - y)[xs.length >> 1] : NaN);
+console.log(`int8 vs f32 top-${TOP} of ${passages.length} passages, ${questions.length} questions (synthetic question/context models, build ${simd}, ${process.version}):`);
+console.log(`${same} top-${TOP} lists identical in order, ${sameSet} identical as sets, ${sameTop1} with the same top-1.`);
+console.log(`f32 scores: median spread of a top-${TOP} (rank 1 - rank ${TOP}) ${med(spreads).toFixed(3)}; median |int8 - f32| score ${med(errors).toFixed(3)}; median f32 gap at the first differing rank ${med(gaps).toFixed(3)}.\n`);
 if (diffs.length) {
   console.log('| question | first differing rank | f32 passage | int8 passage | f32 score of f32 passage | f32 score of int8 passage | f32 gap |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|');
