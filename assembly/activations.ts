@@ -2,6 +2,7 @@
 // Both are branch-free per v128 (every lane computes every path, a select picks), with the n % 4
 // tail run through the same v128 code on a splat so tail and body agree bit for bit.
 import { exp4 } from './expf';
+import { madd } from './madd';
 
 const LANES: i32 = 4;
 const F32: usize = 4;
@@ -41,15 +42,17 @@ function gelu4(x: v128): v128 {
   const a = f32x4.abs(x);
   const z = f32x4.mul(a, f32x4.splat(SQRT1_2));
   const t = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), f32x4.mul(z, f32x4.splat(0.5))));
-  let p = f32x4.add(f32x4.mul(f32x4.splat(ERFC_A9), t), f32x4.splat(ERFC_A8));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_A7));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_A6));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_A5));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_A4));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_A3));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_A2));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_A1));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_A0));
+  // Horner steps as madd: one fused instruction each in the relaxed build (madd.ts), mul + add in
+  // the baseline one (whose bits are unchanged).
+  let p = madd(f32x4.splat(ERFC_A9), t, f32x4.splat(ERFC_A8));
+  p = madd(p, t, f32x4.splat(ERFC_A7));
+  p = madd(p, t, f32x4.splat(ERFC_A6));
+  p = madd(p, t, f32x4.splat(ERFC_A5));
+  p = madd(p, t, f32x4.splat(ERFC_A4));
+  p = madd(p, t, f32x4.splat(ERFC_A3));
+  p = madd(p, t, f32x4.splat(ERFC_A2));
+  p = madd(p, t, f32x4.splat(ERFC_A1));
+  p = madd(p, t, f32x4.splat(ERFC_A0));
   // Φ(-|x|) = erfc(z)/2 = t/2 · exp(P - z²).
   const phi = f32x4.mul(f32x4.mul(t, f32x4.splat(0.5)), exp4(f32x4.sub(p, f32x4.mul(z, z))));
   // pmin/pmax (one instruction each on x64, unlike min/max) pass a NaN first operand through.

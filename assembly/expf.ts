@@ -14,6 +14,8 @@
 // is exactly 0: this is what makes masked softmax columns exactly 0, and denormals, which would be
 // slow and are < 1.2e-38 anyway, never appear. NaN in gives NaN out.
 
+import { madd } from './madd';
+
 /** ln(FLT_MIN): below this e^x is subnormal; we return exactly 0. */
 const EXP_LO: f32 = -87.33654;
 /** Clamp for the top so 2^n stays finite (n ≤ 127); callers never come near it. */
@@ -68,11 +70,12 @@ function expCore(x: v128, xc: v128, lo: f32): v128 {
   const n = f32x4.sub(t, f32x4.splat(ROUND_MAGIC));
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(EXP_C1)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(EXP_C2)));
-  let p = f32x4.add(f32x4.mul(f32x4.splat(EXP_P0), r), f32x4.splat(EXP_P1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(EXP_P2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(EXP_P3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(EXP_P4));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(EXP_P5));
+  // Horner steps as madd (fused in the relaxed build, madd.ts; the baseline build's bits unchanged).
+  let p = madd(f32x4.splat(EXP_P0), r, f32x4.splat(EXP_P1));
+  p = madd(p, r, f32x4.splat(EXP_P2));
+  p = madd(p, r, f32x4.splat(EXP_P3));
+  p = madd(p, r, f32x4.splat(EXP_P4));
+  p = madd(p, r, f32x4.splat(EXP_P5));
   // e^r = 1 + r + r²·p, added small-to-large.
   const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
   // 2^n: n in [-126, 127] after the clamp, so the biased exponent n + 127 is in [1, 254].

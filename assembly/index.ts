@@ -11,7 +11,7 @@ import { hashBlocks } from './checksum';
 import { LEVEL_CAP } from './hnsw';
 import { attention, attentionHeadScratchBytes } from './attention';
 import { relaxedBuild } from './madd';
-import { peakDotI16, peakDotI16OpsPerIteration, peakFma, peakFmaFlopsPerIteration } from './peak';
+import { peakDotI16, peakDotI16OpsPerIteration, peakDotI8, peakDotI8OpsPerIteration, peakFma, peakFmaFlopsPerIteration } from './peak';
 
 /** First byte the JavaScript arena may use (everything below belongs to AssemblyScript's static data). */
 export function heap_base(): usize {
@@ -107,6 +107,13 @@ export function peak_dot_i16(iterations: i32, m: i32, a: i32): i32 {
 }
 export function peak_dot_i16_ops_per_iteration(): i32 {
   return peakDotI16OpsPerIteration();
+}
+/** Bench only: register-resident relaxed i8·i7 dot loop (relaxed build; 0 ops in the baseline one). */
+export function peak_dot_i8(iterations: i32, m: i32, a: i32): i32 {
+  return peakDotI8(iterations, m, a);
+}
+export function peak_dot_i8_ops_per_iteration(): i32 {
+  return peakDotI8OpsPerIteration();
 }
 
 // int8 (quant.ts): per-output-channel weight packing, per-row activation quantization, int8 Linear.

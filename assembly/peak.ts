@@ -1,6 +1,7 @@
-// Owns: peak_fma_f32 and peak_dot_i16, bench-only kernels that measure how fast this engine can issue
-// f32x4 multiply-adds and i32x4.dot_i16x8_s multiply-adds (the int8 Linear's instruction) when
-// nothing has to come from memory. bench/kernels.ts reports every matmul as a fraction of the f32
+// Owns: peak_fma_f32, peak_dot_i16 and peak_dot_i8, bench-only kernels that measure how fast this engine can issue
+// f32x4 multiply-adds, i32x4.dot_i16x8_s multiply-adds (the int8 Linear's instruction) and, in the
+// relaxed build, i32x4.relaxed_dot_i8x16_i7x16_add_s (its 7-bit FFN-out rows) when nothing has to
+// come from memory. bench/kernels.ts reports every matmul as a fraction of the f32
 // one; bench/peaks.ts sets the two side by side, on one and two threads. Not used by the model.
 //
 // Shape of the loop: PEAK_CHAINS independent recurrences acc = acc * m + a. Each step is a mul
@@ -89,4 +90,47 @@ export function peakDotI16(iterations: i32, m: i32, a: i32): i32 {
 /** Integer ops (a multiply-add counts 2, as in GFLOP/s) one iteration of peakDotI16 performs. */
 export function peakDotI16OpsPerIteration(): i32 {
   return DOT_CHAINS * 16;
+}
+
+/** Independent relaxed-dot chains in flight (vpdpbusd: ~4-cycle latency, 2 pipes). */
+const DOT8_CHAINS: i32 = 12;
+
+/**
+ * The relaxed build's int8 instruction, i32x4.relaxed_dot_i8x16_i7x16_add_s (16 multiply-adds into
+ * 4 lanes, one vpdpbusd where the CPU has VNNI), in DOT8_CHAINS recurrences acc = dot(m, a) + acc —
+ * the step linear_q8 issues per v128 of 7-bit FFN-out rows. `a` is splat as bytes in [0, 127] (the
+ * i7 operand's defined range). Returns 0 without running in the baseline build (no relaxed SIMD
+ * there; peakDotI8OpsPerIteration says 0).
+ */
+export function peakDotI8(iterations: i32, m: i32, a: i32): i32 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return 0;
+  const vm = i8x16.splat(<i8>m);
+  const va = i8x16.splat(<i8>(a & 127));
+  let c0 = i32x4.splat(0), c1 = i32x4.splat(1), c2 = i32x4.splat(2), c3 = i32x4.splat(3);
+  let c4 = i32x4.splat(4), c5 = i32x4.splat(5), c6 = i32x4.splat(6), c7 = i32x4.splat(7);
+  let c8 = i32x4.splat(8), c9 = i32x4.splat(9), c10 = i32x4.splat(10), c11 = i32x4.splat(11);
+  for (let i = 0; i < iterations; i++) {
+    c0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vm, va, c0);
+    c1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vm, va, c1);
+    c2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vm, va, c2);
+    c3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vm, va, c3);
+    c4 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vm, va, c4);
+    c5 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vm, va, c5);
+    c6 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vm, va, c6);
+    c7 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vm, va, c7);
+    c8 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vm, va, c8);
+    c9 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vm, va, c9);
+    c10 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vm, va, c10);
+    c11 = i32x4.relaxed_dot_i8x16_i7x16_add_s(vm, va, c11);
+  }
+  const s = i32x4.add(
+    i32x4.add(i32x4.add(i32x4.add(c0, c1), i32x4.add(c2, c3)), i32x4.add(i32x4.add(c4, c5), i32x4.add(c6, c7))),
+    i32x4.add(i32x4.add(c8, c9), i32x4.add(c10, c11)),
+  );
+  return i32x4.extract_lane(s, 0) ^ i32x4.extract_lane(s, 3);
+}
+
+/** Integer ops (a multiply-add counts 2) one iteration of peakDotI8 performs; 0 in the baseline build. */
+export function peakDotI8OpsPerIteration(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? DOT8_CHAINS * 32 : 0;
 }

@@ -75,6 +75,8 @@ export interface KernelExports extends LowPrecisionExports, SearchExports, Graph
   peak_fma_flops_per_iteration(): number;
   peak_dot_i16(iterations: number, m: number, a: number): number;
   peak_dot_i16_ops_per_iteration(): number;
+  peak_dot_i8(iterations: number, m: number, a: number): number;
+  peak_dot_i8_ops_per_iteration(): number;
 }
 
 const REQUIRED_EXPORTS: ReadonlyArray<keyof KernelExports> = [

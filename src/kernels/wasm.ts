@@ -38,6 +38,9 @@ export async function createPeakProbe(options: { wasmBytes?: BufferSource | WebA
   flopsPerIteration: number;
   runDotI16(iterations: number): number;
   dotOpsPerIteration: number;
+  /** The relaxed build's i8·i7 dot loop; dotI8OpsPerIteration is 0 in the baseline build. */
+  runDotI8(iterations: number): number;
+  dotI8OpsPerIteration: number;
   name: string;
 }> {
   const module = await loadKernelModule(options.wasmBytes, { simd: resolveSimd(options.simd), shared: false });
@@ -49,6 +52,8 @@ export async function createPeakProbe(options: { wasmBytes?: BufferSource | WebA
     flopsPerIteration: ex.peak_fma_flops_per_iteration(),
     runDotI16: (iterations) => ex.peak_dot_i16(iterations, 3, 1),
     dotOpsPerIteration: ex.peak_dot_i16_ops_per_iteration(),
+    runDotI8: (iterations) => ex.peak_dot_i8(iterations, 3, 1),
+    dotI8OpsPerIteration: ex.peak_dot_i8_ops_per_iteration(),
     name: backendName(ex),
   };
 }
