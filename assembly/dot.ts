@@ -1,7 +1,8 @@
 // Owns: the kernels of exact (brute-force) search — scores of queries against many stored rows:
 // dot_rows_f32 (one query), dot_rows_many_f32 (a tile of rows against a tile of queries: many
 // queries per pass over the rows), dot_rows_f16 and dot_rows_i8 (rows stored small, for a first
-// pass re-ranked in f32 by the caller), and sum_rows_f32 (no arithmetic worth the name: the
+// pass re-ranked in f32 by the caller), dot_rows_many_i8 (int8 rows against many queries per
+// pass), and sum_rows_f32 (no arithmetic worth the name: the
 // bandwidth floor a scan is measured against).
 // Does not own: normalisation, top-k or re-ranking (src/search/ does those on the scores).
 //

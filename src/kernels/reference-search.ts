@@ -1,6 +1,6 @@
 // Owns: the scalar TypeScript search kernels (the oracle the wasm ones are tested against) and the
 // type of the search part of a backend (RawSearchKernels): dot products of stored rows with
-// queries (f32, f16, int8 rows), the bandwidth-floor sum, and block checksums with the finiteness
+// queries (f32, f16, int8 rows; one or many queries), the bandwidth-floor sum, and block checksums with the finiteness
 // check (xxHash32 from formats/checksum.ts, the same function index writers use).
 // Does not own: argument checks (guard-search.ts), the wasm kernels (assembly/dot.ts,
 // assembly/checksum.ts) or the heap (arena.ts).
