@@ -6,7 +6,7 @@ import { softmaxRows } from './softmax';
 import { layerNorm } from './layernorm';
 import { add } from './elementwise';
 import { gelu, tanh } from './activations';
-import { dotRows, dotRowsMany, dotRowsF16, dotRowsI8, sumRows } from './dot';
+import { dotRows, dotRowsMany, dotRowsF16, dotRowsI8, dotRowsManyI8, sumRows } from './dot';
 import { hashBlocks } from './checksum';
 import { LEVEL_CAP } from './hnsw';
 import { attention, attentionHeadScratchBytes } from './attention';
@@ -77,6 +77,10 @@ export function dot_rows_f16(out: usize, rows16: usize, vec: usize, rows: i32, d
 /** int8 rows with per-row scales against an int16-quantized query. */
 export function dot_rows_i8(out: usize, rows8: usize, scales: usize, q16: usize, rows: i32, dim: i32, qScale: f32): void {
   dotRowsI8(out, rows8, scales, q16, rows, dim, qScale);
+}
+/** Many int16-quantized queries per pass over int8 rows: out[q*ldo + r] (see dot.ts). */
+export function dot_rows_many_i8(out: usize, rows8: usize, scales: usize, q16s: usize, qScales: usize, rows: i32, nq: i32, dim: i32, ldo: i32): void {
+  dotRowsManyI8(out, rows8, scales, q16s, qScales, rows, nq, dim, ldo);
 }
 /** Bench only: every float of the rows loaded and summed (the bandwidth floor of a scan). */
 export function sum_rows_f32(out: usize, matrix: usize, rows: i32, dim: i32): void {

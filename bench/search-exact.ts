@@ -7,7 +7,7 @@
 //   - warm exact queries in both modes against their floor, interleaved: resident against a wasm
 //     loop that loads every float of as many rows in the heap (sum_rows_f32, same threads);
 //     streaming against reading the file's rows through the same window into the heap;
-//   - searchMany(32) against 32 single queries;
+//   - searchMany(32) against 32 single queries (f32 exact; int8 scan rows);
 //   - int8 and f16 scan rows (re-ranked in f32) against f32 exact: query time and recall@10;
 //   - this process's peak RSS.
 // Medians of RUNS runs. Needs `npm run build` (the CLI runs from dist/). Timings taken on a busy
@@ -243,7 +243,11 @@ try {
     const firstTouch = timeIt(() => s.searchMany(queries, 10));
     const got = s.searchMany(queries, 10);
     const times: number[] = [];
-    for (let run = 0; run < RUNS; run++) times.push(timeIt(() => s.search(queries[run % QUERIES], 10)));
+    const manyTimes: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      times.push(timeIt(() => s.search(queries[run % QUERIES], 10)));
+      if (kind === 'int8') manyTimes.push(timeIt(() => s.searchMany(batch, 10)));
+    }
     let found = 0;
     got.forEach((hits, q) => {
       const want = new Set(exactTop[q].map((h) => h.index));
@@ -253,6 +257,12 @@ try {
     src.close();
     const ms = median(times);
     row(`${kind} scan rows + f32 re-rank of max(4k, k + 100) candidates, resident (search, k = 10; the ${QUERIES} queries' first batch, verifying candidate blocks: ${fmt(firstTouch)} ms)`, fmt(ms), `${(residentMs / ms).toFixed(2)}× faster than f32; recall@10 ${(found / (10 * QUERIES)).toFixed(4)}`);
+    if (kind === 'int8') {
+      // The int8 batch kernel (dot_rows_many_i8) then 32 re-ranks: against this session's single
+      // query and against the f32 session's.
+      const manyMs = median(manyTimes);
+      row(`int8 scan rows: searchMany(32 queries), resident`, fmt(manyMs), `${((32 * ms) / manyMs).toFixed(1)}× the int8 single-query rate; ${((32 * residentMs) / manyMs).toFixed(1)}× the f32 exact single-query rate (${fmt(manyMs / 32)} ms per query)`);
+    }
   }
   source.close();
   row('peak RSS of this process (all the above)', (process.resourceUsage().maxRSS / 1024).toFixed(0) + ' MiB', '');

@@ -11,7 +11,7 @@
 //   npm run build:wasm && npx tsx bench/search.ts --rows 100000,250000
 //   flock /tmp/kmed-bigmem.lock npx tsx bench/search.ts --rows 1000000
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSearchSession } from '../src/bi-encoder.js';
 import { fileSource } from '../src/node/fs/file-source.js';
@@ -102,11 +102,18 @@ async function benchOne(rows: number, kind: Difficulty, dir: string): Promise<vo
   else if (hnswlib.missing) missing.push(hnswlib.missing);
 
   const build = new Map<AnnSystem, number>();
+  // CPU seconds of the process (every thread) beside wall time: on a shared machine the wall time
+  // of a long build counts other work's share of the cores; CPU time / threads is what the build
+  // would take on cores of its own (if its threads stay busy).
+  const buildCpu = new Map<AnnSystem, number>();
   for (const s of systems) {
     t = now();
+    const cpu0 = process.cpuUsage();
     await s.build();
     build.set(s, now() - t);
-    console.error(`  built ${s.name} in ${((now() - t) / 1000).toFixed(1)} s`);
+    const cpu = process.cpuUsage(cpu0);
+    buildCpu.set(s, (cpu.user + cpu.system) / 1e6);
+    console.error(`  built ${s.name} in ${((now() - t) / 1000).toFixed(1)} s (${buildCpu.get(s)!.toFixed(0)} CPU s)`);
   }
   const cold = new Map<AnnSystem, number>();
   const rssDelta = new Map<AnnSystem, number>();
@@ -183,20 +190,21 @@ async function benchOne(rows: number, kind: Difficulty, dir: string): Promise<vo
   const vectorBytes = rows * D * 4;
   const exactMedian = median(exactMs);
   console.log(table([
-    ['system', 'build s', 'threads', 'cold ms (open + 1st query)', 'warm median ms', 'index MiB (× vectors)', 'RSS Δ at open MiB'],
+    ['system', 'build s (CPU s)', 'threads', 'cold ms (open + 1st query)', 'warm median ms', 'index MiB (× vectors)', 'RSS Δ at open MiB'],
     ['kmed exact (resident)', '-', '1', ms(exactCold), ms(exactMedian), `${mb(vectorBytes)} (1.00×)`, '-'],
     ['kmed int8 rows, f32 re-rank (resident)', '-', '1', ms(int8Cold), `${ms(median(int8Ms))} (recall ${(int8Found / (K * QUERIES)).toFixed(3)})`, '-', '-'],
     ...(usearch.module ? [['usearch exactSearch', '-', '1', '-', ms(median(usearchExactMs)), '-', '-']] : []),
     ...systems.map((s) => {
       const best = sweep.get(s)!.find((r) => r.recall >= 0.98) ?? sweep.get(s)!.at(-1)!;
       return [
-        `${s.name} (M ${SETTINGS.M}, efC ${SETTINGS.efConstruction})`, (build.get(s)! / 1000).toFixed(1), String(s.buildThreads), ms(cold.get(s)!),
+        `${s.name} (M ${SETTINGS.M}, efC ${SETTINGS.efConstruction})`, `${(build.get(s)! / 1000).toFixed(1)} (${buildCpu.get(s)!.toFixed(0)})`, String(s.buildThreads), ms(cold.get(s)!),
         `${ms(best.ms)} (ef ${best.ef}, recall ${best.recall.toFixed(3)})`,
         s.indexBytes() ? `${mb(s.indexBytes())} (${(s.indexBytes() / vectorBytes).toFixed(2)}×)` : '-',
         mb(rssDelta.get(s)!),
       ];
     }),
   ]));
+  console.log(`load average at the end of the builds and sweeps: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`\nbandwidth floor (one sequential read of the resident rows, sum_rows_f32): median ${ms(median(floorMs))} ms; ` +
     `scan (every score, copied out) ${ms(median(scanMs))} ms; exact query ${ms(exactMedian)} ms = ${(exactMedian / median(floorMs)).toFixed(2)}× the floor`);
   console.log(`kmed graph alone: ${mb(kmed.graphOnlyBytes())} MiB (${(kmed.graphOnlyBytes() / vectorBytes).toFixed(3)}× the vectors)\n`);

@@ -147,6 +147,25 @@ describe('resident and streaming sessions', () => {
     }
   }, 120_000);
 
+  it('int8 scan rows: a batch keeps the candidates each query alone keeps (dotRowsManyI8 scores as dotRowsI8, bit for bit)', async () => {
+    const D = 96;
+    const index = indexOf(clustered(3000, D, 100, 21, 0.3), D, 'int8');
+    const queries = clustered(11, D, 100, 22, 0.4);
+    for (const mode of ['resident', 'streaming'] as const) {
+      // rerank = k: the results are exactly the first pass's candidates, so a batch whose int8 scores
+      // differed from one query's would show here as another row.
+      await withSession(index, { mode, windowBytes: 65536, rerank: 5 }, (s) => {
+        const batch = s.searchMany(queries, 5);
+        queries.forEach((q, i) => {
+          const alone = s.search(q, 5);
+          expect(batch[i].map((h) => h.index).sort((a, b) => a - b), `${mode} query ${i}`).toEqual(alone.map((h) => h.index).sort((a, b) => a - b));
+          // The f32 re-rank: dotRowsMany in a batch, dotRows alone (orders differ in the last bits).
+          batch[i].forEach((h) => expect(Math.abs(h.score - alone.find((a) => a.index === h.index)!.score)).toBeLessThan(1e-6));
+        });
+      });
+    }
+  }, 60_000);
+
   it('2 kernel threads give the bits of 1, both modes', async () => {
     const D = 128;
     const index = indexOf(clustered(5000, D, 50, 3), D, 'int8');

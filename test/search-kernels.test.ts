@@ -6,6 +6,7 @@
 // - dotRowsMany gives a (row, query) pair the same bits whatever the query count or tile; it and
 //   dotRows stay within the dot-product bound of the float64 oracle;
 // - dotRowsF16 within the dot-product bound, dotRowsI8 bit for bit, sumRows;
+// - dotRowsManyI8 bit for bit with the oracle and with dotRowsI8 query by query, across its tiles;
 // - the guard refuses bad kinds and sizes; 2 threads give the same bits as 1.
 // Runs on each SIMD build this runtime has (relaxed where validated, else registered as skipped).
 import { describe, expect, it } from 'vitest';
@@ -219,6 +220,49 @@ describe.each(BUILDS)('search kernels, %s build', (simd) => {
     }
   });
 
+  itRuns('dotRowsManyI8 gives every (row, query) pair the bits of dotRowsI8 and of the oracle, across tiles and blocks', async () => {
+    const be = await wasm();
+    let seed = 500;
+    // Rows across the 2-row tile and the 16-row block (15, 16, 17, 33), queries across the 4-query
+    // tile (1..9), dims across the 16-value step and its tail.
+    for (const dim of [1, 7, 15, 16, 17, 31, 33, 768, 769]) {
+      for (const rows of [1, 2, 3, 15, 16, 17, 33]) {
+        for (const nq of [1, 2, 3, 4, 5, 8, 9]) {
+          const i8 = new Int8Array(rows * dim).map((_, i) => ((i * 37 + seed) % 255) - 127);
+          const scales = randoms(rows, seed++, 1e-4, 1e-2);
+          const q16 = new Int16Array(nq * dim).map((_, i) => ((i * 101 + seed) % 8191) - 4095);
+          // Extremes too: a full-scale row against a full-scale query (the exactness bound's case).
+          if (rows > 1) i8.fill(-127, dim, 2 * dim);
+          if (nq > 1) q16.fill(4095, dim, 2 * dim);
+          const qScales = randoms(nq, seed++, 1e-5, 1e-3);
+          const ldo = rows + 5;
+          const many = (b: KernelBackend) => {
+            const mark = b.mark();
+            const rp = putBytes(b, new Uint8Array(i8.buffer)), sp = putF32(b, scales), qp = putBytes(b, new Uint8Array(q16.buffer)), qsp = putF32(b, qScales);
+            const out = b.alloc(nq * ldo * 4);
+            b.f32(out, nq * ldo).fill(-7); // the gaps between score rows must stay untouched
+            b.dotRowsManyI8(out, rp, sp, qp, qsp, rows, nq, dim, ldo);
+            const r = b.f32(out, nq * ldo).slice();
+            b.release(mark);
+            return r;
+          };
+          const got = many(be);
+          expect(Array.from(got), `dim ${dim} rows ${rows} nq ${nq}: wasm vs oracle`).toEqual(Array.from(many(ref)));
+          for (let q = 0; q < nq; q++) {
+            const mark = be.mark();
+            const rp = putBytes(be, new Uint8Array(i8.buffer)), sp = putF32(be, scales);
+            const qp = putBytes(be, new Uint8Array(q16.buffer, q * dim * 2, dim * 2)), out = be.alloc(rows * 4);
+            be.dotRowsI8(out, rp, sp, qp, rows, dim, qScales[q]);
+            const alone = be.f32(out, rows).slice();
+            be.release(mark);
+            for (let r = 0; r < rows; r++) expect(got[q * ldo + r], `dim ${dim} rows ${rows} nq ${nq}: query ${q} row ${r} vs dotRowsI8`).toBe(alone[r]);
+            for (let r = rows; r < ldo; r++) expect(got[q * ldo + r], `gap after query ${q}'s scores`).toBe(-7);
+          }
+        }
+      }
+    }
+  });
+
   itRuns('the guard refuses an unknown kind, a block of partial values and an out-of-arena pointer', async () => {
     const be = await wasm();
     const m = be.mark();
@@ -228,6 +272,8 @@ describe.each(BUILDS)('search kernels, %s build', (simd) => {
     expect(() => be.hashBlocks(out, data, 2, 64, HASH_KIND.bytes)).toThrow(/outside the heap's live arena/);
     expect(() => be.dotRowsI8(out, data, data, data, 1, 4, NaN)).toThrow(/qScale/);
     expect(() => be.dotRowsMany(out, data, data, 2, 2, 4, 1)).toThrow(/ldo = 1 is smaller than the row length 2/);
+    expect(() => be.dotRowsManyI8(out, data, data, data, data, 2, 2, 4, 1)).toThrow(/ldo = 1 is smaller than the row length 2/);
+    expect(() => be.dotRowsManyI8(out, data, data, data, data, 1, 1, 65537, 1)).toThrow(/sums exactly/);
     be.release(m);
   });
 
@@ -243,6 +289,11 @@ describe.each(BUILDS)('search kernels, %s build', (simd) => {
         b.dotRowsMany(out, mp, qp, rows, nq, dim, rows);
         b.hashBlocks(hs, mp, 23, 4096, HASH_KIND.f32);
         const r = [...b.f32(out, nq * rows)].concat([...new Uint32Array(b.memory.buffer, hs, 46)]);
+        // int8 rows (the matrix's bytes) against int16 queries (the queries' bytes), 3 queries.
+        const q8 = b.alloc(nq * 4);
+        b.f32(q8, nq).set([1e-4, 2e-4, 3e-4]);
+        b.dotRowsManyI8(out, mp, mp, qp, q8, rows, nq, dim, rows);
+        r.push(...b.f32(out, nq * rows));
         b.release(mark);
         return r;
       };

@@ -82,6 +82,10 @@ export interface KernelBackend {
   /** out[r] = f32(Σ_d rows8[r*dim + d] · q16[d]) · (scales[r] · qScale): int8 rows with per-row f32
    *  scales against an int16-quantized query; the integer sum is exact while 127 · max|q16| · dim < 2^31. */
   dotRowsI8(out: Ptr, rows8: Ptr, scales: Ptr, q16: Ptr, rows: number, dim: number, qScale: number): void;
+  /** out[q*ldo + r] = f32(Σ_d rows8[r*dim + d] · q16s[q*dim + d]) · (scales[r] · qScales[q]) for
+   *  r < rows, q < nq (ldo ≥ rows when nq > 1): dotRowsI8 for many queries per pass over the rows,
+   *  each score bit for bit dotRowsI8's (the sums are exact integers). */
+  dotRowsManyI8(out: Ptr, rows8: Ptr, scales: Ptr, q16s: Ptr, qScales: Ptr, rows: number, nq: number, dim: number, ldo: number): void;
   /** out[r] = Σ_d matrix[r*dim + d]: every float loaded once (the bandwidth floor of a scan; benches). */
   sumRows(out: Ptr, matrix: Ptr, rows: number, dim: number): void;
   /** For each of `blocks` blocks of `blockSize` bytes at `data`: out[2b] (u32) = xxHash32 (seed 0) of

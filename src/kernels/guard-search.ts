@@ -49,6 +49,23 @@ export function guardSearch(c: ArgumentChecks, raw: RawSearchKernels): RawSearch
       c.disjoint(op, o, c.bytes(op, 'rows8', rows8, rows * dim, 1), c.floats(op, 'scales', scales, rows), c.bytes(op, 'q16', q16, dim * 2, 2));
       raw.dotRowsI8(out, rows8, scales, q16, rows, dim, qScale);
     },
+    dotRowsManyI8(out, rows8, scales, q16s, qScales, rows, nq, dim, ldo) {
+      const op = 'dotRowsManyI8';
+      c.sizes(op, { rows, nq, dim });
+      if (dim > MAX_INT8_SEARCH_DIM) {
+        throw new KernelError('KERNEL_BAD_SIZE', `${op}: dim = ${dim} is more than the ${MAX_INT8_SEARCH_DIM} dimensions int8 search sums exactly`);
+      }
+      const o = c.floats(op, 'out', out, rows === 0 ? 0 : c.strided(op, 'o', nq, rows, ldo));
+      c.disjoint(
+        op,
+        o,
+        c.bytes(op, 'rows8', rows8, nq === 0 ? 0 : rows * dim, 1),
+        c.floats(op, 'scales', scales, nq === 0 ? 0 : rows),
+        c.bytes(op, 'q16s', q16s, rows === 0 ? 0 : nq * dim * 2, 2),
+        c.floats(op, 'qScales', qScales, rows === 0 ? 0 : nq),
+      );
+      raw.dotRowsManyI8(out, rows8, scales, q16s, qScales, rows, nq, dim, ldo);
+    },
     sumRows(out, matrix, rows, dim) {
       const op = 'sumRows';
       c.sizes(op, { rows, dim });

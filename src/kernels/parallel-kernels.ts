@@ -221,6 +221,14 @@ export const ROW_SPLITS: Readonly<Record<string, RowSplit>> = {
     grain: 16,
     nsPerRow: (a) => a[5] * NS_PER_MAC,
   },
+  // dot_rows_many_i8(out, rows8, scales, q16s, qScales, rows, nq, dim, ldo): a chunk is rows of every
+  // query's score row (out moves one float per row; ldo stays), their bytes and scales.
+  dot_rows_many_i8: {
+    rows: 5,
+    advance: [[0, () => F32], [1, (a) => a[7]], [2, () => F32]],
+    grain: 16,
+    nsPerRow: (a) => (Math.max(a[6], 4) * a[7] * NS_PER_MAC) / 2,
+  },
   // sum_rows_f32(out, matrix, rows, dim): the bandwidth floor, split as dot_rows_f32 is.
   sum_rows_f32: {
     rows: 2,

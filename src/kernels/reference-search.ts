@@ -1,6 +1,6 @@
 // Owns: the scalar TypeScript search kernels (the oracle the wasm ones are tested against) and the
 // type of the search part of a backend (RawSearchKernels): dot products of stored rows with
-// queries (f32, f16, int8 rows), the bandwidth-floor sum, and block checksums with the finiteness
+// queries (f32, f16, int8 rows; one or many queries), the bandwidth-floor sum, and block checksums with the finiteness
 // check (xxHash32 from formats/checksum.ts, the same function index writers use).
 // Does not own: argument checks (guard-search.ts), the wasm kernels (assembly/dot.ts,
 // assembly/checksum.ts) or the heap (arena.ts).
@@ -9,7 +9,7 @@ import { xxh32 } from '../formats/checksum.js';
 import { f16Table } from './reference-lowp.js';
 
 /** The search kernels of a backend, called only with checked arguments. */
-export type RawSearchKernels = Pick<KernelBackend, 'dotRows' | 'dotRowsMany' | 'dotRowsF16' | 'dotRowsI8' | 'sumRows' | 'hashBlocks'>;
+export type RawSearchKernels = Pick<KernelBackend, 'dotRows' | 'dotRowsMany' | 'dotRowsF16' | 'dotRowsI8' | 'dotRowsManyI8' | 'sumRows' | 'hashBlocks'>;
 
 /** hashBlocks' `kind`: what the bytes hold, for the finiteness check. */
 export const HASH_KIND = { bytes: 0, f32: 1, f16: 2 } as const;
@@ -55,6 +55,19 @@ export function referenceSearchKernels(memory: WebAssembly.Memory): RawSearchKer
         for (let d = 0; d < dim; d++) s += i8[rows8 + r * dim + d] * i16[q16 / 2 + d];
         // The kernel's exact i32 sum, then f32(sum) · f32(scale · qScale): bit for bit.
         h[out / F32 + r] = Math.fround(s) * Math.fround(h[scales / F32 + r] * Math.fround(qScale));
+      }
+    },
+    dotRowsManyI8(out, rows8, scales, q16s, qScales, rows, nq, dim, ldo) {
+      const h = f32();
+      const i8 = new Int8Array(memory.buffer);
+      const i16 = new Int16Array(memory.buffer);
+      for (let q = 0; q < nq; q++) {
+        const qScale = h[qScales / F32 + q];
+        for (let r = 0; r < rows; r++) {
+          let s = 0;
+          for (let d = 0; d < dim; d++) s += i8[rows8 + r * dim + d] * i16[q16s / 2 + q * dim + d];
+          h[out / F32 + q * ldo + r] = Math.fround(s) * Math.fround(h[scales / F32 + r] * qScale);
+        }
       }
     },
     sumRows(out, matrix, rows, dim) {

@@ -166,6 +166,7 @@ export class IndexSearch implements SearchSession {
   private windowsOf!: RowWindows;
   private queries: Ptr = 0;
   private queries16: Ptr = 0;
+  private queryScales: Ptr = 0;
   private scores: Ptr = 0;
   private scales: Ptr = 0;
   private rerankRows: Ptr = 0;
@@ -241,8 +242,12 @@ export class IndexSearch implements SearchSession {
     if (this.kind !== 'f32') this.rerankBlock = backend.alloc(B);
     const windowRows = this.mode === 'resident' ? RESIDENT_SCORE_ROWS : Math.floor((windowBytes + this.rowBytes) / this.rowBytes);
     this.queries = backend.alloc(MAX_QUERIES_PER_PASS * D * 4);
-    if (this.kind === 'int8') this.queries16 = backend.alloc(D * 2);
-    this.scores = backend.alloc(Math.max(1, Math.min(windowRows, this.rows)) * (this.kind === 'f32' ? MAX_QUERIES_PER_PASS : 1) * 4);
+    if (this.kind === 'int8') {
+      this.queries16 = backend.alloc(MAX_QUERIES_PER_PASS * D * 2);
+      this.queryScales = backend.alloc(MAX_QUERIES_PER_PASS * 4);
+    }
+    // f32 and int8 rows score a whole batch per window (dotRowsMany, dotRowsManyI8); f16 one query.
+    this.scores = backend.alloc(Math.max(1, Math.min(windowRows, this.rows)) * (this.kind === 'f16' ? 1 : MAX_QUERIES_PER_PASS) * 4);
     // Sections checked through a scratch window at the top of the heap, given back afterwards.
     const scratchMark = backend.mark();
     const scratch = backend.alloc(LOAD_BLOCKS * B);
@@ -289,16 +294,28 @@ export class IndexSearch implements SearchSession {
       this.windowsOf.forEach((ptr, row0, rows) => scoreF32Window(backend, ptr, row0, rows, D, this.queries, nq, this.scores, tops, this.norms, onScores));
       return;
     }
-    // Scan rows: one query per kernel call (the f16/int8 scans are one-query kernels).
-    const quantized = this.kind === 'int8' ? queries.map((_, q) => quantizeQuery(backend.f32(this.queries + q * D * 4, D))) : [];
+    if (this.kind === 'int8') {
+      // Every query of the batch as int16 levels and its scale, side by side in the heap; one
+      // kernel call per window scores them all (the same scores, bit for bit, as one at a time).
+      const q16s = new Int16Array(backend.memory.buffer, this.queries16, nq * D);
+      const qScales = backend.f32(this.queryScales, nq);
+      for (let q = 0; q < nq; q++) {
+        const { q16, scale } = quantizeQuery(backend.f32(this.queries + q * D * 4, D));
+        q16s.set(q16, q * D);
+        qScales[q] = scale;
+      }
+      this.windowsOf.forEach((ptr, row0, rows) => {
+        const scales = this.scales + row0 * 4;
+        if (nq === 1) backend.dotRowsI8(this.scores, ptr, scales, this.queries16, rows, D, qScales[0]);
+        else backend.dotRowsManyI8(this.scores, ptr, scales, this.queries16, this.queryScales, rows, nq, D, rows);
+        offerScores(backend, this.scores, row0, rows, nq, tops, this.norms, onScores);
+      });
+      return;
+    }
+    // f16 scan rows: one query per kernel call (dotRowsF16 is a one-query kernel).
     this.windowsOf.forEach((ptr, row0, rows) => {
       for (let q = 0; q < nq; q++) {
-        if (this.kind === 'f16') {
-          backend.dotRowsF16(this.scores, ptr, this.queries + q * D * 4, rows, D);
-        } else {
-          new Int16Array(backend.memory.buffer, this.queries16, D).set(quantized[q].q16);
-          backend.dotRowsI8(this.scores, ptr, this.scales + row0 * 4, this.queries16, rows, D, quantized[q].scale);
-        }
+        backend.dotRowsF16(this.scores, ptr, this.queries + q * D * 4, rows, D);
         offerScores(backend, this.scores, row0, rows, 1, [tops[q]], this.norms, onScores ? (_, s, r0) => onScores(q, s, r0) : undefined);
       }
     });
