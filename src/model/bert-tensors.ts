@@ -1,8 +1,9 @@
 // Owns: the list of Hugging Face BertModel parameters — names and shapes — implied by a config,
 // in BertModel's own order (modeling_bert.py: embeddings, encoder.layer.{i}, pooler).
 // Linear weights are [out, in] as nn.Linear stores them. Shared by weights.ts (what to load) and
-// synthetic.ts (what to generate), and which other checkpoint names BertModel ignores (the rest
-// contradict the config). Does not own reading or generating any values.
+// synthetic.ts (what to generate), which other checkpoint names BertModel ignores (the rest
+// contradict the config), and the module tree those names form (bertModuleTree: one shape for every
+// backend's parameter handles). Does not own reading or generating any values.
 import type { BertConfig } from './config.js';
 
 export type BertTensorKind = 'embedding' | 'linear-weight' | 'bias' | 'layernorm';
@@ -74,4 +75,42 @@ export function ignoredTensorReason(name: string): string | undefined {
   if (own.startsWith('cls.')) return 'pre-training head (cls.*), not part of BertModel';
   if (/^(embeddings|encoder|pooler)\./.test(own)) return undefined;
   return 'not part of BertModel (a task head or other module)';
+}
+
+/** One encoder layer's modules, with whatever handle a backend keeps per Linear (L) and LayerNorm (N). */
+export interface BertLayerModules<L, N> {
+  query: L;
+  key: L;
+  value: L;
+  attentionOutput: L;
+  attentionLayerNorm: N;
+  intermediate: L;
+  output: L;
+  outputLayerNorm: N;
+}
+
+/** The Linears and LayerNorms of BertModel, built from module names (`encoder.layer.3.intermediate.dense`)
+ *  by the backend's own constructors, so the wasm and WebGPU loaders share one map of the tree. */
+export function bertModuleTree<L, N>(
+  config: Pick<BertConfig, 'hidden_size' | 'intermediate_size' | 'num_hidden_layers'>,
+  linear: (name: string, outFeatures: number, inFeatures: number) => L,
+  layerNorm: (name: string) => N,
+): { embeddingsLayerNorm: N; layers: BertLayerModules<L, N>[]; pooler: L } {
+  const C = config.hidden_size;
+  const I = config.intermediate_size;
+  const layers: BertLayerModules<L, N>[] = [];
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    const q = `encoder.layer.${l}.`;
+    layers.push({
+      query: linear(`${q}attention.self.query`, C, C),
+      key: linear(`${q}attention.self.key`, C, C),
+      value: linear(`${q}attention.self.value`, C, C),
+      attentionOutput: linear(`${q}attention.output.dense`, C, C),
+      attentionLayerNorm: layerNorm(`${q}attention.output.LayerNorm`),
+      intermediate: linear(`${q}intermediate.dense`, I, C),
+      output: linear(`${q}output.dense`, C, I),
+      outputLayerNorm: layerNorm(`${q}output.LayerNorm`),
+    });
+  }
+  return { embeddingsLayerNorm: layerNorm('embeddings.LayerNorm'), layers, pooler: linear('pooler.dense', C, C) };
 }

@@ -10,9 +10,9 @@
 // Memory: every destination is allocated first (so the heap grows before any view is taken),
 // then a scratch region on top for Linear weights, released at the end. Peak ≈ the weights once
 // plus one Linear weight, never two full copies.
-import type { BertLayerParams, BertParams, LayerNormParams, LinearParams, WeightDtype } from './bert-params.js';
+import type { BertParams, LayerNormParams, LinearParams, WeightDtype } from './bert-params.js';
 import type { TensorSource } from '../formats/tensor-source.js';
-import { bertTensorSpecs, ignoredTensorReason, layerIndexOf, type BertTensorSpec } from './bert-tensors.js';
+import { bertModuleTree, bertTensorSpecs, ignoredTensorReason, layerIndexOf, type BertTensorSpec } from './bert-tensors.js';
 import { formatShape, MAX_QUOTED_CHARS, quote } from '../errors/quote.js';
 import type { ByteSource } from '../formats/byte-source.js';
 import type { BertConfig } from './config.js';
@@ -307,29 +307,12 @@ export function loadBertParamsFromTensors(tensors: TensorSource, config: BertCon
   const p = (name: string): Ptr => ptrs.get(name)!;
   const linear = (name: string, OUT: number, IN: number): LinearParams => ({ weight: p(`${name}.weight`), bias: p(`${name}.bias`), inFeatures: IN, outFeatures: OUT, dtype });
   const layerNorm = (name: string): LayerNormParams => ({ weight: p(`${name}.weight`), bias: p(`${name}.bias`) });
-  const C = config.hidden_size;
-  const I = config.intermediate_size;
-  const layers: BertLayerParams[] = [];
-  for (let l = 0; l < config.num_hidden_layers; l++) {
-    const q = `encoder.layer.${l}.`;
-    layers.push({
-      query: linear(`${q}attention.self.query`, C, C),
-      key: linear(`${q}attention.self.key`, C, C),
-      value: linear(`${q}attention.self.value`, C, C),
-      attentionOutput: linear(`${q}attention.output.dense`, C, C),
-      attentionLayerNorm: layerNorm(`${q}attention.output.LayerNorm`),
-      intermediate: linear(`${q}intermediate.dense`, I, C),
-      output: linear(`${q}output.dense`, C, I),
-      outputLayerNorm: layerNorm(`${q}output.LayerNorm`),
-    });
-  }
+  const modules = bertModuleTree(config, linear, layerNorm);
   return {
     wordEmbeddings: p(WORD_EMBEDDINGS),
     positionEmbeddings: p('embeddings.position_embeddings.weight'),
     tokenTypeEmbeddings: p('embeddings.token_type_embeddings.weight'),
-    embeddingsLayerNorm: layerNorm('embeddings.LayerNorm'),
-    layers,
-    pooler: linear('pooler.dense', C, C),
+    ...modules,
     wordEmbeddingsDtype: dtype,
     wordEmbeddingSource: words,
     summary: {

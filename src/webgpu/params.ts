@@ -14,6 +14,7 @@ import type { BertConfig } from '../model/config.js';
 import type { TensorSource } from '../formats/tensor-source.js';
 import { checkFinite } from '../model/finite.js';
 import { resolveBertTensors } from '../model/weights.js';
+import { bertModuleTree } from '../model/bert-tensors.js';
 import { WebGpuError } from '../errors/webgpu-error.js';
 import { BUFFER_USAGE } from './usage.js';
 import { f32BitsToF16Bits } from '../kernels/reference-lowp.js';
@@ -135,28 +136,12 @@ export function uploadBertParams(
   const p = (name: string): GPUBuffer => placed.get(name)!;
   const linear = (name: string, OUT: number, IN: number): GpuLinear => ({ weight: p(`${name}.weight`), bias: p(`${name}.bias`), inFeatures: IN, outFeatures: OUT });
   const layerNorm = (name: string): GpuLayerNorm => ({ weight: p(`${name}.weight`), bias: p(`${name}.bias`) });
-  const I = config.intermediate_size;
-  const layers: GpuBertLayer[] = [];
-  for (let l = 0; l < config.num_hidden_layers; l++) {
-    const q = `encoder.layer.${l}.`;
-    layers.push({
-      query: linear(`${q}attention.self.query`, C, C),
-      key: linear(`${q}attention.self.key`, C, C),
-      value: linear(`${q}attention.self.value`, C, C),
-      attentionOutput: linear(`${q}attention.output.dense`, C, C),
-      attentionLayerNorm: layerNorm(`${q}attention.output.LayerNorm`),
-      intermediate: linear(`${q}intermediate.dense`, I, C),
-      output: linear(`${q}output.dense`, C, I),
-      outputLayerNorm: layerNorm(`${q}output.LayerNorm`),
-    });
-  }
+  const modules = bertModuleTree(config, linear, layerNorm);
   return {
     wordEmbeddings: words,
     positionEmbeddings: p('embeddings.position_embeddings.weight'),
     tokenTypeEmbeddings: p('embeddings.token_type_embeddings.weight'),
-    embeddingsLayerNorm: layerNorm('embeddings.LayerNorm'),
-    layers,
-    pooler: linear('pooler.dense', C, C),
+    ...modules,
     bytes,
     buffers,
     halfWeights: half,
