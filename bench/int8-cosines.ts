@@ -14,19 +14,11 @@ import { createBackend, type KernelBackend } from '../src/kernels/index.js';
 import type { SimdChoice } from '../src/kernels/kernel-module.js';
 import { syntheticTensorSource } from '../src/model/synthetic.js';
 import { loadBertParams, loadBertParamsFromTensors } from '../src/model/weights.js';
+import { cosine } from '../src/search/similarity.js';
 
 const args = process.argv.slice(2);
 const simd = (args.includes('--simd') ? args[args.indexOf('--simd') + 1] : 'auto') as SimdChoice;
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 function poolers(be: KernelBackend, params: BertParams, config: BertConfig, seqs: number[][]): Float32Array[] {
   return seqs.map((ids) => bertForward(be, params, config, { B: 1, T: ids.length, inputIds: Int32Array.from(ids), tokenTypeIds: new Int32Array(ids.length), lengths: [ids.length] }).poolerOutput);

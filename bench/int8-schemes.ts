@@ -17,6 +17,7 @@ import { createBackend, type KernelBackend } from '../src/kernels/index.js';
 import { syntheticTensorSource } from '../src/model/synthetic.js';
 import { loadBertParamsFromTensors, safetensorsTensorSource } from '../src/model/weights.js';
 import type { TensorSource } from '../src/formats/tensor-source.js';
+import { cosine } from '../src/search/similarity.js';
 
 /** Linear roles: Q, K, V, attention output, intermediate, FFN-out, pooler. */
 type Role = 'q' | 'k' | 'v' | 'ao' | 'i' | 'o' | 'p';
@@ -136,15 +137,6 @@ function rolesOf(p: BertParams): Map<number, Role> {
   return m;
 }
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 interface Model {
   label: string;
